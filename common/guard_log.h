@@ -1,0 +1,277 @@
+/*
+ * guard_log.h — the on-disk event log, shared by the shim (writer) and the
+ * analyzer (reader).  This header is the single definition of the format;
+ * docs/log-format.md explains it in prose.  Any change that alters the
+ * layout of an existing record bumps GUARD_LOG_VERSION; new record types,
+ * event kinds, finding kinds and stack roles may be appended without a bump
+ * (readers skip record types they do not know, by size).
+ *
+ * Layout: a fixed 64-byte file header, then a stream of records.  Every
+ * record starts with struct guard_rec and is padded to a multiple of 8
+ * bytes.  All integers are in the writer's native byte order (the header's
+ * magic tells a reader whether it matches).
+ */
+#ifndef GUARD_LOG_H
+#define GUARD_LOG_H
+
+#include <stdint.h>
+
+#define GUARD_LOG_MAGIC 0x474f4c4452415547ULL /* "GUARDLOG" little-endian */
+#define GUARD_LOG_VERSION 1u
+#define GUARD_REC_SYNC 0xA11Cu    /* first half-word of every record */
+#define GUARD_REC_ALIGN 8u
+#define GUARD_REC_MAX_SIZE (64u << 10) /* no record is larger than 64 KiB */
+#define GUARD_MAX_FRAMES 256u     /* upper bound of the max_frames option */
+
+struct guard_file_header {
+    uint64_t magic;              /* GUARD_LOG_MAGIC */
+    uint32_t version;            /* GUARD_LOG_VERSION */
+    uint32_t header_size;        /* sizeof(struct guard_file_header) */
+    uint32_t pid;
+    uint32_t ppid;               /* parent pid: a forked child names its parent */
+    uint64_t start_realtime_ns;  /* CLOCK_REALTIME at log creation */
+    uint64_t start_monotonic_ns; /* CLOCK_MONOTONIC at log creation; event times use this clock */
+    uint32_t flags;              /* GUARD_FILE_* */
+    uint32_t page_size;
+    uint64_t reserved[2];
+};
+_Static_assert(sizeof(struct guard_file_header) == 64, "file header is 64 bytes");
+
+enum guard_file_flags {
+    GUARD_FILE_FORKED_CHILD = 1u << 0, /* created in a fork child; ppid's log holds the history before */
+};
+
+struct guard_rec {
+    uint16_t sync;  /* GUARD_REC_SYNC: lets a reader resynchronise after a torn record */
+    uint16_t type;  /* enum guard_rec_type */
+    uint32_t size;  /* total size including this header, multiple of 8, <= GUARD_REC_MAX_SIZE */
+};
+
+enum guard_rec_type {
+    GUARD_REC_PAD = 1,     /* filler up to the end of a log chunk: skip */
+    GUARD_REC_PROCESS = 2, /* struct guard_rec_process */
+    GUARD_REC_MODULE = 3,  /* struct guard_rec_module */
+    GUARD_REC_STACK = 4,   /* struct guard_rec_stack */
+    GUARD_REC_EVENT = 5,   /* struct guard_rec_event */
+    GUARD_REC_FINDING = 6, /* struct guard_rec_finding */
+    GUARD_REC_NOTE = 7,    /* struct guard_rec_note */
+    GUARD_REC_END = 8,     /* struct guard_rec_end: the process ended normally */
+};
+
+/* GUARD_REC_PROCESS: written once, right after the file header.
+ * Payload after the fixed part: exe path (exe_len bytes, no NUL), then the
+ * command line as argc NUL-terminated strings (args_len bytes in all), then
+ * the GUARD_OPTIONS string (options_len bytes, no NUL). */
+struct guard_rec_process {
+    struct guard_rec rec;
+    uint32_t argc;
+    uint32_t exe_len;
+    uint32_t args_len;
+    uint32_t options_len;
+    uint32_t main_tid;
+    uint32_t reserved;
+};
+
+/* GUARD_REC_MODULE: one loaded ELF object.  A module map is a run of MODULE
+ * records sharing one generation number; a new generation is written after
+ * every dlopen/dlclose.  Payload: nsegs struct guard_segment, then the
+ * build-id (build_id_len bytes), then the path (path_len bytes, no NUL). */
+struct guard_segment {
+    uint64_t vaddr;  /* p_vaddr of the PT_LOAD segment (add base for the runtime address) */
+    uint64_t memsz;
+    uint32_t flags;  /* p_flags: PF_X, PF_W, PF_R */
+    uint32_t reserved;
+};
+
+struct guard_rec_module {
+    struct guard_rec rec;
+    uint64_t base;        /* load bias (dlpi_addr) */
+    uint32_t generation;  /* module map generation this record belongs to */
+    uint32_t path_len;
+    uint16_t build_id_len;
+    uint16_t nsegs;
+    uint32_t flags;       /* GUARD_MODULE_* */
+};
+
+enum guard_module_flags {
+    GUARD_MODULE_MAIN = 1u << 0, /* the main executable */
+    GUARD_MODULE_VDSO = 1u << 1, /* the kernel's vDSO (no file on disk) */
+};
+
+/* GUARD_REC_STACK: a de-duplicated call stack.  pcs[] are lookup addresses,
+ * innermost first: return addresses have already had 1 subtracted so that
+ * they fall inside the call instruction; a frame taken from a signal context
+ * (the faulting instruction) is exact.  Ids are unique per log file. */
+struct guard_rec_stack {
+    struct guard_rec rec;
+    uint32_t id;          /* >= 1; 0 means "no stack" everywhere */
+    uint32_t nframes;
+    uint32_t generation;  /* module map generation current at capture */
+    uint32_t flags;
+    uint64_t pcs[];
+};
+
+/* Event kinds: what the program did.  args[] meaning per kind is given in
+ * docs/log-format.md; unused args are 0. */
+enum guard_event_kind {
+    GUARD_EV_POOL_PUT = 1,    /* args: pool, obj, size, GUARD_PUT_* flags */
+    GUARD_EV_POOL_GET = 2,    /* args: pool, obj, size, 0 */
+    GUARD_EV_THREAD = 3,      /* a thread was first seen; args: 0 */
+    GUARD_EV_SIGNAL_HANDLER = 4, /* the program set a handler; args: signo, handler, flags */
+    GUARD_EV_DLOPEN = 5,      /* args: handle, new module generation; payload: path */
+    GUARD_EV_DLCLOSE = 6,     /* args: handle, new module generation */
+    GUARD_EV_EXIT = 7,        /* exit()/return from main; args: status */
+    GUARD_EV_FORK = 8,        /* args: child pid */
+};
+
+enum guard_put_flags {
+    GUARD_PUT_POISONED = 1u << 0,
+    GUARD_PUT_PROTECTED = 1u << 1,
+    GUARD_PUT_OVER_BOUND = 1u << 2, /* protection skipped: max_protected reached */
+};
+
+/* GUARD_REC_EVENT.  Optional payload after args: a string of payload_len
+ * bytes (no NUL). */
+struct guard_rec_event {
+    struct guard_rec rec;
+    uint64_t time_ns;     /* CLOCK_MONOTONIC */
+    uint32_t tid;
+    uint16_t kind;        /* enum guard_event_kind */
+    uint16_t payload_len;
+    uint32_t stack_id;    /* 0: none */
+    uint32_t reserved;
+    uint64_t args[4];
+};
+
+/* Finding kinds: the names are a fixed contract (DESIGN.md, docs/checks.md). */
+enum guard_finding_kind {
+    GUARD_FK_USE_AFTER_RETURN = 1,
+    GUARD_FK_DOUBLE_PUT = 2,
+    GUARD_FK_PUT_WHILE_CHILD_RUNNING = 3,
+    GUARD_FK_UNREAPED_CHILD = 4,
+    GUARD_FK_FORK_UNSAFE_CALL = 5,
+    GUARD_FK_NAMESPACE_OFF_THREAD = 6,
+    GUARD_FK_PROC_SELF_NS_MISMATCH = 7,
+    GUARD_FK_NSS_NONREENTRANT_THREADS = 8,
+    GUARD_FK_NSS_STATIC_BINARY = 9,
+    GUARD_FK_VDSO_LOW_STACK = 10,
+    GUARD_FK_CRASH = 11,
+    GUARD_FK_COUNT_ = 12
+};
+
+static inline const char *guard_finding_kind_name(unsigned kind)
+{
+    static const char *const names[GUARD_FK_COUNT_] = {
+        [GUARD_FK_USE_AFTER_RETURN] = "use-after-return",
+        [GUARD_FK_DOUBLE_PUT] = "double-put",
+        [GUARD_FK_PUT_WHILE_CHILD_RUNNING] = "put-while-child-running",
+        [GUARD_FK_UNREAPED_CHILD] = "unreaped-child",
+        [GUARD_FK_FORK_UNSAFE_CALL] = "fork-unsafe-call",
+        [GUARD_FK_NAMESPACE_OFF_THREAD] = "namespace-off-thread",
+        [GUARD_FK_PROC_SELF_NS_MISMATCH] = "proc-self-ns-mismatch",
+        [GUARD_FK_NSS_NONREENTRANT_THREADS] = "nss-nonreentrant-threads",
+        [GUARD_FK_NSS_STATIC_BINARY] = "nss-static-binary",
+        [GUARD_FK_VDSO_LOW_STACK] = "vdso-low-stack",
+        [GUARD_FK_CRASH] = "crash",
+    };
+    return kind < GUARD_FK_COUNT_ && names[kind] ? names[kind] : NULL;
+}
+
+/* The role a stack plays in a finding: the keys of the JSON "stacks" object. */
+enum guard_stack_role {
+    GUARD_ROLE_ACCESS = 1, /* the offending read/write */
+    GUARD_ROLE_PUT = 2,    /* where the object went back to its pool */
+    GUARD_ROLE_GET = 3,    /* where it was taken out */
+    GUARD_ROLE_SPAWN = 4,
+    GUARD_ROLE_UNSHARE = 5,
+    GUARD_ROLE_MOUNT = 6,
+    GUARD_ROLE_CALL = 7,
+    GUARD_ROLE_FIRST_PUT = 8, /* double-put: the earlier put */
+    GUARD_ROLE_REAP = 9,
+    GUARD_ROLE_CRASH = 10,
+    GUARD_ROLE_OTHER_CALL = 11,
+    GUARD_ROLE_COUNT_ = 12
+};
+
+static inline const char *guard_stack_role_name(unsigned role)
+{
+    static const char *const names[GUARD_ROLE_COUNT_] = {
+        [GUARD_ROLE_ACCESS] = "access",   [GUARD_ROLE_PUT] = "put",
+        [GUARD_ROLE_GET] = "get",         [GUARD_ROLE_SPAWN] = "spawn",
+        [GUARD_ROLE_UNSHARE] = "unshare", [GUARD_ROLE_MOUNT] = "mount",
+        [GUARD_ROLE_CALL] = "call",       [GUARD_ROLE_FIRST_PUT] = "first_put",
+        [GUARD_ROLE_REAP] = "reap",       [GUARD_ROLE_CRASH] = "crash",
+        [GUARD_ROLE_OTHER_CALL] = "other_call",
+    };
+    return role < GUARD_ROLE_COUNT_ && names[role] ? names[role] : NULL;
+}
+
+/* How the offending access touched the object. */
+enum guard_access {
+    GUARD_ACCESS_UNKNOWN = 0,
+    GUARD_ACCESS_READ = 1,
+    GUARD_ACCESS_WRITE = 2,
+};
+
+enum guard_finding_flags {
+    GUARD_FINDING_CAUGHT_IN_ACT = 1u << 0, /* fault on a protected page */
+    GUARD_FINDING_AT_GET = 1u << 1,        /* poison found modified when the object was taken again */
+    GUARD_FINDING_SYSCALL = 1u << 2,       /* the kernel touched the object (EFAULT); call names it */
+    GUARD_FINDING_HAZARD = 1u << 3,        /* the bug's preconditions, not its symptom */
+};
+
+struct guard_finding_stack {
+    uint32_t role;     /* enum guard_stack_role */
+    uint32_t stack_id;
+    uint32_t tid;      /* thread the stack was taken on (0: unknown) */
+    uint32_t reserved;
+};
+
+/* GUARD_REC_FINDING: what the shim found while the program ran.
+ * Payload after the fixed part: nstacks struct guard_finding_stack, then the
+ * name of the call involved (call_len bytes, e.g. "write"), then the
+ * one-line summary (summary_len bytes, no NUL). */
+struct guard_rec_finding {
+    struct guard_rec rec;
+    uint64_t time_ns;
+    uint32_t tid;          /* the thread that made the offending call */
+    uint16_t kind;         /* enum guard_finding_kind */
+    uint16_t flags;        /* enum guard_finding_flags */
+    uint64_t pool;         /* pool checks: the pool, object and size */
+    uint64_t obj;
+    uint64_t size;
+    uint64_t addr;         /* the faulting or first-modified address */
+    int64_t offset;        /* addr - obj */
+    uint32_t access;       /* enum guard_access */
+    uint32_t bytes;        /* bytes found modified (write after return), or access length */
+    uint32_t other_tid;    /* e.g. the thread that put the object */
+    uint16_t nstacks;
+    uint16_t call_len;
+    uint32_t summary_len;
+    uint32_t reserved;
+};
+
+/* GUARD_REC_NOTE: a message from the shim (a bound was reached, a check was
+ * switched off).  Payload: text (len bytes). */
+struct guard_rec_note {
+    struct guard_rec rec;
+    uint64_t time_ns;
+    uint32_t tid;
+    uint32_t len;
+};
+
+/* GUARD_REC_END: written from the shim's exit path.  A log without it
+ * belongs to a process that was killed or crashed. */
+struct guard_rec_end {
+    struct guard_rec rec;
+    uint64_t time_ns;
+    int32_t exit_status;
+    uint32_t dropped_events; /* records lost (log full, reentrant signal) */
+};
+
+static inline uint32_t guard_rec_round(uint32_t n)
+{
+    return (n + GUARD_REC_ALIGN - 1) & ~(GUARD_REC_ALIGN - 1);
+}
+
+#endif /* GUARD_LOG_H */
