@@ -62,7 +62,7 @@ analyzer-asan: $(BUILD)/guard-analyze-asan
 $(BUILD)/guard-analyze-asan: $(ANA_SRC) $(HEADERS) $(wildcard analyzer/*.h) | $(BUILD)/.deps-ok
 	$(CC) $(ANA_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $(ANA_SRC) $(ANA_LIBS)
 
-$(BUILD)/testprogs/%: testprogs/%.c include/guard.h | $(BUILD)/.deps-ok
+$(BUILD)/testprogs/%: testprogs/%.c include/guard.h $(wildcard testprogs/*.h) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -ldl
 

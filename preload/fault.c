@@ -1,0 +1,166 @@
+/*
+ * fault.c — the shim's SIGSEGV handler, and living with the program's own.
+ *
+ * Protected pool pages turn a late access into a SIGSEGV that we must
+ * handle, yet the program may have its own SIGSEGV handler (a JIT, a
+ * garbage collector, a crash reporter), installed before or after us.  So
+ * the kernel always has our handler, and the program's view of the
+ * disposition lives here: sigaction()/signal() for SIGSEGV are answered
+ * from and stored into that view.  A fault that is not ours is passed on
+ * exactly as the kernel would have delivered it: to the program's handler
+ * (with its mask and flags), or to the default action.
+ *
+ * Known limit: a program that calls the rt_sigaction system call directly
+ * replaces our handler; pool faults then reach its handler instead.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "guard_internal.h"
+#include "hook.h"
+
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+
+static struct sigaction app_segv;    /* the program's idea of SIGSEGV's disposition */
+static struct guard_lock app_lock;
+static volatile int installed;
+
+int guard_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    GUARD_REAL(sigaction_fn, sigaction);
+    return real(sig, act, old);
+}
+
+static void pass_on(int sig, siginfo_t *info, void *uc)
+{
+    struct sigaction app = app_segv; /* a copy: the program may change it meanwhile */
+    if (app.sa_flags & SA_SIGINFO ? app.sa_sigaction == NULL : app.sa_handler == SIG_DFL ||
+                                                                 app.sa_handler == SIG_IGN) {
+        int user_sent = info->si_code <= 0;
+        if (!(app.sa_flags & SA_SIGINFO) && app.sa_handler == SIG_IGN && user_sent)
+            return; /* kill -SEGV of an ignoring process: ignored */
+        /* Default action.  For a real fault, returning re-executes the
+         * instruction, which faults again and now kills the process with
+         * the right signal and core dump; a sent signal is raised again. */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        guard_real_sigaction(sig, &dfl, NULL);
+        installed = 0;
+        if (user_sent)
+            raise(sig);
+        return;
+    }
+    /* Run the program's handler as the kernel would: its mask (and the
+     * signal itself unless SA_NODEFER) blocked while it runs. */
+    sigset_t mask = app.sa_mask, old;
+    if (!(app.sa_flags & SA_NODEFER))
+        sigaddset(&mask, sig);
+    pthread_sigmask(SIG_BLOCK, &mask, &old);
+    if (app.sa_flags & SA_RESETHAND) {
+        memset(&app_segv, 0, sizeof app_segv);
+        app_segv.sa_handler = SIG_DFL;
+    }
+    if (app.sa_flags & SA_SIGINFO)
+        app.sa_sigaction(sig, info, uc);
+    else
+        app.sa_handler(sig);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void fault_handler(int sig, siginfo_t *info, void *uc)
+{
+    int saved = errno;
+    if (sig == SIGSEGV && info->si_code == SEGV_ACCERR && guard_is_active()) {
+        unsigned access = GUARD_ACCESS_UNKNOWN;
+#if defined(__x86_64__)
+        /* page-fault error code: bit 1 set for a write */
+        access = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2) ? GUARD_ACCESS_WRITE
+                                                                       : GUARD_ACCESS_READ;
+#endif
+        guard_tls_depth++;
+        int ours = guard_pool_fault((uintptr_t)info->si_addr, access, uc);
+        guard_tls_depth--;
+        if (ours) {
+            errno = saved;
+            return; /* the object is unprotected now: the access is retried */
+        }
+    }
+    errno = saved;
+    pass_on(sig, info, uc);
+}
+
+void guard_fault_install(void)
+{
+    if (!guard_opt.pool_protect)
+        return; /* nothing of ours can fault: leave SIGSEGV entirely to the program */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fault_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (guard_real_sigaction(SIGSEGV, &sa, &old) == 0) {
+        app_segv = old;
+        installed = 1;
+    }
+}
+
+/* The program asks for SIGSEGV: answer from (and store into) its view. */
+static int app_sigaction(const struct sigaction *act, struct sigaction *old)
+{
+    if (!guard_lock_acquire(&app_lock))
+        return -2;
+    if (old)
+        *old = app_segv;
+    if (act)
+        app_segv = *act;
+    guard_lock_release(&app_lock);
+    return 0;
+}
+
+GUARD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig == SIGSEGV && installed && guard_is_active()) {
+        int rc = app_sigaction(act, old);
+        if (rc == 0)
+            return 0;
+    }
+    return guard_real_sigaction(sig, act, old);
+}
+
+/* The signal() family for SIGSEGV goes through the program's view; for
+ * every other signal the real function runs untouched. */
+static int segv_view(int sig, sighandler_t handler, int flags, sighandler_t *old_out)
+{
+    if (sig != SIGSEGV || !installed || !guard_is_active())
+        return 0;
+    struct sigaction act, old;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = handler;
+    act.sa_flags = flags;
+    sigemptyset(&act.sa_mask);
+    if (!(flags & SA_NODEFER))
+        sigaddset(&act.sa_mask, sig);
+    if (app_sigaction(&act, &old) != 0)
+        return 0;
+    *old_out = (old.sa_flags & SA_SIGINFO) ? (sighandler_t)(void *)old.sa_sigaction : old.sa_handler;
+    return 1;
+}
+
+#define SIGNAL_HOOK(name, flags)                                   \
+    GUARD_EXPORT sighandler_t name(int sig, sighandler_t handler)  \
+    {                                                              \
+        sighandler_t old;                                          \
+        if (segv_view(sig, handler, flags, &old))                  \
+            return old;                                            \
+        GUARD_REAL(sighandler_t (*)(int, sighandler_t), name);     \
+        return real(sig, handler);                                 \
+    }
+
+/* glibc's signal() has BSD semantics: restart, handler stays installed. */
+SIGNAL_HOOK(signal, SA_RESTART)
+SIGNAL_HOOK(bsd_signal, SA_RESTART)
+SIGNAL_HOOK(sysv_signal, SA_RESETHAND | SA_NODEFER)

@@ -1,0 +1,247 @@
+/*
+ * guard.c — start-up, process state, and the small primitives every room
+ * uses: the reentrancy guard, the owner-aware lock, the allocator, thread
+ * ids, time, fork and exit handling.
+ *
+ * Initialisation is lazy and happens exactly once, from our constructor or
+ * from the first hook that runs, whichever comes first: another library's
+ * constructor may call a hooked function before ours has run.  While one
+ * thread initialises, hooks on other threads pass straight through.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guard_internal.h"
+#include "hook.h"
+
+__thread int guard_tls_depth;
+static __thread pid_t tls_tid;
+
+pid_t guard_pid;
+const char *guard_options_text = "";
+
+enum { STATE_UNINIT, STATE_INITIALIZING, STATE_ACTIVE, STATE_INERT };
+static _Atomic int guard_state = STATE_UNINIT;
+static _Atomic int exit_status_known;
+static int exit_status;
+
+pid_t guard_gettid(void)
+{
+    if (__builtin_expect(tls_tid == 0, 0))
+        tls_tid = (pid_t)syscall(SYS_gettid);
+    return tls_tid;
+}
+
+uint64_t guard_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int guard_is_active(void)
+{
+    return atomic_load_explicit(&guard_state, memory_order_acquire) == STATE_ACTIVE;
+}
+
+/* ---- lock and allocator ------------------------------------------------- */
+
+int guard_lock_acquire(struct guard_lock *lock)
+{
+    int self = (int)guard_gettid();
+    for (unsigned spins = 0;; spins++) {
+        int expected = 0;
+        if (atomic_compare_exchange_weak_explicit(&lock->owner, &expected, self,
+                                                  memory_order_acquire, memory_order_relaxed))
+            return 1;
+        if (expected == self)
+            return 0; /* we interrupted ourselves: refuse rather than deadlock */
+        if (spins > 64)
+            sched_yield();
+    }
+}
+
+void guard_lock_release(struct guard_lock *lock)
+{
+    atomic_store_explicit(&lock->owner, 0, memory_order_release);
+}
+
+#define ARENA_CHUNK (1u << 20)
+static struct guard_lock arena_lock;
+static char *arena_next, *arena_end;
+
+void *guard_alloc(size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    if (size >= ARENA_CHUNK / 4) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    if (!guard_lock_acquire(&arena_lock))
+        return NULL;
+    if (!arena_next || (size_t)(arena_end - arena_next) < size) {
+        char *p = mmap(NULL, ARENA_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            guard_lock_release(&arena_lock);
+            return NULL;
+        }
+        arena_next = p;
+        arena_end = p + ARENA_CHUNK;
+    }
+    void *out = arena_next;
+    arena_next += size;
+    guard_lock_release(&arena_lock);
+    return out;
+}
+
+/* ---- fork and exit ------------------------------------------------------ */
+
+/* Runs in the child of fork() (pthread_atfork), before fork returns there.
+ * The child has one thread: every lock some other parent thread held is
+ * simply released, and the log moves to a file of the child's own. */
+static void after_fork_child(void)
+{
+    if (!guard_is_active())
+        return;
+    tls_tid = 0;
+    guard_pid = getpid();
+    guard_tls_depth++;
+    atomic_store(&arena_lock.owner, 0);
+    guard_stack_after_fork_child();
+    guard_log_after_fork_child();
+    guard_modules_record();
+    guard_pool_after_fork_child();
+    guard_tls_depth--;
+}
+
+static void record_exit(int status)
+{
+    if (!atomic_exchange(&exit_status_known, 1))
+        exit_status = status;
+}
+
+GUARD_EXPORT void exit(int status)
+{
+    GUARD_REAL(void (*)(int), exit);
+    record_exit(status);
+    real(status);
+    __builtin_unreachable();
+}
+
+static void end_log_now(int status)
+{
+    if (!guard_is_active())
+        return;
+    guard_tls_depth++;
+    guard_log_end(status);
+    guard_tls_depth--;
+}
+
+GUARD_EXPORT void _exit(int status)
+{
+    GUARD_REAL(void (*)(int), _exit);
+    end_log_now(status);
+    real(status);
+    __builtin_unreachable();
+}
+
+GUARD_EXPORT void _Exit(int status)
+{
+    GUARD_REAL(void (*)(int), _Exit);
+    end_log_now(status);
+    real(status);
+    __builtin_unreachable();
+}
+
+/* Destructors run after main returned or exit() ran the atexit handlers:
+ * the END record marks a log whose process ended normally. */
+__attribute__((destructor)) static void guard_fini(void)
+{
+    end_log_now(atomic_load(&exit_status_known) ? exit_status : INT32_MIN);
+}
+
+void guard_halt(void)
+{
+    guard_stderr("==%d==libguard: halt_on_error=1: aborting\n", (int)guard_pid);
+    end_log_now(128 + SIGABRT);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    guard_real_sigaction(SIGABRT, &dfl, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGABRT);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(SIGABRT);
+    _exit(128 + SIGABRT);
+}
+
+/* ---- initialisation ----------------------------------------------------- */
+
+static void guard_init(void)
+{
+    if (getauxval(AT_SECURE)) {
+        /* setuid/setgid: the environment is the attacker's; stay inert. */
+        atomic_store(&guard_state, STATE_INERT);
+        return;
+    }
+    guard_pid = getpid();
+    guard_options_defaults();
+    const char *text = getenv("GUARD_OPTIONS");
+    if (text) {
+        guard_options_text = text;
+        guard_options_parse(text);
+    }
+    guard_stack_init();
+    guard_log_open(getppid(), 0);
+    guard_modules_record();
+    guard_fault_install();
+    pthread_atfork(NULL, NULL, after_fork_child);
+    if (guard_opt.verbosity >= 2)
+        guard_stderr("==%d==libguard: active, log %s\n", (int)guard_pid, guard_log_path());
+    atomic_store_explicit(&guard_state, STATE_ACTIVE, memory_order_release);
+}
+
+static void guard_ensure_init(void)
+{
+    int expected = STATE_UNINIT;
+    if (atomic_compare_exchange_strong(&guard_state, &expected, STATE_INITIALIZING)) {
+        int saved = errno;
+        guard_tls_depth++;
+        guard_init();
+        guard_tls_depth--;
+        errno = saved;
+    }
+}
+
+int guard_enter(void)
+{
+    if (guard_tls_depth > 0)
+        return 0;
+    int state = atomic_load_explicit(&guard_state, memory_order_acquire);
+    if (__builtin_expect(state != STATE_ACTIVE, 0)) {
+        if (state != STATE_UNINIT)
+            return 0;
+        guard_ensure_init();
+        if (!guard_is_active())
+            return 0;
+    }
+    guard_tls_depth++;
+    return 1;
+}
+
+__attribute__((constructor)) static void guard_constructor(void)
+{
+    guard_ensure_init();
+}

@@ -1,0 +1,137 @@
+/*
+ * guard_internal.h — what the rooms of the shim share: options, process
+ * state, and the small interfaces between log, stacks, modules, reports and
+ * the check families.
+ */
+#ifndef GUARD_INTERNAL_H
+#define GUARD_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "guard_log.h"
+
+/* ---- options (options.c) ------------------------------------------------ */
+struct guard_options {
+    char log_dir[512];
+    int halt_on_error;
+    int verbosity;
+    unsigned max_frames;
+    int pool_poison;          /* fill returned objects with the poison byte */
+    int pool_protect;         /* PROT_NONE the whole pages of returned objects */
+    unsigned max_protected;   /* bound on objects protected at once */
+    int report_stderr;        /* print the immediate report */
+    int log;                  /* write the event log at all */
+    unsigned log_chunk_kb;    /* log file grows in chunks of this size */
+};
+extern struct guard_options guard_opt;
+
+/* Parse GUARD_OPTIONS into guard_opt; warns on stderr about unknown keys and
+ * bad values.  Returns nothing: bad input never stops the program. */
+void guard_options_parse(const char *text);
+void guard_options_defaults(void);
+
+/* ---- process state (guard.c) ------------------------------------------- */
+extern pid_t guard_pid;                /* cached: getpid() is a system call */
+extern const char *guard_options_text; /* GUARD_OPTIONS as given, or "" */
+pid_t guard_gettid(void);              /* cached per thread */
+uint64_t guard_now_ns(void);           /* CLOCK_MONOTONIC */
+int guard_is_active(void);             /* initialised and not inert */
+void guard_halt(void) __attribute__((noreturn)); /* halt_on_error */
+
+/* ---- the event log (log.c) ---------------------------------------------- */
+int guard_log_open(pid_t ppid, int forked_child);
+void guard_log_after_fork_child(void);
+/* Reserve a record of `size` bytes (rounded up to 8) and return a pointer
+ * to fill, or NULL (log off, full, or reentered from a signal handler while
+ * this thread was growing the log).  guard_log_commit() publishes it. */
+void *guard_log_reserve(uint16_t type, uint32_t size);
+void guard_log_commit(void *rec);
+void guard_log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void guard_log_event(uint16_t kind, uint32_t stack_id, uint64_t a0, uint64_t a1,
+                     uint64_t a2, uint64_t a3, const char *payload, size_t payload_len);
+void guard_log_end(int status);
+const char *guard_log_path(void);
+uint32_t guard_log_dropped(void);
+
+/* ---- stacks (stack.c) --------------------------------------------------- */
+/* Capture the caller's stack (skipping `skip` innermost frames of the shim)
+ * and return its de-duplicated id (>= 1), writing the STACK record the first
+ * time the stack is seen.  0 when no stack could be taken. */
+uint32_t guard_stack_capture(int skip);
+/* The same from a signal context: frame 0 is the interrupted instruction. */
+uint32_t guard_stack_capture_signal(void *ucontext);
+/* The frames of a stack id, for the immediate report.  Returns nframes. */
+unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs);
+void guard_stack_init(void);
+void guard_stack_after_fork_child(void);
+
+/* ---- modules (modules.c) ------------------------------------------------ */
+void guard_modules_record(void);       /* write a new module map generation */
+uint32_t guard_modules_generation(void);
+void guard_modules_refresh(void);      /* new generation if dlopen/dlclose changed the set */
+
+/* ---- immediate report (report.c) --------------------------------------- */
+/* A finding as the checks describe it; report.c writes it to stderr and
+ * to the log. */
+struct guard_finding_stack_ref {
+    uint32_t role;
+    uint32_t stack_id;
+    uint32_t tid;
+};
+struct guard_finding {
+    unsigned kind;
+    unsigned flags;
+    pid_t tid;
+    const void *pool;
+    const void *obj;
+    size_t size;
+    uintptr_t addr;
+    long offset;
+    unsigned access;
+    unsigned bytes;
+    pid_t other_tid;
+    const char *call;
+    char summary[256];
+    unsigned nstacks;
+    struct guard_finding_stack_ref stacks[4];
+};
+void guard_report_finding(const struct guard_finding *f);
+
+/* Async-signal-safe formatting into a fixed buffer (no malloc, no locale).
+ * Supports %s %d %u %ld %lu %zu %x %lx %p %c %%; returns the length. */
+size_t guard_fmt(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+size_t guard_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
+void guard_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- locks ---------------------------------------------------------------
+ * A spinlock that knows its owner: a signal handler that interrupts the
+ * owning thread and wants the same lock gets a failure instead of a
+ * deadlock.  Hold it only for short, non-blocking work. */
+struct guard_lock {
+    _Atomic int owner; /* tid, 0 when free */
+};
+int guard_lock_acquire(struct guard_lock *lock);  /* 0: would self-deadlock */
+void guard_lock_release(struct guard_lock *lock);
+
+/* ---- pool checks (pool.c) and faults (fault.c) ------------------------- */
+/* A fault at addr: is it inside a returned, protected object?  If so,
+ * report, unprotect and return 1 so the access can be retried. */
+int guard_pool_fault(uintptr_t addr, unsigned access, void *ucontext);
+/* A system call failed with EFAULT: does [buf, buf+len) overlap a returned
+ * object?  If so, report with the call's name, unprotect and return 1 so
+ * the caller may retry the call. */
+int guard_pool_efault(const char *call, const void *buf, size_t len, unsigned access);
+void guard_fault_install(void);
+struct sigaction;
+int guard_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+void guard_pool_after_fork_child(void);
+
+/* Memory for the shim's own tables: anonymous mmap, never malloc (hooks run
+ * in signal handlers and in the middle of the program's malloc). */
+void *guard_alloc(size_t size);
+
+#endif /* GUARD_INTERNAL_H */

@@ -1,0 +1,40 @@
+/*
+ * hook.h — how a hook finds the function it wraps, and the reentrancy guard.
+ *
+ * Hooks can be called before our constructor (another library's constructor
+ * may call them first), from signal handlers and from inside the shim itself
+ * (libunwind or dladdr may call read/open).  So:
+ *   - the real function is resolved lazily with dlsym(RTLD_NEXT) on first
+ *     use and cached in a relaxed atomic pointer;
+ *   - a thread-local depth counter (initial-exec TLS: no allocation, no
+ *     loader lock) lets a hook entered from inside the shim pass straight
+ *     through to the real function.
+ */
+#ifndef GUARD_HOOK_H
+#define GUARD_HOOK_H
+
+#include <dlfcn.h>
+#include <stdatomic.h>
+
+#define GUARD_EXPORT __attribute__((visibility("default")))
+
+extern __thread int guard_tls_depth;
+
+/* Declare and resolve the real function NAME of type TYPE into a local
+ * variable `real`.  dlsym may allocate (dlerror state) but never calls back
+ * into the hooks we have. */
+#define GUARD_REAL(type, name)                                                   \
+    static _Atomic(type) real_##name##_cache;                                    \
+    __typeof__(type) real = atomic_load_explicit(&real_##name##_cache, memory_order_relaxed); \
+    if (__builtin_expect(real == NULL, 0)) {                                     \
+        real = (__typeof__(type))dlsym(RTLD_NEXT, #name);                                    \
+        atomic_store_explicit(&real_##name##_cache, real, memory_order_relaxed); \
+    }
+
+/* Enter/leave the shim.  guard_enter() returns 0 when the hook must pass
+ * through: the shim is inert (AT_SECURE, init failed) or already active on
+ * this thread. */
+int guard_enter(void);
+static inline void guard_leave(void) { guard_tls_depth--; }
+
+#endif /* GUARD_HOOK_H */

@@ -1,0 +1,350 @@
+/*
+ * log.c — the crash-proof event log writer.
+ *
+ * Why a shared file mapping: an event must be on disk the moment it is
+ * recorded, even if the process is SIGKILLed one instruction later, and
+ * recording must cost tens of nanoseconds (pool put/get are hot).  Stores
+ * into a MAP_SHARED mapping of the log file land in the page cache at once
+ * and survive the death of the process; there is no user-space buffer to
+ * lose and no system call per event.
+ *
+ * Layout: the file grows in chunks (log_chunk_kb).  A writer reserves bytes
+ * with one atomic add on the tail offset; a record never straddles a chunk
+ * (the remainder of a chunk is filled with a PAD record).  The record
+ * header (sync word, type, size) is stored last, in one 8-byte release
+ * store, so a reader sees either a whole record or zeros.  A writer killed
+ * between reserve and commit leaves a zero gap: the analyzer skips it.
+ *
+ * Disk space for a chunk is reserved with fallocate() before it is mapped:
+ * a store into a mapped page that the file system cannot back would raise
+ * SIGBUS in the host program.  No space: logging stops, the program runs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guard_internal.h"
+
+#define MAX_CHUNKS 8192
+
+static int log_fd = -1;
+static size_t chunk_size;
+static _Atomic uint64_t log_tail;
+static _Atomic(char *) chunks[MAX_CHUNKS];
+static unsigned chunks_mapped;        /* under grow_lock */
+static struct guard_lock grow_lock;
+static _Atomic uint32_t dropped;
+static _Atomic int log_failed;        /* no more space, or no file */
+static char log_path_buf[PATH_MAX];
+
+const char *guard_log_path(void) { return log_path_buf; }
+uint32_t guard_log_dropped(void) { return atomic_load(&dropped); }
+
+static char *map_chunk(unsigned k)
+{
+    char *p = atomic_load_explicit(&chunks[k], memory_order_acquire);
+    if (p)
+        return p;
+    if (!guard_lock_acquire(&grow_lock))
+        return NULL; /* a signal handler interrupted this thread while it grew the log */
+    p = atomic_load_explicit(&chunks[k], memory_order_acquire);
+    while (!p && !atomic_load(&log_failed)) {
+        /* Chunks are mapped in order, so chunks_mapped only grows. */
+        unsigned next = chunks_mapped;
+        off_t off = (off_t)next * (off_t)chunk_size;
+        int rc = fallocate(log_fd, 0, off, (off_t)chunk_size);
+        if (rc != 0 && errno == EOPNOTSUPP)
+            rc = ftruncate(log_fd, off + (off_t)chunk_size);
+        if (rc != 0) {
+            atomic_store(&log_failed, 1);
+            break;
+        }
+        char *m = mmap(NULL, chunk_size, PROT_READ | PROT_WRITE, MAP_SHARED, log_fd, off);
+        if (m == MAP_FAILED) {
+            atomic_store(&log_failed, 1);
+            break;
+        }
+        atomic_store_explicit(&chunks[next], m, memory_order_release);
+        chunks_mapped = next + 1;
+        p = atomic_load_explicit(&chunks[k], memory_order_acquire);
+    }
+    guard_lock_release(&grow_lock);
+    return p;
+}
+
+void *guard_log_reserve(uint16_t type, uint32_t size)
+{
+    (void)type;
+    if (log_fd < 0 || atomic_load_explicit(&log_failed, memory_order_relaxed))
+        goto drop;
+    size = guard_rec_round(size);
+    if (size > GUARD_REC_MAX_SIZE || size > chunk_size)
+        goto drop;
+    for (;;) {
+        uint64_t off = atomic_fetch_add_explicit(&log_tail, size, memory_order_relaxed);
+        uint64_t k = off / chunk_size;
+        if (k >= MAX_CHUNKS)
+            goto drop;
+        char *base = map_chunk((unsigned)k);
+        if (!base)
+            goto drop;
+        uint64_t in_chunk = off - k * chunk_size;
+        if (in_chunk + size <= chunk_size) {
+            char *rec = base + in_chunk;
+            return rec;
+        }
+        /* Would straddle: pad the rest of this chunk and try again. */
+        struct guard_rec pad = {GUARD_REC_SYNC, GUARD_REC_PAD, (uint32_t)(chunk_size - in_chunk)};
+        uint64_t word;
+        memcpy(&word, &pad, sizeof word);
+        atomic_store_explicit((_Atomic uint64_t *)(base + in_chunk), word, memory_order_release);
+    }
+drop:
+    atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
+    return NULL;
+}
+
+/* The caller has filled everything after the 8-byte header and set
+ * rec->type and rec->size in its local idea of the header; publish it. */
+void guard_log_commit(void *recp)
+{
+    struct guard_rec *rec = recp;
+    struct guard_rec hdr = {GUARD_REC_SYNC, rec->type, guard_rec_round(rec->size)};
+    uint64_t word;
+    memcpy(&word, &hdr, sizeof word);
+    atomic_store_explicit((_Atomic uint64_t *)recp, word, memory_order_release);
+}
+
+void guard_log_event(uint16_t kind, uint32_t stack_id, uint64_t a0, uint64_t a1,
+                     uint64_t a2, uint64_t a3, const char *payload, size_t payload_len)
+{
+    if (payload_len > 4096)
+        payload_len = 4096;
+    uint32_t size = (uint32_t)(sizeof(struct guard_rec_event) + payload_len);
+    struct guard_rec_event *ev = guard_log_reserve(GUARD_REC_EVENT, size);
+    if (!ev)
+        return;
+    ev->time_ns = guard_now_ns();
+    ev->tid = (uint32_t)guard_gettid();
+    ev->kind = kind;
+    ev->payload_len = (uint16_t)payload_len;
+    ev->stack_id = stack_id;
+    ev->reserved = 0;
+    ev->args[0] = a0;
+    ev->args[1] = a1;
+    ev->args[2] = a2;
+    ev->args[3] = a3;
+    if (payload_len)
+        memcpy(ev + 1, payload, payload_len);
+    ev->rec.type = GUARD_REC_EVENT;
+    ev->rec.size = size;
+    guard_log_commit(ev);
+}
+
+void guard_log_note(const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t len = guard_vfmt(text, sizeof text, fmt, ap);
+    va_end(ap);
+    uint32_t size = (uint32_t)(sizeof(struct guard_rec_note) + len);
+    struct guard_rec_note *note = guard_log_reserve(GUARD_REC_NOTE, size);
+    if (!note)
+        return;
+    note->time_ns = guard_now_ns();
+    note->tid = (uint32_t)guard_gettid();
+    note->len = (uint32_t)len;
+    memcpy(note + 1, text, len);
+    note->rec.type = GUARD_REC_NOTE;
+    note->rec.size = size;
+    guard_log_commit(note);
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static ssize_t read_small_file(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    return (ssize_t)got;
+}
+
+static void exe_short_name(const char *exe, char *out, size_t cap)
+{
+    const char *base = strrchr(exe, '/');
+    base = base ? base + 1 : exe;
+    size_t n = 0;
+    for (; base[n] && n + 1 < cap && n < 64; n++) {
+        char c = base[n];
+        /* keep the file name shell- and glob-friendly */
+        out[n] = (c == '/' || c == ' ' || c == '*' || c == '?' || (unsigned char)c < 32) ? '_' : c;
+    }
+    out[n] = '\0';
+    if (n == 0)
+        strcpy(out, "unknown");
+}
+
+static int create_log_file(const char *exe)
+{
+    char name[96];
+    exe_short_name(exe, name, sizeof name);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if (attempt == 0)
+            guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.log",
+                      guard_opt.log_dir, name, (int)guard_pid);
+        else /* pid reused in the same log_dir (long nightly runs) */
+            guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.%d.log",
+                      guard_opt.log_dir, name, (int)guard_pid, attempt);
+        int fd = open(log_path_buf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST)
+            break;
+    }
+    guard_stderr("libguard: cannot create log %s: %s; continuing without a log\n",
+                 log_path_buf, strerror(errno));
+    log_path_buf[0] = '\0';
+    return -1;
+}
+
+static void write_process_record(const char *exe, size_t exe_len)
+{
+    static char args[8192];
+    ssize_t args_len = read_small_file("/proc/self/cmdline", args, sizeof args);
+    if (args_len < 0)
+        args_len = 0;
+    uint32_t argc = 0;
+    for (ssize_t i = 0; i < args_len; i++)
+        argc += args[i] == '\0';
+    if (args_len > 0 && args[args_len - 1] != '\0') { /* cut off: end the last one */
+        args[args_len - 1] = '\0';
+        argc++;
+    }
+    size_t opt_len = strlen(guard_options_text);
+    if (opt_len > 1024)
+        opt_len = 1024;
+    uint32_t size = (uint32_t)(sizeof(struct guard_rec_process) + exe_len + (size_t)args_len + opt_len);
+    struct guard_rec_process *p = guard_log_reserve(GUARD_REC_PROCESS, size);
+    if (!p)
+        return;
+    p->argc = argc;
+    p->exe_len = (uint32_t)exe_len;
+    p->args_len = (uint32_t)args_len;
+    p->options_len = (uint32_t)opt_len;
+    p->main_tid = (uint32_t)guard_pid;
+    p->reserved = 0;
+    char *out = (char *)(p + 1);
+    memcpy(out, exe, exe_len);
+    memcpy(out + exe_len, args, (size_t)args_len);
+    memcpy(out + exe_len + args_len, guard_options_text, opt_len);
+    p->rec.type = GUARD_REC_PROCESS;
+    p->rec.size = size;
+    guard_log_commit(p);
+}
+
+int guard_log_open(pid_t ppid, int forked_child)
+{
+    if (!guard_opt.log)
+        return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    chunk_size = (size_t)guard_opt.log_chunk_kb * 1024;
+    chunk_size = (chunk_size + (size_t)page - 1) & ~((size_t)page - 1);
+
+    char exe[PATH_MAX];
+    ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (exe_len < 0)
+        exe_len = 0;
+    exe[exe_len] = '\0';
+
+    log_fd = create_log_file(exe);
+    if (log_fd < 0)
+        return -1;
+    atomic_store(&log_tail, sizeof(struct guard_file_header));
+    char *first = map_chunk(0);
+    if (!first) {
+        guard_stderr("libguard: cannot map log %s; continuing without a log\n", log_path_buf);
+        close(log_fd);
+        log_fd = -1;
+        return -1;
+    }
+    struct guard_file_header *h = (struct guard_file_header *)first;
+    struct timespec rt, mono;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    h->version = GUARD_LOG_VERSION;
+    h->header_size = sizeof *h;
+    h->pid = (uint32_t)guard_pid;
+    h->ppid = (uint32_t)ppid;
+    h->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+    h->start_monotonic_ns = (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec;
+    h->flags = forked_child ? GUARD_FILE_FORKED_CHILD : 0;
+    h->page_size = (uint32_t)page;
+    atomic_store_explicit((_Atomic uint64_t *)&h->magic, GUARD_LOG_MAGIC, memory_order_release);
+
+    write_process_record(exe, (size_t)exe_len);
+    return 0;
+}
+
+/* In a fork child the mappings still point into the parent's file: drop
+ * them (munmap in the child leaves the parent's alone) and start afresh. */
+void guard_log_after_fork_child(void)
+{
+    int was_open = log_fd >= 0;
+    for (unsigned k = 0; k < MAX_CHUNKS; k++) {
+        char *p = atomic_load(&chunks[k]);
+        if (p)
+            munmap(p, chunk_size);
+        atomic_store(&chunks[k], NULL);
+    }
+    chunks_mapped = 0;
+    atomic_store(&grow_lock.owner, 0);
+    atomic_store(&log_failed, 0);
+    atomic_store(&dropped, 0);
+    if (log_fd >= 0)
+        close(log_fd);
+    log_fd = -1;
+    if (was_open)
+        guard_log_open(getppid(), 1);
+}
+
+void guard_log_end(int status)
+{
+    struct guard_rec_end *end = guard_log_reserve(GUARD_REC_END, sizeof *end);
+    if (end) {
+        end->time_ns = guard_now_ns();
+        end->exit_status = status;
+        end->dropped_events = atomic_load(&dropped);
+        end->rec.type = GUARD_REC_END;
+        end->rec.size = sizeof *end;
+        guard_log_commit(end);
+    }
+    /* Give back the disk blocks of the unused tail.  The file keeps its
+     * size (threads may still write after this), so the tail reads as
+     * zeros, which the analyzer treats as the end of the log. */
+    if (log_fd >= 0) {
+        long page = sysconf(_SC_PAGESIZE);
+        uint64_t used = (atomic_load(&log_tail) + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+        uint64_t size = (uint64_t)chunks_mapped * chunk_size;
+        if (used < size)
+            fallocate(log_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)used,
+                      (off_t)(size - used));
+    }
+}

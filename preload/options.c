@@ -1,0 +1,131 @@
+/*
+ * options.c — GUARD_OPTIONS, sanitizer style: key=value:key=value.
+ *
+ * Parsed once at start-up, before anything else runs.  A typo must never
+ * stop the program, but must not pass silently either: every unknown key
+ * and every bad value gets one warning line on stderr naming it, and the
+ * default stays in force.  docs/options.md documents every key.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard_internal.h"
+
+struct guard_options guard_opt;
+
+void guard_options_defaults(void)
+{
+    memset(&guard_opt, 0, sizeof guard_opt);
+    strcpy(guard_opt.log_dir, ".");
+    guard_opt.halt_on_error = 0;
+    guard_opt.verbosity = 1;
+    guard_opt.max_frames = 32;
+    guard_opt.pool_poison = 1;
+    guard_opt.pool_protect = 1;
+    guard_opt.max_protected = 8192;
+    guard_opt.report_stderr = 1;
+    guard_opt.log = 1;
+    guard_opt.log_chunk_kb = 256;
+}
+
+enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
+
+struct opt_desc {
+    const char *key;
+    enum opt_type type;
+    void *target;
+    long min, max;
+};
+
+static const struct opt_desc option_table[] = {
+    {"log_dir", OPT_PATH, guard_opt.log_dir, 0, 0},
+    {"halt_on_error", OPT_BOOL, &guard_opt.halt_on_error, 0, 1},
+    {"verbosity", OPT_INT, &guard_opt.verbosity, 0, 3},
+    {"max_frames", OPT_UINT, &guard_opt.max_frames, 1, GUARD_MAX_FRAMES},
+    {"pool_poison", OPT_BOOL, &guard_opt.pool_poison, 0, 1},
+    {"pool_protect", OPT_BOOL, &guard_opt.pool_protect, 0, 1},
+    {"max_protected", OPT_UINT, &guard_opt.max_protected, 0, 1000000},
+    {"report_stderr", OPT_BOOL, &guard_opt.report_stderr, 0, 1},
+    {"log", OPT_BOOL, &guard_opt.log, 0, 1},
+    {"log_chunk_kb", OPT_UINT, &guard_opt.log_chunk_kb, 64, 1 << 20},
+};
+
+static int parse_number(const char *value, long *out)
+{
+    char *end;
+    if (*value == '\0')
+        return 0;
+    long v = strtol(value, &end, 0);
+    if (*end != '\0')
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static void apply_one(const char *key, size_t key_len, const char *value)
+{
+    for (size_t i = 0; i < sizeof option_table / sizeof option_table[0]; i++) {
+        const struct opt_desc *d = &option_table[i];
+        if (strlen(d->key) != key_len || memcmp(d->key, key, key_len) != 0)
+            continue;
+        if (d->type == OPT_PATH) {
+            if (*value == '\0' || strlen(value) >= sizeof guard_opt.log_dir) {
+                guard_stderr("libguard: warning: GUARD_OPTIONS: bad value for %s "
+                             "(empty or too long); using '%s'\n", d->key, guard_opt.log_dir);
+                return;
+            }
+            strcpy(d->target, value);
+            return;
+        }
+        long v;
+        if (d->type == OPT_BOOL) {
+            if (!strcmp(value, "true") || !strcmp(value, "yes"))
+                value = "1";
+            else if (!strcmp(value, "false") || !strcmp(value, "no"))
+                value = "0";
+        }
+        if (!parse_number(value, &v) || v < d->min || v > d->max) {
+            guard_stderr("libguard: warning: GUARD_OPTIONS: bad value '%s' for %s "
+                         "(expected %ld..%ld); keeping the default\n",
+                         value, d->key, d->min, d->max);
+            return;
+        }
+        if (d->type == OPT_UINT)
+            *(unsigned *)d->target = (unsigned)v;
+        else
+            *(int *)d->target = (int)v;
+        return;
+    }
+    char name[64];
+    size_t n = key_len < sizeof name - 1 ? key_len : sizeof name - 1;
+    memcpy(name, key, n);
+    name[n] = '\0';
+    guard_stderr("libguard: warning: GUARD_OPTIONS: unknown key '%s' (ignored; "
+                 "see docs/options.md)\n", name);
+}
+
+void guard_options_parse(const char *text)
+{
+    char item[1024];
+    const char *p = text;
+    while (p && *p) {
+        const char *sep = strchr(p, ':');
+        size_t len = sep ? (size_t)(sep - p) : strlen(p);
+        if (len > 0) {
+            if (len >= sizeof item) {
+                guard_stderr("libguard: warning: GUARD_OPTIONS: item too long, ignored\n");
+            } else {
+                memcpy(item, p, len);
+                item[len] = '\0';
+                char *eq = strchr(item, '=');
+                if (!eq)
+                    guard_stderr("libguard: warning: GUARD_OPTIONS: '%s' is not key=value "
+                                 "(ignored)\n", item);
+                else
+                    apply_one(item, (size_t)(eq - item), eq + 1);
+            }
+        }
+        p = sep ? sep + 1 : NULL;
+    }
+}

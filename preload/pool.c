@@ -1,0 +1,364 @@
+/*
+ * pool.c — the pool annotation API (include/guard.h) and its checks:
+ * use-after-return and double-put.
+ *
+ * On put the object is filled with a poison byte and its whole pages are
+ * made PROT_NONE, so that a late access is caught in the act (a fault, or
+ * EFAULT from the kernel) rather than by luck.  On get the protection is
+ * lifted and the poison verified: a changed byte is a write that happened
+ * after the put (sub-page objects, or protection switched off).
+ *
+ * Objects live in a sharded hash table keyed by address; each shard has an
+ * owner-aware spinlock (the fault handler takes it too).  Put and get of one
+ * object run under its shard's lock from start to end, so a concurrent get
+ * never sees a half-poisoned object.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "guard_internal.h"
+#include "hook.h"
+
+#undef guard_pool_get
+#undef guard_pool_put
+
+#define POISON_BYTE 0xA5
+#define POISON_WORD 0xA5A5A5A5A5A5A5A5ull
+#define SHARDS 64
+#define BUCKETS_PER_SHARD 4096
+
+enum obj_state { OBJ_OUT = 0, OBJ_IN_POOL = 1 };
+
+struct pool_obj {
+    struct pool_obj *next;
+    uintptr_t obj;
+    size_t size;
+    const void *pool;
+    int state;
+    int reported;          /* a use-after-return was reported in this put cycle */
+    int poisoned;
+    uint32_t put_stack, get_stack;
+    pid_t put_tid, get_tid;
+    uintptr_t prot_start;  /* protected whole pages, 0 if none */
+    size_t prot_len;
+};
+
+struct shard {
+    struct guard_lock lock;
+    struct pool_obj **buckets;
+};
+
+static struct shard shards[SHARDS];
+static _Atomic unsigned protected_count;
+static _Atomic unsigned in_pool_count;  /* lets the EFAULT path bail out at once */
+static _Atomic int bound_noted;
+static uintptr_t page_size;
+
+static uintptr_t hash_addr(uintptr_t a)
+{
+    a ^= a >> 17;
+    a *= 0x9e3779b97f4a7c15ull;
+    return a ^ (a >> 29);
+}
+
+static struct shard *shard_of(uintptr_t obj, struct pool_obj ***bucket)
+{
+    uintptr_t h = hash_addr(obj);
+    struct shard *s = &shards[h % SHARDS];
+    if (!s->buckets) {
+        /* first use of this shard; allocation races are harmless but we
+         * hold the shard lock here anyway (callers lock first) */
+        s->buckets = guard_alloc(sizeof(struct pool_obj *) * BUCKETS_PER_SHARD);
+    }
+    *bucket = s->buckets ? &s->buckets[(h / SHARDS) % BUCKETS_PER_SHARD] : NULL;
+    return s;
+}
+
+static struct pool_obj *find_or_add(struct pool_obj **bucket, uintptr_t obj)
+{
+    for (struct pool_obj *o = *bucket; o; o = o->next)
+        if (o->obj == obj)
+            return o;
+    struct pool_obj *o = guard_alloc(sizeof *o);
+    if (!o)
+        return NULL;
+    memset(o, 0, sizeof *o);
+    o->obj = obj;
+    o->next = *bucket;
+    *bucket = o;
+    return o;
+}
+
+static void unprotect(struct pool_obj *o)
+{
+    if (!o->prot_len)
+        return;
+    mprotect((void *)o->prot_start, o->prot_len, PROT_READ | PROT_WRITE);
+    o->prot_start = 0;
+    o->prot_len = 0;
+    atomic_fetch_sub(&protected_count, 1);
+}
+
+static unsigned protect(struct pool_obj *o)
+{
+    if (!page_size)
+        page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (o->obj + page_size - 1) & ~(page_size - 1);
+    uintptr_t end = (o->obj + o->size) & ~(page_size - 1);
+    if (end <= start)
+        return 0; /* no whole page inside: the poison check at get covers it */
+    if (atomic_fetch_add(&protected_count, 1) >= guard_opt.max_protected) {
+        atomic_fetch_sub(&protected_count, 1);
+        if (!atomic_exchange(&bound_noted, 1)) {
+            guard_log_note("max_protected=%u reached: further returned objects are "
+                           "poisoned but not protected", guard_opt.max_protected);
+            if (guard_opt.verbosity >= 1)
+                guard_stderr("==%d==libguard: max_protected=%u reached; further returned "
+                             "objects are only poisoned (late writes are still found at get, "
+                             "late reads are not)\n", (int)guard_pid, guard_opt.max_protected);
+        }
+        return GUARD_PUT_OVER_BOUND;
+    }
+    if (mprotect((void *)start, end - start, PROT_NONE) != 0) {
+        atomic_fetch_sub(&protected_count, 1);
+        return 0;
+    }
+    o->prot_start = start;
+    o->prot_len = end - start;
+    return GUARD_PUT_PROTECTED;
+}
+
+/* First modified byte and how many bytes differ from the poison. */
+static size_t verify_poison(const unsigned char *p, size_t size, size_t *first)
+{
+    size_t i = 0, changed = 0;
+    *first = size;
+    /* fast path: whole words, aligned */
+    while (i < size && ((uintptr_t)(p + i) & 7))
+        if (p[i++] != POISON_BYTE && !changed++)
+            *first = i - 1;
+    for (; i + 8 <= size; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (__builtin_expect(w != POISON_WORD, 0))
+            for (size_t j = i; j < i + 8; j++)
+                if (p[j] != POISON_BYTE && !changed++)
+                    *first = j;
+    }
+    for (; i < size; i++)
+        if (p[i] != POISON_BYTE && !changed++)
+            *first = i;
+    return changed;
+}
+
+static void add_stack(struct guard_finding *f, uint32_t role, uint32_t id, pid_t tid)
+{
+    if (f->nstacks < sizeof f->stacks / sizeof f->stacks[0] && id)
+        f->stacks[f->nstacks++] = (struct guard_finding_stack_ref){role, id, (uint32_t)tid};
+}
+
+static void finding_for(struct guard_finding *f, unsigned kind, const struct pool_obj *o)
+{
+    memset(f, 0, sizeof *f);
+    f->kind = kind;
+    f->tid = guard_gettid();
+    f->pool = o->pool;
+    f->obj = (const void *)o->obj;
+    f->size = o->size;
+    f->other_tid = o->put_tid;
+}
+
+GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
+{
+    if (!obj || !size || !guard_enter())
+        return;
+    int saved_errno = errno;
+    uint32_t stack = guard_stack_capture(1);
+    struct pool_obj **bucket;
+    struct shard *s = shard_of((uintptr_t)obj, &bucket);
+    struct guard_finding f;
+    int report = 0;
+    unsigned flags = 0;
+    if (bucket && guard_lock_acquire(&s->lock)) {
+        struct pool_obj *o = find_or_add(bucket, (uintptr_t)obj);
+        if (o && o->state == OBJ_IN_POOL) {
+            finding_for(&f, GUARD_FK_DOUBLE_PUT, o);
+            guard_fmt(f.summary, sizeof f.summary,
+                      "object %p (%zu bytes) of pool %p put back by thread T%d while already "
+                      "in the pool (first put by thread T%d)", obj, size, pool, (int)f.tid,
+                      (int)o->put_tid);
+            add_stack(&f, GUARD_ROLE_PUT, stack, f.tid);
+            add_stack(&f, GUARD_ROLE_FIRST_PUT, o->put_stack, o->put_tid);
+            report = 1;
+        } else if (o) {
+            o->pool = pool;
+            o->size = size;
+            o->state = OBJ_IN_POOL;
+            o->reported = 0;
+            o->put_stack = stack;
+            o->put_tid = guard_gettid();
+            o->poisoned = guard_opt.pool_poison;
+            if (o->poisoned) {
+                memset(obj, POISON_BYTE, size);
+                flags |= GUARD_PUT_POISONED;
+            }
+            if (guard_opt.pool_protect)
+                flags |= protect(o);
+            atomic_fetch_add(&in_pool_count, 1);
+        }
+        guard_lock_release(&s->lock);
+    }
+    guard_log_event(GUARD_EV_POOL_PUT, stack, (uintptr_t)pool, (uintptr_t)obj, size, flags, NULL, 0);
+    if (report)
+        guard_report_finding(&f);
+    errno = saved_errno;
+    guard_leave();
+}
+
+GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
+{
+    if (!obj || !size || !guard_enter())
+        return;
+    int saved_errno = errno;
+    uint32_t stack = guard_stack_capture(1);
+    struct pool_obj **bucket;
+    struct shard *s = shard_of((uintptr_t)obj, &bucket);
+    struct guard_finding f;
+    int report = 0;
+    if (bucket && guard_lock_acquire(&s->lock)) {
+        struct pool_obj *o = find_or_add(bucket, (uintptr_t)obj);
+        if (o && o->state == OBJ_IN_POOL) {
+            unprotect(o);
+            size_t first, changed = 0;
+            size_t checked = o->size < size ? o->size : size;
+            if (o->poisoned && !o->reported)
+                changed = verify_poison(obj, checked, &first);
+            if (changed) {
+                finding_for(&f, GUARD_FK_USE_AFTER_RETURN, o);
+                f.flags = GUARD_FINDING_AT_GET;
+                f.access = GUARD_ACCESS_WRITE;
+                f.addr = o->obj + first;
+                f.offset = (long)first;
+                f.bytes = (unsigned)changed;
+                guard_fmt(f.summary, sizeof f.summary,
+                          "write after return: %zu byte(s) of object %p (%zu bytes) of pool %p "
+                          "changed while it was in the pool, first at offset %zu; found when "
+                          "thread T%d took it again (put by thread T%d)", changed, obj, o->size,
+                          pool, first, (int)f.tid, (int)o->put_tid);
+                add_stack(&f, GUARD_ROLE_PUT, o->put_stack, o->put_tid);
+                add_stack(&f, GUARD_ROLE_GET, stack, f.tid);
+                report = 1;
+            }
+            o->state = OBJ_OUT;
+            atomic_fetch_sub(&in_pool_count, 1);
+        }
+        if (o) {
+            o->pool = pool;
+            o->size = size;
+            o->get_stack = stack;
+            o->get_tid = guard_gettid();
+        }
+        guard_lock_release(&s->lock);
+    }
+    guard_log_event(GUARD_EV_POOL_GET, stack, (uintptr_t)pool, (uintptr_t)obj, size, 0, NULL, 0);
+    if (report)
+        guard_report_finding(&f);
+    errno = saved_errno;
+    guard_leave();
+}
+
+/* Find the returned object whose protected pages meet [addr, addr+len);
+ * returns it with its shard locked (*locked), or NULL. */
+static struct pool_obj *find_protected(uintptr_t addr, size_t len, struct shard **locked)
+{
+    if (atomic_load(&in_pool_count) == 0)
+        return NULL;
+    for (unsigned i = 0; i < SHARDS; i++) {
+        struct shard *s = &shards[i];
+        if (!s->buckets || !guard_lock_acquire(&s->lock))
+            continue;
+        for (unsigned b = 0; b < BUCKETS_PER_SHARD; b++)
+            for (struct pool_obj *o = s->buckets[b]; o; o = o->next)
+                if (o->state == OBJ_IN_POOL && o->prot_len && addr < o->prot_start + o->prot_len &&
+                    addr + len > o->prot_start) {
+                    *locked = s;
+                    return o;
+                }
+        guard_lock_release(&s->lock);
+    }
+    return NULL;
+}
+
+static void report_caught(struct pool_obj *o, struct shard *s, uintptr_t addr, unsigned access,
+                          uint32_t access_stack, const char *call, unsigned flags, size_t len)
+{
+    struct guard_finding f;
+    finding_for(&f, GUARD_FK_USE_AFTER_RETURN, o);
+    f.flags = flags;
+    f.access = access;
+    f.call = call;
+    if (addr < o->obj)
+        addr = o->obj;
+    f.addr = addr;
+    f.offset = (long)(addr - o->obj);
+    f.bytes = (unsigned)len;
+    const char *what = access == GUARD_ACCESS_WRITE ? "write" : access == GUARD_ACCESS_READ ? "read" : "access";
+    if (call)
+        guard_fmt(f.summary, sizeof f.summary,
+                  "%s() by thread T%d %s object %p (%zu bytes) of pool %p at offset %ld after "
+                  "thread T%d put it back (the kernel got EFAULT)",
+                  call, (int)f.tid, access == GUARD_ACCESS_WRITE ? "wrote into" : "read from",
+                  (void *)o->obj, o->size, o->pool, f.offset, (int)o->put_tid);
+    else
+        guard_fmt(f.summary, sizeof f.summary,
+                  "%s by thread T%d at %p: offset %ld in object %p (%zu bytes) of pool %p, "
+                  "after thread T%d put it back", what, (int)f.tid, (void *)addr, f.offset,
+                  (void *)o->obj, o->size, o->pool, (int)o->put_tid);
+    add_stack(&f, GUARD_ROLE_ACCESS, access_stack, f.tid);
+    add_stack(&f, GUARD_ROLE_PUT, o->put_stack, o->put_tid);
+    add_stack(&f, GUARD_ROLE_GET, o->get_stack, o->get_tid);
+    /* Let the program go on: lift the protection of this object. */
+    unprotect(o);
+    o->reported = 1;
+    guard_lock_release(&s->lock);
+    guard_report_finding(&f);
+}
+
+int guard_pool_fault(uintptr_t addr, unsigned access, void *ucontext)
+{
+    struct shard *s;
+    struct pool_obj *o = find_protected(addr, 1, &s);
+    if (!o)
+        return 0;
+    uint32_t stack = guard_stack_capture_signal(ucontext);
+    report_caught(o, s, addr, access, stack, NULL, GUARD_FINDING_CAUGHT_IN_ACT, 1);
+    return 1;
+}
+
+int guard_pool_efault(const char *call, const void *buf, size_t len, unsigned access)
+{
+    if (!guard_enter())
+        return 0;
+    struct shard *s;
+    struct pool_obj *o = find_protected((uintptr_t)buf, len ? len : 1, &s);
+    if (o) {
+        uint32_t stack = guard_stack_capture(2);
+        report_caught(o, s, (uintptr_t)buf, access, stack, call,
+                      GUARD_FINDING_CAUGHT_IN_ACT | GUARD_FINDING_SYSCALL, len);
+    }
+    guard_leave();
+    return o != NULL;
+}
+
+/* The child has its own copy of the table and of the protections; nothing
+ * to change, but locks another parent thread held are released. */
+void guard_pool_after_fork_child(void)
+{
+    for (unsigned i = 0; i < SHARDS; i++)
+        atomic_store(&shards[i].lock.owner, 0);
+}

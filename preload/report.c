@@ -1,0 +1,258 @@
+/*
+ * report.c — the immediate report on stderr, and the finding record.
+ *
+ * Findings are often raised from a SIGSEGV handler, so everything here is
+ * async-signal-safe in practice: a small formatter of our own instead of
+ * stdio (which locks and may allocate), one write(2) per line, stacks
+ * symbolized best-effort with dladdr (function+offset and module).  The log
+ * gets the exact record; the analyzer adds file:line later.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guard_internal.h"
+
+/* ---- formatter ---------------------------------------------------------- */
+
+struct out {
+    char *buf;
+    size_t cap, len;
+};
+
+static void put_char(struct out *o, char c)
+{
+    if (o->len + 1 < o->cap)
+        o->buf[o->len++] = c;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+    if (!s)
+        s = "(null)";
+    while (*s)
+        put_char(o, *s++);
+}
+
+static void put_unsigned(struct out *o, unsigned long long v, unsigned base, int min_digits)
+{
+    char tmp[32];
+    int n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v && n < (int)sizeof tmp);
+    while (n < min_digits && n < (int)sizeof tmp)
+        tmp[n++] = '0';
+    while (n > 0)
+        put_char(o, tmp[--n]);
+}
+
+size_t guard_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    struct out o = {buf, cap, 0};
+    if (cap == 0)
+        return 0;
+    for (const char *p = fmt; *p; p++) {
+        if (*p != '%') {
+            put_char(&o, *p);
+            continue;
+        }
+        p++;
+        int is_long = 0, is_size = 0;
+        while (*p == 'l') {
+            is_long++;
+            p++;
+        }
+        if (*p == 'z') {
+            is_size = 1;
+            p++;
+        }
+        switch (*p) {
+        case 's':
+            put_str(&o, va_arg(ap, const char *));
+            break;
+        case 'c':
+            put_char(&o, (char)va_arg(ap, int));
+            break;
+        case 'd': {
+            long long v = is_long ? va_arg(ap, long) : va_arg(ap, int);
+            if (v < 0) {
+                put_char(&o, '-');
+                put_unsigned(&o, (unsigned long long)(-(v + 1)) + 1, 10, 1);
+            } else {
+                put_unsigned(&o, (unsigned long long)v, 10, 1);
+            }
+            break;
+        }
+        case 'u':
+            put_unsigned(&o, is_size ? va_arg(ap, size_t)
+                             : is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10, 1);
+            break;
+        case 'x':
+            put_unsigned(&o, is_size ? va_arg(ap, size_t)
+                             : is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16, 1);
+            break;
+        case 'p':
+            put_str(&o, "0x");
+            put_unsigned(&o, (uintptr_t)va_arg(ap, void *), 16, 1);
+            break;
+        case '%':
+            put_char(&o, '%');
+            break;
+        case '\0':
+            p--;
+            break;
+        default:
+            put_char(&o, '%');
+            put_char(&o, *p);
+        }
+    }
+    o.buf[o.len] = '\0';
+    return o.len;
+}
+
+size_t guard_fmt(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = guard_vfmt(buf, cap, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+static void write_all(int fd, const char *s, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, s, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        s += n;
+        len -= (size_t)n;
+    }
+}
+
+void guard_stderr(const char *fmt, ...)
+{
+    int saved = errno;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = guard_vfmt(line, sizeof line, fmt, ap);
+    va_end(ap);
+    write_all(2, line, n);
+    errno = saved;
+}
+
+/* ---- the report --------------------------------------------------------- */
+
+static void print_stack(uint32_t id)
+{
+    const uint64_t *pcs = NULL;
+    unsigned n = guard_stack_frames(id, &pcs);
+    if (n == 0) {
+        guard_stderr("    (stack #%u is in the log)\n", id);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        Dl_info info;
+        /* dladdr takes the loader lock; a fault in the middle of dlopen is
+         * the one case where this could block, and we accept it (ASan does
+         * the same). */
+        if (dladdr((void *)(uintptr_t)pcs[i], &info) && info.dli_fname) {
+            if (info.dli_sname)
+                guard_stderr("    #%u 0x%lx in %s+0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i],
+                             info.dli_sname, (unsigned long)(pcs[i] - (uintptr_t)info.dli_saddr),
+                             info.dli_fname, (unsigned long)(pcs[i] - (uintptr_t)info.dli_fbase));
+            else
+                guard_stderr("    #%u 0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i], info.dli_fname,
+                             (unsigned long)(pcs[i] - (uintptr_t)info.dli_fbase));
+        } else {
+            guard_stderr("    #%u 0x%lx\n", i, (unsigned long)pcs[i]);
+        }
+    }
+}
+
+static const char *role_heading(uint32_t role)
+{
+    switch (role) {
+    case GUARD_ROLE_ACCESS: return "accessed";
+    case GUARD_ROLE_PUT: return "put back into its pool";
+    case GUARD_ROLE_FIRST_PUT: return "first put back";
+    case GUARD_ROLE_GET: return "taken from its pool (get)";
+    default: return guard_stack_role_name(role);
+    }
+}
+
+static void write_finding_record(const struct guard_finding *f)
+{
+    size_t call_len = f->call ? strnlen(f->call, 64) : 0;
+    size_t summary_len = strnlen(f->summary, sizeof f->summary);
+    uint32_t size = (uint32_t)(sizeof(struct guard_rec_finding) +
+                               f->nstacks * sizeof(struct guard_finding_stack) + call_len + summary_len);
+    struct guard_rec_finding *r = guard_log_reserve(GUARD_REC_FINDING, size);
+    if (!r)
+        return;
+    r->time_ns = guard_now_ns();
+    r->tid = (uint32_t)f->tid;
+    r->kind = (uint16_t)f->kind;
+    r->flags = (uint16_t)f->flags;
+    r->pool = (uintptr_t)f->pool;
+    r->obj = (uintptr_t)f->obj;
+    r->size = f->size;
+    r->addr = f->addr;
+    r->offset = f->offset;
+    r->access = f->access;
+    r->bytes = f->bytes;
+    r->other_tid = (uint32_t)f->other_tid;
+    r->nstacks = (uint16_t)f->nstacks;
+    r->call_len = (uint16_t)call_len;
+    r->summary_len = (uint32_t)summary_len;
+    r->reserved = 0;
+    struct guard_finding_stack *fs = (struct guard_finding_stack *)(r + 1);
+    for (unsigned i = 0; i < f->nstacks; i++) {
+        fs[i].role = f->stacks[i].role;
+        fs[i].stack_id = f->stacks[i].stack_id;
+        fs[i].tid = f->stacks[i].tid;
+        fs[i].reserved = 0;
+    }
+    char *text = (char *)(fs + f->nstacks);
+    memcpy(text, f->call, call_len);
+    memcpy(text + call_len, f->summary, summary_len);
+    r->rec.type = GUARD_REC_FINDING;
+    r->rec.size = size;
+    guard_log_commit(r);
+}
+
+void guard_report_finding(const struct guard_finding *f)
+{
+    int saved = errno;
+    write_finding_record(f);
+    if (guard_opt.report_stderr && guard_opt.verbosity > 0) {
+        static struct guard_lock print_lock; /* keep concurrent reports apart */
+        int locked = guard_lock_acquire(&print_lock);
+        guard_stderr("=================================================================\n");
+        guard_stderr("==%d==ERROR: libguard: %s\n", (int)guard_pid,
+                     guard_finding_kind_name(f->kind));
+        guard_stderr("%s\n", f->summary);
+        for (unsigned i = 0; i < f->nstacks; i++) {
+            guard_stderr("%s by thread T%d:\n", role_heading(f->stacks[i].role),
+                         (int)f->stacks[i].tid);
+            print_stack(f->stacks[i].stack_id);
+        }
+        const char *path = guard_log_path();
+        if (path[0])
+            guard_stderr("==%d==libguard: details in %s (run guard-analyze on it for "
+                         "file:line)\n", (int)guard_pid, path);
+        if (locked)
+            guard_lock_release(&print_lock);
+    }
+    errno = saved;
+    if (guard_opt.halt_on_error)
+        guard_halt();
+}

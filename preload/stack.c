@@ -1,0 +1,221 @@
+/*
+ * stack.c — call stacks: capture with libunwind, de-duplicate per process.
+ *
+ * A program that puts and gets pool objects a million times does so from a
+ * handful of call sites, so each distinct stack is written to the log once
+ * (a STACK record) and events refer to it by id.  The depot is a fixed,
+ * lock-free open-addressing table keyed by a 64-bit hash of the frames: no
+ * malloc, no lock, safe from signal handlers.  Symbolization happens
+ * offline in the analyzer; here we keep raw lookup addresses only.
+ */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <link.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "guard_internal.h"
+
+#define DEPOT_SLOTS (1u << 16)  /* distinct stacks kept in memory */
+#define DEPOT_PROBES 64
+#define MAX_IDS (1u << 18)
+
+struct depot_slot {
+    _Atomic uint64_t hash;      /* 0: free */
+    _Atomic uint32_t id;        /* 0: being filled */
+    uint32_t nframes;
+    uint64_t *frames;
+};
+
+static struct depot_slot *depot;        /* DEPOT_SLOTS entries, mmap'd lazily */
+static _Atomic(struct depot_slot *) *id_to_slot; /* MAX_IDS entries */
+static _Atomic uint32_t next_id = 1;
+static uintptr_t self_start, self_end;
+static int find_self(struct dl_phdr_info *info, size_t size, void *data);
+
+#define DEPOT_BYTES (sizeof(struct depot_slot) * DEPOT_SLOTS)
+#define ID_MAP_BYTES (sizeof(*id_to_slot) * MAX_IDS)
+
+/* Called from guard_init() before any hook records, and in a fork child.
+ * Anonymous memory is untouched until used, so the size costs nothing. */
+void guard_stack_init(void)
+{
+    void *d = mmap(NULL, DEPOT_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *m = mmap(NULL, ID_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    depot = d == MAP_FAILED ? NULL : d;
+    id_to_slot = m == MAP_FAILED ? NULL : m;
+    if (!self_end)
+        dl_iterate_phdr(find_self, (void *)(uintptr_t)guard_stack_init);
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+}
+
+static int depot_ready(void)
+{
+    return depot && id_to_slot;
+}
+
+static uint64_t hash_frames(const uint64_t *pcs, unsigned n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (unsigned i = 0; i < n; i++) {
+        h ^= pcs[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+    }
+    return h ? h : 1;
+}
+
+static void write_stack_record(uint32_t id, const uint64_t *pcs, unsigned n)
+{
+    guard_modules_refresh();
+    uint32_t size = (uint32_t)(sizeof(struct guard_rec_stack) + n * sizeof(uint64_t));
+    struct guard_rec_stack *s = guard_log_reserve(GUARD_REC_STACK, size);
+    if (!s)
+        return;
+    s->id = id;
+    s->nframes = n;
+    s->generation = guard_modules_generation();
+    s->flags = 0;
+    memcpy(s->pcs, pcs, n * sizeof(uint64_t));
+    s->rec.type = GUARD_REC_STACK;
+    s->rec.size = size;
+    guard_log_commit(s);
+}
+
+/* Find or add; returns the id. */
+static uint32_t depot_intern(const uint64_t *pcs, unsigned n)
+{
+    if (n == 0 || !depot_ready())
+        return 0;
+    uint64_t h = hash_frames(pcs, n);
+    for (unsigned probe = 0; probe < DEPOT_PROBES; probe++) {
+        struct depot_slot *slot = &depot[(h + probe) & (DEPOT_SLOTS - 1)];
+        uint64_t seen = atomic_load_explicit(&slot->hash, memory_order_acquire);
+        if (seen == 0) {
+            uint64_t expected = 0;
+            if (!atomic_compare_exchange_strong(&slot->hash, &expected, h)) {
+                seen = expected;
+            } else {
+                uint32_t id = atomic_fetch_add(&next_id, 1);
+                uint64_t *copy = guard_alloc(n * sizeof(uint64_t));
+                if (copy)
+                    memcpy(copy, pcs, n * sizeof(uint64_t));
+                slot->frames = copy;
+                slot->nframes = copy ? n : 0;
+                write_stack_record(id, pcs, n);
+                if (id < MAX_IDS)
+                    atomic_store_explicit(&id_to_slot[id], slot, memory_order_release);
+                atomic_store_explicit(&slot->id, id, memory_order_release);
+                return id;
+            }
+        }
+        if (seen == h) {
+            /* Another thread may be between claiming the slot and
+             * publishing its id; wait a little, but never for a thread we
+             * interrupted (signal handler): fall back to a fresh record. */
+            for (int spin = 0; spin < 1000; spin++) {
+                uint32_t id = atomic_load_explicit(&slot->id, memory_order_acquire);
+                if (id)
+                    return id;
+            }
+            break;
+        }
+    }
+    /* Table full or contended: log the stack without de-duplication. */
+    uint32_t id = atomic_fetch_add(&next_id, 1);
+    write_stack_record(id, pcs, n);
+    return id;
+}
+
+/* The shim's own code range: frames inside it are dropped from the top of
+ * a stack, so that a report starts at the program's call, whatever inlining
+ * did to the shim's internal call chain. */
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t probe = (uintptr_t)data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (probe >= lo && probe < hi) {
+            self_start = lo;
+            self_end = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int in_shim(uintptr_t pc)
+{
+    return pc >= self_start && pc < self_end;
+}
+
+uint32_t guard_stack_capture(int skip)
+{
+    void *raw[GUARD_MAX_FRAMES + 8];
+    uint64_t pcs[GUARD_MAX_FRAMES];
+    int want = (int)guard_opt.max_frames + skip + 1;
+    if (want > (int)(sizeof raw / sizeof raw[0]))
+        want = (int)(sizeof raw / sizeof raw[0]);
+    int got = unw_backtrace(raw, want);
+    unsigned n = 0;
+    int i = skip + 1;
+    while (i < got && in_shim((uintptr_t)raw[i] - 1))
+        i++;
+    for (; i < got && n < guard_opt.max_frames; i++) {
+        uintptr_t pc = (uintptr_t)raw[i];
+        if (pc == 0)
+            break;
+        pcs[n++] = pc - 1; /* a return address: look up the call instruction */
+    }
+    return depot_intern(pcs, n);
+}
+
+uint32_t guard_stack_capture_signal(void *ucontext)
+{
+    uint64_t pcs[GUARD_MAX_FRAMES];
+    unw_cursor_t cursor;
+    unsigned n = 0;
+    if (unw_init_local2(&cursor, (unw_context_t *)ucontext, UNW_INIT_SIGNAL_FRAME) < 0)
+        return 0;
+    do {
+        unw_word_t ip = 0;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+            break;
+        /* frame 0 is the faulting instruction itself; the rest are return
+         * addresses (unw_is_signal_frame tells a nested signal frame). */
+        pcs[n] = (n == 0) ? ip : ip - 1;
+        n++;
+    } while (n < guard_opt.max_frames && unw_step(&cursor) > 0);
+    return depot_intern(pcs, n);
+}
+
+unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs)
+{
+    if (!id_to_slot || id == 0 || id >= MAX_IDS)
+        return 0;
+    struct depot_slot *slot = atomic_load_explicit(&id_to_slot[id], memory_order_acquire);
+    if (!slot)
+        return 0;
+    *pcs = slot->frames;
+    return slot->nframes;
+}
+
+/* The child's log is a new file: every stack must be written to it again
+ * before use, so forget the table (its memory is the child's own copy). */
+void guard_stack_after_fork_child(void)
+{
+    if (depot)
+        munmap(depot, DEPOT_BYTES);
+    if (id_to_slot)
+        munmap((void *)id_to_slot, ID_MAP_BYTES);
+    atomic_store(&next_id, 1);
+    guard_stack_init();
+}

@@ -1,0 +1,115 @@
+/*
+ * pool_uar_common.h — seed 000 in C.  A pool of 64 KiB buffers; a job takes
+ * a buffer, starts a child process (gzip -c > /dev/null) and feeds it
+ * through a pipe from a writer thread that writes out of the buffer.  Then
+ * the job is cancelled.  The buggy program (POOL_UAR_FIXED undefined) puts
+ * the buffer back at once, without joining the writer or waiting for the
+ * child, exactly as "cancelling the context does not guarantee the command
+ * is fully done"; the fixed one joins and waits first.
+ *
+ * Deterministic by construction: the job is cancelled once the writer has
+ * written its first block, and the writer has many blocks left, so in the
+ * buggy program there is always a write from the returned buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bufpool.h"
+
+#define BUF_SIZE (64 * 1024)
+#define BLOCKS 64
+
+struct job {
+    int fd;                   /* write end of the child's stdin */
+    char *buf;
+    pthread_mutex_t lock;
+    pthread_cond_t started_cond;
+    int started;
+};
+
+static void *writer_thread(void *arg)
+{
+    struct job *job = arg;
+    for (int i = 0; i < BLOCKS; i++) {
+        ssize_t n = write(job->fd, job->buf, BUF_SIZE); /* io.Copy into the child's stdin */
+        if (n < 0 && errno != EINTR)
+            break;
+        if (i == 0) {
+            pthread_mutex_lock(&job->lock);
+            job->started = 1;
+            pthread_cond_signal(&job->started_cond);
+            pthread_mutex_unlock(&job->lock);
+        }
+    }
+    close(job->fd);
+    return NULL;
+}
+
+static pid_t start_child(int *stdin_fd)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[0], 0);
+        close(fds[0]);
+        close(fds[1]);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        execlp("gzip", "gzip", "-c", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    *stdin_fd = fds[1];
+    return pid;
+}
+
+static int run_job(struct bufpool *pool)
+{
+    struct job job = {.lock = PTHREAD_MUTEX_INITIALIZER, .started_cond = PTHREAD_COND_INITIALIZER};
+    job.buf = bufpool_get(pool);
+    memset(job.buf, 'x', BUF_SIZE);
+    pid_t child = start_child(&job.fd);
+    if (child < 0)
+        return 1;
+    pthread_t writer;
+    pthread_create(&writer, NULL, writer_thread, &job);
+
+    /* the job is cancelled while the copy is under way */
+    pthread_mutex_lock(&job.lock);
+    while (!job.started)
+        pthread_cond_wait(&job.started_cond, &job.lock);
+    pthread_mutex_unlock(&job.lock);
+
+    int status;
+#ifdef POOL_UAR_FIXED
+    pthread_join(writer, NULL);      /* the copy is done ... */
+    waitpid(child, &status, 0);      /* ... and so is the command */
+    bufpool_put(pool, job.buf);
+#else
+    bufpool_put(pool, job.buf);      /* BUG: the writer still uses the buffer */
+    pthread_join(writer, NULL);
+    waitpid(child, &status, 0);
+#endif
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+int main(void)
+{
+    struct bufpool pool;
+    bufpool_init(&pool, BUF_SIZE);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = run_job(&pool);
+    /* the next job reuses the buffer */
+    char *again = bufpool_get(&pool);
+    bufpool_put(&pool, again);
+    printf("job %s\n", rc == 0 ? "done" : "failed");
+    return rc;
+}
