@@ -80,7 +80,7 @@ check: all $(BUILD)/guard-analyze-asan
 demo: all
 	@sh scripts/demo.sh $(BUILD)
 
-bench: all $(BENCHES)
+bench: $(BUILD)/libguard.so $(BENCHES)
 	@sh bench/run.sh $(BUILD)
 
 install: all
