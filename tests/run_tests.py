@@ -1,0 +1,19 @@
+#!/usr/bin/env python3
+"""run_tests.py — libguard's test suite (`make check`).
+
+Runs every test in tests/test_*.py and closes with 'N passed, N failed';
+exits non-zero when any test failed or none ran.
+    python3 tests/run_tests.py [--build DIR] [-k REGEX]
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+import test_log  # noqa: E402,F401  (registers its tests)
+import test_pool  # noqa: E402,F401
+import test_shim  # noqa: E402,F401
+
+if __name__ == "__main__":
+    sys.exit(harness.main(sys.argv[1:]))

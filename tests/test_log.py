@@ -1,0 +1,197 @@
+"""test_log.py — the event log: format round trip (read by an independent
+reader written from docs/log-format.md), a SIGKILLed process's log, and
+truncated or corrupted logs in the analyzer."""
+import os
+import re
+import shutil
+import struct
+import subprocess
+
+from harness import LogDir, analyze, findings, prog, run, test
+
+MAGIC = 0x474F4C4452415547
+SYNC = 0xA11C
+REC = {1: "pad", 2: "process", 3: "module", 4: "stack", 5: "event", 6: "finding", 7: "note", 8: "end"}
+
+
+def read_log(path):
+    """An independent reader of the format: header, then records; zeros end it."""
+    data = open(path, "rb").read()
+    magic, version, hsize, pid, ppid = struct.unpack_from("<QIIII", data, 0)
+    assert magic == MAGIC, "bad magic %x" % magic
+    assert version == 1 and hsize == 64
+    recs = []
+    off = hsize
+    while off + 8 <= len(data):
+        sync, rtype, size = struct.unpack_from("<HHI", data, off)
+        if sync != SYNC:
+            assert data[off:].strip(b"\0") == b"", "non-zero bytes after the last record at %d" % off
+            break
+        assert size >= 8 and size % 8 == 0 and off + size <= len(data)
+        recs.append((REC.get(rtype, rtype), data[off:off + size], off))
+        off += size
+    return {"pid": pid, "ppid": ppid, "records": recs}
+
+
+def process_record(body):
+    argc, exe_len, args_len, opt_len = struct.unpack_from("<IIII", body, 8)
+    p = 32
+    exe = body[p:p + exe_len].decode()
+    args = body[p + exe_len:p + exe_len + args_len].split(b"\0")[:argc]
+    return exe, [a.decode() for a in args]
+
+
+def elf_build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", out)
+    return m.group(1) if m else None
+
+
+@test
+def log_round_trip_header_process_modules_stacks_events():
+    d = LogDir()
+    r = run([prog("pool_double_put"), "an-arg"], log_dir=d.path)
+    assert r.returncode == 0
+    (path,) = d.logs()
+    assert re.search(r"/guard\.pool_double_put\.\d+\.log$", path), path
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600", "logs are private"
+    log = read_log(path)
+    kinds = [k for k, _, _ in log["records"]]
+    assert kinds[0] == "process", kinds[:3]
+    exe, argv = process_record(log["records"][0][1])
+    assert exe == prog("pool_double_put") and argv == [prog("pool_double_put"), "an-arg"], (exe, argv)
+    assert log["ppid"] == os.getpid()
+    modules = [b for k, b, _ in log["records"] if k == "module"]
+    main = [b for b in modules if struct.unpack_from("<I", b, 28)[0] & 1]
+    assert main, "the main executable is in the module map"
+    base, gen, path_len, bid_len, nsegs = struct.unpack_from("<QIIHH", main[0], 8)
+    segs_end = 32 + nsegs * 24
+    build_id = main[0][segs_end:segs_end + bid_len].hex()
+    assert build_id == elf_build_id(prog("pool_double_put")), "module build-id matches the file"
+    assert main[0][segs_end + bid_len:segs_end + bid_len + path_len].decode() == prog("pool_double_put")
+    events = [b for k, b, _ in log["records"] if k == "event"]
+    ev_kinds = [struct.unpack_from("<H", b, 20)[0] for b in events]
+    assert ev_kinds.count(1) == 2 and ev_kinds.count(2) == 1, "two puts, one get: %s" % ev_kinds
+    stack_ids = {struct.unpack_from("<I", b, 8)[0] for k, b, _ in log["records"] if k == "stack"}
+    for b in events:
+        sid = struct.unpack_from("<I", b, 24)[0]
+        assert sid in stack_ids, "event refers to stack %d that is in the log" % sid
+    assert kinds.count("finding") == 1 and kinds[-1] == "end", kinds
+    d.cleanup()
+
+
+@test
+def sigkilled_process_log_is_complete_up_to_the_kill():
+    d = LogDir()
+    r = run([prog("many_double_puts_then_kill"), "300"], log_dir=d.path, options="verbosity=0")
+    assert r.returncode == -9, "killed by SIGKILL: %d" % r.returncode
+    assert r.stdout.strip() == "recorded 300"
+    (path,) = d.logs()
+    log = read_log(path)
+    kinds = [k for k, _, _ in log["records"]]
+    assert kinds.count("finding") == 300, "every finding before the kill: %d" % kinds.count("finding")
+    assert kinds.count("event") == 900, "every event before the kill: %d" % kinds.count("event")
+    assert "end" not in kinds
+    status, report, err = analyze(d.path)
+    assert status == 1
+    (f,) = findings(report, "double-put")
+    assert f["count"] == 300, f["count"]
+    text = " ".join(report.get("notes", [])) + err
+    assert "END" in text or "killed" in text, "the report says the process did not end normally"
+    d.cleanup()
+
+
+def copy_log(src, dst_dir, name):
+    dst = os.path.join(dst_dir, name)
+    shutil.copy(src, dst)
+    return dst
+
+
+@test
+def truncated_logs_never_crash_the_analyzer():
+    d = LogDir()
+    run([prog("pool_late_write")], log_dir=d.path, options="verbosity=0")
+    (path,) = d.logs()
+    data = open(path, "rb").read().rstrip(b"\0")
+    work = LogDir()
+    cuts = sorted(set([0, 1, 7, 8, 63, 64, 65, 100] + list(range(64, len(data), max(1, len(data) // 40)))
+                      + [len(data) - 1, len(data) - 5]))
+    for cut in cuts:
+        p = os.path.join(work.path, "guard.cut.%d.log" % cut)
+        open(p, "wb").write(data[:cut])
+        status, report, err = analyze(p)
+        if cut < 64:
+            assert status == 2 and p in err, "a file shorter than the header is an input error (%d)" % cut
+        else:
+            assert status in (0, 1), "cut at %d: status %d: %s" % (cut, status, err)
+        os.unlink(p)
+    # cut inside the finding record: the note names the offset, earlier records stay
+    log = read_log(path)
+    fin_off = [off for k, _, off in log["records"] if k == "finding"][0]
+    p = os.path.join(work.path, "guard.torn.1.log")
+    open(p, "wb").write(data[:fin_off + 20])
+    status, report, err = analyze(p)
+    assert status == 0, "the torn finding is skipped, not invented"
+    assert str(fin_off) in err + " ".join(report.get("notes", [])), (err, report.get("notes"))
+    d.cleanup()
+    work.cleanup()
+
+
+@test
+def corrupt_log_named_with_offset_and_other_logs_still_reported():
+    d = LogDir()
+    run([prog("pool_double_put")], log_dir=d.path, options="verbosity=0")
+    (good,) = d.logs()
+    bad_dir = LogDir()
+    bad = copy_log(good, bad_dir.path, "guard.bad.1.log")
+    log = read_log(bad)
+    stack_off = [off for k, _, off in log["records"] if k == "stack"][0]
+    blob = bytearray(open(bad, "rb").read())
+    blob[stack_off:stack_off + 16] = b"\xff" * 16
+    open(bad, "wb").write(bytes(blob))
+    status, report, err = analyze([bad, good])
+    assert status == 2, "a corrupt log is an input error: %d" % status
+    assert "guard.bad.1.log" in err and str(stack_off) in err, err
+    assert findings(report, "double-put"), "the good log is still reported"
+    # not a log at all
+    junk = os.path.join(bad_dir.path, "guard.junk.1.log")
+    open(junk, "wb").write(b"hello, world\n" * 10)
+    status, _, err = analyze(junk)
+    assert status == 2 and "junk" in err
+    # random corruption, many times: never a crash
+    import random
+    rnd = random.Random(42)
+    for i in range(60):
+        b = bytearray(open(good, "rb").read())
+        for _ in range(rnd.randint(1, 20)):
+            b[rnd.randrange(len(b))] = rnd.randrange(256)
+        p = os.path.join(bad_dir.path, "guard.fuzz.%d.log" % i)
+        open(p, "wb").write(bytes(b))
+        analyze(p)
+        os.unlink(p)
+    d.cleanup()
+    bad_dir.cleanup()
+
+
+@test
+def forked_child_writes_its_own_log_naming_its_parent():
+    d = LogDir()
+    r = run([prog("pool_uar_fixed")], log_dir=d.path)
+    assert r.returncode == 0
+    logs = d.logs()
+    parent = [p for p in logs if "pool_uar_fixed" in p and read_log(p)["ppid"] == os.getpid()]
+    assert len(parent) == 1, logs
+    parent_pid = read_log(parent[0])["pid"]
+    children = [p for p in logs if read_log(p)["ppid"] == parent_pid]
+    assert children, "the forked child (gzip) has a log of its own: %s" % logs
+    d.cleanup()
+
+
+@test
+def missing_and_unreadable_paths_are_input_errors():
+    status, _, err = analyze("/nonexistent/guard.x.1.log")
+    assert status == 2 and "/nonexistent" in err
+    d = LogDir()
+    status, report, err = analyze(d.path)
+    assert status == 0 and report["findings"] == []
+    d.cleanup()

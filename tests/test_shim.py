@@ -1,0 +1,173 @@
+"""test_shim.py — the shim as a guest in other people's programs: options,
+halt_on_error, the weak API without the shim, coexisting SIGSEGV handlers,
+hooks called before our constructor, transparency of hooked calls, and
+run-with-guard.sh."""
+import glob
+import os
+import subprocess
+
+from harness import LogDir, ROOT, analyze, findings, prog, run, shim, test
+
+ALL_POOL_PROGRAMS = ["pool_uar", "pool_uar_fixed", "pool_late_write", "pool_late_write_fixed",
+                     "pool_double_put", "pool_double_put_fixed", "pool_read_after_put",
+                     "segv_handler_after", "transparency", "dlopen_uar"]
+
+
+@test
+def option_typos_warn_and_the_program_still_runs():
+    d = LogDir()
+    r = run([prog("pool_uar_fixed")], log_dir=d.path,
+            options="halt_on_eror=1:max_frames=zero:verbosity=9:pool_poison=maybe:novalue")
+    assert r.returncode == 0, r.stderr
+    for key in ["halt_on_eror", "max_frames", "verbosity", "pool_poison", "novalue"]:
+        lines = [l for l in r.stderr.splitlines() if key in l and "warning" in l]
+        assert len(lines) == 1, "one warning naming %s: %s" % (key, r.stderr)
+    assert d.logs(), "a good key (log_dir) next to bad ones still applies"
+    d.cleanup()
+
+
+@test
+def halt_on_error_aborts_at_the_first_finding():
+    d = LogDir()
+    r = run([prog("pool_double_put")], log_dir=d.path, options="halt_on_error=1")
+    assert r.returncode == -6, "SIGABRT: %d" % r.returncode
+    assert "parse returned" not in r.stdout, "the program stopped at the finding"
+    status, report, _ = analyze(d.path)
+    assert status == 1 and findings(report, "double-put")
+    d.cleanup()
+
+
+@test
+def log_dir_option_and_default_current_directory():
+    d = LogDir()
+    r = subprocess.run([prog("pool_double_put_fixed")], cwd=d.path, capture_output=True,
+                       env=dict(os.environ, LD_PRELOAD=shim()))
+    assert r.returncode == 0
+    assert glob.glob(os.path.join(d.path, "guard.pool_double_put_fixed.*.log")), os.listdir(d.path)
+    d.cleanup()
+
+
+@test
+def annotated_programs_run_unchanged_without_the_shim():
+    for name in ALL_POOL_PROGRAMS:
+        d = LogDir()
+        r = subprocess.run([prog(name)], cwd=d.path, capture_output=True, text=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+        assert r.returncode == 0, "%s without the shim: %d %s" % (name, r.returncode, r.stderr)
+        assert "libguard" not in r.stderr
+        assert not os.listdir(d.path), "no shim, no log"
+        d.cleanup()
+
+
+@test
+def programs_own_segv_handler_installed_after_ours_still_works():
+    d = LogDir()
+    r = run([prog("segv_handler_after")], log_dir=d.path)
+    assert r.returncode == 0, "program's handler saw its own faults: %s %s" % (r.stdout, r.stderr)
+    assert "own faults handled: 2" in r.stdout
+    status, report, _ = analyze(d.path)
+    (f,) = findings(report, "use-after-return")
+    assert f["access"] == "read" and f["offset"] == 100
+    d.cleanup()
+
+
+@test
+def unhandled_segfault_still_kills_with_sigsegv():
+    # a plain crash must look the same under the shim: killed by SIGSEGV
+    src = os.path.join(ROOT, "build", "crash_plain.c")
+    exe = os.path.join(ROOT, "build", "crash_plain")
+    open(src, "w").write("int main(void){ *(volatile int *)16 = 1; return 0; }\n")
+    subprocess.run(["cc", "-o", exe, src], check=True)
+    d = LogDir()
+    r = run([exe], log_dir=d.path)
+    assert r.returncode == -11, "SIGSEGV as without the shim: %d" % r.returncode
+    d.cleanup()
+
+
+@test
+def hooks_called_from_another_librarys_constructor():
+    lib = os.path.join(ROOT, "build", "testprogs", "libearly.so")
+    for order in ([shim(), lib], [lib, shim()]):
+        d = LogDir()
+        r = run([prog("early_ctor")], preload=" ".join(order), log_dir=d.path)
+        assert r.returncode == 0 and "main ran" in r.stdout, r.stderr
+        status, report, _ = analyze(d.path)
+        (f,) = findings(report, "use-after-return")
+        assert f["call"] == "write"
+        assert f["stacks"]["access"][0]["function"] == "early_init", f["stacks"]["access"][0]
+        d.cleanup()
+
+
+@test
+def hooked_calls_return_what_the_real_ones_return():
+    d = LogDir()
+    r = run([prog("transparency")], log_dir=d.path)
+    assert r.returncode == 0 and "transparent" in r.stdout, r.stdout + r.stderr
+    r = run([prog("transparency")], preload=False)
+    assert r.returncode == 0, "and the same without the shim: " + r.stdout
+    d.cleanup()
+
+
+@test
+def the_uar_is_reported_once_and_the_io_still_succeeds():
+    # seed 000 under the shim: the child still gets all its input (the
+    # write that hit the returned buffer is retried after the report)
+    d = LogDir()
+    r = run([prog("pool_uar")], log_dir=d.path)
+    assert r.returncode == 0 and "job done" in r.stdout
+    assert r.stderr.count("ERROR: libguard") == 1, r.stderr
+    d.cleanup()
+
+
+def run_with_guard(*args, env=None):
+    return subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), *args], capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, **(env or {})))
+
+
+@test
+def run_with_guard_exit_status_and_formats():
+    d = LogDir()
+    r = run_with_guard("--log-dir", d.path, "--", prog("pool_double_put"))
+    assert r.returncode == 1, "findings: analyzer's status 1, got %d" % r.returncode
+    assert "double-put" in r.stdout
+    r = run_with_guard("--log-dir", d.path + "/x", "--format=json", prog("pool_double_put_fixed"))
+    assert r.returncode == 0, r.stderr
+    r = run_with_guard("--log-dir", d.path + "/y", "sh", "-c", "exit 3")
+    assert r.returncode == 3, "the command's failure wins: %d" % r.returncode
+    r = run_with_guard("--bogus", "true")
+    assert r.returncode == 2 and "--bogus" in r.stderr
+    # LD_PRELOAD already set: appended, not replaced
+    lib = os.path.join(ROOT, "build", "testprogs", "libearly.so")
+    r = run_with_guard("--log-dir", d.path + "/z", "--format", "json", prog("early_ctor"),
+                       env={"LD_PRELOAD": lib})
+    assert r.returncode == 1 and "use-after-return" in r.stdout, r.stdout + r.stderr
+    d.cleanup()
+
+
+@test
+def run_with_guard_until_fail_stops_at_the_first_failing_run():
+    d = LogDir()
+    r = run_with_guard("--log-dir", d.path, "--until-fail", "--repeat", "5", prog("pool_late_write"))
+    assert r.returncode == 1
+    assert "run 1 of at most 5 failed" in r.stderr, r.stderr
+    assert sorted(os.listdir(d.path)) == ["run-1"], os.listdir(d.path)
+    r = run_with_guard("--log-dir", d.path + "/ok", "--until-fail", "--repeat", "3",
+                       prog("pool_late_write_fixed"))
+    assert r.returncode == 0 and "3 runs, none failed" in r.stderr, r.stderr
+    d.cleanup()
+
+
+@test
+def make_install_honours_prefix_and_destdir():
+    d = LogDir()
+    r = subprocess.run(["make", "-s", "-C", ROOT, "install", "PREFIX=/opt/lg", "DESTDIR=" + d.path],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    root = d.path + "/opt/lg"
+    for f in ["lib/libguard.so", "bin/guard-analyze", "bin/run-with-guard", "include/guard.h",
+              "lib/pkgconfig/libguard.pc"]:
+        assert os.path.exists(os.path.join(root, f)), f
+    pc = open(os.path.join(root, "lib/pkgconfig/libguard.pc")).read()
+    assert "prefix=/opt/lg" in pc
+    assert "/opt/lg/lib/libguard.so" in open(os.path.join(root, "bin/run-with-guard")).read()
+    d.cleanup()
