@@ -121,7 +121,42 @@ enum guard_event_kind {
     GUARD_EV_DLOPEN = 5,      /* args: handle, new module generation; payload: path */
     GUARD_EV_DLCLOSE = 6,     /* args: handle, new module generation */
     GUARD_EV_EXIT = 7,        /* exit()/return from main; args: status */
-    GUARD_EV_FORK = 8,        /* args: child pid */
+    GUARD_EV_FORK = 8,        /* reserved (spawns of every kind are GUARD_EV_SPAWN) */
+    GUARD_EV_SPAWN = 9,       /* a child process was started; args: pid (0 unknown: system/popen),
+                               * enum guard_spawn_kind, flags (GUARD_SPAWN_*), thread count;
+                               * payload: program NUL argv[0] NUL argv[1] ... (bounded) */
+    GUARD_EV_REAP = 10,       /* a child was reaped; args: pid, wait status, enum guard_reap_call,
+                               * 1 if the caller asked for that pid, 0 for any child */
+    GUARD_EV_EXEC = 11,       /* this process is about to exec; args: 0; payload: path NUL argv... */
+    GUARD_EV_EXEC_FAILED = 12,/* the exec returned; args: errno */
+    GUARD_EV_KILL = 13,       /* kill() sent to a child; args: pid, signal */
+    GUARD_EV_SIGCHLD = 14,    /* SIGCHLD disposition changed; args: 1 if children are now auto-reaped */
+};
+
+enum guard_spawn_kind {
+    GUARD_SPAWN_FORK = 1,
+    GUARD_SPAWN_VFORK = 2,     /* run as fork: a vfork child cannot be hooked safely */
+    GUARD_SPAWN_POSIX_SPAWN = 3,
+    GUARD_SPAWN_POSIX_SPAWNP = 4,
+    GUARD_SPAWN_SYSTEM = 5,
+    GUARD_SPAWN_POPEN = 6,
+    GUARD_SPAWN_CLONE = 7,
+};
+
+enum guard_spawn_flags {
+    GUARD_SPAWN_MULTITHREADED = 1u << 0, /* the parent had more than one thread */
+    GUARD_SPAWN_AUTOREAP = 1u << 1,      /* SIGCHLD ignored / SA_NOCLDWAIT: never a zombie */
+    GUARD_SPAWN_FAILED = 1u << 2,        /* the call failed: no child */
+};
+
+enum guard_reap_call {
+    GUARD_REAP_WAIT = 1,
+    GUARD_REAP_WAITPID = 2,
+    GUARD_REAP_WAIT3 = 3,
+    GUARD_REAP_WAIT4 = 4,
+    GUARD_REAP_WAITID = 5,
+    GUARD_REAP_PCLOSE = 6,
+    GUARD_REAP_SYSTEM = 7,
 };
 
 enum guard_put_flags {

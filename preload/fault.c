@@ -128,7 +128,13 @@ GUARD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigactio
         if (rc == 0)
             return 0;
     }
-    return guard_real_sigaction(sig, act, old);
+    int rc = guard_real_sigaction(sig, act, old);
+    if (rc == 0 && act && sig == SIGCHLD) {
+        int saved = errno;
+        guard_sigchld_changed(act); /* SIG_IGN / SA_NOCLDWAIT: children reap themselves */
+        errno = saved;
+    }
+    return rc;
 }
 
 /* The signal() family for SIGSEGV goes through the program's view; for
@@ -150,6 +156,16 @@ static int segv_view(int sig, sighandler_t handler, int flags, sighandler_t *old
     return 1;
 }
 
+static void sigchld_set_by_signal(sighandler_t handler)
+{
+    int saved = errno;
+    struct sigaction now;
+    memset(&now, 0, sizeof now);
+    now.sa_handler = handler;
+    guard_sigchld_changed(&now);
+    errno = saved;
+}
+
 #define SIGNAL_HOOK(name, flags)                                   \
     GUARD_EXPORT sighandler_t name(int sig, sighandler_t handler)  \
     {                                                              \
@@ -157,7 +173,10 @@ static int segv_view(int sig, sighandler_t handler, int flags, sighandler_t *old
         if (segv_view(sig, handler, flags, &old))                  \
             return old;                                            \
         GUARD_REAL(sighandler_t (*)(int, sighandler_t), name);     \
-        return real(sig, handler);                                 \
+        old = real(sig, handler);                                  \
+        if (sig == SIGCHLD && old != SIG_ERR)                      \
+            sigchld_set_by_signal(handler);                        \
+        return old;                                                \
     }
 
 /* glibc's signal() has BSD semantics: restart, handler stays installed. */

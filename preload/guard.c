@@ -122,6 +122,7 @@ static void after_fork_child(void)
     guard_log_after_fork_child();
     guard_modules_record();
     guard_pool_after_fork_child();
+    guard_proc_after_fork_child(guard_tls_threads_at_fork);
     guard_tls_depth--;
 }
 
@@ -144,6 +145,7 @@ static void end_log_now(int status)
     if (!guard_is_active())
         return;
     guard_tls_depth++;
+    guard_children_at_exit("exited");
     guard_log_end(status);
     guard_tls_depth--;
 }
@@ -207,6 +209,7 @@ static void guard_init(void)
     guard_log_open(getppid(), 0);
     guard_modules_record();
     guard_fault_install();
+    guard_proc_init();
     pthread_atfork(NULL, NULL, after_fork_child);
     if (guard_opt.verbosity >= 2)
         guard_stderr("==%d==libguard: active, log %s\n", (int)guard_pid, guard_log_path());

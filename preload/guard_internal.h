@@ -25,6 +25,7 @@ struct guard_options {
     int report_stderr;        /* print the immediate report */
     int log;                  /* write the event log at all */
     unsigned log_chunk_kb;    /* log file grows in chunks of this size */
+    int follow_exec;          /* keep LD_PRELOAD in the environment of exec and posix_spawn */
 };
 extern struct guard_options guard_opt;
 
@@ -129,6 +130,31 @@ void guard_fault_install(void);
 struct sigaction;
 int guard_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 void guard_pool_after_fork_child(void);
+
+/* ---- child processes (proc.c, spawn.c, exec.c) ------------------------- */
+struct guard_child_info {
+    pid_t pid;
+    pid_t spawn_tid;
+    uint32_t spawn_stack;
+    char program[96];
+};
+struct sigaction;
+uint64_t guard_seq_next(void);       /* orders gets and spawns */
+int guard_thread_count(void);        /* threads of this process, from /proc */
+void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
+                     const char *program, char *const argv[]);
+void guard_child_started(unsigned kind, pid_t pid, uint32_t stack, int threads,
+                         const char *program, char *const argv[], void *stream);
+void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream);
+void guard_child_signalled(pid_t pid, int sig);
+unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max);
+void guard_children_at_exit(const char *why);
+void guard_check_fork_unsafe(const char *call);
+void guard_sigchld_changed(const struct sigaction *now);
+void guard_proc_init(void);
+void guard_proc_after_fork_child(int parent_threads);
+char *const *guard_env_with_shim(char *const envp[]);
+extern __thread int guard_tls_threads_at_fork;
 
 /* Memory for the shim's own tables: anonymous mmap, never malloc (hooks run
  * in signal handlers and in the middle of the program's malloc). */

@@ -27,6 +27,7 @@ void guard_options_defaults(void)
     guard_opt.report_stderr = 1;
     guard_opt.log = 1;
     guard_opt.log_chunk_kb = 256;
+    guard_opt.follow_exec = 1;
 }
 
 enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
@@ -49,6 +50,7 @@ static const struct opt_desc option_table[] = {
     {"report_stderr", OPT_BOOL, &guard_opt.report_stderr, 0, 1},
     {"log", OPT_BOOL, &guard_opt.log, 0, 1},
     {"log_chunk_kb", OPT_UINT, &guard_opt.log_chunk_kb, 64, 1 << 20},
+    {"follow_exec", OPT_BOOL, &guard_opt.follow_exec, 0, 1},
 };
 
 static int parse_number(const char *value, long *out)

@@ -43,6 +43,7 @@ struct pool_obj {
     int reported;          /* a use-after-return was reported in this put cycle */
     int poisoned;
     uint32_t put_stack, get_stack;
+    uint64_t get_seq;      /* when it was last taken, in guard_seq_next() order; 0: never */
     pid_t put_tid, get_tid;
     uintptr_t prot_start;  /* protected whole pages, 0 if none */
     size_t prot_len;
@@ -173,6 +174,42 @@ static void finding_for(struct guard_finding *f, unsigned kind, const struct poo
     f->other_tid = o->put_tid;
 }
 
+struct last_get {
+    uint64_t seq;
+    uint32_t stack;
+    pid_t tid;
+};
+
+/* put-while-child-running: every child started after the object's get and
+ * not reaped yet may still be using it (seed 000: "cancelling the context
+ * does not guarantee the command is fully done").  Fires whether or not
+ * the child happens to touch the object on this run. */
+static void check_children_at_put(const void *pool, const void *obj, size_t size,
+                                   uint32_t put_stack, const struct last_get *got)
+{
+    struct guard_child_info kids[8];
+    unsigned n = guard_children_since(got->seq, kids, 8);
+    for (unsigned i = 0; i < n; i++) {
+        struct guard_finding f;
+        memset(&f, 0, sizeof f);
+        f.kind = GUARD_FK_PUT_WHILE_CHILD_RUNNING;
+        f.tid = guard_gettid();
+        f.pool = pool;
+        f.obj = obj;
+        f.size = size;
+        f.other_tid = kids[i].pid;
+        guard_fmt(f.summary, sizeof f.summary,
+                  "object %p (%zu bytes) of pool %p put back by thread T%d while child %d (%s), "
+                  "started by thread T%d after the object was taken, has not been waited for",
+                  obj, size, pool, (int)f.tid, (int)kids[i].pid, kids[i].program,
+                  (int)kids[i].spawn_tid);
+        add_stack(&f, GUARD_ROLE_PUT, put_stack, f.tid);
+        add_stack(&f, GUARD_ROLE_GET, got->stack, got->tid);
+        add_stack(&f, GUARD_ROLE_SPAWN, kids[i].spawn_stack, kids[i].spawn_tid);
+        guard_report_finding(&f);
+    }
+}
+
 GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
 {
     if (!obj || !size || !guard_enter())
@@ -182,10 +219,13 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     struct pool_obj **bucket;
     struct shard *s = shard_of((uintptr_t)obj, &bucket);
     struct guard_finding f;
+    struct last_get got = {0, 0, 0};
     int report = 0;
     unsigned flags = 0;
     if (bucket && guard_lock_acquire(&s->lock)) {
         struct pool_obj *o = find_or_add(bucket, (uintptr_t)obj);
+        if (o && o->state == OBJ_OUT)
+            got = (struct last_get){o->get_seq, o->get_stack, o->get_tid};
         if (o && o->state == OBJ_IN_POOL) {
             finding_for(&f, GUARD_FK_DOUBLE_PUT, o);
             guard_fmt(f.summary, sizeof f.summary,
@@ -216,6 +256,8 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     guard_log_event(GUARD_EV_POOL_PUT, stack, (uintptr_t)pool, (uintptr_t)obj, size, flags, NULL, 0);
     if (report)
         guard_report_finding(&f);
+    else if (got.seq)
+        check_children_at_put(pool, obj, size, stack, &got);
     errno = saved_errno;
     guard_leave();
 }
@@ -262,6 +304,7 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
             o->size = size;
             o->get_stack = stack;
             o->get_tid = guard_gettid();
+            o->get_seq = guard_seq_next();
         }
         guard_lock_release(&s->lock);
     }

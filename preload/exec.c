@@ -1,0 +1,228 @@
+/*
+ * exec.c — the exec family.  Before the process image is replaced: its
+ * unreaped children are reported (the new image cannot know about them),
+ * an EXEC event closes the log, and LD_PRELOAD/GUARD_OPTIONS are put back
+ * into an environment that dropped them, so the new program is watched too
+ * (follow_exec=0 turns that off).  If the exec fails, an EXEC_FAILED event
+ * says so and the program goes on.
+ *
+ * glibc implements execl*, execvp and friends without going through the
+ * PLT, so each entry point is hooked on its own; the variadic ones collect
+ * their arguments and call the vector form.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guard_internal.h"
+#include "hook.h"
+
+extern char **environ;
+
+static const char *self_path(void)
+{
+    static char path[PATH_MAX];
+    if (!path[0]) {
+        Dl_info info;
+        if (dladdr((void *)self_path, &info) && info.dli_fname)
+            guard_fmt(path, sizeof path, "%s", info.dli_fname);
+    }
+    return path;
+}
+
+/* envp with the shim kept in it, or NULL when envp needs no change. */
+char *const *guard_env_with_shim(char *const envp[])
+{
+    if (!guard_opt.follow_exec || !envp)
+        return NULL;
+    const char *self = self_path();
+    const char *preload = NULL;
+    int has_options = 0;
+    size_t n = 0;
+    for (; envp[n]; n++) {
+        if (!strncmp(envp[n], "LD_PRELOAD=", 11))
+            preload = envp[n] + 11;
+        else if (!strncmp(envp[n], "GUARD_OPTIONS=", 14))
+            has_options = 1;
+    }
+    int need_preload = !preload || !strstr(preload, self);
+    int need_options = !has_options && guard_options_text[0];
+    if (!self[0] || (!need_preload && !need_options))
+        return NULL;
+    char **out = guard_alloc((n + 3) * sizeof(char *));
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(need_preload && !strncmp(envp[i], "LD_PRELOAD=", 11)))
+            out[k++] = envp[i];
+    if (need_preload) {
+        size_t len = 11 + (preload ? strlen(preload) + 1 : 0) + strlen(self) + 1;
+        char *s = guard_alloc(len);
+        if (s) {
+            guard_fmt(s, len, "LD_PRELOAD=%s%s%s", preload ? preload : "", preload && *preload ? ":" : "",
+                      self);
+            out[k++] = s;
+        }
+    }
+    if (need_options) {
+        size_t len = 14 + strlen(guard_options_text) + 1;
+        char *s = guard_alloc(len);
+        if (s) {
+            guard_fmt(s, len, "GUARD_OPTIONS=%s", guard_options_text);
+            out[k++] = s;
+        }
+    }
+    out[k] = NULL;
+    return out;
+}
+
+/* Returns the environment to exec with. */
+static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
+{
+    if (!guard_enter())
+        return envp;
+    char payload[1024];
+    size_t len = 0;
+    size_t plen = path ? strnlen(path, 255) : 0;
+    memcpy(payload, path ? path : "", plen);
+    payload[plen] = '\0';
+    len = plen + 1;
+    for (int i = 0; argv && argv[i] && i < 64; i++) {
+        size_t a = strnlen(argv[i], 255);
+        if (len + a + 1 > sizeof payload)
+            break;
+        memcpy(payload + len, argv[i], a);
+        payload[len + a] = '\0';
+        len += a + 1;
+    }
+    guard_children_at_exit("replaced itself with exec");
+    guard_log_event(GUARD_EV_EXEC, guard_stack_capture(2), 0, 0, 0, 0, payload, len);
+    char *const *env = guard_env_with_shim(envp);
+    guard_leave();
+    return env ? env : envp;
+}
+
+static void exec_failed(int err)
+{
+    if (guard_enter()) {
+        guard_log_event(GUARD_EV_EXEC_FAILED, 0, (uint64_t)err, 0, 0, 0, NULL, 0);
+        guard_leave();
+    }
+    errno = err;
+}
+
+GUARD_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    GUARD_REAL(int (*)(const char *, char *const[], char *const[]), execve);
+    int rc = real(path, argv, before_exec(path, argv, envp));
+    exec_failed(errno);
+    return rc;
+}
+
+GUARD_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    GUARD_REAL(int (*)(const char *, char *const[], char *const[]), execvpe);
+    int rc = real(file, argv, before_exec(file, argv, envp));
+    exec_failed(errno);
+    return rc;
+}
+
+GUARD_EXPORT int execv(const char *path, char *const argv[])
+{
+    GUARD_REAL(int (*)(const char *, char *const[], char *const[]), execve);
+    int rc = real(path, argv, before_exec(path, argv, environ));
+    exec_failed(errno);
+    return rc;
+}
+
+GUARD_EXPORT int execvp(const char *file, char *const argv[])
+{
+    GUARD_REAL(int (*)(const char *, char *const[], char *const[]), execvpe);
+    int rc = real(file, argv, before_exec(file, argv, environ));
+    exec_failed(errno);
+    return rc;
+}
+
+GUARD_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    GUARD_REAL(int (*)(int, char *const[], char *const[]), fexecve);
+    int rc = real(fd, argv, before_exec("(fexecve)", argv, envp));
+    exec_failed(errno);
+    return rc;
+}
+
+GUARD_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                          int flags)
+{
+    GUARD_REAL(int (*)(int, const char *, char *const[], char *const[], int), execveat);
+    int rc = real(dirfd, path, argv, before_exec(path, argv, envp), flags);
+    exec_failed(errno);
+    return rc;
+}
+
+/* execl, execlp, execle: gather the list into a vector.  Small lists live
+ * on the stack (threads may have small stacks), long ones in our arena. */
+static char **collect_args(const char *first, va_list *ap, char **small, size_t small_cap)
+{
+    va_list count;
+    va_copy(count, *ap);
+    size_t n = 1;
+    while (va_arg(count, char *) != NULL)
+        n++;
+    va_end(count);
+    char **argv = n + 1 <= small_cap ? small : guard_alloc((n + 1) * sizeof(char *));
+    if (!argv)
+        return NULL;
+    argv[0] = (char *)first;
+    for (size_t i = 1; i <= n; i++)
+        argv[i] = va_arg(*ap, char *); /* the last one read is the NULL */
+    return argv;
+}
+
+GUARD_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    char *small[64];
+    va_list ap;
+    va_start(ap, arg);
+    char **argv = collect_args(arg, &ap, small, 64);
+    va_end(ap);
+    if (!argv) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return execv(path, argv);
+}
+
+GUARD_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    char *small[64];
+    va_list ap;
+    va_start(ap, arg);
+    char **argv = collect_args(arg, &ap, small, 64);
+    va_end(ap);
+    if (!argv) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return execvp(file, argv);
+}
+
+GUARD_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    char *small[64];
+    va_list ap;
+    va_start(ap, arg);
+    char **argv = collect_args(arg, &ap, small, 64);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    if (!argv) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return execve(path, argv, envp);
+}

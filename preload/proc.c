@@ -1,0 +1,343 @@
+/*
+ * proc.c — child processes: who started them, who reaped them, and what is
+ * left when the process ends.
+ *
+ * Every child gets a record on the parent's side at spawn (pid, spawning
+ * thread, stack, program, argv) and loses it when a wait-family call reaps
+ * it.  Three checks stand on this table:
+ *   - unreaped-child: children still in it when the process exits or execs;
+ *   - put-while-child-running (pool.c asks here): children started after an
+ *     object's get that are still unreaped at its put — seed 000's shape,
+ *     found on every run, not only when the race turns harmful;
+ *   - fork-unsafe-call: a child forked from a multithreaded process that
+ *     calls a non-async-signal-safe hooked function before exec.
+ *
+ * Live children are few at any time, so the table is a list under one
+ * owner-aware lock; nodes are recycled.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guard_internal.h"
+#include "hook.h"
+
+struct child {
+    struct child *next;
+    pid_t pid;
+    pid_t spawn_tid;
+    uint32_t spawn_stack;
+    unsigned kind;
+    uint64_t spawn_seq;
+    int autoreap;          /* SIGCHLD ignored when it was started: never a zombie */
+    int signalled;         /* last signal sent with kill(), 0 if none */
+    void *stream;          /* popen's FILE */
+    char program[96];
+};
+
+static struct child *live, *spare;
+static struct guard_lock table_lock;
+static _Atomic uint64_t sequence;
+static _Atomic int autoreap_now;     /* SIGCHLD is SIG_IGN or SA_NOCLDWAIT */
+static int fork_child_threads;       /* in a fork child: the parent's thread count, else 0 */
+static _Atomic int exit_checked;
+
+uint64_t guard_seq_next(void)
+{
+    return atomic_fetch_add(&sequence, 1) + 1;
+}
+
+static const char *const spawn_names[] = {"?", "fork", "vfork", "posix_spawn", "posix_spawnp",
+                                          "system", "popen", "clone"};
+
+static void copy_program(char *out, size_t cap, const char *program)
+{
+    size_t n = program ? strnlen(program, cap - 1) : 0;
+    memcpy(out, program ? program : "", n);
+    out[n] = '\0';
+}
+
+/* The payload of a SPAWN/EXEC event: program NUL argv[0] NUL ... (bounded). */
+static size_t pack_argv(char *buf, size_t cap, const char *program, char *const argv[])
+{
+    size_t len = 0;
+    const char *first = program ? program : "";
+    for (int i = -1; len < cap; i++) {
+        const char *s = i < 0 ? first : argv ? argv[i] : NULL;
+        if (!s || i >= 64)
+            break;
+        size_t n = strnlen(s, 256);
+        if (len + n + 1 > cap)
+            break;
+        memcpy(buf + len, s, n);
+        buf[len + n] = '\0';
+        len += n + 1;
+    }
+    return len;
+}
+
+int guard_thread_count(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* field 20 (num_threads); the command name (field 2) may hold blanks,
+     * so count from its closing parenthesis */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    int field = 2;
+    for (; *p && field < 20; p++)
+        if (*p == ' ')
+            field++;
+    int threads = 0;
+    while (*p >= '0' && *p <= '9')
+        threads = threads * 10 + (*p++ - '0');
+    return threads;
+}
+
+static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *program, void *stream)
+{
+    if (!guard_lock_acquire(&table_lock))
+        return;
+    struct child *c = spare;
+    if (c)
+        spare = c->next;
+    else
+        c = guard_alloc(sizeof *c);
+    if (c) {
+        memset(c, 0, sizeof *c);
+        c->pid = pid;
+        c->kind = kind;
+        c->spawn_tid = guard_gettid();
+        c->spawn_stack = stack;
+        c->spawn_seq = guard_seq_next();
+        c->autoreap = atomic_load(&autoreap_now);
+        c->stream = stream;
+        /* a fork child's program is whatever it execs later: its own log says */
+        copy_program(c->program, sizeof c->program, program ? program : "forked");
+        c->next = live;
+        live = c;
+    }
+    guard_lock_release(&table_lock);
+}
+
+/* Remove the child with this pid (or this popen stream); returns 1 if it
+ * was ours. */
+static int remove_child(pid_t pid, void *stream)
+{
+    int found = 0;
+    if (!guard_lock_acquire(&table_lock))
+        return 0;
+    for (struct child **pp = &live; *pp; pp = &(*pp)->next) {
+        struct child *c = *pp;
+        if ((pid > 0 && c->pid == pid) || (stream && c->stream == stream)) {
+            *pp = c->next;
+            c->next = spare;
+            spare = c;
+            found = 1;
+            break;
+        }
+    }
+    guard_lock_release(&table_lock);
+    return found;
+}
+
+void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
+                     const char *program, char *const argv[])
+{
+    char payload[1024];
+    size_t len = pack_argv(payload, sizeof payload, program, argv);
+    if (atomic_load(&autoreap_now))
+        flags |= GUARD_SPAWN_AUTOREAP;
+    guard_log_event(GUARD_EV_SPAWN, stack, (uint64_t)pid, kind, flags, (uint64_t)threads,
+                    payload, len);
+}
+
+/* A spawn that returned a pid to the parent. */
+void guard_child_started(unsigned kind, pid_t pid, uint32_t stack, int threads,
+                         const char *program, char *const argv[], void *stream)
+{
+    unsigned flags = threads > 1 ? GUARD_SPAWN_MULTITHREADED : 0;
+    if (pid < 0 || (pid == 0 && !stream))
+        flags |= GUARD_SPAWN_FAILED;
+    guard_log_spawn(kind, pid, stack, flags, threads, program, argv);
+    if (!(flags & GUARD_SPAWN_FAILED))
+        add_child(pid, kind, stack, program, stream);
+}
+
+void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream)
+{
+    /* A stopped or continued child is still a child. */
+    if (!stream && (WIFSTOPPED(status) || WIFCONTINUED(status)))
+        return;
+    int ours = remove_child(pid, stream);
+    if (ours || pid > 0)
+        guard_log_event(GUARD_EV_REAP, 0, (uint64_t)pid, (uint64_t)(unsigned)status, call,
+                        (uint64_t)asked_for_pid, NULL, 0);
+}
+
+void guard_child_signalled(pid_t pid, int sig)
+{
+    int ours = 0;
+    if (!live || !guard_lock_acquire(&table_lock))
+        return;
+    for (struct child *c = live; c; c = c->next)
+        if (c->pid == pid) {
+            c->signalled = sig;
+            ours = 1;
+        }
+    guard_lock_release(&table_lock);
+    if (ours)
+        guard_log_event(GUARD_EV_KILL, 0, (uint64_t)pid, (uint64_t)sig, 0, 0, NULL, 0);
+}
+
+/* ---- put-while-child-running (asked by pool.c) ------------------------- */
+
+unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max)
+{
+    unsigned n = 0;
+    if (!live || !guard_lock_acquire(&table_lock))
+        return 0;
+    for (struct child *c = live; c && n < max; c = c->next) {
+        if (c->spawn_seq <= seq)
+            continue;
+        /* an auto-reaped child is "unreaped" only while it still runs */
+        if (c->autoreap && c->pid > 0 && kill(c->pid, 0) != 0)
+            continue;
+        out[n].pid = c->pid;
+        out[n].spawn_tid = c->spawn_tid;
+        out[n].spawn_stack = c->spawn_stack;
+        copy_program(out[n].program, sizeof out[n].program, c->program);
+        n++;
+    }
+    guard_lock_release(&table_lock);
+    return n;
+}
+
+/* ---- unreaped-child at exit or exec ------------------------------------ */
+
+static void describe_state(const struct child *c, char *buf, size_t cap)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    /* WNOWAIT: look without reaping, so the program's state is unchanged */
+    if (c->pid > 0 && waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        si.si_pid == c->pid) {
+        if (si.si_code == CLD_EXITED)
+            guard_fmt(buf, cap, "a zombie (exited with status %d)", si.si_status);
+        else
+            guard_fmt(buf, cap, "a zombie (killed by signal %d)", si.si_status);
+    } else if (c->pid > 0) {
+        guard_fmt(buf, cap, "still running");
+    } else {
+        guard_fmt(buf, cap, "never pclose()d");
+    }
+}
+
+void guard_children_at_exit(const char *why)
+{
+    if (atomic_exchange(&exit_checked, 1) || !live)
+        return;
+    if (!guard_lock_acquire(&table_lock))
+        return;
+    struct child *list = live;
+    live = NULL;
+    guard_lock_release(&table_lock);
+    for (struct child *c = list; c; c = c->next) {
+        if (c->autoreap && !c->stream)
+            continue; /* the kernel reaps these */
+        struct guard_finding f;
+        memset(&f, 0, sizeof f);
+        f.kind = GUARD_FK_UNREAPED_CHILD;
+        f.tid = c->spawn_tid;
+        f.call = spawn_names[c->kind < 8 ? c->kind : 0];
+        f.other_tid = c->pid;
+        char state[96];
+        describe_state(c, state, sizeof state);
+        if (c->signalled)
+            guard_fmt(f.summary, sizeof f.summary,
+                      "child %d (%s) was sent signal %d with kill() but never waited for: %s when "
+                      "the process %s", (int)c->pid, c->program, c->signalled, state, why);
+        else if (c->stream)
+            guard_fmt(f.summary, sizeof f.summary,
+                      "popen(\"%s\") stream was never closed with pclose(): the child is never "
+                      "reaped (the process %s)", c->program, why);
+        else
+            guard_fmt(f.summary, sizeof f.summary,
+                      "child %d (%s, started with %s by thread T%d) was never waited for: %s when "
+                      "the process %s", (int)c->pid, c->program, f.call, (int)c->spawn_tid, state, why);
+        f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_SPAWN, c->spawn_stack,
+                                                       (uint32_t)c->spawn_tid};
+        f.nstacks = c->spawn_stack ? 1 : 0;
+        guard_report_finding(&f);
+    }
+}
+
+/* ---- fork-unsafe-call --------------------------------------------------- */
+
+/* Called by hooks of functions that are not async-signal-safe.  In a child
+ * forked from a multithreaded process, such a call before exec may deadlock
+ * on a lock some other parent thread held at the fork (or read state that
+ * thread left half-written). */
+void guard_check_fork_unsafe(const char *call)
+{
+    if (!fork_child_threads)
+        return;
+    struct guard_finding f;
+    memset(&f, 0, sizeof f);
+    f.kind = GUARD_FK_FORK_UNSAFE_CALL;
+    f.tid = guard_gettid();
+    f.call = call;
+    guard_fmt(f.summary, sizeof f.summary,
+              "%s() called in child %d before exec, but the parent had %d threads at fork(): "
+              "only async-signal-safe functions are safe there", call, (int)guard_pid,
+              fork_child_threads);
+    uint32_t stack = guard_stack_capture(1);
+    f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_CALL, stack, (uint32_t)f.tid};
+    f.nstacks = stack ? 1 : 0;
+    guard_report_finding(&f);
+}
+
+void guard_exec_happened(void) { fork_child_threads = 0; }
+
+/* ---- SIGCHLD disposition (fault.c's sigaction hook tells us) ----------- */
+
+void guard_sigchld_changed(const struct sigaction *now)
+{
+    int autoreap = now->sa_handler == SIG_IGN || (now->sa_flags & SA_NOCLDWAIT);
+    if (atomic_exchange(&autoreap_now, autoreap) != autoreap && guard_is_active())
+        guard_log_event(GUARD_EV_SIGCHLD, 0, (uint64_t)autoreap, 0, 0, 0, NULL, 0);
+}
+
+void guard_proc_init(void)
+{
+    struct sigaction now;
+    if (guard_real_sigaction(SIGCHLD, NULL, &now) == 0) /* SIG_IGN is inherited across exec */
+        atomic_store(&autoreap_now, now.sa_handler == SIG_IGN || (now.sa_flags & SA_NOCLDWAIT));
+}
+
+/* In the child of fork: the parent's children are not ours. */
+void guard_proc_after_fork_child(int parent_threads)
+{
+    atomic_store(&table_lock.owner, 0);
+    live = NULL;
+    spare = NULL;
+    atomic_store(&exit_checked, 0);
+    fork_child_threads = parent_threads > 1 ? parent_threads : 0;
+}

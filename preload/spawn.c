@@ -1,0 +1,253 @@
+/*
+ * spawn.c — the hooks that start and reap child processes: fork, vfork,
+ * posix_spawn(p), system, popen/pclose, clone, kill, and the wait family.
+ * The bookkeeping is proc.c's; here are the entry points, each transparent
+ * (same return value, same errno).
+ *
+ * vfork is run as fork: a vfork child borrows the parent's stack, so no
+ * wrapper function can return into it safely.  A correct vfork program is
+ * a correct fork program; it only gets a little slower.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guard_internal.h"
+#include "hook.h"
+
+/* The forking thread's count of threads, read by the child (TLS is copied). */
+__thread int guard_tls_threads_at_fork;
+
+static pid_t fork_common(unsigned kind)
+{
+    GUARD_REAL(pid_t (*)(void), fork);
+    if (!guard_enter())
+        return real();
+    int threads = guard_thread_count();
+    uint32_t stack = guard_stack_capture(1);
+    guard_tls_threads_at_fork = threads;
+    guard_leave();
+    pid_t pid = real(); /* the child side is set up by our atfork handler */
+    int saved = errno;
+    if (pid > 0 && guard_enter()) {
+        guard_child_started(kind, pid, stack, threads, NULL, NULL, NULL);
+        guard_leave();
+    } else if (pid < 0 && guard_enter()) {
+        guard_child_started(kind, -1, stack, threads, NULL, NULL, NULL);
+        guard_leave();
+    }
+    guard_tls_threads_at_fork = 0;
+    errno = saved;
+    return pid;
+}
+
+GUARD_EXPORT pid_t fork(void) { return fork_common(GUARD_SPAWN_FORK); }
+GUARD_EXPORT pid_t vfork(void) { return fork_common(GUARD_SPAWN_VFORK); }
+
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                        const posix_spawnattr_t *, char *const[], char *const[]);
+
+static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *path,
+                        const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                        char *const argv[], char *const envp[])
+{
+    if (!guard_enter())
+        return real(pid, path, fa, attr, argv, envp);
+    uint32_t stack = guard_stack_capture(2);
+    int threads = guard_thread_count();
+    char *const *env = guard_env_with_shim(envp);
+    guard_leave();
+    pid_t local_pid = 0;
+    int rc = real(&local_pid, path, fa, attr, argv, env ? env : envp);
+    int saved = errno;
+    if (pid)
+        *pid = local_pid;
+    if (guard_enter()) {
+        guard_child_started(kind, rc == 0 ? local_pid : -1, stack, threads, path, argv, NULL);
+        guard_leave();
+    }
+    errno = saved;
+    return rc;
+}
+
+GUARD_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                             const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    GUARD_REAL(spawn_fn, posix_spawn);
+    return spawn_common(real, GUARD_SPAWN_POSIX_SPAWN, pid, path, fa, attr, argv, envp);
+}
+
+GUARD_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                              const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    GUARD_REAL(spawn_fn, posix_spawnp);
+    return spawn_common(real, GUARD_SPAWN_POSIX_SPAWNP, pid, file, fa, attr, argv, envp);
+}
+
+/* system() starts and reaps its child inside libc: record both ends. */
+GUARD_EXPORT int system(const char *command)
+{
+    GUARD_REAL(int (*)(const char *), system);
+    if (!guard_enter())
+        return real(command);
+    guard_check_fork_unsafe("system");
+    uint32_t stack = guard_stack_capture(1);
+    int threads = guard_thread_count();
+    char *const argv[] = {"sh", "-c", (char *)command, NULL};
+    guard_log_spawn(GUARD_SPAWN_SYSTEM, 0, stack, command ? 0 : GUARD_SPAWN_FAILED, threads,
+                    "/bin/sh", argv);
+    guard_leave();
+    int rc = real(command);
+    int saved = errno;
+    if (command && rc != -1 && guard_enter()) {
+        guard_child_reaped(0, rc, GUARD_REAP_SYSTEM, 1, NULL);
+        guard_leave();
+    }
+    errno = saved;
+    return rc;
+}
+
+GUARD_EXPORT FILE *popen(const char *command, const char *mode)
+{
+    GUARD_REAL(FILE *(*)(const char *, const char *), popen);
+    if (!guard_enter())
+        return real(command, mode);
+    guard_check_fork_unsafe("popen");
+    uint32_t stack = guard_stack_capture(1);
+    int threads = guard_thread_count();
+    guard_leave();
+    FILE *stream = real(command, mode);
+    int saved = errno;
+    if (guard_enter()) {
+        char *const argv[] = {"sh", "-c", (char *)command, NULL};
+        guard_child_started(GUARD_SPAWN_POPEN, stream ? 0 : -1, stack, threads, command, argv, stream);
+        guard_leave();
+    }
+    errno = saved;
+    return stream;
+}
+
+GUARD_EXPORT int pclose(FILE *stream)
+{
+    GUARD_REAL(int (*)(FILE *), pclose);
+    int rc = real(stream);
+    int saved = errno;
+    if (rc != -1 && guard_enter()) {
+        guard_child_reaped(0, rc, GUARD_REAP_PCLOSE, 1, stream);
+        guard_leave();
+    }
+    errno = saved;
+    return rc;
+}
+
+/* clone() through libc: a new process unless CLONE_THREAD. */
+GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+    GUARD_REAL(int (*)(int (*)(void *), void *, int, void *, ...), clone);
+    va_list ap;
+    va_start(ap, arg);
+    pid_t *ptid = va_arg(ap, pid_t *);
+    void *tls = va_arg(ap, void *);
+    pid_t *ctid = va_arg(ap, pid_t *);
+    va_end(ap);
+    int process = !(flags & CLONE_THREAD);
+    uint32_t spawn_stack = 0;
+    int threads = 0;
+    if (process && guard_enter()) {
+        spawn_stack = guard_stack_capture(1);
+        threads = guard_thread_count();
+        guard_leave();
+    }
+    int pid = real(fn, stack, flags, arg, ptid, tls, ctid);
+    int saved = errno;
+    if (process && guard_enter()) {
+        guard_child_started(GUARD_SPAWN_CLONE, pid > 0 ? pid : -1, spawn_stack, threads, NULL,
+                            NULL, NULL);
+        guard_leave();
+    }
+    errno = saved;
+    return pid;
+}
+
+GUARD_EXPORT int kill(pid_t pid, int sig)
+{
+    GUARD_REAL(int (*)(pid_t, int), kill);
+    int rc = real(pid, sig);
+    int saved = errno;
+    if (rc == 0 && pid > 0 && sig != 0 && guard_enter()) {
+        guard_child_signalled(pid, sig);
+        guard_leave();
+    }
+    errno = saved;
+    return rc;
+}
+
+/* ---- the wait family ---------------------------------------------------- */
+
+static void reaped(pid_t ret, int status, unsigned call, pid_t asked)
+{
+    int saved = errno;
+    if (ret > 0 && guard_enter()) {
+        guard_child_reaped(ret, status, call, asked > 0, NULL);
+        guard_leave();
+    }
+    errno = saved;
+}
+
+GUARD_EXPORT pid_t wait(int *wstatus)
+{
+    GUARD_REAL(pid_t (*)(int *), wait);
+    int local = 0, *sp = wstatus ? wstatus : &local; /* the caller's pointer, as given */
+    pid_t ret = real(sp);
+    reaped(ret, ret > 0 ? *sp : 0, GUARD_REAP_WAIT, -1);
+    return ret;
+}
+
+GUARD_EXPORT pid_t waitpid(pid_t pid, int *wstatus, int options)
+{
+    GUARD_REAL(pid_t (*)(pid_t, int *, int), waitpid);
+    int local = 0, *sp = wstatus ? wstatus : &local;
+    pid_t ret = real(pid, sp, options);
+    reaped(ret, ret > 0 ? *sp : 0, GUARD_REAP_WAITPID, pid);
+    return ret;
+}
+
+GUARD_EXPORT pid_t wait3(int *wstatus, int options, struct rusage *ru)
+{
+    GUARD_REAL(pid_t (*)(int *, int, struct rusage *), wait3);
+    int local = 0, *sp = wstatus ? wstatus : &local;
+    pid_t ret = real(sp, options, ru);
+    reaped(ret, ret > 0 ? *sp : 0, GUARD_REAP_WAIT3, -1);
+    return ret;
+}
+
+GUARD_EXPORT pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *ru)
+{
+    GUARD_REAL(pid_t (*)(pid_t, int *, int, struct rusage *), wait4);
+    int local = 0, *sp = wstatus ? wstatus : &local;
+    pid_t ret = real(pid, sp, options, ru);
+    reaped(ret, ret > 0 ? *sp : 0, GUARD_REAP_WAIT4, pid);
+    return ret;
+}
+
+GUARD_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+    GUARD_REAL(int (*)(idtype_t, id_t, siginfo_t *, int), waitid);
+    int rc = real(idtype, id, info, options);
+    if (rc == 0 && info && info->si_pid > 0 && !(options & WNOWAIT) &&
+        (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED)) {
+        int status = info->si_code == CLD_EXITED ? (info->si_status & 0xff) << 8
+                                                 : (info->si_status & 0x7f) |
+                                                       (info->si_code == CLD_DUMPED ? 0x80 : 0);
+        reaped(info->si_pid, status, GUARD_REAP_WAITID, idtype == P_PID ? (pid_t)id : -1);
+    }
+    return rc;
+}
