@@ -191,7 +191,8 @@ enum guard_finding_kind {
     GUARD_FK_NSS_STATIC_BINARY = 9,
     GUARD_FK_VDSO_LOW_STACK = 10,
     GUARD_FK_CRASH = 11,
-    GUARD_FK_COUNT_ = 12
+    GUARD_FK_NSS_ERANGE_NOT_RETRIED = 12, /* a *_r lookup's ERANGE taken for "not found" */
+    GUARD_FK_COUNT_ = 13
 };
 
 static inline const char *guard_finding_kind_name(unsigned kind)
@@ -208,6 +209,7 @@ static inline const char *guard_finding_kind_name(unsigned kind)
         [GUARD_FK_NSS_STATIC_BINARY] = "nss-static-binary",
         [GUARD_FK_VDSO_LOW_STACK] = "vdso-low-stack",
         [GUARD_FK_CRASH] = "crash",
+        [GUARD_FK_NSS_ERANGE_NOT_RETRIED] = "nss-erange-not-retried",
     };
     return kind < GUARD_FK_COUNT_ && names[kind] ? names[kind] : NULL;
 }

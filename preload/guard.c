@@ -123,6 +123,7 @@ static void after_fork_child(void)
     guard_modules_record();
     guard_pool_after_fork_child();
     guard_proc_after_fork_child(guard_tls_threads_at_fork);
+    guard_nss_after_fork_child();
     guard_tls_depth--;
 }
 
@@ -146,6 +147,7 @@ static void end_log_now(int status)
         return;
     guard_tls_depth++;
     guard_children_at_exit("exited");
+    guard_nss_at_exit();
     guard_log_end(status);
     guard_tls_depth--;
 }

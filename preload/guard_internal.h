@@ -156,6 +156,10 @@ void guard_proc_after_fork_child(int parent_threads);
 char *const *guard_env_with_shim(char *const envp[]);
 extern __thread int guard_tls_threads_at_fork;
 
+/* ---- NSS (nss.c) ---------------------------------------------------------- */
+void guard_nss_at_exit(void);
+void guard_nss_after_fork_child(void);
+
 /* Memory for the shim's own tables: anonymous mmap, never malloc (hooks run
  * in signal handlers and in the middle of the program's malloc). */
 void *guard_alloc(size_t size);
