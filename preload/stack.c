@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <sched.h>
 #include <link.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 struct depot_slot {
     _Atomic uint64_t hash;      /* 0: free */
     _Atomic uint32_t id;        /* 0: being filled */
+    _Atomic int filler;         /* the thread filling it */
     uint32_t nframes;
     uint64_t *frames;
 };
@@ -99,6 +101,7 @@ static uint32_t depot_intern(const uint64_t *pcs, unsigned n)
             if (!atomic_compare_exchange_strong(&slot->hash, &expected, h)) {
                 seen = expected;
             } else {
+                atomic_store_explicit(&slot->filler, (int)guard_gettid(), memory_order_relaxed);
                 uint32_t id = atomic_fetch_add(&next_id, 1);
                 uint64_t *copy = guard_alloc(n * sizeof(uint64_t));
                 if (copy)
@@ -114,12 +117,17 @@ static uint32_t depot_intern(const uint64_t *pcs, unsigned n)
         }
         if (seen == h) {
             /* Another thread may be between claiming the slot and
-             * publishing its id; wait a little, but never for a thread we
-             * interrupted (signal handler): fall back to a fresh record. */
-            for (int spin = 0; spin < 1000; spin++) {
+             * publishing its id: wait for it (it is writing one record),
+             * but never for this very thread, interrupted by a signal
+             * handler mid-fill: then fall back to a fresh record. */
+            for (unsigned spin = 0; spin < 100000; spin++) {
                 uint32_t id = atomic_load_explicit(&slot->id, memory_order_acquire);
                 if (id)
                     return id;
+                if (atomic_load_explicit(&slot->filler, memory_order_relaxed) == (int)guard_gettid())
+                    break;
+                if (spin > 64)
+                    sched_yield();
             }
             break;
         }

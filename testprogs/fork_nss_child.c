@@ -1,0 +1,1 @@
+#include "fork_nss_common.h"
