@@ -1,0 +1,271 @@
+/*
+ * findings.c — building the report's findings from FINDING records.
+ *
+ * Each record is symbolized (every stack it names), given a folding key
+ * (kind + top FND_KEY_FRAMES frames of every stack), and either starts a
+ * new finding or adds to the count of an existing one.  The first
+ * occurrence is the one shown (its pid, tid and details); later ones add
+ * to `count` and to the set of pids.
+ */
+#define _GNU_SOURCE
+#include "findings.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *fnd_access_name(uint32_t access)
+{
+    switch (access) {
+    case GUARD_ACCESS_READ:
+        return "read";
+    case GUARD_ACCESS_WRITE:
+        return "write";
+    default:
+        return NULL;
+    }
+}
+
+const char *fnd_flag_name(unsigned bit)
+{
+    static const char *const names[16] = {
+        "caught-in-act", "at-get",  "syscall", "hazard",  "flag-4",  "flag-5",
+        "flag-6",        "flag-7",  "flag-8",  "flag-9",  "flag-10", "flag-11",
+        "flag-12",       "flag-13", "flag-14", "flag-15",
+    };
+    return bit < 16 ? names[bit] : "flag-?";
+}
+
+/* Report order: the bugs that corrupt memory or kill the process first,
+ * hazards and leaks last; kinds from a newer shim after the known ones. */
+static int kind_rank(unsigned kind)
+{
+    switch (kind) {
+    case GUARD_FK_USE_AFTER_RETURN:
+        return 0;
+    case GUARD_FK_DOUBLE_PUT:
+        return 1;
+    case GUARD_FK_CRASH:
+        return 2;
+    case GUARD_FK_PUT_WHILE_CHILD_RUNNING:
+        return 3;
+    case GUARD_FK_NAMESPACE_OFF_THREAD:
+        return 4;
+    case GUARD_FK_PROC_SELF_NS_MISMATCH:
+        return 5;
+    case GUARD_FK_FORK_UNSAFE_CALL:
+        return 6;
+    case GUARD_FK_NSS_NONREENTRANT_THREADS:
+        return 7;
+    case GUARD_FK_VDSO_LOW_STACK:
+        return 8;
+    case GUARD_FK_UNREAPED_CHILD:
+        return 9;
+    case GUARD_FK_NSS_STATIC_BINARY:
+        return 10;
+    default:
+        return 11;
+    }
+}
+
+static int cmp_role(const void *a, const void *b)
+{
+    const struct fnd_stack *x = a, *y = b;
+    return x->role_id < y->role_id ? -1 : x->role_id > y->role_id;
+}
+
+/* The stacks of a record, symbolized, one per role (the first stack of a
+ * role wins: roles are the keys of the JSON "stacks" object). */
+static void build_stacks(struct fnd *f, const struct lg_log *log, const struct lg_finding *rec,
+                         struct symbolizer *sym, bool *dup_role)
+{
+    f->stacks = xcalloc(rec->nstacks ? rec->nstacks : 1, sizeof *f->stacks);
+    f->nstacks = 0;
+    for (size_t i = 0; i < rec->nstacks; i++) {
+        const struct lg_fstack *in = &rec->stacks[i];
+        bool seen = false;
+        for (size_t j = 0; j < f->nstacks; j++)
+            seen |= f->stacks[j].role_id == in->role;
+        if (seen) {
+            *dup_role = true;
+            continue;
+        }
+        struct fnd_stack *s = &f->stacks[f->nstacks++];
+        s->role_id = in->role;
+        s->tid = in->tid;
+        s->stack_id = in->stack_id;
+        if (!guard_stack_role_name(in->role))
+            snprintf(s->role_buf, sizeof s->role_buf, "role-%u", in->role);
+        const struct lg_stack *st = lg_find_stack(log, in->stack_id);
+        s->missing = !st;
+        sym_stack(sym, log, st, &s->sym);
+    }
+    qsort(f->stacks, f->nstacks, sizeof *f->stacks, cmp_role);
+    /* only now: qsort moves the structs, and role may point into one */
+    for (size_t i = 0; i < f->nstacks; i++) {
+        struct fnd_stack *s = &f->stacks[i];
+        s->role = guard_stack_role_name(s->role_id);
+        if (!s->role)
+            s->role = s->role_buf;
+    }
+}
+
+static void free_stacks(struct fnd *f)
+{
+    for (size_t i = 0; i < f->nstacks; i++)
+        sym_stack_free(&f->stacks[i].sym);
+    free(f->stacks);
+    f->stacks = NULL;
+    f->nstacks = 0;
+}
+
+/* One frame's part of the key: never a raw address when anything better
+ * is known, so that ASLR does not split a bug in two. */
+static void key_frame(FILE *k, const struct sym_frame *fr)
+{
+    if (fr->function)
+        fprintf(k, "%s\x1f%s\x1f%u", fr->function, fr->file ? fr->file : "", fr->line);
+    else if (fr->have_module)
+        fprintf(k, "%s+0x%" PRIx64, fr->module, fr->module_offset);
+    else
+        fprintf(k, "?0x%" PRIx64, fr->pc);
+    fputc('\x1e', k);
+}
+
+static char *make_key(const struct fnd *f)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *k = open_memstream(&buf, &len);
+    if (!k)
+        return xasprintf("%u", f->kind); /* degrade: fold by kind only */
+    fprintf(k, "%u\x1d", f->kind);
+    for (size_t i = 0; i < f->nstacks; i++) {
+        const struct fnd_stack *s = &f->stacks[i];
+        fprintf(k, "%s\x1d", s->role);
+        size_t n = s->sym.n < FND_KEY_FRAMES ? s->sym.n : FND_KEY_FRAMES;
+        for (size_t j = 0; j < n; j++)
+            key_frame(k, &s->sym.frames[j]);
+        fputc('\x1d', k);
+    }
+    if (fclose(k) != 0 || !buf) {
+        free(buf);
+        return xasprintf("%u", f->kind);
+    }
+    return buf;
+}
+
+static void add_pid(struct fnd *f, uint32_t pid)
+{
+    for (size_t i = f->npids; i-- > 0;)
+        if (f->pids[i] == pid)
+            return;
+    VEC_GROW(f->pids, f->npids, f->pids_cap);
+    f->pids[f->npids++] = pid;
+}
+
+static void build_events(struct fnd *f, const struct lg_log *log, const struct lg_finding *rec,
+                         struct symbolizer *sym)
+{
+    if (!rec->nevents)
+        return;
+    f->events = xcalloc(rec->nevents, sizeof *f->events);
+    f->nevents = rec->nevents;
+    for (size_t i = 0; i < rec->nevents; i++) {
+        f->events[i].ev = &rec->events[i];
+        sym_stack(sym, log, lg_find_stack(log, rec->events[i].stack_id), &f->events[i].sym);
+    }
+}
+
+static int cmp_fnd(const void *a, const void *b)
+{
+    const struct fnd *x = *(const struct fnd *const *)a, *y = *(const struct fnd *const *)b;
+    int rx = kind_rank(x->kind), ry = kind_rank(y->kind);
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    /* CLOCK_MONOTONIC is system-wide: times of different processes of one
+     * run compare. */
+    if (x->rec->time_ns != y->rec->time_ns)
+        return x->rec->time_ns < y->rec->time_ns ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
+               struct symbolizer *sym, struct notes *notes)
+{
+    memset(db, 0, sizeof *db);
+    size_t order = 0, cap = 0;
+    for (size_t li = 0; li < nlogs; li++) {
+        const struct lg_log *log = logs[li];
+        bool dup_role = false;
+        for (size_t fi = 0; fi < log->nfindings; fi++) {
+            const struct lg_finding *rec = &log->findings[fi];
+            struct fnd *f = xcalloc(1, sizeof *f);
+            f->kind = rec->kind;
+            f->kind_name = guard_finding_kind_name(rec->kind);
+            if (!f->kind_name) {
+                snprintf(f->kind_buf, sizeof f->kind_buf, "kind-%u", rec->kind);
+                f->kind_name = f->kind_buf;
+            }
+            f->log = log;
+            f->rec = rec;
+            build_stacks(f, log, rec, sym, &dup_role);
+            f->key = make_key(f);
+            db->occurrences++;
+
+            struct fnd *old = NULL;
+            HASH_FIND_STR(db->table, f->key, old);
+            if (old) {
+                old->count++;
+                add_pid(old, log->hdr.pid);
+                /* logs come in operand order: a new run shows as a change */
+                if (log->run != old->last_run) {
+                    old->nruns++;
+                    old->last_run = log->run;
+                }
+                free_stacks(f);
+                free(f->key);
+                free(f);
+                continue;
+            }
+            f->count = 1;
+            f->nruns = 1;
+            f->last_run = log->run;
+            f->order = order++;
+            add_pid(f, log->hdr.pid);
+            build_events(f, log, rec, sym);
+            HASH_ADD_KEYPTR(hh, db->table, f->key, strlen(f->key), f);
+            VEC_GROW(db->sorted, db->n, cap);
+            db->sorted[db->n++] = f;
+        }
+        if (dup_role)
+            notes_add(notes, NOTE_INFO, log->path, log->hdr.pid,
+                      "a finding names two stacks of the same role: only the first is shown");
+    }
+    if (db->n)
+        qsort(db->sorted, db->n, sizeof *db->sorted, cmp_fnd);
+    /* sorted by kind first, so each kind is one run */
+    for (size_t i = 0; i < db->n; i++)
+        if (i == 0 || db->sorted[i]->kind != db->sorted[i - 1]->kind)
+            db->nkinds++;
+}
+
+void fnd_free(struct fnd_db *db)
+{
+    struct fnd *f, *tmp;
+    HASH_ITER(hh, db->table, f, tmp) {
+        HASH_DEL(db->table, f);
+        free_stacks(f);
+        for (size_t i = 0; i < f->nevents; i++)
+            sym_stack_free(&f->events[i].sym);
+        free(f->events);
+        free(f->pids);
+        free(f->key);
+        free(f);
+    }
+    free(db->sorted);
+    memset(db, 0, sizeof *db);
+}

@@ -1,0 +1,435 @@
+/*
+ * logread.c — reading one libguard log, defensively.
+ *
+ * A log is untrusted field data: it may come from a process killed with
+ * SIGKILL in the middle of a write, from a disk that filled up, or from a
+ * fuzzer.  So the whole file is read into memory with read() (not mmap: a
+ * file truncated under us would turn into SIGBUS), every length is checked
+ * against the record that holds it, and every fixed part is memcpy'd into a
+ * local struct (no unaligned or out-of-bounds access, whatever the bytes).
+ *
+ * Resynchronisation after a bad record header follows the writer's model:
+ * the writer reserves space, then fills it, so a killed process leaves
+ * zero-filled gaps and a zero-filled (sparse) tail.  See read_records().
+ */
+#define _GNU_SOURCE
+#include "logread_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Messages about torn or corrupt regions shown per log; a fuzzed or badly
+ * damaged log would otherwise bury the report in them. */
+#define MAX_REGION_MESSAGES 20u
+
+static uint32_t log_pid(const struct reader *r)
+{
+    return r->log ? r->log->hdr.pid : 0;
+}
+
+/* Format a message; NULL only when out of memory (then a fixed text). */
+static char *vformat(const char *fmt, va_list ap)
+{
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        return NULL;
+    return msg;
+}
+
+/* An error (exit status 2): corrupt data, or not a log at all. */
+static void reader_error(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reader_error(struct reader *r, const char *fmt, ...)
+{
+    if (r->log)
+        r->log->corrupt = true;
+    *r->input_error = true;
+    if (r->messages >= MAX_REGION_MESSAGES) {
+        /* Still an error (exit 2), just not repeated on stderr. */
+        r->suppressed++;
+        return;
+    }
+    r->messages++;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    notes_add(r->notes, NOTE_ERROR, r->path, log_pid(r), "%s", msg ? msg : "corrupt log");
+    free(msg);
+}
+
+void lg_region_note(struct reader *r, const char *fmt, ...)
+{
+    if (r->messages >= MAX_REGION_MESSAGES) {
+        r->suppressed++;
+        return;
+    }
+    r->messages++;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    notes_add(r->notes, NOTE_INFO, r->path, log_pid(r), "%s", msg ? msg : "damaged region skipped");
+    free(msg);
+}
+
+/* ---- reading the file ---------------------------------------------- */
+
+static bool read_whole_file(const char *path, unsigned char **out, size_t *outlen, int *err,
+                            const char **what)
+{
+    *out = NULL;
+    *outlen = 0;
+    /* O_NONBLOCK: a FIFO named like a log must not hang the analyzer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        *err = errno;
+        *what = NULL;
+        return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        *err = errno;
+        *what = NULL;
+        close(fd);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *err = 0;
+        *what = "not a regular file";
+        close(fd);
+        return false;
+    }
+    size_t cap = 65536;
+    if (st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX / 2)
+        cap = (size_t)st.st_size + 1; /* +1: notice growth without a realloc */
+    unsigned char *buf = xmalloc(cap);
+    size_t len = 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap > SIZE_MAX / 2) {
+                *err = EFBIG;
+                *what = NULL;
+                free(buf);
+                close(fd);
+                return false;
+            }
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            *err = errno;
+            *what = NULL;
+            free(buf);
+            close(fd);
+            return false;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    *out = buf;
+    *outlen = len;
+    return true;
+}
+
+static enum rec_status rec_check(const struct reader *r, size_t off, struct guard_rec *rec, char *why,
+                                 size_t whylen)
+{
+    why[0] = '\0';
+    if (r->len - off < sizeof *rec) {
+        snprintf(why, whylen, "record header cut by the end of file");
+        return REC_PAST_EOF;
+    }
+    memcpy(rec, r->buf + off, sizeof *rec);
+    if (rec->sync != GUARD_REC_SYNC) {
+        snprintf(why, whylen, "bad sync word 0x%04x", rec->sync);
+        return REC_BAD;
+    }
+    if (rec->size < sizeof *rec || rec->size % GUARD_REC_ALIGN != 0 ||
+        rec->size > GUARD_REC_MAX_SIZE) {
+        snprintf(why, whylen, "bad record size %u", rec->size);
+        return REC_BAD;
+    }
+    if (rec->size > r->len - off) {
+        snprintf(why, whylen, "record of %u bytes runs past the end of file", rec->size);
+        return REC_PAST_EOF;
+    }
+    return lg_rec_type_check(r->buf + off, rec, why, whylen);
+}
+
+/* The next offset >= from (in 8-byte steps from the bad record) that holds
+ * a record that validates, or r->len if there is none. */
+static size_t find_next_record(const struct reader *r, size_t from)
+{
+    char why[8];
+    struct guard_rec rec;
+    for (size_t off = from; off < r->len && r->len - off >= sizeof rec; off += GUARD_REC_ALIGN)
+        if (rec_check(r, off, &rec, why, sizeof why) == REC_OK)
+            return off;
+    return r->len;
+}
+
+/* The offset just past the last non-zero byte of [from, to), or from. */
+static size_t nonzero_end(const struct reader *r, size_t from, size_t to)
+{
+    while (to > from && r->buf[to - 1] == 0)
+        to--;
+    return to;
+}
+
+/* A region that starts with an all-zero record header and whose non-zero
+ * bytes fit in one record: a record the writer had filled but not yet
+ * committed (header written last) when the process died. */
+static bool looks_torn(const struct reader *r, size_t off, size_t end)
+{
+    if (end - off < sizeof(struct guard_rec) || !all_zero(r->buf + off, sizeof(struct guard_rec)))
+        return false;
+    return nonzero_end(r, off, end) - off <= GUARD_REC_MAX_SIZE;
+}
+
+/*
+ * Walk the records.  On an invalid record header at offset X, look for the
+ * next offset (8-byte steps) holding a record that validates:
+ *  - found: the bytes in between are torn or unwritten data (a note) when
+ *    they are zero or look like one uncommitted record, else corruption (an
+ *    error); reading goes on from there either way;
+ *  - not found: an all-zero rest is the unwritten end of the log (no
+ *    message); a record cut by the end of file is a truncated last record
+ *    (a note: the SIGKILL case); anything else is corruption.
+ */
+static void read_records(struct reader *r, size_t off)
+{
+    char why[192];
+    struct guard_rec rec;
+    while (off < r->len) {
+        enum rec_status st = rec_check(r, off, &rec, why, sizeof why);
+        if (st == REC_OK) {
+            lg_rec_handle(r, off, &rec);
+            off += rec.size;
+            continue;
+        }
+        size_t next = find_next_record(r, off + GUARD_REC_ALIGN);
+        size_t gap = next - off;
+        bool zero = all_zero(r->buf + off, gap);
+        if (next < r->len) {
+            if (zero || looks_torn(r, off, next))
+                lg_region_note(r, "skipped %zu bytes of torn/unwritten data at offset %zu", gap, off);
+            else
+                reader_error(r, "corrupt record at offset %zu (%s; %zu bytes skipped up to the "
+                             "next valid record)", off, why, gap);
+            off = next;
+            continue;
+        }
+        if (zero)
+            break; /* the unwritten (sparse) end of the log */
+        if (st == REC_PAST_EOF)
+            lg_region_note(r, "truncated last record at offset %zu skipped", off);
+        else if (looks_torn(r, off, r->len))
+            lg_region_note(r, "skipped %zu bytes of a torn last record at offset %zu",
+                        nonzero_end(r, off, r->len) - off, off);
+        else
+            reader_error(r, "corrupt record at offset %zu (%s)", off, why);
+        break;
+    }
+}
+
+/* ---- the file header ----------------------------------------------- */
+
+static struct lg_log *read_header(struct reader *r)
+{
+    const unsigned char *b = r->buf;
+    size_t len = r->len;
+    if (len == 0) {
+        reader_error(r, "empty file, not a libguard log (no file header)");
+        return NULL;
+    }
+    if (len >= sizeof(struct guard_file_header) && all_zero(b, sizeof(struct guard_file_header))) {
+        /* The writer sizes and maps the file before it stores the header:
+         * a process killed in between leaves zeros.  Nothing to report,
+         * nothing wrong with the input.  (A file shorter than the header is
+         * not that: the writer never produces one.) */
+        notes_add(r->notes, NOTE_INFO, r->path, 0,
+                  "empty log (the process ended before it wrote the log header)");
+        return NULL;
+    }
+    uint64_t magic = 0;
+    memcpy(&magic, b, len < sizeof magic ? len : sizeof magic);
+    if (len >= sizeof magic && magic == __builtin_bswap64(GUARD_LOG_MAGIC)) {
+        reader_error(r, "log written with the other byte order (not supported)");
+        return NULL;
+    }
+    if (len < sizeof magic || magic != GUARD_LOG_MAGIC) {
+        if (len < sizeof magic && memcmp(b, &(uint64_t){GUARD_LOG_MAGIC}, len) == 0)
+            reader_error(r, "truncated file header (%zu of 64 bytes)", len);
+        else
+            reader_error(r, "not a libguard log (bad magic)");
+        return NULL;
+    }
+    if (len < sizeof(struct guard_file_header)) {
+        reader_error(r, "truncated file header (%zu of 64 bytes)", len);
+        return NULL;
+    }
+    struct guard_file_header h;
+    memcpy(&h, b, sizeof h);
+    if (h.version != GUARD_LOG_VERSION) {
+        reader_error(r, "unsupported log format version %u (this analyzer reads version %u)",
+                     h.version, GUARD_LOG_VERSION);
+        return NULL;
+    }
+    if (h.header_size < sizeof h || h.header_size % GUARD_REC_ALIGN != 0 ||
+        h.header_size > GUARD_REC_MAX_SIZE || h.header_size > len) {
+        reader_error(r, "bad header_size %u in the file header", h.header_size);
+        return NULL;
+    }
+    struct lg_log *log = xcalloc(1, sizeof *log);
+    log->path = xstrdup(r->path);
+    log->hdr = h;
+    return log;
+}
+
+struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool *input_error)
+{
+    struct reader r = {.path = path, .notes = notes, .verbose = verbose, .input_error = input_error};
+    unsigned char *buf;
+    size_t len;
+    int err = 0;
+    const char *what = NULL;
+    if (!read_whole_file(path, &buf, &len, &err, &what)) {
+        *input_error = true;
+        notes_add(notes, NOTE_ERROR, path, 0, "cannot read: %s", what ? what : strerror(err));
+        return NULL;
+    }
+    r.buf = buf;
+    r.len = len;
+    struct lg_log *log = read_header(&r);
+    if (!log) {
+        free(buf);
+        return NULL;
+    }
+    r.log = log;
+    read_records(&r, log->hdr.header_size);
+    free(buf);
+
+    uint32_t pid = log->hdr.pid;
+    if (r.suppressed)
+        notes_add(notes, NOTE_INFO, path, pid, "%u more messages about damaged regions not shown",
+                  r.suppressed);
+    if (!log->ended)
+        notes_add(notes, NOTE_INFO, path, pid, "log ends without an END record (process killed?)");
+    if (log->dropped_events)
+        notes_add(notes, NOTE_INFO, path, pid,
+                  "the shim dropped %u records (log full, or a record from a reentrant signal)",
+                  log->dropped_events);
+    if (!log->have_process)
+        notes_add(notes, NOTE_INFO, path, pid, "log has no PROCESS record");
+    if (verbose)
+        fprintf(stderr, ANALYZER_NAME ": %s: pid %u, %zu records (%zu modules, %zu stacks, "
+                "%zu events, %zu findings, %zu of unknown types)\n", path, pid, log->nrecords,
+                log->nmodules, log->nstacks, log->nevents, log->nfindings, log->nunknown);
+    return log;
+}
+
+void lg_free(struct lg_log *log)
+{
+    if (!log)
+        return;
+    free(log->path);
+    free(log->exe);
+    for (size_t i = 0; i < log->argc; i++)
+        free(log->argv[i]);
+    free(log->argv);
+    free(log->options);
+    for (size_t i = 0; i < log->nmodules; i++) {
+        free(log->modules[i].path);
+        free(log->modules[i].build_id);
+        free(log->modules[i].segs);
+    }
+    free(log->modules);
+    struct lg_stack *st, *tmp;
+    HASH_ITER(hh, log->stacks, st, tmp) {
+        HASH_DEL(log->stacks, st);
+        free(st->pcs);
+        free(st);
+    }
+    for (size_t i = 0; i < log->nfindings; i++) {
+        struct lg_finding *f = &log->findings[i];
+        free(f->stacks);
+        free(f->call);
+        free(f->summary);
+        for (size_t j = 0; j < f->nevents; j++)
+            lg_event_clear(&f->events[j]);
+        free(f->events);
+    }
+    free(log->findings);
+    for (size_t i = 0; i < LG_EVENT_RING; i++)
+        lg_event_clear(&log->ring[i]);
+    free(log);
+}
+
+const struct lg_stack *lg_find_stack(const struct lg_log *log, uint32_t id)
+{
+    struct lg_stack *st = NULL;
+    if (id == 0)
+        return NULL;
+    HASH_FIND(hh, log->stacks, &id, sizeof id, st);
+    return st;
+}
+
+static bool module_contains(const struct lg_module *m, uint64_t pc)
+{
+    for (size_t i = 0; i < m->nsegs; i++) {
+        uint64_t lo = m->base + m->segs[i].vaddr; /* unsigned: wraps, never UB */
+        if (pc >= lo && pc - lo < m->segs[i].memsz)
+            return true;
+    }
+    return false;
+}
+
+const struct lg_module *lg_find_module(const struct lg_log *log, uint64_t pc, uint32_t gen)
+{
+    const struct lg_module *le = NULL, *gt = NULL;
+    for (size_t i = 0; i < log->nmodules; i++) {
+        const struct lg_module *m = &log->modules[i];
+        if (!module_contains(m, pc))
+            continue;
+        if (m->generation <= gen) {
+            if (!le || m->generation > le->generation)
+                le = m;
+        } else if (!gt || m->generation < gt->generation) {
+            gt = m;
+        }
+    }
+    return le ? le : gt;
+}
+
+const char *lg_event_kind_name(unsigned kind)
+{
+    switch (kind) {
+    case GUARD_EV_POOL_PUT:
+        return "pool-put";
+    case GUARD_EV_POOL_GET:
+        return "pool-get";
+    case GUARD_EV_THREAD:
+        return "thread";
+    case GUARD_EV_SIGNAL_HANDLER:
+        return "signal-handler";
+    case GUARD_EV_DLOPEN:
+        return "dlopen";
+    case GUARD_EV_DLCLOSE:
+        return "dlclose";
+    case GUARD_EV_EXIT:
+        return "exit";
+    case GUARD_EV_FORK:
+        return "fork";
+    default:
+        return NULL;
+    }
+}
