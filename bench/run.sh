@@ -1,0 +1,104 @@
+#!/bin/sh
+# shellcheck disable=SC2086  # BENCH_OPTS is split into words on purpose
+# bench/run.sh [BUILD] — run the benchmarks of libguard (numbers and how to
+# read them: docs/performance.md).  Builds nothing: `make bench` has built
+# BUILD/libguard.so and BUILD/bench/* already.
+#
+# Each bench runs without the shim (the weak API is a null test) and under
+# LD_PRELOAD=BUILD/libguard.so in the modes the targets are stated for.  The
+# exact command of every run is printed before its output.  The logs go to a
+# temporary directory that is emptied after every run (a run writes up to a
+# few hundred MB of log: 64 bytes per event) and removed at the end.
+#
+# Environment: BENCH_OPTS (default "-t 100 -r 7": ~100 ms per repetition,
+# 7 repetitions per row, median reported).  Exit status: 0 when every bench
+# ran and checked its own mode, non-zero otherwise.  A missed target is
+# reported, not treated as a failure: benchmarks are not timed tests.
+set -u
+
+BUILD=${1:-build}
+BENCH_OPTS=${BENCH_OPTS:--t 100 -r 7}
+unset LD_PRELOAD GUARD_OPTIONS
+
+for f in "$BUILD/libguard.so" "$BUILD/bench/pool_bench" "$BUILD/bench/event_bench" \
+         "$BUILD/bench/page_bench"; do
+    if [ ! -f "$f" ]; then
+        echo "bench/run.sh: $f is missing: run 'make bench' (or make $f) first" >&2
+        exit 2
+    fi
+done
+SHIM=$(cd "$BUILD" && pwd)/libguard.so
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/guard-bench.XXXXXX") || exit 2
+trap 'rm -rf "$LOGDIR"' EXIT
+trap 'exit 130' INT TERM
+
+failed=0
+summary=""
+
+# run DESCRIPTION [VAR=VALUE...] PROGRAM ARGS...: print the command, run it,
+# note the size of the log it wrote, empty the log directory.
+run() {
+    desc=$1
+    shift
+    echo
+    echo "==== $desc"
+    echo "\$ $*"
+    out=$(env "$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    size=$(du -sk "$LOGDIR" | cut -f1)
+    if [ "$size" -gt 4 ]; then
+        echo "  (log written by this run: $((size / 1024)) MiB on disk, deleted)"
+    fi
+    rm -rf "${LOGDIR:?}"/* 2>/dev/null
+    if [ $rc -ne 0 ]; then
+        echo "bench/run.sh: FAILED (exit $rc): $*" >&2
+        failed=1
+    fi
+    t=$(echo "$out" | grep -A1 '^  target' | sed -n 's/^ *//p')
+    if [ -n "$t" ]; then
+        summary="$summary
+[$desc]
+$t"
+    fi
+}
+
+echo "libguard benchmarks: $(nproc) CPU(s), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r)"
+echo "shim: $SHIM"
+echo "logs: $LOGDIR (GUARD_OPTIONS log_dir)"
+start=$(date +%s)
+
+run "pool put+get pairs, no shim" \
+    "$BUILD/bench/pool_bench" $BENCH_OPTS
+run "pool put+get pairs, shim, poisoning only (pool_protect=0)" \
+    LD_PRELOAD="$SHIM" GUARD_OPTIONS="log_dir=$LOGDIR:pool_protect=0" "$BUILD/bench/pool_bench" $BENCH_OPTS
+run "pool put+get pairs, shim, poisoning + protection (default)" \
+    LD_PRELOAD="$SHIM" GUARD_OPTIONS="log_dir=$LOGDIR" "$BUILD/bench/pool_bench" $BENCH_OPTS
+
+run "event cost, no shim" \
+    "$BUILD/bench/event_bench" $BENCH_OPTS 16
+for frames in 4 16 32; do
+    run "event cost, shim, $frames-frame stacks (pool_poison=0, pool_protect=0)" \
+        LD_PRELOAD="$SHIM" GUARD_OPTIONS="log_dir=$LOGDIR:pool_poison=0:pool_protect=0:max_frames=$frames" \
+        "$BUILD/bench/event_bench" $BENCH_OPTS $frames
+done
+
+# Where a log record's cost goes: the kernel's price for a page of a
+# MAP_SHARED log file (no shim involved), in LOGDIR and, when there is one,
+# on tmpfs.
+shmdir=""
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    shmdir=/dev/shm
+fi
+run "log page cost (no shim): 64-byte records through mmap'd files" \
+    "$BUILD/bench/page_bench" -r 5 "$LOGDIR" $shmdir
+
+echo
+echo "==== summary ($(($(date +%s) - start)) s)"
+printf '%s\n' "${summary#?}"
+[ -n "$summary" ] || echo "(no target was evaluated)"
+if [ $failed -ne 0 ]; then
+    echo "bench/run.sh: some runs FAILED (see above)" >&2
+    exit 1
+fi
+exit 0
