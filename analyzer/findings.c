@@ -58,15 +58,54 @@ static int kind_rank(unsigned kind)
         return 6;
     case GUARD_FK_NSS_NONREENTRANT_THREADS:
         return 7;
-    case GUARD_FK_VDSO_LOW_STACK:
+    case GUARD_FK_NSS_ERANGE_NOT_RETRIED:
         return 8;
-    case GUARD_FK_UNREAPED_CHILD:
+    case GUARD_FK_VDSO_LOW_STACK:
         return 9;
-    case GUARD_FK_NSS_STATIC_BINARY:
+    case GUARD_FK_UNREAPED_CHILD:
         return 10;
-    default:
+    case GUARD_FK_NSS_STATIC_BINARY:
         return 11;
+    default:
+        return 12;
     }
+}
+
+/* Symbolized stacks by (log, stack id): a log with a million findings of
+ * one bug has a handful of distinct stacks, symbolized once each. */
+struct stack_cache_key {
+    const struct lg_log *log;
+    uint32_t id;
+};
+
+struct fnd_stack_cache {
+    struct stack_cache_key key;
+    struct sym_stack sym;
+    UT_hash_handle hh;
+};
+
+static const struct sym_stack no_stack = {NULL, 0};
+
+static const struct sym_stack *cached_stack(struct fnd_db *db, const struct lg_log *log, uint32_t id,
+                                            struct symbolizer *sym, bool *missing)
+{
+    const struct lg_stack *st = lg_find_stack(log, id);
+    *missing = !st;
+    if (!st)
+        return &no_stack;
+    struct stack_cache_key key;
+    memset(&key, 0, sizeof key); /* padding is hashed too */
+    key.log = log;
+    key.id = id;
+    struct fnd_stack_cache *c = NULL;
+    HASH_FIND(hh, db->stack_cache, &key, sizeof key, c);
+    if (!c) {
+        c = xcalloc(1, sizeof *c);
+        c->key = key;
+        sym_stack(sym, log, st, &c->sym);
+        HASH_ADD(hh, db->stack_cache, key, sizeof c->key, c);
+    }
+    return &c->sym;
 }
 
 static int cmp_role(const void *a, const void *b)
@@ -77,8 +116,8 @@ static int cmp_role(const void *a, const void *b)
 
 /* The stacks of a record, symbolized, one per role (the first stack of a
  * role wins: roles are the keys of the JSON "stacks" object). */
-static void build_stacks(struct fnd *f, const struct lg_log *log, const struct lg_finding *rec,
-                         struct symbolizer *sym, bool *dup_role)
+static void build_stacks(struct fnd_db *db, struct fnd *f, const struct lg_log *log,
+                         const struct lg_finding *rec, struct symbolizer *sym, bool *dup_role)
 {
     f->stacks = xcalloc(rec->nstacks ? rec->nstacks : 1, sizeof *f->stacks);
     f->nstacks = 0;
@@ -97,9 +136,7 @@ static void build_stacks(struct fnd *f, const struct lg_log *log, const struct l
         s->stack_id = in->stack_id;
         if (!guard_stack_role_name(in->role))
             snprintf(s->role_buf, sizeof s->role_buf, "role-%u", in->role);
-        const struct lg_stack *st = lg_find_stack(log, in->stack_id);
-        s->missing = !st;
-        sym_stack(sym, log, st, &s->sym);
+        s->sym = cached_stack(db, log, in->stack_id, sym, &s->missing);
     }
     qsort(f->stacks, f->nstacks, sizeof *f->stacks, cmp_role);
     /* only now: qsort moves the structs, and role may point into one */
@@ -113,8 +150,6 @@ static void build_stacks(struct fnd *f, const struct lg_log *log, const struct l
 
 static void free_stacks(struct fnd *f)
 {
-    for (size_t i = 0; i < f->nstacks; i++)
-        sym_stack_free(&f->stacks[i].sym);
     free(f->stacks);
     f->stacks = NULL;
     f->nstacks = 0;
@@ -144,9 +179,9 @@ static char *make_key(const struct fnd *f)
     for (size_t i = 0; i < f->nstacks; i++) {
         const struct fnd_stack *s = &f->stacks[i];
         fprintf(k, "%s\x1d", s->role);
-        size_t n = s->sym.n < FND_KEY_FRAMES ? s->sym.n : FND_KEY_FRAMES;
+        size_t n = s->sym->n < FND_KEY_FRAMES ? s->sym->n : FND_KEY_FRAMES;
         for (size_t j = 0; j < n; j++)
-            key_frame(k, &s->sym.frames[j]);
+            key_frame(k, &s->sym->frames[j]);
         fputc('\x1d', k);
     }
     if (fclose(k) != 0 || !buf) {
@@ -165,8 +200,8 @@ static void add_pid(struct fnd *f, uint32_t pid)
     f->pids[f->npids++] = pid;
 }
 
-static void build_events(struct fnd *f, const struct lg_log *log, const struct lg_finding *rec,
-                         struct symbolizer *sym)
+static void build_events(struct fnd_db *db, struct fnd *f, const struct lg_log *log,
+                         const struct lg_finding *rec, struct symbolizer *sym)
 {
     if (!rec->nevents)
         return;
@@ -174,7 +209,8 @@ static void build_events(struct fnd *f, const struct lg_log *log, const struct l
     f->nevents = rec->nevents;
     for (size_t i = 0; i < rec->nevents; i++) {
         f->events[i].ev = &rec->events[i];
-        sym_stack(sym, log, lg_find_stack(log, rec->events[i].stack_id), &f->events[i].sym);
+        bool missing;
+        f->events[i].sym = cached_stack(db, log, rec->events[i].stack_id, sym, &missing);
     }
 }
 
@@ -212,7 +248,7 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
             }
             f->log = log;
             f->rec = rec;
-            build_stacks(f, log, rec, sym, &dup_role);
+            build_stacks(db, f, log, rec, sym, &dup_role);
             f->key = make_key(f);
             db->occurrences++;
 
@@ -236,7 +272,7 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
             f->last_run = log->run;
             f->order = order++;
             add_pid(f, log->hdr.pid);
-            build_events(f, log, rec, sym);
+            build_events(db, f, log, rec, sym);
             HASH_ADD_KEYPTR(hh, db->table, f->key, strlen(f->key), f);
             VEC_GROW(db->sorted, db->n, cap);
             db->sorted[db->n++] = f;
@@ -259,12 +295,16 @@ void fnd_free(struct fnd_db *db)
     HASH_ITER(hh, db->table, f, tmp) {
         HASH_DEL(db->table, f);
         free_stacks(f);
-        for (size_t i = 0; i < f->nevents; i++)
-            sym_stack_free(&f->events[i].sym);
         free(f->events);
         free(f->pids);
         free(f->key);
         free(f);
+    }
+    struct fnd_stack_cache *c, *ctmp;
+    HASH_ITER(hh, db->stack_cache, c, ctmp) {
+        HASH_DEL(db->stack_cache, c);
+        sym_stack_free(&c->sym);
+        free(c);
     }
     free(db->sorted);
     memset(db, 0, sizeof *db);

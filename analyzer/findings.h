@@ -28,13 +28,13 @@ struct fnd_stack {
     uint32_t tid;           /* 0: unknown */
     uint32_t stack_id;
     bool missing;           /* the id names no STACK record in the log */
-    struct sym_stack sym;
+    const struct sym_stack *sym; /* shared: owned by the db's stack cache */
 };
 
 /* An event shown with a crash finding. */
 struct fnd_event {
     const struct lg_event *ev;
-    struct sym_stack sym;
+    const struct sym_stack *sym; /* shared, as above */
 };
 
 struct fnd {
@@ -57,7 +57,10 @@ struct fnd {
     UT_hash_handle hh;
 };
 
+struct fnd_stack_cache;
+
 struct fnd_db {
+    struct fnd_stack_cache *stack_cache; /* symbolized stacks by (log, id) */
     struct fnd *table;      /* uthash by key */
     struct fnd **sorted;    /* the report order */
     size_t n;

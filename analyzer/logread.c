@@ -322,7 +322,14 @@ struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool
     if (r.suppressed)
         notes_add(notes, NOTE_INFO, path, pid, "%u more messages about damaged regions not shown",
                   r.suppressed);
-    if (!log->ended)
+    const struct lg_event *last =
+        log->ring_n ? &log->ring[(log->ring_next + LG_EVENT_RING - 1) % LG_EVENT_RING] : NULL;
+    if (!log->ended && last && last->kind == GUARD_EV_EXEC)
+        /* exec replaces the process: its story goes on in the new
+         * program's log (same pid), and there is no END here. */
+        notes_add(notes, NOTE_INFO, path, pid,
+                  "log ends at an exec without an END record (the program exec'd another)");
+    else if (!log->ended)
         notes_add(notes, NOTE_INFO, path, pid, "log ends without an END record (process killed?)");
     if (log->dropped_events)
         notes_add(notes, NOTE_INFO, path, pid,
@@ -429,6 +436,18 @@ const char *lg_event_kind_name(unsigned kind)
         return "exit";
     case GUARD_EV_FORK:
         return "fork";
+    case GUARD_EV_SPAWN:
+        return "spawn";
+    case GUARD_EV_REAP:
+        return "reap";
+    case GUARD_EV_EXEC:
+        return "exec";
+    case GUARD_EV_EXEC_FAILED:
+        return "exec-failed";
+    case GUARD_EV_KILL:
+        return "kill";
+    case GUARD_EV_SIGCHLD:
+        return "sigchld";
     default:
         return NULL;
     }

@@ -95,7 +95,7 @@ static json_t *events_json(const struct fnd *f)
             json_array_append_new(args, jhex(ev->args[k]));
         json_object_set_new(e, "args", args);
         json_object_set_new(e, "payload", jstr(ev->payload));
-        json_object_set_new(e, "stack", frames_json(&f->events[i].sym));
+        json_object_set_new(e, "stack", frames_json(f->events[i].sym));
         json_array_append_new(a, e);
     }
     return a;
@@ -115,7 +115,7 @@ static json_t *finding_json(const struct fnd *f)
 
     json_t *stacks = json_object(), *tids = json_object();
     for (size_t i = 0; i < f->nstacks; i++) {
-        json_object_set_new(stacks, f->stacks[i].role, frames_json(&f->stacks[i].sym));
+        json_object_set_new(stacks, f->stacks[i].role, frames_json(f->stacks[i].sym));
         json_object_set_new(tids, f->stacks[i].role, juint_or_null(f->stacks[i].tid));
     }
     json_object_set_new(j, "stacks", stacks);

@@ -68,9 +68,9 @@ static void print_stack(FILE *out, const struct fnd *f, const struct fnd_stack *
     fputs(":\n", out);
     if (s->missing && s->stack_id)
         fprintf(out, "    (stack %u is not in the log)\n", s->stack_id);
-    else if (s->sym.n == 0)
+    else if (s->sym->n == 0)
         fputs("    (no frames)\n", out);
-    print_frames(out, &s->sym, "");
+    print_frames(out, s->sym, "");
 }
 
 static void print_heading(FILE *out, const struct fnd *f)
@@ -103,10 +103,12 @@ static void print_details(FILE *out, const struct fnd *f)
         fputs("()", out);
     }
     const char *acc = fnd_access_name(rec->access);
-    if (acc || rec->bytes) {
-        fprintf(out, ", %s", acc ? acc : "access");
+    if (acc) {
+        fprintf(out, ", %s", acc);
         if (rec->bytes)
             fprintf(out, " of %u %s", rec->bytes, plural(rec->bytes, "byte", "bytes"));
+    } else if (rec->bytes) {
+        fprintf(out, ", %u %s", rec->bytes, plural(rec->bytes, "byte", "bytes"));
     }
     if (rec->addr) {
         fprintf(out, " at 0x%" PRIx64, rec->addr);
@@ -157,7 +159,7 @@ static void print_events(FILE *out, const struct fnd *f)
         }
         fputc('\n', out);
         /* the innermost frames say where; the whole stack is in the JSON */
-        const struct sym_stack *s = &f->events[i].sym;
+        const struct sym_stack *s = f->events[i].sym;
         struct sym_stack top = {s->frames, s->n < 2 ? s->n : 2};
         print_frames(out, &top, "  ");
     }

@@ -128,7 +128,8 @@ static bool is_regular_file(const char *path)
     struct stat st;
     /* Paths come from an untrusted log: never hand a FIFO or a device to
      * libelf (open would block, or read something that is not a file). */
-    return path[0] && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    /* "[main]", "[unknown]": names made up here, not files. */
+    return path[0] && path[0] != '[' && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static bool build_id_matches(Dwfl_Module *mod, const struct lg_module *m)
