@@ -9,8 +9,12 @@
  * local struct (no unaligned or out-of-bounds access, whatever the bytes).
  *
  * Resynchronisation after a bad record header follows the writer's model:
- * the writer reserves space, then fills it, so a killed process leaves
- * zero-filled gaps and a zero-filled (sparse) tail.  See read_records().
+ * the writer reserves space, fills it, and stores the record header last,
+ * so a killed process leaves zero-filled gaps (or a record whose header is
+ * still zero) and a zero-filled (sparse) tail.  See read_records().
+ *
+ * This file walks the file and decides what is damage; logrec.c validates
+ * and interprets single records.
  */
 #define _GNU_SOURCE
 #include "logread_priv.h"
