@@ -56,6 +56,8 @@ enum guard_rec_type {
     GUARD_REC_FINDING = 6, /* struct guard_rec_finding */
     GUARD_REC_NOTE = 7,    /* struct guard_rec_note */
     GUARD_REC_END = 8,     /* struct guard_rec_end: the process ended normally */
+    GUARD_REC_POOL_PUT = 9,  /* struct guard_rec_pool: a put, in short form */
+    GUARD_REC_POOL_GET = 10, /* struct guard_rec_pool: a get, in short form */
 };
 
 /* GUARD_REC_PROCESS: written once, right after the file header.
@@ -176,6 +178,20 @@ struct guard_rec_event {
     uint32_t stack_id;    /* 0: none */
     uint32_t reserved;
     uint64_t args[4];
+};
+
+/* GUARD_REC_POOL_PUT / GUARD_REC_POOL_GET: the short form of a pool event
+ * (32 bytes instead of 64: put and get are the hot path, and the kernel's
+ * cost per new page of the log is most of an event's cost).  Written when
+ * the object's pool, size and put flags are those of the last full
+ * GUARD_EV_POOL_PUT/GET event for the same object in this log; a reader
+ * takes them from there. */
+struct guard_rec_pool {
+    struct guard_rec rec;
+    uint32_t tid;
+    uint32_t stack_id;
+    uint64_t obj;
+    uint64_t time_ns;
 };
 
 /* Finding kinds: the names are a fixed contract (DESIGN.md, docs/checks.md). */

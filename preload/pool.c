@@ -47,7 +47,61 @@ struct pool_obj {
     pid_t put_tid, get_tid;
     uintptr_t prot_start;  /* protected whole pages, 0 if none */
     size_t prot_len;
+    /* what the last full event in the log said, so that the next ones can
+     * be short (see guard_rec_pool) */
+    const void *logged_pool;
+    size_t logged_size;         /* 0: nothing logged in full yet */
+    unsigned logged_put_flags;  /* flags of the last full put event */
+    int logged_put;
 };
+
+/* Log a put or get: the short record when the object's pool, size and flags
+ * are what the log last said about it in full; decided under the shard
+ * lock, written after. */
+struct pool_log {
+    int short_form;
+    unsigned flags;
+};
+
+static struct pool_log plan_log(struct pool_obj *o, int is_put, const void *pool, size_t size,
+                                unsigned flags)
+{
+    struct pool_log plan = {0, flags};
+    if (!o)
+        return plan;
+    int same = o->logged_size == size && o->logged_pool == pool &&
+               (!is_put || (o->logged_put && o->logged_put_flags == flags));
+    if (same) {
+        plan.short_form = 1;
+        return plan;
+    }
+    o->logged_pool = pool;
+    o->logged_size = size;
+    if (is_put) {
+        o->logged_put = 1;
+        o->logged_put_flags = flags;
+    }
+    return plan;
+}
+
+static void log_pool_event(uint16_t kind, struct pool_log plan, uint32_t stack, const void *pool,
+                           const void *obj, size_t size)
+{
+    if (!plan.short_form) {
+        guard_log_event(kind, stack, (uintptr_t)pool, (uintptr_t)obj, size, plan.flags, NULL, 0);
+        return;
+    }
+    struct guard_rec_pool *r = guard_log_reserve(0, sizeof *r);
+    if (!r)
+        return;
+    r->tid = (uint32_t)guard_gettid();
+    r->stack_id = stack;
+    r->obj = (uintptr_t)obj;
+    r->time_ns = guard_now_coarse_ns();
+    r->rec.type = kind == GUARD_EV_POOL_PUT ? GUARD_REC_POOL_PUT : GUARD_REC_POOL_GET;
+    r->rec.size = sizeof *r;
+    guard_log_commit(r);
+}
 
 struct shard {
     struct guard_lock lock;
@@ -134,12 +188,27 @@ static unsigned protect(struct pool_obj *o)
     return GUARD_PUT_PROTECTED;
 }
 
-/* First modified byte and how many bytes differ from the poison. */
+static const unsigned char poison_block[4096] = {[0 ... 4095] = POISON_BYTE};
+
+/* First modified byte and how many bytes differ from the poison.  The
+ * common case (nothing changed) is a memcmp against a poison block, which
+ * libc vectorises; only a block that differs is scanned byte by byte. */
 static size_t verify_poison(const unsigned char *p, size_t size, size_t *first)
 {
-    size_t i = 0, changed = 0;
+    size_t clean = 0;
+    while (clean < size) {
+        size_t n = size - clean < sizeof poison_block ? size - clean : sizeof poison_block;
+        if (memcmp(p + clean, poison_block, n) != 0)
+            break;
+        clean += n;
+    }
+    if (clean == size) {
+        *first = size;
+        return 0;
+    }
+    size_t i = clean, changed = 0;
     *first = size;
-    /* fast path: whole words, aligned */
+    /* from the first differing block on: whole words, aligned */
     while (i < size && ((uintptr_t)(p + i) & 7))
         if (p[i++] != POISON_BYTE && !changed++)
             *first = i - 1;
@@ -220,6 +289,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     struct shard *s = shard_of((uintptr_t)obj, &bucket);
     struct guard_finding f;
     struct last_get got = {0, 0, 0};
+    struct pool_log plan = {0, 0};
     int report = 0;
     unsigned flags = 0;
     if (bucket && guard_lock_acquire(&s->lock)) {
@@ -251,9 +321,10 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
                 flags |= protect(o);
             atomic_fetch_add(&in_pool_count, 1);
         }
+        plan = plan_log(o, 1, pool, size, flags);
         guard_lock_release(&s->lock);
     }
-    guard_log_event(GUARD_EV_POOL_PUT, stack, (uintptr_t)pool, (uintptr_t)obj, size, flags, NULL, 0);
+    log_pool_event(GUARD_EV_POOL_PUT, plan, stack, pool, obj, size);
     if (report)
         guard_report_finding(&f);
     else if (got.seq)
@@ -271,6 +342,7 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
     struct pool_obj **bucket;
     struct shard *s = shard_of((uintptr_t)obj, &bucket);
     struct guard_finding f;
+    struct pool_log plan = {0, 0};
     int report = 0;
     if (bucket && guard_lock_acquire(&s->lock)) {
         struct pool_obj *o = find_or_add(bucket, (uintptr_t)obj);
@@ -306,9 +378,10 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
             o->get_tid = guard_gettid();
             o->get_seq = guard_seq_next();
         }
+        plan = plan_log(o, 0, pool, size, 0);
         guard_lock_release(&s->lock);
     }
-    guard_log_event(GUARD_EV_POOL_GET, stack, (uintptr_t)pool, (uintptr_t)obj, size, 0, NULL, 0);
+    log_pool_event(GUARD_EV_POOL_GET, plan, stack, pool, obj, size);
     if (report)
         guard_report_finding(&f);
     errno = saved_errno;
