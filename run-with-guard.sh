@@ -12,6 +12,8 @@
 #   --until-fail      run again and again (at most --repeat N times, default
 #                     100) until a run has a finding or the command crashes
 #   --options OPTS    extra GUARD_OPTIONS (key=value:key=value)
+#   --output FILE     write the report to FILE instead of standard output
+#                     (keeps it apart from the command's own output)
 #   -h, --help        this text
 #
 # Exit status: the command's when it failed (the last run's), otherwise the
@@ -24,10 +26,10 @@ ANALYZER=${GUARD_ANALYZER:-@ANALYZER@}
 case $LIBGUARD in @*) LIBGUARD=$here/build/libguard.so ;; esac
 case $ANALYZER in @*) ANALYZER=$here/build/guard-analyze ;; esac
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "run-with-guard: $*" >&2; exit 2; }
 
-log_dir="" format=text repeat=1 until_fail=0 extra_options=""
+log_dir="" format=text repeat=1 until_fail=0 extra_options="" output=""
 while [ $# -gt 0 ]; do
     case $1 in
         --log-dir) [ $# -ge 2 ] || die "--log-dir needs a directory"; log_dir=$2; shift 2 ;;
@@ -39,6 +41,8 @@ while [ $# -gt 0 ]; do
         --until-fail) until_fail=1; shift ;;
         --options) [ $# -ge 2 ] || die "--options needs key=value[:...]"; extra_options=$2; shift 2 ;;
         --options=*) extra_options=${1#*=}; shift ;;
+        --output) [ $# -ge 2 ] || die "--output needs a file"; output=$2; shift 2 ;;
+        --output=*) output=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; break ;;
         -*) die "unknown option $1 (see --help)" ;;
@@ -61,9 +65,11 @@ log_dir=$(cd "$log_dir" && pwd)
 preload=$LIBGUARD
 [ -n "${LD_PRELOAD:-}" ] && preload="$LD_PRELOAD:$LIBGUARD"
 
-run_once() { # $1: the run's log directory
-    mkdir -p "$1"
-    opts="log_dir=$1"
+run_once() { # $1: the run's log directory; the rest: the command
+    run_dir=$1
+    shift
+    mkdir -p "$run_dir"
+    opts="log_dir=$run_dir"
     [ -n "${GUARD_OPTIONS:-}" ] && opts="$GUARD_OPTIONS:$opts"
     [ -n "$extra_options" ] && opts="$opts:$extra_options"
     GUARD_OPTIONS=$opts LD_PRELOAD=$preload "$@"
@@ -97,11 +103,17 @@ else
 fi
 
 echo "run-with-guard: logs in $log_dir" >&2
+if [ -n "$output" ]; then
+    exec 3>"$output" || die "cannot write $output"
+else
+    exec 3>&1
+fi
 if [ "$dirs" = single ]; then
-    "$ANALYZER" --format="$format" "$report_dir"
+    "$ANALYZER" --format="$format" "$report_dir" >&3
 else # every run directory is one run: the analyzer counts runs per finding
-    "$ANALYZER" --format="$format" "$log_dir"/run-*
+    "$ANALYZER" --format="$format" "$log_dir"/run-* >&3
 fi
 analyzer_status=$?
+exec 3>&-
 [ "$cmd_status" != 0 ] && exit "$cmd_status"
 exit "$analyzer_status"
