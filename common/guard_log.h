@@ -58,6 +58,18 @@ enum guard_rec_type {
     GUARD_REC_END = 8,     /* struct guard_rec_end: the process ended normally */
     GUARD_REC_POOL_PUT = 9,  /* struct guard_rec_pool: a put, in short form */
     GUARD_REC_POOL_GET = 10, /* struct guard_rec_pool: a get, in short form */
+    GUARD_REC_HOST = 11,     /* struct guard_rec_host: facts about this host, once */
+};
+
+/* GUARD_REC_HOST: what the shim measured about the host at start-up. */
+struct guard_rec_host {
+    struct guard_rec rec;
+    uint64_t vdso_base;        /* AT_SYSINFO_EHDR */
+    uint32_t vdso_depth;       /* bytes below the caller's frame the vDSO time calls touched
+                                * (page resolution, an upper bound); 0: not measured */
+    uint32_t vdso_threshold;   /* the headroom vdso-low-stack checks against */
+    uint32_t vdso_min_headroom;/* the option's value */
+    uint32_t page_size;
 };
 
 /* GUARD_REC_PROCESS: written once, right after the file header.

@@ -46,7 +46,7 @@ pid_t guard_gettid(void)
 uint64_t guard_now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    guard_real_clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -57,7 +57,7 @@ uint64_t guard_now_ns(void)
 uint64_t guard_now_coarse_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    guard_real_clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -223,9 +223,11 @@ static void guard_init(void)
     guard_modules_record();
     guard_fault_install();
     guard_proc_init();
+    guard_clock_init();
     pthread_atfork(NULL, NULL, after_fork_child);
     if (guard_opt.verbosity >= 2)
-        guard_stderr("==%d==libguard: active, log %s\n", (int)guard_pid, guard_log_path());
+        guard_stderr("==%d==libguard: active, log %s; vdso-low-stack threshold %lu bytes\n",
+                     (int)guard_pid, guard_log_path(), guard_clock_threshold());
     atomic_store_explicit(&guard_state, STATE_ACTIVE, memory_order_release);
 }
 

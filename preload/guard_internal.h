@@ -26,6 +26,8 @@ struct guard_options {
     int log;                  /* write the event log at all */
     unsigned log_chunk_kb;    /* log file grows in chunks of this size */
     int follow_exec;          /* keep LD_PRELOAD in the environment of exec and posix_spawn */
+    unsigned vdso_min_headroom; /* stack a time call needs below its caller (bytes) */
+    int vdso_measure;         /* measure this host's vDSO at start-up */
 };
 extern struct guard_options guard_opt;
 
@@ -160,6 +162,17 @@ extern __thread int guard_tls_threads_at_fork;
 /* ---- NSS (nss.c) ---------------------------------------------------------- */
 void guard_nss_at_exit(void);
 void guard_nss_after_fork_child(void);
+
+/* ---- time calls (clock.c, vdso_measure.c) ------------------------------ */
+#include <time.h>
+int guard_real_clock_gettime(clockid_t clk, struct timespec *ts);
+void guard_clock_set_threshold(unsigned long bytes);
+unsigned long guard_clock_threshold(void);
+/* How deep below the caller's stack pointer this host's vDSO time calls
+ * touch memory, measured by running them on a fresh stack (bytes; 0 if the
+ * measurement failed). */
+unsigned long guard_vdso_measure(void);
+void guard_clock_init(void);
 
 /* Memory for the shim's own tables: anonymous mmap, never malloc (hooks run
  * in signal handlers and in the middle of the program's malloc). */

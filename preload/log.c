@@ -287,8 +287,8 @@ int guard_log_open(pid_t ppid, int forked_child)
     }
     struct guard_file_header *h = (struct guard_file_header *)first;
     struct timespec rt, mono;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    clock_gettime(CLOCK_MONOTONIC, &mono);
+    guard_real_clock_gettime(CLOCK_REALTIME, &rt);
+    guard_real_clock_gettime(CLOCK_MONOTONIC, &mono);
     h->version = GUARD_LOG_VERSION;
     h->header_size = sizeof *h;
     h->pid = (uint32_t)guard_pid;

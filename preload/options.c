@@ -28,6 +28,8 @@ void guard_options_defaults(void)
     guard_opt.log = 1;
     guard_opt.log_chunk_kb = 256;
     guard_opt.follow_exec = 1;
+    guard_opt.vdso_min_headroom = 4096 + 256;
+    guard_opt.vdso_measure = 1;
 }
 
 enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
@@ -51,6 +53,8 @@ static const struct opt_desc option_table[] = {
     {"log", OPT_BOOL, &guard_opt.log, 0, 1},
     {"log_chunk_kb", OPT_UINT, &guard_opt.log_chunk_kb, 64, 1 << 20},
     {"follow_exec", OPT_BOOL, &guard_opt.follow_exec, 0, 1},
+    {"vdso_min_headroom", OPT_UINT, &guard_opt.vdso_min_headroom, 0, 1 << 20},
+    {"vdso_measure", OPT_BOOL, &guard_opt.vdso_measure, 0, 1},
 };
 
 static int parse_number(const char *value, long *out)
