@@ -66,6 +66,16 @@ $(BUILD)/testprogs/%: testprogs/%.c include/guard.h $(wildcard testprogs/*.h) | 
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -ldl
 
+# Static test programs (inspect's checks): the name says so.
+$(BUILD)/testprogs/nss_static: testprogs/nss_static.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -static -o $@ $< -Wl,--no-warn-search-mismatch 2>&1 | grep -v "statically linked applications requires at runtime" || true
+	@test -x $@
+
+$(BUILD)/testprogs/plain_static: testprogs/plain_static.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -static -o $@ $<
+
 $(BUILD)/testprogs/%.so: testprogs/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -fPIC -shared -o $@ $<

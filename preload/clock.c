@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
@@ -167,7 +168,9 @@ static int classify_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
     if (find_coroutine_stack(sp, lo, hi))
         return STACK_COROUTINE;
     stack_t ss;
-    if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) &&
+    /* (not SS_ONSTACK: that flag describes the stack we run on now, which
+     * is the slow path's own) */
+    if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE) &&
         sp >= (uintptr_t)ss.ss_sp && sp < (uintptr_t)ss.ss_sp + ss.ss_size) {
         *lo = (uintptr_t)ss.ss_sp;
         *hi = *lo + ss.ss_size;
@@ -189,6 +192,46 @@ static int classify_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 static uint32_t reported_sites[128];
 static _Atomic unsigned nreported_sites;
 
+/* The slow path runs on a stack of its own: the caller's may be a 2 KiB
+ * coroutine stack with a few hundred bytes left, far too little for
+ * reading /proc/self/maps, unwinding and reporting.  One slow path at a
+ * time (a lock; a second one meanwhile skips its check). */
+#define SLOW_STACK_SIZE (128 * 1024)
+static ucontext_t slow_caller_ctx, slow_ctx;
+static struct guard_lock slow_lock;
+static char *slow_stack;
+static const char *slow_call;
+static uintptr_t slow_sp;
+
+static void low_stack_slow(const char *call, uintptr_t sp);
+
+static void slow_entry(void)
+{
+    low_stack_slow(slow_call, slow_sp);
+}
+
+static void run_on_slow_stack(const char *call, uintptr_t sp)
+{
+    if (!guard_lock_acquire(&slow_lock))
+        return;
+    if (!slow_stack) {
+        void *m = mmap(NULL, SLOW_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        slow_stack = m == MAP_FAILED ? NULL : m;
+    }
+    if (slow_stack && getcontext(&slow_ctx) == 0) {
+        GUARD_REAL(void (*)(ucontext_t *, void (*)(void), int, ...), makecontext);
+        slow_ctx.uc_stack.ss_sp = slow_stack;
+        slow_ctx.uc_stack.ss_size = SLOW_STACK_SIZE;
+        slow_ctx.uc_link = &slow_caller_ctx;
+        real(&slow_ctx, slow_entry, 0);
+        slow_call = call;
+        slow_sp = sp;
+        swapcontext(&slow_caller_ctx, &slow_ctx);
+    }
+    guard_lock_release(&slow_lock);
+}
+
 static void low_stack_slow(const char *call, uintptr_t sp)
 {
     uintptr_t lo = 0, hi = 0;
@@ -204,7 +247,7 @@ static void low_stack_slow(const char *call, uintptr_t sp)
     }
     if (!kind || sp - lo >= headroom_threshold)
         return;
-    uint32_t stack = guard_stack_capture(2);
+    uint32_t stack = guard_stack_capture_context(&slow_caller_ctx);
     unsigned n = atomic_load(&nreported_sites);
     for (unsigned i = 0; i < n && i < 128; i++)
         if (reported_sites[i] == stack)
@@ -234,9 +277,12 @@ static void low_stack_slow(const char *call, uintptr_t sp)
 
 static void check_headroom(const char *call, uintptr_t sp)
 {
+    /* a coroutine or custom stack this thread keeps using, with room */
+    if (sp < tls_other_hi && sp >= tls_other_lo + headroom_threshold)
+        return;
     int saved = errno;
     if (guard_enter()) {
-        low_stack_slow(call, sp);
+        run_on_slow_stack(call, sp);
         guard_leave();
     }
     errno = saved;

@@ -67,6 +67,8 @@ uint32_t guard_log_dropped(void);
 uint32_t guard_stack_capture(int skip);
 /* The same from a signal context: frame 0 is the interrupted instruction. */
 uint32_t guard_stack_capture_signal(void *ucontext);
+/* The same from a context saved by swapcontext (frames are return addresses). */
+uint32_t guard_stack_capture_context(void *ucontext);
 /* The frames of a stack id, for the immediate report.  Returns nframes. */
 unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs);
 void guard_stack_init(void);

@@ -205,6 +205,27 @@ uint32_t guard_stack_capture_signal(void *ucontext)
     return depot_intern(pcs, n);
 }
 
+/* From a context saved by getcontext/swapcontext on this thread (the
+ * caller's stack, while we run on another one).  Every frame is a return
+ * address; the shim's own frames at the top are dropped. */
+uint32_t guard_stack_capture_context(void *ucontext)
+{
+    uint64_t pcs[GUARD_MAX_FRAMES];
+    unw_cursor_t cursor;
+    unsigned n = 0;
+    if (unw_init_local2(&cursor, (unw_context_t *)ucontext, 0) < 0)
+        return 0;
+    do {
+        unw_word_t ip = 0;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+            break;
+        if (n == 0 && in_shim(ip - 1))
+            continue;
+        pcs[n++] = ip - 1;
+    } while (n < guard_opt.max_frames && unw_step(&cursor) > 0);
+    return depot_intern(pcs, n);
+}
+
 unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs)
 {
     if (!id_to_slot || id == 0 || id >= MAX_IDS)

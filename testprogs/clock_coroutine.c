@@ -1,0 +1,2 @@
+#define COROUTINE_STACK 2048
+#include "clock_coroutine_common.h"

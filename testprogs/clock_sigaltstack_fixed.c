@@ -1,0 +1,2 @@
+#define ALTSTACK_SIZE (64 * 1024)
+#include "clock_altstack_common.h"
