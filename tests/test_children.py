@@ -1,0 +1,193 @@
+"""test_children.py — child processes: unreaped-child, put-while-child-running,
+fork-unsafe-call, the process tree, transparency of the spawn/wait hooks,
+and real programs that spawn a lot running clean under the shim."""
+import os
+import subprocess
+import sys
+
+from harness import LogDir, ROOT, analyze, assert_frame, findings, prog, run, shim, source_line, test
+from test_pool import repeat_runs
+
+
+def run_and_analyze(argv, options="", **kw):
+    d = LogDir()
+    r = run(argv if isinstance(argv, list) else [prog(argv)], log_dir=d.path, options=options, **kw)
+    status, report, err = analyze(d.path)
+    d.cleanup()
+    return r, status, report
+
+
+@test
+def zombie_child_is_unreaped():
+    r, status, report = run_and_analyze("child_zombie")
+    assert r.returncode == 0
+    (f,) = findings(report, "unreaped-child")
+    assert "zombie" in f["summary"] and "exited with status 7" in f["summary"], f["summary"]
+    src = "testprogs/child_zombie.c"
+    assert_frame(f["stacks"]["spawn"], "start_helper", src, source_line(src, "pid_t pid = fork();"))
+    assert len(report["findings"]) == 1
+
+
+@test
+def killed_but_not_waited_child_says_so():
+    r, status, report = run_and_analyze("child_kill_nowait")
+    (f,) = findings(report, "unreaped-child")
+    assert "kill()" in f["summary"] and "sleep" in f["summary"], f["summary"]
+    assert_frame(f["stacks"]["spawn"], "main", "testprogs/child_kill_nowait.c",
+                 source_line("testprogs/child_kill_nowait.c", "posix_spawnp(&pid"))
+
+
+@test
+def every_way_of_reaping_is_clean():
+    r, status, report = run_and_analyze("child_clean")
+    assert r.returncode == 0 and "all children reaped" in r.stdout, r.stdout + r.stderr
+    assert status == 0 and report["findings"] == [], [f["summary"] for f in report["findings"]]
+
+
+@test
+def put_while_child_running_is_seed000s_root_cause():
+    r, status, report = run_and_analyze("pool_child_put")
+    assert r.returncode == 0
+    (f,) = findings(report, "put-while-child-running")
+    src = "testprogs/pool_child_common.h"
+    assert_frame(f["stacks"]["put"], "main", src, source_line(src, "BUG: the command may not be done"))
+    assert_frame(f["stacks"]["get"], "main", src)
+    assert_frame(f["stacks"]["spawn"], "main", src, source_line(src, "pid_t child = fork();"))
+    r, status, report = run_and_analyze("pool_child_put_fixed")
+    assert status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
+def fork_unsafe_nss_call_in_child_of_threaded_parent():
+    r, status, report = run_and_analyze("fork_nss_child")
+    assert r.returncode == 0
+    (f,) = findings(report, "fork-unsafe-call")
+    assert f["call"] == "getpwuid_r"
+    assert_frame(f["stacks"]["call"], "main", "testprogs/fork_nss_common.h",
+                 source_line("testprogs/fork_nss_common.h", "BUG: not async-signal-safe"))
+    r, status, report = run_and_analyze("fork_nss_child_fixed")
+    assert status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
+def child_checks_fire_20_of_20_and_twins_never():
+    for name, kind in [("child_zombie", "unreaped-child"), ("child_kill_nowait", "unreaped-child"),
+                       ("pool_child_put", "put-while-child-running"),
+                       ("fork_nss_child", "fork-unsafe-call")]:
+        status, report = repeat_runs(name)
+        fs = findings(report, kind)
+        assert len(fs) == 1 and fs[0]["runs"] == 20, "%s: %s" % (name, [(f["kind"], f.get("runs")) for f in report["findings"]])
+    for name in ["child_clean", "pool_child_put_fixed", "fork_nss_child_fixed"]:
+        status, report = repeat_runs(name)
+        assert status == 0 and report["findings"] == [], "%s: %s" % (name, report["findings"])
+
+
+@test
+def thousand_forks_from_8_threads_no_deadlock_no_lost_child():
+    d = LogDir()
+    r = run([prog("fork_storm")], log_dir=d.path, timeout=120)
+    assert r.returncode == 0 and "reaped 1000" in r.stdout, r.stdout + r.stderr
+    status, report, _ = analyze(d.path)
+    assert status == 0 and report["findings"] == [], report["findings"][:2]
+    parent = [p for p in report["processes"] if p["ppid"] == os.getpid()]
+    assert len(parent) == 1
+    kids = [p for p in report["processes"] if p["ppid"] == parent[0]["pid"]]
+    assert len(kids) == 1000, "every child is in the tree: %d" % len(kids)
+    assert all(p.get("reap") for p in kids), "every child's reap was recorded"
+    d.cleanup()
+
+
+@test
+def exit_statuses_and_signals_are_unchanged_under_the_shim():
+    script = ("import os,signal,sys\n"
+              "pid=os.fork()\n"
+              "if pid==0: os._exit(42)\n"
+              "_,st=os.waitpid(pid,0)\n"
+              "assert os.WIFEXITED(st) and os.WEXITSTATUS(st)==42, st\n"
+              "pid=os.fork()\n"
+              "if pid==0:\n"
+              "    os.kill(os.getpid(), signal.SIGTERM)\n"
+              "_,st=os.waitpid(pid,0)\n"
+              "assert os.WIFSIGNALED(st) and os.WTERMSIG(st)==signal.SIGTERM, st\n"
+              "try:\n"
+              "    os.waitpid(-1, 0)\n"
+              "    raise SystemExit('no child left, must fail')\n"
+              "except ChildProcessError as e:\n"
+              "    assert e.errno == 10\n"
+              "sys.exit(3)\n")
+    d = LogDir()
+    r = run([sys.executable, "-c", script], log_dir=d.path)
+    assert r.returncode == 3, (r.returncode, r.stderr)
+    r = run(["sh", "-c", "kill -USR1 $$"], log_dir=d.path)
+    assert r.returncode == -10, r.returncode
+    d.cleanup()
+
+
+@test
+def real_programs_that_spawn_a_lot_run_clean():
+    d = LogDir()
+    work = os.path.join(d.path, "proj")
+    os.makedirs(work)
+    with open(os.path.join(work, "Makefile"), "w") as fh:
+        fh.write("all: a b c d\n"
+                 "a b c d:\n\techo $@ > $@.out && cat $@.out | tr a-z A-Z > $@\n"
+                 "clean:\n\trm -f a b c d *.out\n")
+    logs = os.path.join(d.path, "logs")
+    os.makedirs(logs)
+    cases = [
+        ["bash", "-c", "seq 1 2000 | grep 7 | sort -r | head -3 | wc -l"],
+        ["make", "-s", "-j2", "-C", work],
+        [sys.executable, "-c",
+         "import subprocess\n"
+         "out = subprocess.run(['sh','-c','echo hi; exit 4'], capture_output=True)\n"
+         "assert out.returncode == 4 and out.stdout == b'hi\\n'\n"
+         "p = subprocess.Popen(['cat'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
+         "assert p.communicate(b'x'*100000)[0] == b'x'*100000\n"
+         "print(subprocess.check_output(['ls', '/']).count(b'\\n') > 3)\n"],
+    ]
+    for argv in cases:
+        plain = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        subprocess.run(["make", "-s", "-C", work, "clean"], capture_output=True)
+        guarded = run(argv, log_dir=logs, timeout=120)
+        subprocess.run(["make", "-s", "-C", work, "clean"], capture_output=True)
+        assert guarded.returncode == plain.returncode == 0, (argv, guarded.stderr)
+        assert guarded.stdout == plain.stdout, (argv, guarded.stdout, plain.stdout)
+        assert "libguard" not in guarded.stderr, guarded.stderr
+    status, report, err = analyze(logs)
+    assert status == 0, [f["summary"] for f in report["findings"]]
+    assert len(report["processes"]) >= 15, "the shim followed the children: %d" % len(report["processes"])
+    d.cleanup()
+
+
+@test
+def process_tree_in_json_and_text():
+    d = LogDir()
+    r = run([prog("pool_uar")], log_dir=d.path, options="verbosity=0")
+    assert r.returncode == 0
+    status, report, _ = analyze(d.path)
+    procs = {p["pid"]: p for p in report["processes"]}
+    (root,) = [p for p in procs.values() if p["ppid"] == os.getpid()]
+    assert root["exe"].endswith("pool_uar")
+    (child,) = [p for p in procs.values() if p["ppid"] == root["pid"]]
+    assert child["exe"].endswith("gzip"), child["exe"]
+    assert child["spawn"]["kind"] == "fork"
+    assert_frame(child["spawn"]["stack"], "start_child", "testprogs/pool_uar_common.h")
+    assert child["reap"] and child["reap"]["status"] == {"exited": 0}, child["reap"]
+    assert child["pid"] in root["children"]
+    status, text, _ = analyze(d.path, fmt="text")
+    assert "Process tree" in text and "gzip" in text, text[-1500:]
+    d.cleanup()
+
+
+@test
+def child_without_a_log_still_shown_from_the_parents_records():
+    d = LogDir()
+    static = prog("plain_static")  # a static child never loads the shim
+    r = run([sys.executable, "-c", "import subprocess,sys; subprocess.run([sys.argv[1]])", static],
+            log_dir=d.path)
+    assert r.returncode == 0
+    status, report, _ = analyze(d.path)
+    kids = [p for p in report["processes"] if p.get("spawn") and p["exe"] and "plain_static" in (
+        p["exe"] + " ".join(p.get("argv") or []))]
+    assert kids, [(p["pid"], p["exe"]) for p in report["processes"]]
+    d.cleanup()

@@ -1,0 +1,152 @@
+"""test_nss_time.py — NSS lookups across threads, ERANGE never retried,
+time calls on small stacks (vdso-low-stack), and `inspect` on static
+binaries."""
+import os
+import subprocess
+
+from harness import (ASAN_ENV, LogDir, analyze, analyzer, assert_frame, findings, prog, run,
+                     source_line, test)
+from test_pool import repeat_runs
+
+
+def run_and_analyze(name, options=""):
+    d = LogDir()
+    r = run([prog(name)], log_dir=d.path, options=options)
+    status, report, _ = analyze(d.path)
+    d.cleanup()
+    return r, status, report
+
+
+@test
+def nonreentrant_nss_from_several_threads():
+    r, status, report = run_and_analyze("nss_threads")
+    assert r.returncode == 0
+    (f,) = findings(report, "nss-nonreentrant-threads")
+    src = "testprogs/nss_threads.c"
+    line = source_line(src, "BUG: shared static buffer")
+    assert_frame(f["stacks"]["call"], "lookup", src, line)
+    assert_frame(f["stacks"]["other_call"], "lookup", src, line)
+    assert f["tid"] != f["other_tid"], "two different threads"
+    r, status, report = run_and_analyze("nss_threads_fixed")
+    assert status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
+def erange_taken_for_not_found():
+    r, status, report = run_and_analyze("nss_erange")
+    assert "does not exist" in r.stdout  # the bug, visible
+    (f,) = findings(report, "nss-erange-not-retried")
+    assert f["call"] == "getpwnam_r"
+    src = "testprogs/nss_erange.c"
+    assert_frame(f["stacks"]["call"], "user_exists", src, source_line(src, "getpwnam_r(name"))
+    r, status, report = run_and_analyze("nss_erange_fixed")
+    assert "root exists" in r.stdout
+    assert status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
+def time_call_on_small_sigaltstack():
+    r, status, report = run_and_analyze("clock_sigaltstack")
+    assert r.returncode == 0 and "handled at" in r.stdout
+    (f,) = findings(report, "vdso-low-stack")
+    assert f["call"] == "clock_gettime" and "sigaltstack" in f["summary"], f["summary"]
+    src = "testprogs/clock_altstack_common.h"
+    assert_frame(f["stacks"]["call"], "on_alarm", src, source_line(src, "runs on the alternate stack"))
+    r, status, report = run_and_analyze("clock_sigaltstack_fixed")
+    assert status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
+def time_call_on_small_coroutine_stack():
+    r, status, report = run_and_analyze("clock_coroutine")
+    assert r.returncode == 0 and "coroutine ran" in r.stdout
+    (f,) = findings(report, "vdso-low-stack")
+    assert "coroutine" in f["summary"], f["summary"]
+    src = "testprogs/clock_coroutine_common.h"
+    assert_frame(f["stacks"]["call"], "coroutine", src, source_line(src, "on the coroutine's small stack"))
+    r, status, report = run_and_analyze("clock_coroutine_fixed")
+    assert status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
+def nss_and_time_checks_fire_20_of_20_and_twins_never():
+    for name, kind in [("nss_threads", "nss-nonreentrant-threads"),
+                       ("nss_erange", "nss-erange-not-retried"),
+                       ("clock_sigaltstack", "vdso-low-stack"), ("clock_coroutine", "vdso-low-stack")]:
+        status, report = repeat_runs(name)
+        fs = findings(report, kind)
+        assert len(fs) == 1 and fs[0]["runs"] == 20, "%s: %s" % (name, [(f["kind"], f.get("runs")) for f in report["findings"]])
+    for name in ["nss_threads_fixed", "nss_erange_fixed", "clock_sigaltstack_fixed", "clock_coroutine_fixed"]:
+        status, report = repeat_runs(name)
+        assert status == 0 and report["findings"] == [], "%s: %s" % (name, report["findings"])
+
+
+@test
+def time_hooks_return_what_the_real_calls_return():
+    src = r'''
+#include <errno.h>
+#include <stdio.h>
+#include <sys/time.h>
+#include <time.h>
+int main(void) {
+    struct timespec a, b; struct timeval tv;
+    if (clock_gettime(CLOCK_MONOTONIC, &a) != 0) return 1;
+    errno = 0;
+    if (clock_gettime((clockid_t)12345, &b) != -1 || errno != EINVAL) return 2;
+    errno = 0;
+    if (clock_getres((clockid_t)12345, &b) != -1 || errno != EINVAL) return 3;
+    if (clock_getres(CLOCK_MONOTONIC, &b) != 0) return 4;
+    if (gettimeofday(&tv, NULL) != 0) return 5;
+    time_t t1 = time(NULL), t2;
+    if (time(&t2) < t1 || t2 - tv.tv_sec > 2) return 6;
+    struct timespec c; clock_gettime(CLOCK_MONOTONIC, &c);
+    if (c.tv_sec < a.tv_sec) return 7;
+    puts("ok");
+    return 0;
+}
+'''
+    d = LogDir()
+    c = os.path.join(d.path, "t.c")
+    exe = os.path.join(d.path, "t")
+    open(c, "w").write(src)
+    subprocess.run(["cc", "-o", exe, c], check=True)
+    r = run([exe], log_dir=d.path)
+    assert r.returncode == 0 and r.stdout == "ok\n", (r.returncode, r.stderr)
+    d.cleanup()
+
+
+def inspect(paths, fmt="json", extra=()):
+    r = subprocess.run([analyzer(), "inspect", "--format=" + fmt, *extra, *paths], capture_output=True,
+                       text=True, timeout=120, env=dict(os.environ, **ASAN_ENV))
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    import json
+    return r.returncode, (json.loads(r.stdout) if fmt == "json" else r.stdout), r.stderr
+
+
+@test
+def inspect_flags_static_nss_binary_and_not_the_others():
+    status, report, _ = inspect([prog("nss_static")])
+    assert status == 1
+    (f,) = findings(report, "nss-static-binary")
+    assert "getpwuid_r" in " ".join(f.get("symbols", [])) or "getpwuid_r" in f["summary"], f
+    status, report, _ = inspect([prog("plain_static"), "/bin/ls", prog("nss_threads")])
+    assert status == 0 and report["findings"] == [], report["findings"]
+    d = LogDir()
+    stripped = os.path.join(d.path, "nss_static_stripped")
+    subprocess.run(["strip", "-o", stripped, prog("nss_static")], check=True)
+    status, report, _ = inspect([stripped])
+    assert status == 1 and findings(report, "nss-static-binary"), "stripped binaries too"
+    d.cleanup()
+
+
+@test
+def inspect_says_when_ld_preload_cannot_work():
+    status, text, _ = inspect([prog("plain_static"), "/bin/ls"], fmt="text")
+    assert "static" in text and "LD_PRELOAD" in text, text
+
+
+@test
+def inspect_host_measures_the_vdso():
+    status, report, err = inspect([], extra=("--host",))
+    assert status == 0, err
+    assert "host" in report and report["host"], report
