@@ -145,6 +145,42 @@ enum guard_event_kind {
     GUARD_EV_EXEC_FAILED = 12,/* the exec returned; args: errno */
     GUARD_EV_KILL = 13,       /* kill() sent to a child; args: pid, signal */
     GUARD_EV_SIGCHLD = 14,    /* SIGCHLD disposition changed; args: 1 if children are now auto-reaped */
+    GUARD_EV_NS_CHANGE = 15,  /* unshare/setns/clone changed this thread's namespaces;
+                               * args: enum guard_ns_call, flags (CLONE_NEW*), return value, errno;
+                               * payload: struct guard_ns_change_payload */
+    GUARD_EV_NS_CALL = 16,    /* a namespace-sensitive call (mount, umount, pivot_root, chroot);
+                               * args: enum guard_ns_call, return value, errno, mnt ns inode;
+                               * payload: the target path, bounded */
+    GUARD_EV_THREAD_START = 17, /* a thread started by pthread_create; args: creator tid */
+};
+
+enum guard_ns_call {
+    GUARD_NS_UNSHARE = 1,
+    GUARD_NS_SETNS = 2,
+    GUARD_NS_CLONE = 3,
+    GUARD_NS_MOUNT = 4,
+    GUARD_NS_UMOUNT = 5,
+    GUARD_NS_PIVOT_ROOT = 6,
+    GUARD_NS_CHROOT = 7,
+    GUARD_NS_EXEC = 8,
+    GUARD_NS_SPAWN = 9,   /* fork/posix_spawn: the child inherits the calling thread's namespaces */
+    GUARD_NS_SOCKET = 10,
+    GUARD_NS_SETHOSTNAME = 11,
+    GUARD_NS_OPEN_PROC_NS = 12,
+};
+
+/* Namespace kinds, in this order everywhere (index = kind - 1). */
+enum guard_ns_kind {
+    GUARD_NSK_MNT = 1, GUARD_NSK_NET, GUARD_NSK_UTS, GUARD_NSK_IPC,
+    GUARD_NSK_PID, GUARD_NSK_USER, GUARD_NSK_CGROUP, GUARD_NSK_TIME,
+    GUARD_NSK_COUNT_ = 9
+};
+
+/* The payload of GUARD_EV_NS_CHANGE: this thread's namespace inodes before
+ * and after the call (0: unknown).  The device is the same nsfs for all. */
+struct guard_ns_change_payload {
+    uint64_t before[8];
+    uint64_t after[8];
 };
 
 enum guard_spawn_kind {

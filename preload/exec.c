@@ -100,6 +100,7 @@ static char *const *before_exec(const char *path, char *const argv[], char *cons
         payload[len + a] = '\0';
         len += a + 1;
     }
+    guard_ns_before_spawn_or_exec("exec");
     guard_children_at_exit("replaced itself with exec");
     guard_log_event(GUARD_EV_EXEC, guard_stack_capture(2), 0, 0, 0, 0, payload, len);
     char *const *env = guard_env_with_shim(envp);

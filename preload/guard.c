@@ -135,6 +135,7 @@ static void after_fork_child(void)
     guard_pool_after_fork_child();
     guard_proc_after_fork_child(guard_tls_threads_at_fork);
     guard_nss_after_fork_child();
+    guard_ns_after_fork_child();
     guard_tls_depth--;
 }
 

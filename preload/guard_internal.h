@@ -161,6 +161,10 @@ void guard_proc_after_fork_child(int parent_threads);
 char *const *guard_env_with_shim(char *const envp[]);
 extern __thread int guard_tls_threads_at_fork;
 
+/* ---- namespaces (ns.c) ------------------------------------------------ */
+void guard_ns_before_spawn_or_exec(const char *call);
+void guard_ns_after_fork_child(void);
+
 /* ---- NSS (nss.c) ---------------------------------------------------------- */
 void guard_nss_at_exit(void);
 void guard_nss_after_fork_child(void);

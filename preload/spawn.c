@@ -33,6 +33,7 @@ static pid_t fork_common(unsigned kind)
         return real();
     int threads = guard_thread_count();
     uint32_t stack = guard_stack_capture(1);
+    guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     guard_tls_threads_at_fork = threads;
     guard_leave();
     pid_t pid = real(); /* the child side is set up by our atfork handler */
@@ -63,6 +64,7 @@ static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *pa
         return real(pid, path, fa, attr, argv, envp);
     uint32_t stack = guard_stack_capture(2);
     int threads = guard_thread_count();
+    guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_POSIX_SPAWNP ? "posix_spawnp" : "posix_spawn");
     char *const *env = guard_env_with_shim(envp);
     guard_leave();
     pid_t local_pid = 0;

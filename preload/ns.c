@@ -1,0 +1,536 @@
+/*
+ * ns.c — namespaces are per thread: seed 003.
+ *
+ * unshare() and setns() change only the calling thread; mount, umount,
+ * pivot_root and chroot act in the calling thread's mount namespace; a
+ * fork, spawn or exec takes the calling thread's namespaces with it.  A job
+ * whose steps run on different threads (a thread pool, a work queue, an
+ * event loop, Go's scheduler) therefore mounts into one namespace and execs
+ * in another, on some runs only.
+ *
+ * Each thread's namespace identities (the inode of /proc/thread-self/ns/K)
+ * are read only when a namespace call happens; a process that never calls
+ * unshare/setns pays nothing but a flag test.  Two rules:
+ *   - off-thread: after thread T changed namespace kind K, a K-sensitive
+ *     call on a thread U != T whose K namespace is not T's new one;
+ *   - hazard: after T changed K while the process had other threads,
+ *     K-sensitive calls from more than one thread, all in T's namespace
+ *     (they landed right this time; a scheduler could have put them
+ *     elsewhere).  Reported as the same kind with the hazard flag.
+ * docs/checks.md says exactly what fires and why.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "guard_internal.h"
+#include "hook.h"
+
+static const char *const ns_names[GUARD_NSK_COUNT_] = {
+    NULL, "mnt", "net", "uts", "ipc", "pid", "user", "cgroup", "time"};
+
+/* The last change of each kind in this process. */
+struct ns_change {
+    pid_t tid;              /* 0: never changed */
+    uint64_t ino;           /* the changer's namespace after the change */
+    uint32_t stack;
+    const char *call;
+    int multithreaded;      /* other threads existed at the change */
+    pid_t worker;           /* hazard rule: the first other thread seen doing sensitive work */
+    int reported_hazard;
+};
+static struct ns_change changes[GUARD_NSK_COUNT_];
+static struct guard_lock ns_lock;
+static _Atomic int any_change;  /* fast path: nothing to check before the first change */
+
+static uint64_t thread_ns_ino(int kind)
+{
+    char path[64];
+    struct stat st;
+    /* unshare(CLONE_NEWPID/NEWTIME) changes what children get, not the
+     * caller: that is the *_for_children link */
+    const char *name = kind == GUARD_NSK_PID ? "pid_for_children"
+                     : kind == GUARD_NSK_TIME ? "time_for_children" : ns_names[kind];
+    guard_fmt(path, sizeof path, "/proc/thread-self/ns/%s", name);
+    return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static uint64_t main_thread_ns_ino(int kind)
+{
+    char path[96];
+    struct stat st;
+    guard_fmt(path, sizeof path, "/proc/%d/task/%d/ns/%s", (int)guard_pid, (int)guard_pid,
+              ns_names[kind]);
+    return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static void read_all(uint64_t out[8])
+{
+    for (int k = 1; k < GUARD_NSK_COUNT_; k++)
+        out[k - 1] = thread_ns_ino(k);
+}
+
+/* ---- recording a change ------------------------------------------------- */
+
+static void record_change(unsigned call, const char *name, int flags, int rc, int err,
+                          const uint64_t before[8])
+{
+    struct guard_ns_change_payload p;
+    memcpy(p.before, before, sizeof p.before);
+    read_all(p.after);
+    uint32_t stack = guard_stack_capture(2);
+    guard_log_event(GUARD_EV_NS_CHANGE, stack, call, (uint64_t)(unsigned)flags, (uint64_t)rc,
+                    (uint64_t)err, (const char *)&p, sizeof p);
+    if (rc != 0)
+        return;
+    int threads = guard_thread_count();
+    if (!guard_lock_acquire(&ns_lock))
+        return;
+    for (int k = 1; k < GUARD_NSK_COUNT_; k++) {
+        if (p.after[k - 1] == p.before[k - 1])
+            continue;
+        changes[k] = (struct ns_change){guard_gettid(), p.after[k - 1], stack, name, threads > 1, 0, 0};
+        atomic_store(&any_change, 1);
+    }
+    guard_lock_release(&ns_lock);
+}
+
+/* ---- checking a namespace-sensitive call -------------------------------- */
+
+static void report_off_thread(int kind, const struct ns_change *c, uint64_t mine, const char *call,
+                              unsigned role, uint32_t stack, int hazard)
+{
+    struct guard_finding f;
+    memset(&f, 0, sizeof f);
+    f.kind = GUARD_FK_NAMESPACE_OFF_THREAD;
+    f.flags = hazard ? GUARD_FINDING_HAZARD : 0;
+    f.tid = guard_gettid();
+    f.other_tid = c->tid;
+    f.call = call;
+    f.obj = (const void *)(uintptr_t)mine;  /* this thread's namespace */
+    f.addr = c->ino;                        /* the one the changer moved to */
+    if (hazard)
+        guard_fmt(f.summary, sizeof f.summary,
+                  "hazard: thread T%d changed its %s namespace with %s() while the process had "
+                  "other threads, and %s() now runs on another thread, T%d; it landed in "
+                  "%s:[%lu] this time, but nothing ties the steps of the job to one thread",
+                  (int)c->tid, ns_names[kind], c->call, call, (int)f.tid, ns_names[kind],
+                  (unsigned long)c->ino);
+    else
+        guard_fmt(f.summary, sizeof f.summary,
+                  "%s() on thread T%d runs in %s:[%lu], but thread T%d moved to %s:[%lu] with "
+                  "%s(): the call acts on a namespace the job did not set up",
+                  call, (int)f.tid, ns_names[kind], (unsigned long)mine, (int)c->tid,
+                  ns_names[kind], (unsigned long)c->ino, c->call);
+    f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_UNSHARE, c->stack, (uint32_t)c->tid};
+    f.stacks[1] = (struct guard_finding_stack_ref){role, stack, (uint32_t)f.tid};
+    f.nstacks = 2;
+    guard_report_finding(&f);
+}
+
+/* `kinds`: bit k set for each namespace kind the call depends on. */
+static void sensitive_call(unsigned kinds, const char *call, unsigned role)
+{
+    if (!atomic_load_explicit(&any_change, memory_order_relaxed))
+        return;
+    pid_t self = guard_gettid();
+    uint32_t stack = 0;
+    for (int k = 1; k < GUARD_NSK_COUNT_; k++) {
+        if (!(kinds & (1u << k)) || !changes[k].tid || changes[k].tid == self)
+            continue;
+        uint64_t mine = thread_ns_ino(k);
+        if (!guard_lock_acquire(&ns_lock))
+            return;
+        struct ns_change c = changes[k];
+        int hazard = 0, off = 0;
+        if (mine && mine != c.ino) {
+            off = 1;
+        } else if (c.multithreaded && !c.reported_hazard) {
+            hazard = 1;
+            changes[k].reported_hazard = 1;
+        }
+        guard_lock_release(&ns_lock);
+        if (!off && !hazard)
+            continue;
+        if (!stack)
+            stack = guard_stack_capture(2);
+        report_off_thread(k, &c, mine, call, role, stack, hazard);
+    }
+}
+
+#define ALL_KINDS 0x1feu
+#define KIND(k) (1u << (k))
+
+/* Called by exec.c and spawn.c. */
+void guard_ns_before_spawn_or_exec(const char *call)
+{
+    sensitive_call(ALL_KINDS, call, GUARD_ROLE_CALL);
+}
+
+/* ---- hooks: changes ----------------------------------------------------- */
+
+static int do_unshare(int (*real)(int), int flags)
+{
+    if (!guard_enter())
+        return real(flags);
+    uint64_t before[8];
+    read_all(before);
+    guard_leave();
+    int rc = real(flags);
+    int err = errno;
+    if (guard_enter()) {
+        record_change(GUARD_NS_UNSHARE, "unshare", flags, rc, rc ? err : 0, before);
+        guard_leave();
+    }
+    errno = err;
+    return rc;
+}
+
+GUARD_EXPORT int unshare(int flags)
+{
+    GUARD_REAL(int (*)(int), unshare);
+    return do_unshare(real, flags);
+}
+
+GUARD_EXPORT int setns(int fd, int nstype)
+{
+    GUARD_REAL(int (*)(int, int), setns);
+    if (!guard_enter())
+        return real(fd, nstype);
+    uint64_t before[8];
+    read_all(before);
+    guard_leave();
+    int rc = real(fd, nstype);
+    int err = errno;
+    if (guard_enter()) {
+        record_change(GUARD_NS_SETNS, "setns", nstype, rc, rc ? err : 0, before);
+        guard_leave();
+    }
+    errno = err;
+    return rc;
+}
+
+/* ---- hooks: namespace-sensitive calls ------------------------------------ */
+
+static void ns_call(unsigned call_id, const char *call, unsigned kinds, unsigned role,
+                    const char *target, int rc, int err)
+{
+    if (!guard_enter())
+        return;
+    sensitive_call(kinds, call, role);
+    if (call_id != GUARD_NS_SOCKET && call_id != GUARD_NS_SETHOSTNAME)
+        guard_log_event(GUARD_EV_NS_CALL, guard_stack_capture(2), call_id, (uint64_t)rc,
+                        (uint64_t)err, thread_ns_ino(GUARD_NSK_MNT), target,
+                        target ? strnlen(target, 512) : 0);
+    guard_leave();
+}
+
+GUARD_EXPORT int mount(const char *src, const char *target, const char *type, unsigned long flags,
+                       const void *data)
+{
+    GUARD_REAL(int (*)(const char *, const char *, const char *, unsigned long, const void *), mount);
+    int rc = real(src, target, type, flags, data);
+    int err = errno;
+    ns_call(GUARD_NS_MOUNT, "mount", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, target, rc, rc ? err : 0);
+    errno = err;
+    return rc;
+}
+
+GUARD_EXPORT int umount(const char *target)
+{
+    GUARD_REAL(int (*)(const char *), umount);
+    int rc = real(target);
+    int err = errno;
+    ns_call(GUARD_NS_UMOUNT, "umount", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, target, rc, rc ? err : 0);
+    errno = err;
+    return rc;
+}
+
+GUARD_EXPORT int umount2(const char *target, int flags)
+{
+    GUARD_REAL(int (*)(const char *, int), umount2);
+    int rc = real(target, flags);
+    int err = errno;
+    ns_call(GUARD_NS_UMOUNT, "umount2", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, target, rc, rc ? err : 0);
+    errno = err;
+    return rc;
+}
+
+GUARD_EXPORT int chroot(const char *path)
+{
+    GUARD_REAL(int (*)(const char *), chroot);
+    int rc = real(path);
+    int err = errno;
+    ns_call(GUARD_NS_CHROOT, "chroot", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, path, rc, rc ? err : 0);
+    errno = err;
+    return rc;
+}
+
+GUARD_EXPORT int socket(int domain, int type, int protocol)
+{
+    GUARD_REAL(int (*)(int, int, int), socket);
+    int rc = real(domain, type, protocol);
+    int err = errno;
+    if (atomic_load_explicit(&any_change, memory_order_relaxed))
+        ns_call(GUARD_NS_SOCKET, "socket", KIND(GUARD_NSK_NET), GUARD_ROLE_CALL, NULL, rc, 0);
+    errno = err;
+    return rc;
+}
+
+GUARD_EXPORT int sethostname(const char *name, size_t len)
+{
+    GUARD_REAL(int (*)(const char *, size_t), sethostname);
+    int rc = real(name, len);
+    int err = errno;
+    ns_call(GUARD_NS_SETHOSTNAME, "sethostname", KIND(GUARD_NSK_UTS), GUARD_ROLE_CALL, NULL, rc, 0);
+    errno = err;
+    return rc;
+}
+
+/* glibc has no pivot_root wrapper: programs use syscall().  Only the
+ * namespace system calls are looked at; everything else passes through
+ * with its six argument registers untouched. */
+GUARD_EXPORT long syscall(long number, ...)
+{
+    GUARD_REAL(long (*)(long, ...), syscall);
+    va_list ap;
+    va_start(ap, number);
+    long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
+    long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
+    va_end(ap);
+    switch (number) {
+    case SYS_pivot_root: {
+        long rc = real(number, a1, a2, a3, a4, a5, a6);
+        int err = errno;
+        ns_call(GUARD_NS_PIVOT_ROOT, "pivot_root", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT,
+                (const char *)a1, (int)rc, rc ? err : 0);
+        errno = err;
+        return rc;
+    }
+    case SYS_unshare:
+        return unshare((int)a1);
+    case SYS_setns:
+        return setns((int)a1, (int)a2);
+    case SYS_mount:
+        return mount((const char *)a1, (const char *)a2, (const char *)a3, (unsigned long)a4,
+                     (const void *)a5);
+    case SYS_umount2:
+        return umount2((const char *)a1, (int)a2);
+    default:
+        return real(number, a1, a2, a3, a4, a5, a6);
+    }
+}
+
+/* ---- /proc/.../ns/ paths ------------------------------------------------- */
+
+static int ns_kind_of(const char *name)
+{
+    for (int k = 1; k < GUARD_NSK_COUNT_; k++) {
+        size_t n = strlen(ns_names[k]);
+        if (!strncmp(name, ns_names[k], n) && (name[n] == '\0' || name[n] == '/'))
+            return k;
+    }
+    if (!strncmp(name, "pid_for_children", 16))
+        return GUARD_NSK_PID;
+    if (!strncmp(name, "time_for_children", 17))
+        return GUARD_NSK_TIME;
+    return 0;
+}
+
+static long parse_pid(const char **p)
+{
+    long v = 0;
+    if (**p < '0' || **p > '9')
+        return -1;
+    while (**p >= '0' && **p <= '9')
+        v = v * 10 + (*(*p)++ - '0');
+    return v;
+}
+
+static void proc_ns_mismatch(const char *call, const char *path, int kind, const char *why)
+{
+    struct guard_finding f;
+    memset(&f, 0, sizeof f);
+    f.kind = GUARD_FK_PROC_SELF_NS_MISMATCH;
+    f.tid = guard_gettid();
+    f.call = call;
+    guard_fmt(f.summary, sizeof f.summary, "%s(\"%s\") on thread T%d: %s", call, path, (int)f.tid, why);
+    (void)kind;
+    uint32_t stack = guard_stack_capture(3);
+    f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_CALL, stack, (uint32_t)f.tid};
+    f.nstacks = stack ? 1 : 0;
+    guard_report_finding(&f);
+}
+
+/* The slow part of the /proc path check: only paths that start with
+ * "/proc/" in a process that has changed a namespace get here. */
+static void check_proc_ns_path(const char *call, const char *path)
+{
+    const char *p = path + 6;
+    long pid = -1, tid = -1;
+    if (!strncmp(p, "self/", 5)) {
+        pid = guard_pid;
+        p += 5;
+    } else if (!strncmp(p, "thread-self/", 12)) {
+        return; /* the right way */
+    } else if ((pid = parse_pid(&p)) < 0 || *p++ != '/') {
+        return;
+    }
+    if (!strncmp(p, "task/", 5)) {
+        p += 5;
+        if ((tid = parse_pid(&p)) < 0 || *p++ != '/')
+            return;
+    }
+    if (strncmp(p, "ns/", 3))
+        return;
+    int kind = ns_kind_of(p + 3);
+    if (!kind)
+        return;
+    char why[160];
+    if (pid != guard_pid && tid < 0) {
+        /* /proc/<n>/ns: is n a thread of ours that is gone? */
+        char task[64];
+        struct stat st;
+        guard_fmt(task, sizeof task, "/proc/%d/task/%ld", (int)guard_pid, pid);
+        int known = 0;
+        for (int k = 1; k < GUARD_NSK_COUNT_; k++)
+            known |= changes[k].tid == pid;
+        if (known && stat(task, &st) != 0) {
+            guard_fmt(why, sizeof why, "%ld was a thread of this process (it changed a namespace) "
+                      "and has exited: the path no longer exists", pid);
+            proc_ns_mismatch(call, path, kind, why);
+        }
+        return;
+    }
+    if (pid != guard_pid || (tid >= 0 && tid != guard_pid))
+        return;
+    uint64_t mine = thread_ns_ino(kind), mains = main_thread_ns_ino(kind);
+    if (mine && mains && mine != mains) {
+        guard_fmt(why, sizeof why, "this thread is in %s:[%lu] but the path names the main "
+                  "thread's %s:[%lu]; use /proc/thread-self/ns/%s", ns_names[kind],
+                  (unsigned long)mine, ns_names[kind], (unsigned long)mains, ns_names[kind]);
+        proc_ns_mismatch(call, path, kind, why);
+    }
+}
+
+static inline int maybe_proc_path(const char *path)
+{
+    return path && path[0] == '/' && path[1] == 'p' && !memcmp(path, "/proc/", 6) &&
+           atomic_load_explicit(&any_change, memory_order_relaxed);
+}
+
+static void proc_path_hook(const char *call, const char *path)
+{
+    int saved = errno;
+    if (guard_enter()) {
+        check_proc_ns_path(call, path);
+        guard_leave();
+    }
+    errno = saved;
+}
+
+#define OPEN_MODE(flags, ap, mode)                            \
+    mode_t mode = 0;                                          \
+    if ((flags) & (O_CREAT | __O_TMPFILE)) {                  \
+        va_start(ap, flags);                                  \
+        mode = (mode_t)va_arg(ap, int);                       \
+        va_end(ap);                                           \
+    }
+
+GUARD_EXPORT int open(const char *path, int flags, ...)
+{
+    GUARD_REAL(int (*)(const char *, int, ...), open);
+    va_list ap;
+    OPEN_MODE(flags, ap, mode);
+    if (__builtin_expect(maybe_proc_path(path), 0))
+        proc_path_hook("open", path);
+    return real(path, flags, mode);
+}
+
+GUARD_EXPORT int open64(const char *path, int flags, ...)
+{
+    GUARD_REAL(int (*)(const char *, int, ...), open64);
+    va_list ap;
+    OPEN_MODE(flags, ap, mode);
+    if (__builtin_expect(maybe_proc_path(path), 0))
+        proc_path_hook("open", path);
+    return real(path, flags, mode);
+}
+
+GUARD_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+    GUARD_REAL(int (*)(int, const char *, int, ...), openat);
+    va_list ap;
+    OPEN_MODE(flags, ap, mode);
+    if (__builtin_expect(maybe_proc_path(path), 0))
+        proc_path_hook("openat", path);
+    return real(dirfd, path, flags, mode);
+}
+
+GUARD_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+    GUARD_REAL(int (*)(int, const char *, int, ...), openat64);
+    va_list ap;
+    OPEN_MODE(flags, ap, mode);
+    if (__builtin_expect(maybe_proc_path(path), 0))
+        proc_path_hook("openat", path);
+    return real(dirfd, path, flags, mode);
+}
+
+/* _FORTIFY_SOURCE builds call these instead of open/openat. */
+GUARD_EXPORT int __open_2(const char *path, int flags)
+{
+    GUARD_REAL(int (*)(const char *, int), __open_2);
+    if (__builtin_expect(maybe_proc_path(path), 0))
+        proc_path_hook("open", path);
+    return real(path, flags);
+}
+
+GUARD_EXPORT int __open64_2(const char *path, int flags)
+{
+    GUARD_REAL(int (*)(const char *, int), __open64_2);
+    if (__builtin_expect(maybe_proc_path(path), 0))
+        proc_path_hook("open", path);
+    return real(path, flags);
+}
+
+GUARD_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+    GUARD_REAL(int (*)(int, const char *, int), __openat_2);
+    if (__builtin_expect(maybe_proc_path(path), 0))
+        proc_path_hook("openat", path);
+    return real(dirfd, path, flags);
+}
+
+GUARD_EXPORT ssize_t readlink(const char *restrict path, char *restrict buf, size_t len)
+{
+    GUARD_REAL(ssize_t (*)(const char *, char *, size_t), readlink);
+    if (__builtin_expect(maybe_proc_path(path), 0))
+        proc_path_hook("readlink", path);
+    return real(path, buf, len);
+}
+
+GUARD_EXPORT ssize_t readlinkat(int dirfd, const char *restrict path, char *restrict buf, size_t len)
+{
+    GUARD_REAL(ssize_t (*)(int, const char *, char *, size_t), readlinkat);
+    if (__builtin_expect(maybe_proc_path(path), 0))
+        proc_path_hook("readlinkat", path);
+    return real(dirfd, path, buf, len);
+}
+
+void guard_ns_after_fork_child(void)
+{
+    atomic_store(&ns_lock.owner, 0);
+    /* the child is one thread: its namespaces are this thread's */
+    memset(changes, 0, sizeof changes);
+    atomic_store(&any_change, 0);
+}
