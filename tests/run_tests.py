@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import test_children  # noqa: E402,F401  (registers its tests)
 import test_log  # noqa: E402,F401
+import test_ns  # noqa: E402,F401
 import test_nss_time  # noqa: E402,F401
 import test_pool  # noqa: E402,F401
 import test_shim  # noqa: E402,F401

@@ -1,0 +1,83 @@
+/*
+ * ns_offthread_pool — the job's three steps are tasks on a two-worker thread
+ * pool with no affinity: each task runs on whichever worker is free.  The
+ * unshare task holds its worker until the next task has been picked up (a
+ * latch, as a task that waits on a future would), so the mount always runs
+ * on the other worker — in the root mount namespace: namespace-off-thread,
+ * on every run.  (A pool where the steps happened to share a worker would
+ * be reported by the hazard rule instead; see docs/checks.md.)  The mount
+ * task waits for the namespace to be ready, as a task awaiting the first
+ * one's result would.
+ */
+#include "ns_job.h" /* first: it defines _GNU_SOURCE */
+
+#include <pthread.h>
+
+typedef int (*task_fn)(void);
+
+static task_fn queue[3];
+static int queued, taken;
+static int mount_started, namespace_ready;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+
+static int task_unshare(void)
+{
+    int rc = step_unshare();
+    pthread_mutex_lock(&lock);
+    namespace_ready = 1;
+    pthread_cond_broadcast(&cond);
+    while (!mount_started)               /* hold this worker until the next task runs */
+        pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+static int task_mount(void)
+{
+    pthread_mutex_lock(&lock);
+    mount_started = 1;
+    pthread_cond_broadcast(&cond);
+    while (!namespace_ready)
+        pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
+    return step_mount();                 /* BUG: may run on another worker */
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&lock);
+        while (taken == queued && queued < 3)
+            pthread_cond_wait(&cond, &lock);
+        if (taken == 3) {
+            pthread_mutex_unlock(&lock);
+            return NULL;
+        }
+        task_fn task = queue[taken++];
+        pthread_cond_broadcast(&cond);
+        pthread_mutex_unlock(&lock);
+        if (task() != 0)
+            fprintf(stderr, "task failed: %s\n", strerror(errno));
+    }
+}
+
+int main(void)
+{
+    job_prepare_files();
+    pthread_t workers[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&workers[i], NULL, worker, NULL);
+    task_fn tasks[3] = {task_unshare, task_mount, step_exec};
+    for (int i = 0; i < 3; i++) {
+        pthread_mutex_lock(&lock);
+        queue[queued++] = tasks[i];
+        pthread_cond_broadcast(&cond);
+        pthread_mutex_unlock(&lock);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(workers[i], NULL);
+    job_cleanup();
+    return 0;
+}

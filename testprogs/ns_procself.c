@@ -1,0 +1,2 @@
+#define NS_PATH "/proc/self/ns/net"
+#include "ns_procself_common.h"
