@@ -59,6 +59,33 @@ enum guard_rec_type {
     GUARD_REC_POOL_PUT = 9,  /* struct guard_rec_pool: a put, in short form */
     GUARD_REC_POOL_GET = 10, /* struct guard_rec_pool: a get, in short form */
     GUARD_REC_HOST = 11,     /* struct guard_rec_host: facts about this host, once */
+    GUARD_REC_CRASH = 12,    /* struct guard_rec_crash: the process is dying of a signal */
+    GUARD_REC_THREAD_STACK = 13, /* struct guard_rec_thread_stack: another thread at the crash */
+};
+
+/* GUARD_REC_CRASH: written by the crash flight recorder from the signal
+ * handler, before the process dies of the signal.  A FINDING of kind crash
+ * follows it; then one THREAD_STACK per other thread that answered. */
+#define GUARD_CRASH_NREGS 23 /* x86-64 gregs: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp,
+                              * rip, eflags, csgsfs, err, trapno, oldmask, cr2 */
+struct guard_rec_crash {
+    struct guard_rec rec;
+    uint64_t time_ns;
+    uint32_t tid;
+    int32_t signo;
+    int32_t si_code;
+    uint32_t stack_id;        /* the crashing thread, from the signal context */
+    uint64_t fault_addr;      /* si_addr */
+    uint32_t threads_signalled; /* other threads asked for their stacks */
+    uint32_t nregs;
+    uint64_t regs[GUARD_CRASH_NREGS];
+};
+
+struct guard_rec_thread_stack {
+    struct guard_rec rec;
+    uint64_t time_ns;
+    uint32_t tid;
+    uint32_t stack_id;
 };
 
 /* GUARD_REC_HOST: what the shim measured about the host at start-up. */

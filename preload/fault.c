@@ -1,20 +1,24 @@
 /*
- * fault.c — the shim's SIGSEGV handler, and living with the program's own.
+ * fault.c — the shim's handlers for fatal signals, and living with the
+ * program's own.
  *
  * Protected pool pages turn a late access into a SIGSEGV that we must
- * handle, yet the program may have its own SIGSEGV handler (a JIT, a
- * garbage collector, a crash reporter), installed before or after us.  So
- * the kernel always has our handler, and the program's view of the
- * disposition lives here: sigaction()/signal() for SIGSEGV are answered
- * from and stored into that view.  A fault that is not ours is passed on
- * exactly as the kernel would have delivered it: to the program's handler
- * (with its mask and flags), or to the default action.
+ * handle, and the crash flight recorder (crash.c) must see SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGABRT and SIGSYS; yet the program may have its own
+ * handlers (a JIT, a garbage collector, a crash reporter), installed before
+ * or after us.  So the kernel always has our handler, and the program's
+ * view of each disposition lives here: sigaction()/signal() for these
+ * signals are answered from and stored into that view.  A signal that is
+ * not ours is passed on exactly as the kernel would have delivered it: to
+ * the program's handler (with its mask and flags), or — after the crash
+ * recorder has written its record — to the default action.
  *
  * Known limit: a program that calls the rt_sigaction system call directly
  * replaces our handler; pool faults then reach its handler instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <ucontext.h>
@@ -24,9 +28,12 @@
 
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 
-static struct sigaction app_segv;    /* the program's idea of SIGSEGV's disposition */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS};
+#define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+
+static struct sigaction app_view[NSIG]; /* the program's idea of each disposition */
+static volatile int installed[NSIG];    /* our handler is the kernel's for this signal */
 static struct guard_lock app_lock;
-static volatile int installed;
 
 int guard_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
@@ -36,12 +43,19 @@ int guard_real_sigaction(int sig, const struct sigaction *act, struct sigaction 
 
 static void pass_on(int sig, siginfo_t *info, void *uc)
 {
-    struct sigaction app = app_segv; /* a copy: the program may change it meanwhile */
+    struct sigaction app = app_view[sig]; /* a copy: the program may change it meanwhile */
     if (app.sa_flags & SA_SIGINFO ? app.sa_sigaction == NULL : app.sa_handler == SIG_DFL ||
                                                                  app.sa_handler == SIG_IGN) {
         int user_sent = info->si_code <= 0;
-        if (!(app.sa_flags & SA_SIGINFO) && app.sa_handler == SIG_IGN && user_sent)
+        if (!(app.sa_flags & SA_SIGINFO) && app.sa_handler == SIG_IGN &&
+            (user_sent || sig == SIGABRT))
             return; /* kill -SEGV of an ignoring process: ignored */
+        /* The process is about to die of this signal: record it first. */
+        if (guard_is_active()) {
+            guard_tls_depth++;
+            guard_crash_record(sig, info, uc);
+            guard_tls_depth--;
+        }
         /* Default action.  For a real fault, returning re-executes the
          * instruction, which faults again and now kills the process with
          * the right signal and core dump; a sent signal is raised again. */
@@ -49,9 +63,14 @@ static void pass_on(int sig, siginfo_t *info, void *uc)
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
         guard_real_sigaction(sig, &dfl, NULL);
-        installed = 0;
-        if (user_sent)
+        installed[sig] = 0;
+        if (user_sent || sig == SIGABRT) {
+            sigset_t unblock;
+            sigemptyset(&unblock);
+            sigaddset(&unblock, sig);
+            pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
             raise(sig);
+        }
         return;
     }
     /* Run the program's handler as the kernel would: its mask (and the
@@ -61,8 +80,8 @@ static void pass_on(int sig, siginfo_t *info, void *uc)
         sigaddset(&mask, sig);
     pthread_sigmask(SIG_BLOCK, &mask, &old);
     if (app.sa_flags & SA_RESETHAND) {
-        memset(&app_segv, 0, sizeof app_segv);
-        app_segv.sa_handler = SIG_DFL;
+        memset(&app_view[sig], 0, sizeof app_view[sig]);
+        app_view[sig].sa_handler = SIG_DFL;
     }
     if (app.sa_flags & SA_SIGINFO)
         app.sa_sigaction(sig, info, uc);
@@ -95,36 +114,47 @@ static void fault_handler(int sig, siginfo_t *info, void *uc)
 
 void guard_fault_install(void)
 {
-    if (!guard_opt.pool_protect)
-        return; /* nothing of ours can fault: leave SIGSEGV entirely to the program */
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = fault_handler;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (guard_real_sigaction(SIGSEGV, &sa, &old) == 0) {
-        app_segv = old;
-        installed = 1;
+    for (unsigned i = 0; i < NFATAL; i++) {
+        int sig = fatal_signals[i];
+        /* Without pool protection and without the crash recorder, nothing
+         * of ours needs these signals: leave them entirely to the program. */
+        if (!guard_opt.crash_handler && !(sig == SIGSEGV && guard_opt.pool_protect))
+            continue;
+        struct sigaction sa, old;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = fault_handler;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        if (guard_real_sigaction(sig, &sa, &old) == 0) {
+            app_view[sig] = old;
+            installed[sig] = 1;
+        }
     }
 }
 
-/* The program asks for SIGSEGV: answer from (and store into) its view. */
-static int app_sigaction(const struct sigaction *act, struct sigaction *old)
+static int viewed(int sig)
+{
+    return sig > 0 && sig < NSIG && installed[sig] && guard_is_active();
+}
+
+/* The program asks for one of our signals: answer from (and store into)
+ * its view. */
+static int app_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     if (!guard_lock_acquire(&app_lock))
         return -2;
     if (old)
-        *old = app_segv;
+        *old = app_view[sig];
     if (act)
-        app_segv = *act;
+        app_view[sig] = *act;
     guard_lock_release(&app_lock);
     return 0;
 }
 
 GUARD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-    if (sig == SIGSEGV && installed && guard_is_active()) {
-        int rc = app_sigaction(act, old);
+    if (viewed(sig)) {
+        int rc = app_sigaction(sig, act, old);
         if (rc == 0)
             return 0;
     }
@@ -137,11 +167,11 @@ GUARD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigactio
     return rc;
 }
 
-/* The signal() family for SIGSEGV goes through the program's view; for
+/* The signal() family for our signals goes through the program's view; for
  * every other signal the real function runs untouched. */
 static int segv_view(int sig, sighandler_t handler, int flags, sighandler_t *old_out)
 {
-    if (sig != SIGSEGV || !installed || !guard_is_active())
+    if (!viewed(sig))
         return 0;
     struct sigaction act, old;
     memset(&act, 0, sizeof act);
@@ -150,7 +180,7 @@ static int segv_view(int sig, sighandler_t handler, int flags, sighandler_t *old
     sigemptyset(&act.sa_mask);
     if (!(flags & SA_NODEFER))
         sigaddset(&act.sa_mask, sig);
-    if (app_sigaction(&act, &old) != 0)
+    if (app_sigaction(sig, &act, &old) != 0)
         return 0;
     *old_out = (old.sa_flags & SA_SIGINFO) ? (sighandler_t)(void *)old.sa_sigaction : old.sa_handler;
     return 1;

@@ -28,6 +28,9 @@ struct guard_options {
     int follow_exec;          /* keep LD_PRELOAD in the environment of exec and posix_spawn */
     unsigned vdso_min_headroom; /* stack a time call needs below its caller (bytes) */
     int vdso_measure;         /* measure this host's vDSO at start-up */
+    int crash_handler;        /* record fatal signals (the crash flight recorder) */
+    unsigned crash_wait_ms;   /* how long to wait for other threads' stacks */
+    unsigned crash_events;    /* recent events per thread the report shows */
 };
 extern struct guard_options guard_opt;
 
@@ -132,6 +135,10 @@ int guard_pool_fault(uintptr_t addr, unsigned access, void *ucontext);
  * the caller may retry the call. */
 int guard_pool_efault(const char *call, const void *buf, size_t len, unsigned access);
 void guard_fault_install(void);
+/* The crash flight recorder (crash.c): called from the fatal signal's
+ * handler before the default action runs. */
+#include <signal.h>
+void guard_crash_record(int sig, siginfo_t *info, void *ucontext);
 struct sigaction;
 int guard_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 void guard_pool_after_fork_child(void);

@@ -30,6 +30,9 @@ void guard_options_defaults(void)
     guard_opt.follow_exec = 1;
     guard_opt.vdso_min_headroom = 4096 + 256;
     guard_opt.vdso_measure = 1;
+    guard_opt.crash_handler = 1;
+    guard_opt.crash_wait_ms = 500;
+    guard_opt.crash_events = 16;
 }
 
 enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
@@ -55,6 +58,9 @@ static const struct opt_desc option_table[] = {
     {"follow_exec", OPT_BOOL, &guard_opt.follow_exec, 0, 1},
     {"vdso_min_headroom", OPT_UINT, &guard_opt.vdso_min_headroom, 0, 1 << 20},
     {"vdso_measure", OPT_BOOL, &guard_opt.vdso_measure, 0, 1},
+    {"crash_handler", OPT_BOOL, &guard_opt.crash_handler, 0, 1},
+    {"crash_wait_ms", OPT_UINT, &guard_opt.crash_wait_ms, 0, 10000},
+    {"crash_events", OPT_UINT, &guard_opt.crash_events, 0, 4096},
 };
 
 static int parse_number(const char *value, long *out)

@@ -253,6 +253,6 @@ void guard_report_finding(const struct guard_finding *f)
             guard_lock_release(&print_lock);
     }
     errno = saved;
-    if (guard_opt.halt_on_error)
+    if (guard_opt.halt_on_error && f->kind != GUARD_FK_CRASH) /* a crash ends the process anyway */
         guard_halt();
 }

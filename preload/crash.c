@@ -1,0 +1,161 @@
+/*
+ * crash.c — the crash flight recorder.  When the process is about to die
+ * of SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT or SIGSYS (and the program
+ * has no handler of its own for it), fault.c calls here first:
+ *   - a CRASH record: signal, si_code, fault address, the registers and the
+ *     stack of the crashing thread (from the signal context);
+ *   - every other thread's stack (like GOTRACEBACK=crash): each is sent a
+ *     reserved real-time signal and writes its own stack; we wait a bounded
+ *     time for the answers;
+ *   - a `crash` finding (and the immediate report on stderr).
+ * Then fault.c restores the default action and the process dies of its own
+ * signal, core dump included.
+ *
+ * The recent history needs no separate ring buffer: every event the shim
+ * records is already in the crash-proof log, in order, per thread; the
+ * analyzer takes the last crash_events of them.
+ *
+ * Everything here is async-signal-safe: system calls, our own formatter,
+ * the lock-free stack depot.  A second fatal signal while recording (a
+ * crash in the recorder, or another thread crashing) skips the recorder, so
+ * the process can never hang here.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "guard_internal.h"
+#include "hook.h"
+
+static _Atomic int crashing;
+static _Atomic unsigned answered;
+static int dump_signal;
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGABRT: return "SIGABRT";
+    case SIGSYS: return "SIGSYS";
+    default: return "signal";
+    }
+}
+
+static void write_thread_stack(pid_t tid, uint32_t stack)
+{
+    struct guard_rec_thread_stack *r = guard_log_reserve(GUARD_REC_THREAD_STACK, sizeof *r);
+    if (!r)
+        return;
+    r->time_ns = guard_now_ns();
+    r->tid = (uint32_t)tid;
+    r->stack_id = stack;
+    r->rec.type = GUARD_REC_THREAD_STACK;
+    r->rec.size = sizeof *r;
+    guard_log_commit(r);
+}
+
+/* Runs on each other thread when asked: its stack at the moment. */
+static void dump_handler(int sig, siginfo_t *info, void *uc)
+{
+    (void)sig;
+    (void)info;
+    int saved = errno;
+    guard_tls_depth++;
+    write_thread_stack(guard_gettid(), guard_stack_capture_signal(uc));
+    guard_tls_depth--;
+    atomic_fetch_add(&answered, 1);
+    errno = saved;
+}
+
+/* Ask every other thread for its stack; wait at most crash_wait_ms. */
+static unsigned dump_other_threads(void)
+{
+    dump_signal = SIGRTMAX - 2; /* reserved only now: a program using it never conflicts before */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = dump_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    if (guard_real_sigaction(dump_signal, &sa, NULL) != 0)
+        return 0;
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    unsigned sent = 0;
+    pid_t self = guard_gettid();
+    char buf[4096];
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (long off = 0; off < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            off += d->d_reclen;
+            pid_t tid = 0;
+            for (const char *p = d->d_name; *p >= '0' && *p <= '9'; p++)
+                tid = tid * 10 + (*p - '0');
+            if (tid > 0 && tid != self && syscall(SYS_tgkill, guard_pid, tid, dump_signal) == 0)
+                sent++;
+        }
+    }
+    close(fd);
+    struct timespec pause_1ms = {0, 1000000};
+    for (unsigned waited = 0; atomic_load(&answered) < sent && waited < guard_opt.crash_wait_ms;
+         waited++)
+        nanosleep(&pause_1ms, NULL);
+    return sent;
+}
+
+void guard_crash_record(int sig, siginfo_t *info, void *ucontext)
+{
+    if (!guard_opt.crash_handler || atomic_exchange(&crashing, 1))
+        return;
+    uint32_t stack = guard_stack_capture_signal(ucontext);
+    struct guard_rec_crash *c = guard_log_reserve(GUARD_REC_CRASH, sizeof *c);
+    if (c) {
+        c->time_ns = guard_now_ns();
+        c->tid = (uint32_t)guard_gettid();
+        c->signo = sig;
+        c->si_code = info->si_code;
+        c->stack_id = stack;
+        c->fault_addr = (uintptr_t)info->si_addr;
+        c->threads_signalled = 0;
+        c->nregs = 0;
+#if defined(__x86_64__)
+        const ucontext_t *uc = ucontext;
+        c->nregs = GUARD_CRASH_NREGS < NGREG ? GUARD_CRASH_NREGS : NGREG;
+        for (unsigned i = 0; i < c->nregs; i++)
+            c->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
+#endif
+        c->rec.type = GUARD_REC_CRASH;
+        c->rec.size = sizeof *c;
+        guard_log_commit(c);
+    }
+    unsigned others = dump_other_threads();
+
+    struct guard_finding f;
+    memset(&f, 0, sizeof f);
+    f.kind = GUARD_FK_CRASH;
+    f.tid = guard_gettid();
+    f.call = signal_name(sig);
+    f.addr = (uintptr_t)info->si_addr;
+    f.bytes = others;
+    guard_fmt(f.summary, sizeof f.summary,
+              "the process died of %s (si_code %d) on thread T%d, fault address %p; %u other "
+              "thread(s) asked for their stacks, %u answered", signal_name(sig), info->si_code,
+              (int)f.tid, info->si_addr, others, atomic_load(&answered));
+    f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_CRASH, stack, (uint32_t)f.tid};
+    f.nstacks = stack ? 1 : 0;
+    guard_report_finding(&f);
+}
