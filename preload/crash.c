@@ -151,10 +151,15 @@ void guard_crash_record(int sig, siginfo_t *info, void *ucontext)
     f.call = signal_name(sig);
     f.addr = (uintptr_t)info->si_addr;
     f.bytes = others;
+    char where[64] = "";
+    if (info->si_code > 0 && sig != SIGABRT && sig != SIGSYS) /* a fault: si_addr means something */
+        guard_fmt(where, sizeof where, ", fault address %p", info->si_addr);
+    else
+        f.addr = 0;
     guard_fmt(f.summary, sizeof f.summary,
-              "the process died of %s (si_code %d) on thread T%d, fault address %p; %u other "
-              "thread(s) asked for their stacks, %u answered", signal_name(sig), info->si_code,
-              (int)f.tid, info->si_addr, others, atomic_load(&answered));
+              "the process died of %s (si_code %d) on thread T%d%s; %u other thread(s) asked "
+              "for their stacks, %u answered", signal_name(sig), info->si_code, (int)f.tid, where,
+              others, atomic_load(&answered));
     f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_CRASH, stack, (uint32_t)f.tid};
     f.nstacks = stack ? 1 : 0;
     guard_report_finding(&f);
