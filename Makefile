@@ -19,7 +19,7 @@ SHIM_CFLAGS = $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
               -fno-omit-frame-pointer $(shell pkg-config --cflags libunwind 2>/dev/null)
 SHIM_LIBS   = -lunwind -ldl -lpthread
 ANA_CFLAGS  = $(BASEFLAGS) $(shell pkg-config --cflags libdw jansson 2>/dev/null)
-ANA_LIBS    = -ldw -lelf -ljansson
+ANA_LIBS    = -ldw -lelf -ljansson -lcapstone
 ASAN_FLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 PROG_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -Iinclude -pthread
 

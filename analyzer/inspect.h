@@ -1,28 +1,67 @@
 /*
- * inspect.h — `guard-analyze inspect`: static checks on executables.
+ * inspect.h — `guard-analyze inspect`: static checks on executables, and
+ * `inspect --host`: facts about this machine that the checks need (the
+ * vDSO's stack use).
  *
- * Every binary is opened once with libelf and described (struct
- * inspect_target: how it is linked, whether it runs in secure mode);
- * then each check in the table in inspect.c looks at the target and may
- * add findings.  To add a check (e.g. nss-static-binary): write a function
- * of type inspect_check_fn and list it in `checks[]`.
+ * Every binary is opened once with libelf, validated (a truncated or
+ * corrupt file is an input error naming the file, never a crash) and
+ * described (struct inspect_target: how it is linked, whether it runs in
+ * secure mode, what NSS and thread code it contains); then each check in
+ * the table in inspect.c looks at the target and may add findings.  To add
+ * a check: write a function of type inspect_check_fn and list it in
+ * `checks[]`.
  */
 #ifndef ANALYZER_INSPECT_H
 #define ANALYZER_INSPECT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include <gelf.h>
+#include <jansson.h>
 #include <libelf.h>
 
 enum inspect_link {
     INSPECT_STATIC,       /* ET_EXEC, no PT_INTERP: no dynamic loader runs */
-    INSPECT_STATIC_PIE,   /* ET_DYN + DF_1_PIE, no PT_INTERP: self-relocating */
+    INSPECT_STATIC_PIE,   /* ET_DYN, no PT_INTERP, DF_1_PIE or no DT_NEEDED/DT_SONAME */
     INSPECT_DYNAMIC,      /* has PT_INTERP: ld.so loads it (and LD_PRELOAD) */
     INSPECT_SHARED_LIB,   /* ET_DYN without PT_INTERP or PIE flag: a library */
     INSPECT_OTHER,        /* ET_REL, ET_CORE... */
+};
+
+/* A small set of strings (names, evidence), without duplicates. */
+struct inspect_strs {
+    char **v;
+    size_t n, cap;
+};
+void inspect_strs_add(struct inspect_strs *s, const char *str);
+bool inspect_strs_has(const struct inspect_strs *s, const char *str);
+void inspect_strs_free(struct inspect_strs *s);
+json_t *inspect_strs_json(const struct inspect_strs *s);
+
+enum inspect_threads {
+    INSPECT_THREADS_NO,        /* no thread-creation code found */
+    INSPECT_THREADS_POSSIBLE,  /* raw clone/clone3 only: threads or child processes */
+    INSPECT_THREADS_YES,       /* pthread_create, thrd_create, Go's runtime.newosproc */
+};
+
+/* What NSS and thread code an executable contains (inspect_nss.c). */
+struct inspect_nss {
+    bool scanned;
+    bool static_exe;            /* static or static-pie executable */
+    bool stripped;              /* no .symtab */
+    bool glibc;                 /* glibc markers: GLIBC_PRIVATE, glibc.* tunables */
+    bool machinery;             /* glibc's NSS module loader: libnss_%s.so, nsswitch.conf, __nss_module_load */
+    bool dlopen;                /* dynamic-loading code: _dl_open, __libc_dlopen_mode */
+    enum inspect_threads threads;
+    const char *entry_from;     /* "symtab", "dynsym", "strings" or NULL (none found) */
+    const char *threads_from;   /* the same for thread evidence */
+    struct inspect_strs entry;  /* NSS entry points (getpwuid_r, getaddrinfo...) */
+    struct inspect_strs thread; /* thread entry points (pthread_create, thrd_create...) */
+    struct inspect_strs clone;  /* raw clone entry points (clone, clone3...) */
+    struct inspect_strs evidence; /* "symbol X", "string \"libnss_%s.so%s\"" ... */
 };
 
 struct inspect_target {
@@ -31,17 +70,22 @@ struct inspect_target {
     Elf *elf;
     GElf_Ehdr ehdr;
     enum inspect_link link;
-    bool has_interp, has_dynamic, pie_flag;
+    bool has_interp, has_dynamic, pie_flag, has_needed, has_soname;
     char *interp;          /* PT_INTERP contents, NULL: none */
     bool setuid, setgid, file_caps;
     bool native;           /* same ELF class and machine as this analyzer */
     bool preload_works;    /* LD_PRELOAD=libguard.so would take effect */
     const char *why;       /* one line: why it does or does not */
+    struct inspect_nss nss;
 };
 
 struct inspect_finding {
     unsigned kind;         /* enum guard_finding_kind */
     char *summary;
+    char *detail;          /* why it matters and what to do (several lines); NULL: none */
+    const char *confidence; /* "high", "medium", "low"; NULL: not graded */
+    struct inspect_strs symbols;  /* the names involved */
+    struct inspect_strs evidence; /* what the verdict rests on */
 };
 
 struct inspect_result {
@@ -51,15 +95,38 @@ struct inspect_result {
 
 typedef void (*inspect_check_fn)(const struct inspect_target *t, struct inspect_result *res);
 
-/* For checks: record a finding about the target. */
-void inspect_add_finding(struct inspect_result *res, unsigned kind, const char *fmt, ...)
+/* For checks: record a finding about the target; returns it so that the
+ * check can fill in detail, confidence, symbols and evidence. */
+struct inspect_finding *inspect_add_finding(struct inspect_result *res, unsigned kind,
+                                            const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* For checks: does the target define or reference `name` in .symtab or
  * .dynsym?  (A static binary keeps .symtab unless stripped.) */
 bool inspect_has_symbol(const struct inspect_target *t, const char *name);
 
-/* Run `inspect` on paths; returns the exit status (0, 1 findings, 2 input
- * error). */
-int inspect_run(char *const *paths, size_t n, bool json, bool verbose);
+/* inspect_nss.c: fill t->nss (symbols and, for static executables, the
+ * strings that survive stripping); the nss-static-binary check. */
+void inspect_nss_scan(struct inspect_target *t);
+void inspect_nss_free(struct inspect_nss *n);
+void inspect_check_nss_static(const struct inspect_target *t, struct inspect_result *res);
+json_t *inspect_nss_json(const struct inspect_nss *n);
+/* A remark for the per-binary description, NULL: none. */
+const char *inspect_nss_note(const struct inspect_nss *n);
+
+struct inspect_options {
+    bool json;
+    bool verbose;
+    bool host;               /* --host: measure this machine (vDSO, kernel) */
+    const char *vdso_image;  /* --vdso-image=FILE: measure a dumped vDSO instead */
+};
+
+/* inspect_host.c: the --host facts.  Text goes to `out`; JSON fills
+ * *host.  Return 0, or -1 after printing an error on stderr. */
+int inspect_host_text(FILE *out, const struct inspect_options *o);
+int inspect_host_json(json_t **host, const struct inspect_options *o);
+
+/* Run `inspect` on paths (n may be 0 with --host); returns the exit status
+ * (0, 1 findings, 2 usage or input error). */
+int inspect_run(char *const *paths, size_t n, const struct inspect_options *o);
 
 #endif /* ANALYZER_INSPECT_H */

@@ -2,7 +2,8 @@
  * main.c — the guard-analyze command line (a fixed contract, DESIGN.md 5):
  *
  *   guard-analyze [--format=text|json] [--verbose] PATH...
- *   guard-analyze inspect [--format=text|json] [--verbose] BINARY...
+ *   guard-analyze inspect [--format=text|json] [--verbose] [--host]
+ *                         [--vdso-image=FILE] [BINARY...]
  *
  * Exit status: 0 no findings, 1 findings, 2 usage or input error.  An input
  * error (unreadable path, not a log, corrupt record) is reported on stderr
@@ -29,12 +30,14 @@
 struct options {
     bool json;
     bool verbose;
+    bool host;              /* inspect only */
+    const char *vdso_image; /* inspect only */
 };
 
 static void usage(FILE *f)
 {
     fputs("usage: " ANALYZER_NAME " [--format=text|json] [--verbose] PATH...\n"
-          "       " ANALYZER_NAME " inspect [--format=text|json] [--verbose] BINARY...\n"
+          "       " ANALYZER_NAME " inspect [--format=text|json] [--verbose] [--host] [BINARY...]\n"
           "\n"
           "Report the findings in libguard logs.  A PATH is a log file or a directory\n"
           "holding guard.*.log files.  `inspect` tells whether libguard can work in\n"
@@ -42,6 +45,10 @@ static void usage(FILE *f)
           "\n"
           "  --format=text|json  report format (default text; `--format json` works too)\n"
           "  --verbose, -v       more detail: processes, per-log statistics on stderr\n"
+          "  --host              (inspect) this machine: kernel, stack limits, and how deep\n"
+          "                      below the caller's SP the vDSO's time functions write;\n"
+          "                      BINARY operands are optional with it\n"
+          "  --vdso-image=FILE   (inspect --host) measure a vDSO image dumped to FILE\n"
           "  --help, -h          this text\n"
           "\n"
           "Exit status: 0 no findings, 1 findings, 2 usage or input error.\n",
@@ -50,12 +57,14 @@ static void usage(FILE *f)
 
 /* Returns -1 on a usage error, 1 for --help, 0 to go on; *first is the
  * index of the first operand. */
-static int parse_options(int argc, char **argv, struct options *o, int *first)
+static int parse_options(int argc, char **argv, struct options *o, int *first, bool inspect)
 {
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
+        {"host", no_argument, NULL, 'H'},
+        {"vdso-image", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -78,6 +87,18 @@ static int parse_options(int argc, char **argv, struct options *o, int *first)
             break;
         case 'h':
             return 1;
+        case 'H':
+        case 'I':
+            if (!inspect) {
+                fprintf(stderr, ANALYZER_NAME ": --%s is an option of `inspect`\n",
+                        c == 'H' ? "host" : "vdso-image");
+                return -1;
+            }
+            if (c == 'H')
+                o->host = true;
+            else
+                o->vdso_image = optarg;
+            break;
         default: /* getopt said what was wrong */
             return -1;
         }
@@ -228,11 +249,11 @@ static int analyze(char *const *paths, size_t npaths, const struct options *o)
 
 int main(int argc, char **argv)
 {
-    struct options o = {false, false};
+    struct options o = {false, false, false, NULL};
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
     int shift = inspect ? 1 : 0;
     int first = 0;
-    int rc = parse_options(argc - shift, argv + shift, &o, &first);
+    int rc = parse_options(argc - shift, argv + shift, &o, &first, inspect);
     if (rc > 0) {
         usage(stdout);
         return 0;
@@ -243,12 +264,18 @@ int main(int argc, char **argv)
     }
     char *const *operands = argv + shift + first;
     size_t n = (size_t)(argc - shift - first);
-    if (n == 0) {
+    if (o.vdso_image && !o.host) {
+        fputs(ANALYZER_NAME ": --vdso-image needs --host\n", stderr);
+        return 2;
+    }
+    if (n == 0 && !o.host) {
         fprintf(stderr, ANALYZER_NAME ": no %s given\n", inspect ? "BINARY" : "PATH");
         usage(stderr);
         return 2;
     }
-    if (inspect)
-        return inspect_run(operands, n, o.json, o.verbose);
+    if (inspect) {
+        struct inspect_options io = {o.json, o.verbose, o.host, o.vdso_image};
+        return inspect_run(operands, n, &io);
+    }
     return analyze(operands, n, &o);
 }

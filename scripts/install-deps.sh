@@ -4,7 +4,7 @@
 # As root it uses apt-get directly, otherwise sudo.
 set -eu
 PACKAGES="gcc make pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev
-libjansson-dev python3 gzip"
+libjansson-dev libcapstone-dev python3 gzip"
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
