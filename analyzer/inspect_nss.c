@@ -24,9 +24,12 @@
  *   ("pthread_create.c", "__pthread_create_2_1"); "GLIBC_PRIVATE" and
  *   "_dl_open" of the static dlopen; Go's "runtime.newosproc".
  * Confidence: high when .symtab shows both the NSS entry points and
- * pthread_create (or the like); medium when the evidence comes from strings
- * (stripped), or threads are only raw clone/clone3; low when both the NSS
- * names and the thread evidence are indirect.
+ * pthread_create (or thrd_create, Go's runtime.newosproc); medium when that
+ * evidence comes from the strings of a stripped binary; low when the only
+ * thread evidence is raw clone/clone3, which glibc's posix_spawn and
+ * system also use to start processes.
+ * No finding without glibc's NSS module loader (musl, or a libc without
+ * NSS modules, never loads a second libc) or without thread evidence.
  */
 #define _GNU_SOURCE
 #include "inspect.h"
@@ -397,12 +400,12 @@ void inspect_check_nss_static(const struct inspect_target *t, struct inspect_res
     bool entry_sym = n->entry_from && strcmp(n->entry_from, "symtab") == 0;
     bool thread_sym = n->threads_from && strcmp(n->threads_from, "symtab") == 0;
     const char *conf;
-    if (entry_sym && thread_sym && n->threads == INSPECT_THREADS_YES)
+    if (n->threads != INSPECT_THREADS_YES)
+        conf = "low"; /* raw clone is mostly posix_spawn/system starting processes */
+    else if (entry_sym && thread_sym)
         conf = "high";
-    else if (n->threads == INSPECT_THREADS_YES || entry_sym)
-        conf = "medium";
     else
-        conf = "low";
+        conf = "medium";
 
     bool from_strings = n->entry_from && strcmp(n->entry_from, "strings") == 0;
     char *names = join(&n->entry, 6);
