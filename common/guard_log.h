@@ -346,6 +346,7 @@ enum guard_finding_flags {
     GUARD_FINDING_AT_GET = 1u << 1,        /* poison found modified when the object was taken again */
     GUARD_FINDING_SYSCALL = 1u << 2,       /* the kernel touched the object (EFAULT); call names it */
     GUARD_FINDING_HAZARD = 1u << 3,        /* the bug's preconditions, not its symptom */
+    GUARD_FINDING_SUPPRESSED = 1u << 4,    /* a rule of the shim's suppressions file matched */
 };
 
 struct guard_finding_stack {

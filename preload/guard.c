@@ -219,6 +219,7 @@ static void guard_init(void)
         guard_options_text = text;
         guard_options_parse(text);
     }
+    guard_suppressions_load(guard_opt.suppressions);
     guard_stack_init();
     guard_log_open(getppid(), 0);
     guard_modules_record();

@@ -31,6 +31,7 @@ struct guard_options {
     int crash_handler;        /* record fatal signals (the crash flight recorder) */
     unsigned crash_wait_ms;   /* how long to wait for other threads' stacks */
     unsigned crash_events;    /* recent events per thread the report shows */
+    char suppressions[512];   /* file of KIND:PATTERN rules */
 };
 extern struct guard_options guard_opt;
 
@@ -108,6 +109,11 @@ struct guard_finding {
     struct guard_finding_stack_ref stacks[4];
 };
 void guard_report_finding(const struct guard_finding *f);
+
+/* ---- suppressions (suppress.c) ----------------------------------------- */
+void guard_suppressions_load(const char *path);
+int guard_suppressed(const struct guard_finding *f); /* rule index + 1, or 0 */
+int guard_glob_match(const char *pattern, const char *s);
 
 /* Async-signal-safe formatting into a fixed buffer (no malloc, no locale).
  * Supports %s %d %u %ld %lu %zu %x %lx %p %c %%; returns the length. */

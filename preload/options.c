@@ -36,6 +36,7 @@ void guard_options_defaults(void)
 }
 
 enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
+/* OPT_PATH targets are char[512] (log_dir, suppressions). */
 
 struct opt_desc {
     const char *key;
@@ -46,6 +47,7 @@ struct opt_desc {
 
 static const struct opt_desc option_table[] = {
     {"log_dir", OPT_PATH, guard_opt.log_dir, 0, 0},
+    {"suppressions", OPT_PATH, guard_opt.suppressions, 0, 0},
     {"halt_on_error", OPT_BOOL, &guard_opt.halt_on_error, 0, 1},
     {"verbosity", OPT_INT, &guard_opt.verbosity, 0, 3},
     {"max_frames", OPT_UINT, &guard_opt.max_frames, 1, GUARD_MAX_FRAMES},
@@ -84,7 +86,7 @@ static void apply_one(const char *key, size_t key_len, const char *value)
         if (d->type == OPT_PATH) {
             if (*value == '\0' || strlen(value) >= sizeof guard_opt.log_dir) {
                 guard_stderr("libguard: warning: GUARD_OPTIONS: bad value for %s "
-                             "(empty or too long); using '%s'\n", d->key, guard_opt.log_dir);
+                             "(empty or too long); keeping '%s'\n", d->key, (char *)d->target);
                 return;
             }
             strcpy(d->target, value);

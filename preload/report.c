@@ -229,11 +229,19 @@ static void write_finding_record(const struct guard_finding *f)
     guard_log_commit(r);
 }
 
-void guard_report_finding(const struct guard_finding *f)
+void guard_report_finding(const struct guard_finding *in)
 {
     int saved = errno;
+    struct guard_finding marked;
+    const struct guard_finding *f = in;
+    int suppressed = guard_suppressed(in);
+    if (suppressed) {
+        marked = *in;
+        marked.flags |= GUARD_FINDING_SUPPRESSED;
+        f = &marked;
+    }
     write_finding_record(f);
-    if (guard_opt.report_stderr && guard_opt.verbosity > 0) {
+    if (!suppressed && guard_opt.report_stderr && guard_opt.verbosity > 0) {
         static struct guard_lock print_lock; /* keep concurrent reports apart */
         int locked = guard_lock_acquire(&print_lock);
         guard_stderr("=================================================================\n");
@@ -253,6 +261,6 @@ void guard_report_finding(const struct guard_finding *f)
             guard_lock_release(&print_lock);
     }
     errno = saved;
-    if (guard_opt.halt_on_error && f->kind != GUARD_FK_CRASH) /* a crash ends the process anyway */
+    if (guard_opt.halt_on_error && !suppressed && f->kind != GUARD_FK_CRASH) /* a crash ends it anyway */
         guard_halt();
 }
