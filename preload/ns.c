@@ -116,8 +116,7 @@ static void report_off_thread(int kind, const struct ns_change *c, uint64_t mine
     f.tid = guard_gettid();
     f.other_tid = c->tid;
     f.call = call;
-    f.obj = (const void *)(uintptr_t)mine;  /* this thread's namespace */
-    f.addr = c->ino;                        /* the one the changer moved to */
+    /* (the namespace identities are in the summary; obj/addr are for memory) */
     if (hazard)
         guard_fmt(f.summary, sizeof f.summary,
                   "hazard: thread T%d changed its %s namespace with %s() while the process had "
