@@ -30,7 +30,7 @@ const char *fnd_access_name(uint32_t access)
 const char *fnd_flag_name(unsigned bit)
 {
     static const char *const names[16] = {
-        "caught-in-act", "at-get",  "syscall", "hazard",  "flag-4",  "flag-5",
+        "caught-in-act", "at-get",  "syscall", "hazard",  "suppressed", "flag-5",
         "flag-6",        "flag-7",  "flag-8",  "flag-9",  "flag-10", "flag-11",
         "flag-12",       "flag-13", "flag-14", "flag-15",
     };
@@ -106,6 +106,13 @@ static const struct sym_stack *cached_stack(struct fnd_db *db, const struct lg_l
         HASH_ADD(hh, db->stack_cache, key, sizeof c->key, c);
     }
     return &c->sym;
+}
+
+const struct sym_stack *fnd_stack(struct fnd_db *db, const struct lg_log *log, uint32_t id,
+                                  struct symbolizer *sym)
+{
+    bool missing;
+    return cached_stack(db, log, id, sym, &missing);
 }
 
 static int cmp_role(const void *a, const void *b)
@@ -233,6 +240,8 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
                struct symbolizer *sym, struct notes *notes)
 {
     memset(db, 0, sizeof *db);
+    /* first: it adds the findings of killed processes the shim could not write */
+    pt_build(&db->tree, logs, nlogs, db, sym, notes);
     size_t order = 0, cap = 0;
     for (size_t li = 0; li < nlogs; li++) {
         const struct lg_log *log = logs[li];
@@ -307,5 +316,6 @@ void fnd_free(struct fnd_db *db)
         free(c);
     }
     free(db->sorted);
+    pt_free(&db->tree);
     memset(db, 0, sizeof *db);
 }

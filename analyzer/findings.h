@@ -15,6 +15,7 @@
 #include <uthash.h>
 
 #include "logread.h"
+#include "proctree.h"
 #include "symbolize.h"
 #include "util.h"
 
@@ -66,11 +67,17 @@ struct fnd_db {
     size_t n;
     size_t occurrences;
     size_t nkinds;
+    struct ptree tree;      /* the processes of the run (proctree.h) */
 };
 
 void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
                struct symbolizer *sym, struct notes *notes);
 void fnd_free(struct fnd_db *db);
+
+/* Stack `id` of log, symbolized once per (log, id) and owned by db: an
+ * empty stack when the log has no such stack (or id is 0). */
+const struct sym_stack *fnd_stack(struct fnd_db *db, const struct lg_log *log, uint32_t id,
+                                  struct symbolizer *sym);
 
 /* "read", "write" or NULL. */
 const char *fnd_access_name(uint32_t access);

@@ -175,9 +175,14 @@ static size_t find_next_record(const struct reader *r, size_t from)
 {
     char why[8];
     struct guard_rec rec;
-    for (size_t off = from; off < r->len && r->len - off >= sizeof rec; off += GUARD_REC_ALIGN)
-        if (rec_check(r, off, &rec, why, sizeof why) == REC_OK)
+    for (size_t off = from; off < r->len && r->len - off >= sizeof rec; off += GUARD_REC_ALIGN) {
+        /* most candidates fail on the sync word (a zero tail is most of a
+         * log's file): check it before rec_check formats its reason */
+        uint16_t sync;
+        memcpy(&sync, r->buf + off, sizeof sync);
+        if (sync == GUARD_REC_SYNC && rec_check(r, off, &rec, why, sizeof why) == REC_OK)
             return off;
+    }
     return r->len;
 }
 
@@ -326,15 +331,24 @@ struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool
     if (r.suppressed)
         notes_add(notes, NOTE_INFO, path, pid, "%u more messages about damaged regions not shown",
                   r.suppressed);
-    const struct lg_event *last =
-        log->ring_n ? &log->ring[(log->ring_next + LG_EVENT_RING - 1) % LG_EVENT_RING] : NULL;
-    if (!log->ended && last && last->kind == GUARD_EV_EXEC)
-        /* exec replaces the process: its story goes on in the new
-         * program's log (same pid), and there is no END here. */
-        notes_add(notes, NOTE_INFO, path, pid,
-                  "log ends at an exec without an END record (the program exec'd another)");
-    else if (!log->ended)
+    log->exec_ended = !log->ended && r.exec_pending;
+    lg_reader_done(&r);
+    /* A log that ends at an exec (no END) is the process tree's business:
+     * the story goes on in the new program's log, same pid, or if there
+     * is none, proctree.c says so. */
+    if (!log->ended && !log->exec_ended)
         notes_add(notes, NOTE_INFO, path, pid, "log ends without an END record (process killed?)");
+    if (log->nshort_unresolved)
+        notes_add(notes, NOTE_INFO, path, pid,
+                  "%zu short pool %s an object with no full put/get event before %s in this "
+                  "log: %s pool, size and flags are unknown", log->nshort_unresolved,
+                  log->nshort_unresolved == 1 ? "record names" : "records name",
+                  log->nshort_unresolved == 1 ? "it" : "them",
+                  log->nshort_unresolved == 1 ? "its" : "their");
+    if (log->npevents_dropped)
+        notes_add(notes, NOTE_INFO, path, pid,
+                  "%zu process events (spawn, reap, exec...) beyond the first %u not used",
+                  log->npevents_dropped, LG_PEVENTS_MAX);
     if (log->dropped_events)
         notes_add(notes, NOTE_INFO, path, pid,
                   "the shim dropped %u records (log full, or a record from a reentrant signal)",
@@ -343,8 +357,9 @@ struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool
         notes_add(notes, NOTE_INFO, path, pid, "log has no PROCESS record");
     if (verbose)
         fprintf(stderr, ANALYZER_NAME ": %s: pid %u, %zu records (%zu modules, %zu stacks, "
-                "%zu events, %zu findings, %zu of unknown types)\n", path, pid, log->nrecords,
-                log->nmodules, log->nstacks, log->nevents, log->nfindings, log->nunknown);
+                "%zu events of which %zu short pool records, %zu process events, %zu findings, "
+                "%zu of unknown types)\n", path, pid, log->nrecords, log->nmodules, log->nstacks,
+                log->nevents, log->nshort, log->npevents, log->nfindings, log->nunknown);
     return log;
 }
 
@@ -380,6 +395,9 @@ void lg_free(struct lg_log *log)
         free(f->events);
     }
     free(log->findings);
+    for (size_t i = 0; i < log->npevents; i++)
+        lg_event_clear(&log->pevents[i]);
+    free(log->pevents);
     for (size_t i = 0; i < LG_EVENT_RING; i++)
         lg_event_clear(&log->ring[i]);
     free(log);
@@ -452,7 +470,74 @@ const char *lg_event_kind_name(unsigned kind)
         return "kill";
     case GUARD_EV_SIGCHLD:
         return "sigchld";
+    case GUARD_EV_NS_CHANGE:
+        return "ns-change";
+    case GUARD_EV_NS_CALL:
+        return "ns-call";
+    case GUARD_EV_THREAD_START:
+        return "thread-start";
     default:
         return NULL;
     }
+}
+
+bool lg_is_process_event(unsigned kind)
+{
+    switch (kind) {
+    case GUARD_EV_SPAWN:
+    case GUARD_EV_REAP:
+    case GUARD_EV_EXEC:
+    case GUARD_EV_EXEC_FAILED:
+    case GUARD_EV_KILL:
+    case GUARD_EV_SIGCHLD:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void lg_split_payload(const struct lg_event *ev, char **first, char ***argv, size_t *argc)
+{
+    *first = NULL;
+    *argv = NULL;
+    *argc = 0;
+    if (!ev->payload)
+        return;
+    size_t cap = 0;
+    const char *p = ev->payload, *end = ev->payload + ev->payload_len;
+    bool have_first = false;
+    while (p < end) {
+        const char *nul = memchr(p, '\0', (size_t)(end - p));
+        size_t l = nul ? (size_t)(nul - p) : (size_t)(end - p);
+        char *s = xstrndup_bytes(p, l);
+        if (!have_first) {
+            *first = s;
+            have_first = true;
+        } else {
+            VEC_GROW(*argv, *argc, cap);
+            (*argv)[(*argc)++] = s;
+        }
+        p += l + (nul ? 1 : 0);
+    }
+}
+
+void lg_free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+char *lg_payload_text(const struct lg_event *ev)
+{
+    if (!ev->payload)
+        return xstrdup("");
+    size_t n = ev->payload_len;
+    while (n && ev->payload[n - 1] == '\0')
+        n--;
+    char *s = xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        s[i] = ev->payload[i] ? ev->payload[i] : ' ';
+    s[n] = '\0';
+    return s;
 }

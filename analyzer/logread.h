@@ -40,18 +40,33 @@ struct lg_stack {
     UT_hash_handle hh;
 };
 
-/* An EVENT record.  Only the last few are kept (see LG_EVENT_RING): they
- * are what a crash report shows as "the last events". */
+/* An EVENT record, or a short POOL_PUT/POOL_GET record made whole again
+ * (kind GUARD_EV_POOL_PUT/GET, args pool, obj, size, put flags taken from
+ * the last full event of the same object in the log).  The last few of all
+ * events are kept (LG_EVENT_RING): they are what a crash report shows as
+ * "the last events"; process events are all kept (lg_log.pevents). */
 struct lg_event {
-    uint64_t time_ns;
+    uint64_t time_ns;       /* CLOCK_MONOTONIC; _COARSE for a short record */
     uint32_t tid;
     uint16_t kind;          /* enum guard_event_kind */
+    bool short_form;        /* from a short POOL_PUT/GET record */
+    bool unresolved;        /* short, and no full event of its object came
+                             * before it in this log: pool, size and flags
+                             * unknown (args[0], args[2], args[3] are 0) */
     uint32_t stack_id;
     uint64_t args[4];
     char *payload;          /* NULL: none */
+    size_t payload_len;     /* bytes in payload (it may hold NULs: argv) */
 };
 
 #define LG_EVENT_RING 16u
+
+/* Process events kept per log at most (SPAWN, REAP, EXEC, ...): beyond
+ * that a note says how many were left out. */
+#define LG_PEVENTS_MAX (1u << 18)
+
+/* Is this event kind one of the process tree's (kept in lg_log.pevents)? */
+bool lg_is_process_event(unsigned kind);
 
 struct lg_fstack {
     uint32_t role;          /* enum guard_stack_role */
@@ -73,6 +88,8 @@ struct lg_finding {
     size_t nstacks;
     char *call;             /* NULL: none */
     char *summary;          /* never NULL (may be empty) */
+    bool derived;           /* made by the analyzer, not read from the log
+                             * (e.g. unreaped-child of a killed process) */
     struct lg_event *events; /* crash: the events just before it, oldest first */
     size_t nevents;
 };
@@ -100,13 +117,25 @@ struct lg_log {
     bool ended;             /* an END record was read */
     int32_t exit_status;
     uint32_t dropped_events;
+    bool exec_ended;        /* no END, and an EXEC event not followed by
+                             * EXEC_FAILED: the program replaced itself */
+    uint64_t end_time_ns;   /* END's time, else the latest time seen in the
+                             * log (0: none) */
+
+    /* SPAWN, REAP, EXEC, EXEC_FAILED, KILL and SIGCHLD events, in file
+     * order (at most LG_PEVENTS_MAX) */
+    struct lg_event *pevents;
+    size_t npevents, pevents_cap;
+    size_t npevents_dropped;
 
     unsigned run;           /* index of the PATH operand it came from (set by
                              * the caller): each operand is one run, e.g. one
                              * run-N directory of run-with-guard --repeat */
     bool corrupt;           /* an input error was found in this log */
     size_t nrecords;        /* records accepted */
-    size_t nevents;         /* EVENT records seen */
+    size_t nevents;         /* events seen: EVENT and short pool records */
+    size_t nshort;          /* of which short POOL_PUT/POOL_GET records */
+    size_t nshort_unresolved; /* short records with no full event before */
     size_t nunknown;        /* records of unknown types skipped */
     size_t nshim_notes;
 
@@ -132,5 +161,14 @@ const struct lg_stack *lg_find_stack(const struct lg_log *log, uint32_t id);
 const struct lg_module *lg_find_module(const struct lg_log *log, uint64_t pc, uint32_t gen);
 
 const char *lg_event_kind_name(unsigned kind);
+
+/* The payload of a SPAWN or EXEC event split at its NULs: the first
+ * string (program, or exec path) in *first (NULL when there is no payload)
+ * and the rest as a vector (*argv, *argc).  Everything is a fresh copy. */
+void lg_split_payload(const struct lg_event *ev, char **first, char ***argv, size_t *argc);
+void lg_free_strv(char **v, size_t n);
+/* The payload as one line: its NULs as blanks, trailing ones dropped
+ * (fresh copy; "" when there is none). */
+char *lg_payload_text(const struct lg_event *ev);
 
 #endif /* ANALYZER_LOGREAD_H */

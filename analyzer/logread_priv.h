@@ -8,6 +8,17 @@
 
 #include "logread.h"
 
+/* What the last full POOL_PUT/POOL_GET event said about an object: the
+ * short records that follow take their pool, size and flags from here. */
+struct lg_pool_state {
+    uint64_t obj;
+    uint64_t pool;
+    uint64_t size;
+    uint64_t put_flags;
+    bool have_put;          /* a full POOL_PUT gave put_flags */
+    UT_hash_handle hh;
+};
+
 struct reader {
     const char *path;
     const unsigned char *buf;
@@ -18,6 +29,8 @@ struct reader {
     bool *input_error;
     unsigned messages;   /* region messages shown */
     unsigned suppressed; /* region messages not shown */
+    struct lg_pool_state *objs; /* uthash by obj (logrec.c) */
+    bool exec_pending;   /* an EXEC event not yet followed by EXEC_FAILED */
 };
 
 enum rec_status {
@@ -36,5 +49,7 @@ enum rec_status lg_rec_type_check(const unsigned char *p, const struct guard_rec
 /* Copy what a valid record says into r->log (logrec.c). */
 void lg_rec_handle(struct reader *r, size_t off, const struct guard_rec *rec);
 void lg_event_clear(struct lg_event *ev);
+/* Free what the record handlers kept in the reader (logrec.c). */
+void lg_reader_done(struct reader *r);
 
 #endif /* ANALYZER_LOGREAD_PRIV_H */

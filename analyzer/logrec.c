@@ -102,6 +102,12 @@ enum rec_status lg_rec_type_check(const unsigned char *p, const struct guard_rec
         if (size >= sizeof(struct guard_rec_end))
             return REC_OK;
         break;
+    case GUARD_REC_POOL_PUT:
+    case GUARD_REC_POOL_GET:
+        /* fixed size; a longer one (a newer writer) is read by its prefix */
+        if (size >= sizeof(struct guard_rec_pool))
+            return REC_OK;
+        break;
     default:
         /* PAD and record types from a newer writer: skipped by size. */
         return REC_OK;
@@ -119,10 +125,29 @@ void lg_event_clear(struct lg_event *ev)
     ev->payload = NULL;
 }
 
+/* A payload of n bytes as a NUL-terminated copy that keeps inner NULs
+ * (SPAWN and EXEC payloads are NUL-separated strings). */
+static char *payload_copy(const void *p, size_t n)
+{
+    char *c = xmalloc(n + 1);
+    memcpy(c, p, n);
+    c[n] = '\0';
+    return c;
+}
+
 static void event_copy(struct lg_event *dst, const struct lg_event *src)
 {
     *dst = *src;
-    dst->payload = src->payload ? xstrdup(src->payload) : NULL;
+    dst->payload = src->payload ? payload_copy(src->payload, src->payload_len) : NULL;
+}
+
+void lg_reader_done(struct reader *r)
+{
+    struct lg_pool_state *o, *tmp;
+    HASH_ITER(hh, r->objs, o, tmp) {
+        HASH_DEL(r->objs, o);
+        free(o);
+    }
 }
 
 static void on_process(struct reader *r, const unsigned char *p)
@@ -205,23 +230,106 @@ static void on_stack(struct reader *r, const unsigned char *p, size_t off)
     log->nstacks++;
 }
 
-static void on_event(struct reader *r, const unsigned char *p)
+static void note_time(struct lg_log *log, uint64_t t)
+{
+    if (t > log->end_time_ns && !log->ended)
+        log->end_time_ns = t;
+}
+
+/* Every event, full or short, goes through here: the ring of the last
+ * events, the counts, and the process events list. */
+static void add_event(struct reader *r, const struct lg_event *ev)
 {
     struct lg_log *log = r->log;
-    struct guard_rec_event x;
-    memcpy(&x, p, sizeof x);
     log->nevents++;
-    struct lg_event *ev = &log->ring[log->ring_next];
-    lg_event_clear(ev);
-    ev->time_ns = x.time_ns;
-    ev->tid = x.tid;
-    ev->kind = x.kind;
-    ev->stack_id = x.stack_id;
-    memcpy(ev->args, x.args, sizeof ev->args);
-    ev->payload = x.payload_len ? xstrndup_bytes(p + sizeof x, x.payload_len) : NULL;
+    note_time(log, ev->time_ns);
+    struct lg_event *slot = &log->ring[log->ring_next];
+    lg_event_clear(slot);
+    event_copy(slot, ev);
     log->ring_next = (log->ring_next + 1) % LG_EVENT_RING;
     if (log->ring_n < LG_EVENT_RING)
         log->ring_n++;
+
+    if (ev->kind == GUARD_EV_EXEC)
+        r->exec_pending = true;
+    else if (ev->kind == GUARD_EV_EXEC_FAILED)
+        r->exec_pending = false;
+    if (!lg_is_process_event(ev->kind))
+        return;
+    if (log->npevents >= LG_PEVENTS_MAX) {
+        log->npevents_dropped++;
+        return;
+    }
+    VEC_GROW(log->pevents, log->npevents, log->pevents_cap);
+    event_copy(&log->pevents[log->npevents++], ev);
+}
+
+/* The state short records of this object will be resolved from. */
+static struct lg_pool_state *pool_state(struct reader *r, uint64_t obj, bool create)
+{
+    struct lg_pool_state *o = NULL;
+    HASH_FIND(hh, r->objs, &obj, sizeof obj, o);
+    if (!o && create) {
+        o = xcalloc(1, sizeof *o);
+        o->obj = obj;
+        HASH_ADD(hh, r->objs, obj, sizeof o->obj, o);
+    }
+    return o;
+}
+
+static void on_event(struct reader *r, const unsigned char *p)
+{
+    struct guard_rec_event x;
+    memcpy(&x, p, sizeof x);
+    struct lg_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.time_ns = x.time_ns;
+    ev.tid = x.tid;
+    ev.kind = x.kind;
+    ev.stack_id = x.stack_id;
+    memcpy(ev.args, x.args, sizeof ev.args);
+    /* add_event copies it again: the ring and the list own their copies */
+    ev.payload = x.payload_len ? (char *)p + sizeof x : NULL;
+    ev.payload_len = x.payload_len;
+    if (x.kind == GUARD_EV_POOL_PUT || x.kind == GUARD_EV_POOL_GET) {
+        struct lg_pool_state *o = pool_state(r, x.args[1], true);
+        o->pool = x.args[0];
+        o->size = x.args[2];
+        if (x.kind == GUARD_EV_POOL_PUT) {
+            o->put_flags = x.args[3];
+            o->have_put = true;
+        }
+    }
+    add_event(r, &ev);
+}
+
+/* A short POOL_PUT/POOL_GET record: the same event as a full one, with
+ * pool, size and put flags those of the last full event of the object. */
+static void on_pool_short(struct reader *r, const unsigned char *p, uint16_t type)
+{
+    struct guard_rec_pool x;
+    memcpy(&x, p, sizeof x);
+    bool put = type == GUARD_REC_POOL_PUT;
+    struct lg_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.time_ns = x.time_ns;
+    ev.tid = x.tid;
+    ev.kind = put ? GUARD_EV_POOL_PUT : GUARD_EV_POOL_GET;
+    ev.short_form = true;
+    ev.stack_id = x.stack_id;
+    ev.args[1] = x.obj;
+    const struct lg_pool_state *o = pool_state(r, x.obj, false);
+    if (o && (!put || o->have_put)) {
+        ev.args[0] = o->pool;
+        ev.args[2] = o->size;
+        ev.args[3] = put ? o->put_flags : 0;
+    } else {
+        /* the writer broke its promise (or the full record was lost) */
+        ev.unresolved = true;
+        r->log->nshort_unresolved++;
+    }
+    r->log->nshort++;
+    add_event(r, &ev);
 }
 
 static void on_finding(struct reader *r, const unsigned char *p, size_t off)
@@ -265,6 +373,7 @@ static void on_finding(struct reader *r, const unsigned char *p, size_t off)
     f->call = x.call_len ? xstrndup_bytes(s, x.call_len) : NULL;
     s += x.call_len;
     f->summary = xstrndup_bytes(s, x.summary_len);
+    note_time(log, x.time_ns);
 
     if (x.kind == GUARD_FK_CRASH && log->ring_n) {
         /* "the finding carries ... the last events": those logged before
@@ -292,6 +401,7 @@ static void on_end(struct reader *r, const unsigned char *p)
     struct guard_rec_end x;
     memcpy(&x, p, sizeof x);
     r->log->ended = true;
+    r->log->end_time_ns = x.time_ns;
     r->log->exit_status = x.exit_status;
     r->log->dropped_events += x.dropped_events;
 }
@@ -323,6 +433,10 @@ void lg_rec_handle(struct reader *r, size_t off, const struct guard_rec *rec)
         break;
     case GUARD_REC_END:
         on_end(r, p);
+        break;
+    case GUARD_REC_POOL_PUT:
+    case GUARD_REC_POOL_GET:
+        on_pool_short(r, p, rec->type);
         break;
     default:
         r->log->nunknown++;

@@ -23,5 +23,7 @@ struct report {
 /* Both return 0, or -1 when the report could not be written. */
 int report_text(FILE *out, const struct report *r);
 int report_json(FILE *out, const struct report *r);
+/* The "Process tree:" section of the text report (report_tree.c). */
+void report_text_tree(FILE *out, const struct report *r);
 
 #endif /* ANALYZER_REPORT_H */

@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <jansson.h>
 
@@ -94,14 +95,42 @@ static json_t *events_json(const struct fnd *f)
         for (size_t k = 0; k < 4; k++)
             json_array_append_new(args, jhex(ev->args[k]));
         json_object_set_new(e, "args", args);
-        json_object_set_new(e, "payload", jstr(ev->payload));
+        char *payload = ev->payload ? lg_payload_text(ev) : NULL;
+        json_object_set_new(e, "payload", jstr(payload));
+        free(payload);
+        if (ev->short_form) /* a short record: coarse time, args from the last full event */
+            json_object_set_new(e, "short", json_true());
+        if (ev->unresolved) /* ...which was not in the log: pool, size, flags unknown */
+            json_object_set_new(e, "unresolved", json_true());
         json_object_set_new(e, "stack", frames_json(f->events[i].sym));
         json_array_append_new(a, e);
     }
     return a;
 }
 
-static json_t *finding_json(const struct fnd *f)
+static json_t *strv_json(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, jstr(v[i]));
+    return a;
+}
+
+/* unreaped-child, put-while-child-running: the child other_tid names. */
+static json_t *child_json(const struct report *r, const struct fnd *f)
+{
+    const struct pt_node *c = pt_child_of(&r->db->tree, f->log, f->rec->other_tid, f->rec->time_ns);
+    if (!c)
+        return json_null();
+    json_t *j = json_object();
+    json_object_set_new(j, "pid", juint(c->pid));
+    json_object_set_new(j, "exe", jstr(c->exe));
+    json_object_set_new(j, "argv", strv_json(c->argv, c->argc));
+    json_object_set_new(j, "process", juint(c->id));
+    return j;
+}
+
+static json_t *finding_json(const struct report *r, const struct fnd *f)
 {
     const struct lg_finding *rec = f->rec;
     json_t *j = json_object();
@@ -142,7 +171,13 @@ static json_t *finding_json(const struct fnd *f)
     for (unsigned b = 0; b < 16; b++)
         if (rec->flags & (1u << b))
             json_array_append_new(flags, json_string(fnd_flag_name(b)));
+    if (rec->derived)
+        json_array_append_new(flags, json_string("derived"));
     json_object_set_new(j, "flags", flags);
+    /* made by the analyzer (a killed process could not report it) */
+    json_object_set_new(j, "derived", json_boolean(rec->derived));
+    if (f->kind == GUARD_FK_UNREAPED_CHILD || f->kind == GUARD_FK_PUT_WHILE_CHILD_RUNNING)
+        json_object_set_new(j, "child", child_json(r, f));
 
     json_t *pids = json_array();
     for (size_t i = 0; i < f->npids; i++)
@@ -155,28 +190,148 @@ static json_t *finding_json(const struct fnd *f)
     return j;
 }
 
-static json_t *process_json(const struct lg_log *log)
+static json_t *wait_status_json(int status)
+{
+    json_t *j = json_object();
+    if (WIFEXITED(status)) {
+        json_object_set_new(j, "exited", json_integer(WEXITSTATUS(status)));
+    } else if (WIFSIGNALED(status)) {
+        json_object_set_new(j, "signal", json_integer(WTERMSIG(status)));
+        json_object_set_new(j, "core", json_boolean(WCOREDUMP(status)));
+    } else {
+        json_object_set_new(j, "raw", json_integer(status));
+    }
+    return j;
+}
+
+static json_t *spawn_json(const struct pt_spawn *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_object();
+    const char *kind = pt_spawn_kind_name(s->kind);
+    json_object_set_new(j, "kind", kind ? json_string(kind) : json_null());
+    json_object_set_new(j, "tid", juint(s->ev->tid));
+    json_object_set_new(j, "time_ns", juint(s->ev->time_ns));
+    json_object_set_new(j, "program", jstr(s->program));
+    json_object_set_new(j, "argv", strv_json(s->argv, s->argc));
+    json_t *flags = json_array();
+    if (s->flags & GUARD_SPAWN_MULTITHREADED)
+        json_array_append_new(flags, json_string("multithreaded"));
+    if (s->flags & GUARD_SPAWN_AUTOREAP)
+        json_array_append_new(flags, json_string("autoreap"));
+    json_object_set_new(j, "flags", flags);
+    json_object_set_new(j, "threads", juint_or_null(s->threads));
+    json_object_set_new(j, "stack", frames_json(s->stack));
+    json_object_set_new(j, "log", jstr(s->log->path));
+    return j;
+}
+
+static json_t *reap_json(const struct pt_node *n)
+{
+    const struct pt_spawn *s = n->spawn;
+    if (!s || (!s->reap && !s->reap_implicit))
+        return json_null();
+    json_t *j = json_object();
+    if (s->reap) {
+        const char *call = pt_reap_call_name((unsigned)s->reap->args[2]);
+        json_object_set_new(j, "tid", juint(s->reap->tid));
+        json_object_set_new(j, "call", call ? json_string(call) : json_null());
+        json_object_set_new(j, "status", wait_status_json((int)s->reap->args[1]));
+        json_object_set_new(j, "time_ns", juint(s->reap->time_ns));
+        json_object_set_new(j, "asked_for_pid", json_boolean(s->reap->args[3] != 0));
+    } else {
+        /* system() reaped it inside libc, and the shim logged no REAP */
+        json_object_set_new(j, "tid", juint(s->ev->tid));
+        json_object_set_new(j, "call", json_string("system"));
+        json_t *st = json_null();
+        if (n->have_exit) {
+            st = json_object();
+            json_object_set_new(st, "exited", json_integer(n->exit_status));
+        }
+        json_object_set_new(j, "status", st);
+        json_object_set_new(j, "time_ns", json_null());
+        json_object_set_new(j, "implicit", json_true());
+    }
+    return j;
+}
+
+static json_t *process_json(const struct pt_node *n)
 {
     json_t *p = json_object();
-    json_object_set_new(p, "pid", juint(log->hdr.pid));
-    json_object_set_new(p, "ppid", juint(log->hdr.ppid));
-    json_object_set_new(p, "exe", jstr(log->exe));
-    json_t *argv = json_array();
-    for (size_t i = 0; i < log->argc; i++)
-        json_array_append_new(argv, jstr(log->argv[i]));
-    json_object_set_new(p, "argv", argv);
-    json_object_set_new(p, "ended", json_boolean(log->ended));
-    json_object_set_new(p, "log", jstr(log->path));
-    /* INT32_MIN: returned from main without the shim seeing the status */
-    json_object_set_new(p, "exit_status", log->ended && log->exit_status != INT32_MIN
-                                              ? json_integer(log->exit_status) : json_null());
-    json_object_set_new(p, "main_tid", juint_or_null(log->main_tid));
+    const struct lg_log *last = n->nlogs ? n->logs[n->nlogs - 1] : NULL;
+    json_object_set_new(p, "id", juint(n->id));
+    json_object_set_new(p, "pid", juint(n->pid));
+    json_object_set_new(p, "ppid", n->nlogs || n->parent ? juint(n->ppid) : json_null());
+    json_object_set_new(p, "run", juint(n->run));
+    json_object_set_new(p, "exe", jstr(n->exe));
+    json_object_set_new(p, "argv", strv_json(n->argv, n->argc));
+    /* INT32_MIN in END: returned from main without the shim seeing the
+     * status; then the parent's wait status says it, when it was logged */
+    json_object_set_new(p, "exit_status", n->have_exit ? json_integer(n->exit_status) : json_null());
+    json_object_set_new(p, "exit_status_from",
+                        !n->have_exit ? json_null()
+                                      : json_string(n->exit_from_reap ? "wait" : "log"));
+    json_object_set_new(p, "ended", json_string(pt_end_name(n->end)));
+    json_object_set_new(p, "has_log", json_boolean(n->nlogs > 0));
+    json_object_set_new(p, "log", last ? jstr(last->path) : json_null());
+    json_t *logs = json_array(), *chain = json_array();
+    for (size_t i = 0; i < n->nlogs; i++) {
+        const struct lg_log *log = n->logs[i];
+        json_array_append_new(logs, jstr(log->path));
+        json_t *c = json_object();
+        json_object_set_new(c, "exe", jstr(log->exe));
+        json_object_set_new(c, "argv", strv_json(log->argv, log->argc));
+        json_object_set_new(c, "log", jstr(log->path));
+        json_array_append_new(chain, c);
+    }
+    if (n->end == PT_END_EXEC) {
+        json_t *c = json_object();
+        json_object_set_new(c, "exe", jstr(n->exec_path));
+        json_object_set_new(c, "argv", strv_json(n->exec_argv, n->exec_argc));
+        json_object_set_new(c, "log", json_null());
+        json_array_append_new(chain, c);
+    }
+    json_object_set_new(p, "logs", logs);
+    json_object_set_new(p, "exec_chain", chain);
+    json_object_set_new(p, "spawn", spawn_json(n->spawn));
+    json_object_set_new(p, "reap", reap_json(n));
+    json_t *kill = json_null();
+    if (n->spawn && n->spawn->kill) {
+        kill = json_object();
+        json_object_set_new(kill, "tid", juint(n->spawn->kill->tid));
+        json_object_set_new(kill, "signal", juint(n->spawn->kill->args[1]));
+        json_object_set_new(kill, "time_ns", juint(n->spawn->kill->time_ns));
+    }
+    json_object_set_new(p, "kill", kill);
+    json_object_set_new(p, "parent", n->parent ? juint(n->parent->id) : json_null());
+    json_t *kids = json_array(), *kid_ids = json_array();
+    for (size_t i = 0; i < n->nchildren; i++) {
+        json_array_append_new(kids, juint(n->children[i]->pid));
+        json_array_append_new(kid_ids, juint(n->children[i]->id));
+    }
+    json_object_set_new(p, "children", kids);
+    json_object_set_new(p, "children_ids", kid_ids);
+
+    /* per log, summed over the exec chain */
+    size_t nfindings = 0, dropped = 0, nevents = 0, nshort = 0;
+    bool corrupt = false;
+    for (size_t i = 0; i < n->nlogs; i++) {
+        nevents += n->logs[i]->nevents;
+        nshort += n->logs[i]->nshort;
+        nfindings += n->logs[i]->nfindings;
+        dropped += n->logs[i]->dropped_events;
+        corrupt |= n->logs[i]->corrupt;
+    }
+    json_object_set_new(p, "main_tid", last ? juint_or_null(last->main_tid) : json_null());
     json_object_set_new(p, "forked_child",
-                        json_boolean(log->hdr.flags & GUARD_FILE_FORKED_CHILD));
-    json_object_set_new(p, "options", jstr(log->options));
-    json_object_set_new(p, "findings", juint(log->nfindings));
-    json_object_set_new(p, "dropped_events", juint(log->dropped_events));
-    json_object_set_new(p, "corrupt", json_boolean(log->corrupt));
+                        json_boolean(n->nlogs && (n->logs[0]->hdr.flags & GUARD_FILE_FORKED_CHILD)));
+    json_object_set_new(p, "options", last ? jstr(last->options) : json_null());
+    json_object_set_new(p, "findings", juint(nfindings));
+    json_object_set_new(p, "events", juint(nevents)); /* short pool records included */
+    json_object_set_new(p, "short_pool_records", juint(nshort));
+    json_object_set_new(p, "dropped_events", juint(dropped));
+    json_object_set_new(p, "corrupt", json_boolean(corrupt));
     return p;
 }
 
@@ -199,7 +354,7 @@ int report_json(FILE *out, const struct report *r)
     json_t *by_kind = json_object();
     for (size_t i = 0; i < db->n; i++) {
         const struct fnd *f = db->sorted[i];
-        json_array_append_new(findings, finding_json(f));
+        json_array_append_new(findings, finding_json(r, f));
         json_t *c = json_object_get(by_kind, f->kind_name);
         json_int_t prev = c ? json_integer_value(c) : 0;
         json_object_set_new(by_kind, f->kind_name, json_integer(prev + (json_int_t)f->count));
@@ -207,8 +362,8 @@ int report_json(FILE *out, const struct report *r)
     json_object_set_new(root, "findings", findings);
 
     json_t *procs = json_array();
-    for (size_t i = 0; i < r->nlogs; i++)
-        json_array_append_new(procs, process_json(r->logs[i]));
+    for (size_t i = 0; i < db->tree.n; i++)
+        json_array_append_new(procs, process_json(db->tree.nodes[i]));
     json_object_set_new(root, "processes", procs);
 
     json_t *notes = json_array();
@@ -220,7 +375,10 @@ int report_json(FILE *out, const struct report *r)
     json_object_set_new(sum, "findings", juint(db->n));
     json_object_set_new(sum, "occurrences", juint(db->occurrences));
     json_object_set_new(sum, "kinds", juint(db->nkinds));
-    json_object_set_new(sum, "processes", juint(r->nlogs));
+    /* processes with a log (an exec'ing process has one log per image) */
+    json_object_set_new(sum, "processes", juint(db->tree.nlogged));
+    json_object_set_new(sum, "processes_without_log", juint(db->tree.n - db->tree.nlogged));
+    json_object_set_new(sum, "logs", juint(r->nlogs));
     size_t runs = 0; /* logs are in operand order: count the changes */
     for (size_t i = 0; i < r->nlogs; i++)
         if (i == 0 || r->logs[i]->run != r->logs[i - 1]->run)

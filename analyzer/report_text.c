@@ -92,13 +92,40 @@ static void print_heading(FILE *out, const struct fnd *f)
     fputs(")\n", out);
 }
 
-/* One line of what the record says beyond its stacks. */
-static void print_details(FILE *out, const struct fnd *f)
+static bool is_child_kind(unsigned kind)
+{
+    return kind == GUARD_FK_UNREAPED_CHILD || kind == GUARD_FK_PUT_WHILE_CHILD_RUNNING;
+}
+
+/* ", child 123 (sleep 30)": other_tid of the child kinds is a pid. */
+static void print_child(FILE *out, const struct report *r, const struct fnd *f)
 {
     const struct lg_finding *rec = f->rec;
+    const struct pt_node *c = pt_child_of(&r->db->tree, f->log, rec->other_tid, rec->time_ns);
+    if (rec->other_tid)
+        fprintf(out, ", child %u", rec->other_tid);
+    else
+        fputs(", child (pid unknown)", out);
+    if (!c)
+        return;
+    char *cmd = pt_node_cmdline(c, 60);
+    fputs(" (", out);
+    fput_escaped(out, cmd);
+    if (!c->nlogs)
+        fputs(", no log", out);
+    fputc(')', out);
+    free(cmd);
+}
+
+/* One line of what the record says beyond its stacks. */
+static void print_details(FILE *out, const struct report *r, const struct fnd *f)
+{
+    const struct lg_finding *rec = f->rec;
+    bool child = is_child_kind(f->kind);
     fprintf(out, "  thread %u", rec->tid);
     if (rec->call) {
-        fputs(", in ", out);
+        /* unreaped-child names the call that started the child */
+        fputs(child ? ", started with " : ", in ", out);
         fput_escaped(out, rec->call);
         fputs("()", out);
     }
@@ -115,7 +142,9 @@ static void print_details(FILE *out, const struct fnd *f)
         if (rec->obj)
             fprintf(out, " (offset %" PRId64 " in the object)", rec->offset);
     }
-    if (rec->other_tid)
+    if (child)
+        print_child(out, r, f);
+    else if (rec->other_tid)
         fprintf(out, ", other thread %u", rec->other_tid);
     fputc('\n', out);
     if (rec->flags) {
@@ -128,6 +157,70 @@ static void print_details(FILE *out, const struct fnd *f)
             }
         fputc('\n', out);
     }
+    if (rec->derived)
+        fputs("  derived by the analyzer: the process was killed before the shim could "
+              "report this\n", out);
+}
+
+/* An event in words: "reap waitpid pid 12: exited 0". */
+static void print_event_text(FILE *out, const struct lg_event *ev)
+{
+    const char *name = lg_event_kind_name(ev->kind);
+    char st[96];
+    if (name)
+        fputs(name, out);
+    else
+        fprintf(out, "event-%u", ev->kind);
+    switch (ev->kind) {
+    case GUARD_EV_POOL_PUT:
+    case GUARD_EV_POOL_GET:
+        fprintf(out, " object 0x%" PRIx64, ev->args[1]);
+        if (ev->unresolved) {
+            fputs(" (pool and size unknown)", out);
+        } else {
+            fprintf(out, " of %" PRIu64 " bytes, pool 0x%" PRIx64, ev->args[2], ev->args[0]);
+            if (ev->kind == GUARD_EV_POOL_PUT && ev->args[3])
+                fprintf(out, ", flags 0x%" PRIx64, ev->args[3]);
+        }
+        if (ev->short_form)
+            fputs(" [short record]", out);
+        return;
+    case GUARD_EV_SPAWN: {
+        const char *kind = pt_spawn_kind_name((unsigned)ev->args[1]);
+        fprintf(out, " %s pid %" PRId64, kind ? kind : "?", (int64_t)ev->args[0]);
+        if (ev->args[2] & GUARD_SPAWN_FAILED)
+            fputs(" (failed)", out);
+        break;
+    }
+    case GUARD_EV_REAP: {
+        const char *call = pt_reap_call_name((unsigned)ev->args[2]);
+        fprintf(out, " %s pid %" PRIu64 ": %s", call ? call : "?", ev->args[0],
+                pt_wait_status_text((int)ev->args[1], st, sizeof st));
+        return;
+    }
+    case GUARD_EV_EXEC:
+        break;
+    case GUARD_EV_EXEC_FAILED:
+        fprintf(out, " errno %" PRIu64, ev->args[0]);
+        return;
+    case GUARD_EV_KILL:
+        fprintf(out, " pid %" PRIu64 " signal %" PRIu64, ev->args[0], ev->args[1]);
+        return;
+    case GUARD_EV_SIGCHLD:
+        fputs(ev->args[0] ? " children auto-reaped" : " children not auto-reaped", out);
+        return;
+    default:
+        fprintf(out, " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64, ev->args[0],
+                ev->args[1], ev->args[2], ev->args[3]);
+        break;
+    }
+    if (ev->payload) {
+        char *text = lg_payload_text(ev);
+        fputs(" \"", out);
+        fput_escaped(out, text);
+        fputc('"', out);
+        free(text);
+    }
 }
 
 static void print_events(FILE *out, const struct fnd *f)
@@ -138,25 +231,14 @@ static void print_events(FILE *out, const struct fnd *f)
     fputs("last events before it (oldest first):\n", out);
     for (size_t i = 0; i < f->nevents; i++) {
         const struct lg_event *ev = f->events[i].ev;
-        const char *name = lg_event_kind_name(ev->kind);
         if (ev->time_ns >= t0) {
             uint64_t d = ev->time_ns - t0;
             fprintf(out, "  +%" PRIu64 ".%06" PRIu64 "s", d / 1000000000u, d % 1000000000u / 1000u);
         } else {
-            fputs("  +?", out);
+            fputs("  +?", out); /* a coarse time may be a tick before the log's start */
         }
         fprintf(out, " thread %u ", ev->tid);
-        if (name)
-            fputs(name, out);
-        else
-            fprintf(out, "event-%u", ev->kind);
-        fprintf(out, " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64, ev->args[0],
-                ev->args[1], ev->args[2], ev->args[3]);
-        if (ev->payload) {
-            fputs(" \"", out);
-            fput_escaped(out, ev->payload);
-            fputc('"', out);
-        }
+        print_event_text(out, ev);
         fputc('\n', out);
         /* the innermost frames say where; the whole stack is in the JSON */
         const struct sym_stack *s = f->events[i].sym;
@@ -165,7 +247,7 @@ static void print_events(FILE *out, const struct fnd *f)
     }
 }
 
-static void print_finding(FILE *out, const struct fnd *f)
+static void print_finding(FILE *out, const struct report *r, const struct fnd *f)
 {
     print_heading(out, f);
     if (f->rec->summary[0]) {
@@ -173,7 +255,7 @@ static void print_finding(FILE *out, const struct fnd *f)
         fput_escaped(out, f->rec->summary);
         fputc('\n', out);
     }
-    print_details(out, f);
+    print_details(out, r, f);
     for (size_t i = 0; i < f->nstacks; i++)
         print_stack(out, f, &f->stacks[i]);
     print_events(out, f);
@@ -223,16 +305,21 @@ int report_text(FILE *out, const struct report *r)
 {
     const struct fnd_db *db = r->db;
     for (size_t i = 0; i < db->n; i++)
-        print_finding(out, db->sorted[i]);
+        print_finding(out, r, db->sorted[i]);
+    report_text_tree(out, r);
     if (r->verbose)
         print_processes(out, r);
     print_notes(out, r->notes);
+    /* processes, not logs: one exec'ing process writes a log per image */
+    size_t np = db->tree.nlogged;
     if (db->n)
-        fprintf(out, "SUMMARY: libguard: %zu %s (%zu %s) in %zu %s\n", db->n,
+        fprintf(out, "SUMMARY: libguard: %zu %s (%zu %s) in %zu %s", db->n,
                 plural(db->n, "finding", "findings"), db->nkinds, plural(db->nkinds, "kind", "kinds"),
-                r->nlogs, plural(r->nlogs, "process", "processes"));
+                np, plural(np, "process", "processes"));
     else
-        fprintf(out, "libguard: no findings in %zu %s\n", r->nlogs,
-                plural(r->nlogs, "process", "processes"));
+        fprintf(out, "libguard: no findings in %zu %s", np, plural(np, "process", "processes"));
+    if (r->nlogs != np)
+        fprintf(out, " (%zu logs)", r->nlogs);
+    fputc('\n', out);
     return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }
