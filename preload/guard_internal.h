@@ -62,6 +62,9 @@ void guard_log_event(uint16_t kind, uint32_t stack_id, uint64_t a0, uint64_t a1,
                      uint64_t a2, uint64_t a3, const char *payload, size_t payload_len);
 void guard_log_end(int status);
 const char *guard_log_path(void);
+/* Changes when the log moves to a new file (fork child): state that says
+ * "the log already has this" is valid only for the same epoch. */
+uint32_t guard_log_epoch(void);
 uint32_t guard_log_dropped(void);
 
 /* ---- stacks (stack.c) --------------------------------------------------- */

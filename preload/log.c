@@ -45,7 +45,10 @@ static _Atomic uint32_t dropped;
 static _Atomic int log_failed;        /* no more space, or no file */
 static char log_path_buf[PATH_MAX];
 
+static _Atomic uint32_t log_epoch = 1; /* a new log file: nothing written in it yet */
+
 const char *guard_log_path(void) { return log_path_buf; }
+uint32_t guard_log_epoch(void) { return atomic_load_explicit(&log_epoch, memory_order_relaxed); }
 uint32_t guard_log_dropped(void) { return atomic_load(&dropped); }
 
 static char *map_chunk(unsigned k)
@@ -321,6 +324,7 @@ void guard_log_after_fork_child(void)
     if (log_fd >= 0)
         close(log_fd);
     log_fd = -1;
+    atomic_fetch_add(&log_epoch, 1);
     if (was_open)
         guard_log_open(getppid(), 1);
 }

@@ -53,6 +53,7 @@ struct pool_obj {
     size_t logged_size;         /* 0: nothing logged in full yet */
     unsigned logged_put_flags;  /* flags of the last full put event */
     int logged_put;
+    uint32_t logged_epoch;      /* ... in this log file (a fork child starts a new one) */
 };
 
 /* Log a put or get: the short record when the object's pool, size and flags
@@ -69,6 +70,12 @@ static struct pool_log plan_log(struct pool_obj *o, int is_put, const void *pool
     struct pool_log plan = {0, flags};
     if (!o)
         return plan;
+    uint32_t epoch = guard_log_epoch();
+    if (o->logged_epoch != epoch) {
+        o->logged_epoch = epoch;
+        o->logged_size = 0;
+        o->logged_put = 0;
+    }
     int same = o->logged_size == size && o->logged_pool == pool &&
                (!is_put || (o->logged_put && o->logged_put_flags == flags));
     if (same) {

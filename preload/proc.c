@@ -187,7 +187,7 @@ void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid,
     if (!stream && (WIFSTOPPED(status) || WIFCONTINUED(status)))
         return;
     int ours = remove_child(pid, stream);
-    if (ours || pid > 0)
+    if (ours || pid > 0 || call == GUARD_REAP_SYSTEM) /* system(): its own child, pid unknown */
         guard_log_event(GUARD_EV_REAP, 0, (uint64_t)pid, (uint64_t)(unsigned)status, call,
                         (uint64_t)asked_for_pid, NULL, 0);
 }
