@@ -85,6 +85,7 @@ $(BUILD)/bench/%: bench/%.c include/guard.h | $(BUILD)/.deps-ok
 	$(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Icommon -pthread -o $@ $< -ldl
 
 check: all $(BUILD)/guard-analyze-asan
+	@sh scripts/install-test-tools.sh $(BUILD)
 	@python3 tests/run_tests.py --build $(BUILD)
 
 demo: all

@@ -17,6 +17,7 @@ import test_ns  # noqa: E402,F401
 import test_nss_time  # noqa: E402,F401
 import test_pool  # noqa: E402,F401
 import test_shim  # noqa: E402,F401
+import test_triage  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(harness.main(sys.argv[1:]))

@@ -1,0 +1,217 @@
+"""test_triage.py — field crashes and nightly runs: the crash flight
+recorder, suppressions, baselines, SARIF and JUnit, and run-with-guard
+--until-fail on a flaky program."""
+import json
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+
+from harness import (ASAN_ENV, LogDir, ROOT, analyze, analyzer, assert_frame, findings, prog, run,
+                     source_line, test)
+
+import harness
+
+
+def sarif_validator():
+    """Microsoft's SARIF multitool, installed by scripts/install-test-tools.sh:
+    it checks a log against the official SARIF 2.1.0 schema (JSON1xxx
+    errors) and the spec's rules (SARIF1xxx/2xxx)."""
+    return os.path.join(harness.BUILD, "tools", "node_modules", ".bin", "sarif-multitool")
+
+
+def crash_report(name, options="", fmt="json"):
+    d = LogDir()
+    r = run([prog(name)], log_dir=d.path, options=options)
+    status, report, err = analyze(d.path, fmt=fmt)
+    d.cleanup()
+    return r, status, report
+
+
+@test
+def crash_in_one_of_8_threads_has_all_8_stacks_and_still_dies():
+    r, status, report = crash_report("crash_threads")
+    assert r.returncode == -11, "dies of its own SIGSEGV: %d" % r.returncode
+    (f,) = findings(report, "crash")
+    src = "testprogs/crash_threads.c"
+    assert_frame(f["stacks"]["crash"], "crasher", src, source_line(src, "BUG: a null pointer"))
+    threads = f.get("threads", [])
+    assert len(threads) == 8, "8 threads' stacks: %d" % len(threads)
+    waiters = [t for t in threads if any(fr.get("function") == "waiter" for fr in t["stack"])]
+    assert len(waiters) == 6, [[fr.get("function") for fr in t["stack"]][:4] for t in threads]
+    assert f.get("signal") == "SIGSEGV"
+    assert "rip" in f.get("registers", {})
+    r, status, text = crash_report("crash_threads", fmt="text")
+    assert text.count("thread") >= 8 and "SIGSEGV" in text
+
+
+@test
+def crash_after_an_unseen_use_after_return_is_linked_to_the_object():
+    r, status, report = crash_report("crash_after_uar", options="pool_protect=0")
+    assert r.returncode == -11, r.returncode
+    (f,) = findings(report, "crash")
+    links = " ".join(l if isinstance(l, str) else json.dumps(l) for l in f.get("links", []))
+    assert re.search(r"a5a5a5a5a5a5a5a5|poison", links, re.I), links
+    assert "buffer_put" in links or "put" in links, links
+    assert_frame(f["stacks"]["crash"], "checksum", "testprogs/crash_after_uar.c")
+
+
+@test
+def abort_is_recorded_and_the_status_kept():
+    d = LogDir()
+    src = os.path.join(d.path, "a.c")
+    exe = os.path.join(d.path, "a")
+    open(src, "w").write("#include <stdlib.h>\nint main(void){ abort(); }\n")
+    subprocess.run(["cc", "-g", "-o", exe, src], check=True)
+    r = run([exe], log_dir=d.path)
+    assert r.returncode == -6, r.returncode
+    status, report, _ = analyze(d.path)
+    (f,) = findings(report, "crash")
+    assert f.get("signal") == "SIGABRT"
+    d.cleanup()
+
+
+@test
+def a_program_that_recovers_from_its_own_segfaults_is_not_a_crash():
+    r, status, report = crash_report("segv_handler_after")
+    assert r.returncode == 0
+    assert not findings(report, "crash"), report["findings"]
+
+
+def write(path, text):
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path
+
+
+@test
+def suppressions_in_the_analyzer_and_the_shim():
+    d = LogDir()
+    run([prog("pool_double_put")], log_dir=d.path, options="verbosity=0")
+    run([prog("nss_threads")], log_dir=d.path, options="verbosity=0")
+    rules = write(os.path.join(d.path, "supp.txt"),
+                  "# known, tracked in BUG-1\ndouble-put:parse\nnss-nonreentrant-threads:nss_threads.c\n"
+                  "use-after-return:never_matches_anything\n")
+    status, report, err = analyze(d.path, extra=("--suppressions", rules, "--verbose"))
+    assert status == 0 and report["findings"] == [], report["findings"]
+    assert "unused suppression" in err and "never_matches_anything" in err, err
+    bad = write(os.path.join(d.path, "bad.txt"), "no colon here\n")
+    status, _, err = analyze(d.path, extra=("--suppressions", bad))
+    assert status == 2 and "bad.txt:1" in err, err
+    # the shim: a suppressed finding is neither printed nor halting
+    shim_rules = write(os.path.join(d.path, "shim.txt"), "double-put:*/pool_double_put\n")
+    logs = os.path.join(d.path, "shimlogs")
+    os.makedirs(logs)
+    r = run([prog("pool_double_put")], log_dir=logs, options="halt_on_error=1:suppressions=" + shim_rules)
+    assert r.returncode == 0 and "ERROR: libguard" not in r.stderr, r.stderr
+    status, report, _ = analyze(logs)
+    assert status == 0, "the shim's suppression is honoured offline too"
+    d.cleanup()
+
+
+@test
+def baseline_reports_only_new_findings_and_what_went_away():
+    d = LogDir()
+    old_logs, new_logs = os.path.join(d.path, "old"), os.path.join(d.path, "new")
+    os.makedirs(old_logs)
+    os.makedirs(new_logs)
+    run([prog("pool_double_put")], log_dir=old_logs, options="verbosity=0")
+    run([prog("child_zombie")], log_dir=old_logs, options="verbosity=0")
+    status, old_report, _ = analyze(old_logs)
+    for f in old_report["findings"]:
+        assert re.fullmatch(r"[0-9a-f]{8,}", f["fingerprint"]), f.get("fingerprint")
+    baseline = write(os.path.join(d.path, "baseline.json"), json.dumps(old_report))
+    run([prog("pool_double_put")], log_dir=new_logs, options="verbosity=0")   # still there
+    run([prog("nss_erange")], log_dir=new_logs, options="verbosity=0")        # new
+    status, report, _ = analyze(new_logs, extra=("--baseline", baseline))
+    assert status == 1
+    assert [f["kind"] for f in report["findings"]] == ["nss-erange-not-retried"], report["findings"]
+    gone = report.get("fixed", [])
+    assert [g["kind"] for g in gone] == ["unreaped-child"], gone
+    only_old = os.path.join(d.path, "same")
+    os.makedirs(only_old)
+    run([prog("pool_double_put")], log_dir=only_old, options="verbosity=0")
+    status, report, _ = analyze(only_old, extra=("--baseline", baseline))
+    assert status == 0 and report["findings"] == [], "nothing new: exit 0"
+    status, _, err = analyze(only_old, extra=("--baseline", os.path.join(d.path, "missing.json")))
+    assert status == 2 and "missing.json" in err
+    d.cleanup()
+
+
+@test
+def fingerprint_survives_a_line_shift_and_a_rebuild():
+    d = LogDir()
+    src = open(os.path.join(ROOT, "testprogs", "pool_double_put.c")).read()
+    shifted = os.path.join(d.path, "pool_double_put.c")
+    write(shifted, "/* a comment that moves every line down */\n\n\n" + src)
+    exe = os.path.join(d.path, "pool_double_put")
+    subprocess.run(["cc", "-g", "-O1", "-I", os.path.join(ROOT, "include"), "-I",
+                    os.path.join(ROOT, "testprogs"), "-pthread", "-o", exe, shifted], check=True)
+    a, b = os.path.join(d.path, "a"), os.path.join(d.path, "b")
+    os.makedirs(a)
+    os.makedirs(b)
+    run([prog("pool_double_put")], log_dir=a, options="verbosity=0")
+    run([exe], log_dir=b, options="verbosity=0")
+    _, ra, _ = analyze(a)
+    _, rb, _ = analyze(b)
+    (fa,), (fb,) = findings(ra, "double-put"), findings(rb, "double-put")
+    assert fa["stacks"]["put"][1]["line"] != fb["stacks"]["put"][1]["line"], "the lines did move"
+    assert fa["fingerprint"] == fb["fingerprint"]
+    d.cleanup()
+
+
+@test
+def sarif_is_valid_and_points_at_our_code():
+    d = LogDir()
+    run([prog("pool_uar")], log_dir=d.path, options="verbosity=0")
+    status, text, _ = analyze(d.path, fmt="sarif")
+    assert status == 1
+    sarif = json.loads(text)
+    path = os.path.join(d.path, "report.sarif")
+    write(path, text)
+    out = os.path.join(d.path, "validation.sarif")
+    v = subprocess.run([sarif_validator(), "validate", path, "--output", out, "--log", "ForceOverwrite"],
+                       capture_output=True, text=True, timeout=300)
+    assert v.returncode == 0, v.stdout + v.stderr
+    problems = [(r.get("ruleId"), r.get("message", {})) for r in json.load(open(out))["runs"][0].get("results", [])
+                if r.get("level") == "error"]
+    assert not problems, "SARIF validator errors: %s\n%s" % (problems, v.stdout[-2000:])
+    run0 = sarif["runs"][0]
+    rule_ids = {r["id"] for r in run0["tool"]["driver"]["rules"]}
+    assert {"use-after-return", "crash", "namespace-off-thread"} <= rule_ids
+    uar = [r for r in run0["results"] if r["ruleId"] == "use-after-return"][0]
+    loc = uar["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"].endswith("pool_uar_common.h"), loc
+    assert loc["region"]["startLine"] == source_line("testprogs/pool_uar_common.h", "io.Copy into")
+    d.cleanup()
+
+
+@test
+def junit_has_a_case_per_kind_and_failures_with_the_report():
+    d = LogDir()
+    run([prog("pool_double_put")], log_dir=d.path, options="verbosity=0")
+    status, text, _ = analyze(d.path, fmt="junit")
+    assert status == 1
+    root = ET.fromstring(text)
+    cases = root.iter("testcase")
+    by_name = {c.get("name"): c for c in cases}
+    assert "double-put" in by_name and "use-after-return" in by_name, list(by_name)
+    assert by_name["double-put"].find("failure") is not None
+    assert by_name["use-after-return"].find("failure") is None
+    assert "bufpool_put" in ET.tostring(by_name["double-put"], encoding="unicode")
+    d.cleanup()
+
+
+@test
+def until_fail_finds_the_one_run_in_five():
+    d = LogDir()
+    r = subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), "--log-dir", d.path, "--until-fail",
+                        "--repeat", "200", "--format", "json", "--output",
+                        os.path.join(d.path, "r.json"), prog("flaky_one_in_five")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1, r.stderr
+    m = re.search(r"run (\d+) of at most 200 failed", r.stderr)
+    assert m, r.stderr
+    report = json.load(open(os.path.join(d.path, "r.json")))
+    assert findings(report, "double-put")
+    d.cleanup()
