@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "guard_internal.h"
@@ -32,6 +33,27 @@ static const char *self_path(void)
             guard_fmt(path, sizeof path, "%s", info.dli_fname);
     }
     return path;
+}
+
+/* The rebuilt environment lives in a per-thread buffer reused by the next
+ * call: exec and posix_spawn are done with it when they return, and a
+ * program that spawns a million children must not grow our memory. */
+static __thread char *env_buf;
+static __thread size_t env_cap;
+
+static void *env_space(size_t need)
+{
+    if (need > env_cap) {
+        size_t cap = (need + 65535) & ~(size_t)65535;
+        void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        if (env_buf)
+            munmap(env_buf, env_cap);
+        env_buf = m;
+        env_cap = cap;
+    }
+    return env_buf;
 }
 
 /* envp with the shim kept in it, or NULL when envp needs no change. */
@@ -53,29 +75,26 @@ char *const *guard_env_with_shim(char *const envp[])
     int need_options = !has_options && guard_options_text[0];
     if (!self[0] || (!need_preload && !need_options))
         return NULL;
-    char **out = guard_alloc((n + 3) * sizeof(char *));
+    size_t preload_len = 11 + (preload ? strlen(preload) + 1 : 0) + strlen(self) + 1;
+    size_t options_len = 14 + strlen(guard_options_text) + 1;
+    size_t table = (n + 3) * sizeof(char *);
+    char **out = env_space(table + preload_len + options_len);
     if (!out)
         return NULL;
+    char *strings = (char *)out + table;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (!(need_preload && !strncmp(envp[i], "LD_PRELOAD=", 11)))
             out[k++] = envp[i];
     if (need_preload) {
-        size_t len = 11 + (preload ? strlen(preload) + 1 : 0) + strlen(self) + 1;
-        char *s = guard_alloc(len);
-        if (s) {
-            guard_fmt(s, len, "LD_PRELOAD=%s%s%s", preload ? preload : "", preload && *preload ? ":" : "",
-                      self);
-            out[k++] = s;
-        }
+        guard_fmt(strings, preload_len, "LD_PRELOAD=%s%s%s", preload ? preload : "",
+                  preload && *preload ? ":" : "", self);
+        out[k++] = strings;
+        strings += preload_len;
     }
     if (need_options) {
-        size_t len = 14 + strlen(guard_options_text) + 1;
-        char *s = guard_alloc(len);
-        if (s) {
-            guard_fmt(s, len, "GUARD_OPTIONS=%s", guard_options_text);
-            out[k++] = s;
-        }
+        guard_fmt(strings, options_len, "GUARD_OPTIONS=%s", guard_options_text);
+        out[k++] = strings;
     }
     out[k] = NULL;
     return out;
