@@ -5,10 +5,18 @@
  * (kind + top FND_KEY_FRAMES frames of every stack), and either starts a
  * new finding or adds to the count of an existing one.  The first
  * occurrence is the one shown (its pid, tid and details); later ones add
- * to `count` and to the set of pids.
+ * to `count` and to the set of pids.  The reader has already folded the
+ * records of one log with the same stacks (lg_finding.count).
+ *
+ * Then every finding gets its fingerprint, crash findings their threads
+ * and links (crashinfo.c), and fnd_partition() splits them into reported,
+ * suppressed (suppress.c) and known from a baseline (baseline.c).
  */
 #define _GNU_SOURCE
 #include "findings.h"
+
+#include "crashinfo.h"
+#include "fingerprint.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -207,18 +215,21 @@ static void add_pid(struct fnd *f, uint32_t pid)
     f->pids[f->npids++] = pid;
 }
 
-static void build_events(struct fnd_db *db, struct fnd *f, const struct lg_log *log,
-                         const struct lg_finding *rec, struct symbolizer *sym)
+static void add_run(struct fnd *f, unsigned run)
 {
-    if (!rec->nevents)
-        return;
-    f->events = xcalloc(rec->nevents, sizeof *f->events);
-    f->nevents = rec->nevents;
-    for (size_t i = 0; i < rec->nevents; i++) {
-        f->events[i].ev = &rec->events[i];
-        bool missing;
-        f->events[i].sym = cached_stack(db, log, rec->events[i].stack_id, sym, &missing);
-    }
+    for (size_t i = f->nruns; i-- > 0;)
+        if (f->runs[i] == run)
+            return;
+    VEC_GROW(f->runs, f->nruns, f->runs_cap);
+    f->runs[f->nruns++] = run;
+}
+
+bool fnd_in_run(const struct fnd *f, unsigned run)
+{
+    for (size_t i = 0; i < f->nruns; i++)
+        if (f->runs[i] == run)
+            return true;
+    return false;
 }
 
 static int cmp_fnd(const void *a, const void *b)
@@ -244,10 +255,11 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
     pt_build(&db->tree, logs, nlogs, db, sym, notes);
     size_t order = 0, cap = 0;
     for (size_t li = 0; li < nlogs; li++) {
-        const struct lg_log *log = logs[li];
+        struct lg_log *log = logs[li];
         bool dup_role = false;
         for (size_t fi = 0; fi < log->nfindings; fi++) {
-            const struct lg_finding *rec = &log->findings[fi];
+            struct lg_finding *rec = &log->findings[fi];
+            size_t count = rec->count ? rec->count : 1; /* derived ones: 1 */
             struct fnd *f = xcalloc(1, sizeof *f);
             f->kind = rec->kind;
             f->kind_name = guard_finding_kind_name(rec->kind);
@@ -259,39 +271,68 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
             f->rec = rec;
             build_stacks(db, f, log, rec, sym, &dup_role);
             f->key = make_key(f);
-            db->occurrences++;
 
             struct fnd *old = NULL;
             HASH_FIND_STR(db->table, f->key, old);
             if (old) {
-                old->count++;
+                old->count += count;
                 add_pid(old, log->hdr.pid);
-                /* logs come in operand order: a new run shows as a change */
-                if (log->run != old->last_run) {
-                    old->nruns++;
-                    old->last_run = log->run;
-                }
+                add_run(old, log->run);
+                rec->owner = old;
                 free_stacks(f);
                 free(f->key);
                 free(f);
                 continue;
             }
-            f->count = 1;
-            f->nruns = 1;
-            f->last_run = log->run;
+            f->count = count;
             f->order = order++;
             add_pid(f, log->hdr.pid);
-            build_events(db, f, log, rec, sym);
+            add_run(f, log->run);
+            rec->owner = f;
             HASH_ADD_KEYPTR(hh, db->table, f->key, strlen(f->key), f);
-            VEC_GROW(db->sorted, db->n, cap);
-            db->sorted[db->n++] = f;
+            VEC_GROW(db->all, db->nall, cap);
+            db->all[db->nall++] = f;
         }
         if (dup_role)
             notes_add(notes, NOTE_INFO, log->path, log->hdr.pid,
                       "a finding names two stacks of the same role: only the first is shown");
     }
-    if (db->n)
-        qsort(db->sorted, db->n, sizeof *db->sorted, cmp_fnd);
+    if (db->nall)
+        qsort(db->all, db->nall, sizeof *db->all, cmp_fnd);
+    for (size_t i = 0; i < db->nall; i++) {
+        struct fnd *f = db->all[i];
+        fp_compute(f);
+        if (f->kind == GUARD_FK_CRASH)
+            crash_build(db, f, sym);
+        /* the shim's own suppressions (GUARD_OPTIONS suppressions=FILE) */
+        if (f->rec->flags & GUARD_FINDING_SUPPRESSED)
+            f->suppressed = true;
+    }
+    fnd_partition(db);
+}
+
+void fnd_partition(struct fnd_db *db)
+{
+    free(db->sorted);
+    free(db->suppressed);
+    free(db->known);
+    size_t n = db->nall ? db->nall : 1;
+    db->sorted = xcalloc(n, sizeof *db->sorted);
+    db->suppressed = xcalloc(n, sizeof *db->suppressed);
+    db->known = xcalloc(n, sizeof *db->known);
+    db->n = db->nsuppressed = db->nknown = 0;
+    db->occurrences = db->nkinds = 0;
+    for (size_t i = 0; i < db->nall; i++) {
+        struct fnd *f = db->all[i];
+        if (f->suppressed) {
+            db->suppressed[db->nsuppressed++] = f;
+        } else if (f->known) {
+            db->known[db->nknown++] = f;
+        } else {
+            db->sorted[db->n++] = f;
+            db->occurrences += f->count;
+        }
+    }
     /* sorted by kind first, so each kind is one run */
     for (size_t i = 0; i < db->n; i++)
         if (i == 0 || db->sorted[i]->kind != db->sorted[i - 1]->kind)
@@ -305,7 +346,9 @@ void fnd_free(struct fnd_db *db)
         HASH_DEL(db->table, f);
         free_stacks(f);
         free(f->events);
+        crash_free(f->crash);
         free(f->pids);
+        free(f->runs);
         free(f->key);
         free(f);
     }
@@ -315,7 +358,10 @@ void fnd_free(struct fnd_db *db)
         sym_stack_free(&c->sym);
         free(c);
     }
+    free(db->all);
     free(db->sorted);
+    free(db->suppressed);
+    free(db->known);
     pt_free(&db->tree);
     memset(db, 0, sizeof *db);
 }

@@ -38,6 +38,12 @@ struct fnd_event {
     const struct sym_stack *sym; /* shared, as above */
 };
 
+struct fnd_crash;        /* crashinfo.h */
+struct supp_rule;        /* suppress.h */
+
+/* Length of a fingerprint: 32 hex digits. */
+#define FND_FINGERPRINT_LEN 32u
+
 struct fnd {
     unsigned kind;
     const char *kind_name;  /* guard_finding_kind_name, or kind_buf */
@@ -46,15 +52,21 @@ struct fnd {
     const struct lg_finding *rec;
     struct fnd_stack *stacks;       /* ordered by role */
     size_t nstacks;
-    struct fnd_event *events;
+    struct fnd_event *events;       /* crash: every kept event, oldest first */
     size_t nevents;
+    struct fnd_crash *crash;        /* crash: threads, registers, links (crashinfo.h) */
     size_t count;                   /* occurrences folded into this one */
     uint32_t *pids;                 /* distinct pids, in first-seen order */
     size_t npids, pids_cap;
     size_t nruns;                   /* distinct runs (PATH operands) it occurred in */
-    unsigned last_run;
+    unsigned *runs;                 /* those runs, in first-seen order */
+    size_t runs_cap;
     size_t order;                   /* first-seen order */
     char *key;
+    char fingerprint[FND_FINGERPRINT_LEN + 1]; /* stable id across runs and rebuilds */
+    bool suppressed;                /* by a rule, or marked so by the shim */
+    const struct supp_rule *rule;   /* the rule (NULL: the shim's flag) */
+    bool known;                     /* its fingerprint is in the baseline */
     UT_hash_handle hh;
 };
 
@@ -63,16 +75,28 @@ struct fnd_stack_cache;
 struct fnd_db {
     struct fnd_stack_cache *stack_cache; /* symbolized stacks by (log, id) */
     struct fnd *table;      /* uthash by key */
-    struct fnd **sorted;    /* the report order */
+    struct fnd **all;       /* every finding, in report order */
+    size_t nall;
+    struct fnd **sorted;    /* the findings reported: not suppressed, not in
+                             * the baseline; report order */
     size_t n;
-    size_t occurrences;
-    size_t nkinds;
+    struct fnd **suppressed; /* suppressed ones, report order */
+    size_t nsuppressed;
+    struct fnd **known;     /* in the baseline (and not suppressed) */
+    size_t nknown;
+    size_t occurrences;     /* of the reported findings */
+    size_t nkinds;          /* of the reported findings */
     struct ptree tree;      /* the processes of the run (proctree.h) */
 };
 
 void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
                struct symbolizer *sym, struct notes *notes);
+/* Split db->all into reported, suppressed and known (baseline) findings,
+ * after suppress.c and baseline.c have marked them. */
+void fnd_partition(struct fnd_db *db);
 void fnd_free(struct fnd_db *db);
+/* Did the finding occur in run (a PATH operand index)? */
+bool fnd_in_run(const struct fnd *f, unsigned run);
 
 /* Stack `id` of log, symbolized once per (log, id) and owned by db: an
  * empty stack when the log has no such stack (or id is 0). */

@@ -3,10 +3,19 @@
  *
  * A log is untrusted field data: it may come from a process killed with
  * SIGKILL in the middle of a write, from a disk that filled up, or from a
- * fuzzer.  So the whole file is read into memory with read() (not mmap: a
- * file truncated under us would turn into SIGBUS), every length is checked
- * against the record that holds it, and every fixed part is memcpy'd into a
- * local struct (no unaligned or out-of-bounds access, whatever the bytes).
+ * fuzzer.  So every length is checked against the record that holds it,
+ * and every fixed part is memcpy'd into a local struct (no unaligned or
+ * out-of-bounds access, whatever the bytes).
+ *
+ * A nightly run leaves gigabytes of logs, so a log is not read into
+ * memory: it is mapped (read-only, private), walked once front to back, and
+ * the pages behind the walk are dropped from the mapping every
+ * DROP_BEHIND bytes, so that the resident set stays small whatever the
+ * file's size.  A file truncated while it is being read (a process still
+ * writing, a disk cleaned up) would raise SIGBUS on the missing pages: a
+ * handler turns that into an input error for that log (siglongjmp back to
+ * lg_read), never a crash of the analyzer.  When mmap is not possible the
+ * file is read with read() as before.
  *
  * Resynchronisation after a bad record header follows the writer's model:
  * the writer reserves space, fills it, and stores the record header last,
@@ -21,10 +30,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Pages behind the walk are dropped from the mapping this often. */
+#define DROP_BEHIND (32u << 20)
 
 /* Messages about torn or corrupt regions shown per log; a fuzzed or badly
  * damaged log would otherwise bury the report in them. */
@@ -82,43 +97,56 @@ void lg_region_note(struct reader *r, const char *fmt, ...)
 
 /* ---- reading the file ---------------------------------------------- */
 
-static bool read_whole_file(const char *path, unsigned char **out, size_t *outlen, int *err,
-                            const char **what)
+/* ---- SIGBUS on a file truncated under the mapping ------------------- */
+
+static __thread sigjmp_buf *bus_jmp;
+static __thread const unsigned char *bus_lo, *bus_hi;
+static __thread uintptr_t bus_addr;
+
+static void on_sigbus(int sig, siginfo_t *info, void *uc)
 {
-    *out = NULL;
-    *outlen = 0;
-    /* O_NONBLOCK: a FIFO named like a log must not hang the analyzer. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
-        *err = errno;
-        *what = NULL;
-        return false;
+    (void)uc;
+    const unsigned char *a = info->si_addr;
+    if (bus_jmp && a >= bus_lo && a < bus_hi) {
+        bus_addr = (uintptr_t)a;
+        siglongjmp(*bus_jmp, 1);
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        *err = errno;
-        *what = NULL;
-        close(fd);
-        return false;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        *err = 0;
-        *what = "not a regular file";
-        close(fd);
-        return false;
-    }
-    size_t cap = 65536;
-    if (st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX / 2)
-        cap = (size_t)st.st_size + 1; /* +1: notice growth without a realloc */
+    /* not ours: die of it */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_sigbus(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+/* ---- opening the file -------------------------------------------------- */
+
+struct mapped {
+    unsigned char *buf;
+    size_t len;
+    bool mapped;   /* else malloc'd */
+};
+
+static bool read_fd(int fd, size_t hint, struct mapped *m, int *err)
+{
+    size_t cap = hint ? hint + 1 : 65536, len = 0;
     unsigned char *buf = xmalloc(cap);
-    size_t len = 0;
     for (;;) {
         if (len == cap) {
             if (cap > SIZE_MAX / 2) {
                 *err = EFBIG;
-                *what = NULL;
                 free(buf);
-                close(fd);
                 return false;
             }
             cap *= 2;
@@ -129,19 +157,80 @@ static bool read_whole_file(const char *path, unsigned char **out, size_t *outle
             if (errno == EINTR)
                 continue;
             *err = errno;
-            *what = NULL;
             free(buf);
-            close(fd);
             return false;
         }
         if (n == 0)
             break;
         len += (size_t)n;
     }
-    close(fd);
-    *out = buf;
-    *outlen = len;
+    m->buf = buf;
+    m->len = len;
+    m->mapped = false;
     return true;
+}
+
+static bool open_log(const char *path, struct mapped *m, int *err, const char **what)
+{
+    memset(m, 0, sizeof *m);
+    *what = NULL;
+    /* O_NONBLOCK: a FIFO named like a log must not hang the analyzer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        *err = errno;
+        return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        *err = errno;
+        close(fd);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *err = 0;
+        *what = "not a regular file";
+        close(fd);
+        return false;
+    }
+    bool ok = true;
+    if (st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX / 2) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+            m->buf = p;
+            m->len = (size_t)st.st_size;
+            m->mapped = true;
+        } else {
+            ok = read_fd(fd, (size_t)st.st_size, m, err);
+        }
+    } else {
+        ok = read_fd(fd, 0, m, err); /* size 0 or unknown: whatever read() gives */
+    }
+    close(fd);
+    return ok;
+}
+
+static void close_log(struct mapped *m)
+{
+    if (m->mapped)
+        munmap(m->buf, m->len);
+    else
+        free(m->buf);
+    m->buf = NULL;
+}
+
+/* Drop the pages of [0, upto) from the mapping (they stay in the page
+ * cache; the resident set of the analyzer no longer counts them). */
+static void drop_behind(struct reader *r, size_t upto)
+{
+    if (!r->mapped)
+        return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t end = upto / page * page;
+    if (end > r->dropped) {
+        madvise((unsigned char *)r->buf + r->dropped, end - r->dropped, MADV_DONTNEED);
+        r->dropped = end;
+    }
 }
 
 static enum rec_status rec_check(const struct reader *r, size_t off, struct guard_rec *rec, char *why,
@@ -218,7 +307,12 @@ static void read_records(struct reader *r, size_t off)
 {
     char why[192];
     struct guard_rec rec;
+    size_t next_drop = DROP_BEHIND;
     while (off < r->len) {
+        if (off >= next_drop) {
+            drop_behind(r, off);
+            next_drop = off + DROP_BEHIND;
+        }
         enum rec_status st = rec_check(r, off, &rec, why, sizeof why);
         if (st == REC_OK) {
             lg_rec_handle(r, off, &rec);
@@ -304,35 +398,15 @@ static struct lg_log *read_header(struct reader *r)
     return log;
 }
 
-struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool *input_error)
+/* The notes about a log that was read (to the end or not). */
+static void finish_notes(struct reader *r, struct lg_log *log, bool verbose)
 {
-    struct reader r = {.path = path, .notes = notes, .verbose = verbose, .input_error = input_error};
-    unsigned char *buf;
-    size_t len;
-    int err = 0;
-    const char *what = NULL;
-    if (!read_whole_file(path, &buf, &len, &err, &what)) {
-        *input_error = true;
-        notes_add(notes, NOTE_ERROR, path, 0, "cannot read: %s", what ? what : strerror(err));
-        return NULL;
-    }
-    r.buf = buf;
-    r.len = len;
-    struct lg_log *log = read_header(&r);
-    if (!log) {
-        free(buf);
-        return NULL;
-    }
-    r.log = log;
-    read_records(&r, log->hdr.header_size);
-    free(buf);
-
+    const char *path = r->path;
+    struct notes *notes = r->notes;
     uint32_t pid = log->hdr.pid;
-    if (r.suppressed)
+    if (r->suppressed)
         notes_add(notes, NOTE_INFO, path, pid, "%u more messages about damaged regions not shown",
-                  r.suppressed);
-    log->exec_ended = !log->ended && r.exec_pending;
-    lg_reader_done(&r);
+                  r->suppressed);
     /* A log that ends at an exec (no END) is the process tree's business:
      * the story goes on in the new program's log, same pid, or if there
      * is none, proctree.c says so. */
@@ -357,9 +431,64 @@ struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool
         notes_add(notes, NOTE_INFO, path, pid, "log has no PROCESS record");
     if (verbose)
         fprintf(stderr, ANALYZER_NAME ": %s: pid %u, %zu records (%zu modules, %zu stacks, "
-                "%zu events of which %zu short pool records, %zu process events, %zu findings, "
-                "%zu of unknown types)\n", path, pid, log->nrecords, log->nmodules, log->nstacks,
-                log->nevents, log->nshort, log->npevents, log->nfindings, log->nunknown);
+                "%zu events of which %zu short pool records, %zu process events, %zu finding "
+                "records, %zu of unknown types)\n", path, pid, log->nrecords, log->nmodules,
+                log->nstacks, log->nevents, log->nshort, log->npevents, log->nfinding_records,
+                log->nunknown);
+}
+
+struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool *input_error)
+{
+    /* on the heap: its fields change after sigsetjmp */
+    struct reader *r = xcalloc(1, sizeof *r);
+    r->path = path;
+    r->notes = notes;
+    r->verbose = verbose;
+    r->input_error = input_error;
+    r->ring_limit = LG_CRASH_EVENTS_DEFAULT;
+    struct mapped m;
+    int err = 0;
+    const char *what = NULL;
+    if (!open_log(path, &m, &err, &what)) {
+        *input_error = true;
+        notes_add(notes, NOTE_ERROR, path, 0, "cannot read: %s", what ? what : strerror(err));
+        free(r);
+        return NULL;
+    }
+    r->buf = m.buf;
+    r->len = m.len;
+    r->mapped = m.mapped;
+    sigjmp_buf jb;
+    if (m.mapped) {
+        install_sigbus();
+        bus_lo = m.buf;
+        bus_hi = m.buf + m.len;
+        bus_jmp = &jb;
+        if (sigsetjmp(jb, 1)) {
+            /* the file shrank under the mapping */
+            bus_jmp = NULL;
+            reader_error(r, "the file was truncated while it was being read (at offset %zu of "
+                         "%zu): the rest is not read", (size_t)(bus_addr - (uintptr_t)m.buf),
+                         m.len);
+            goto out;
+        }
+    }
+    r->log = read_header(r);
+    if (r->log)
+        read_records(r, r->log->hdr.header_size);
+out:
+    bus_jmp = NULL;
+    close_log(&m);
+    struct lg_log *log = r->log;
+    if (log) {
+        log->file_size = m.len;
+        log->exec_ended = !log->ended && r->exec_pending;
+        lg_hist_done(r);
+        lg_prune_stacks(log);
+        finish_notes(r, log, verbose);
+    }
+    lg_reader_done(r);
+    free(r);
     return log;
 }
 
@@ -390,16 +519,12 @@ void lg_free(struct lg_log *log)
         free(f->stacks);
         free(f->call);
         free(f->summary);
-        for (size_t j = 0; j < f->nevents; j++)
-            lg_event_clear(&f->events[j]);
-        free(f->events);
     }
     free(log->findings);
     for (size_t i = 0; i < log->npevents; i++)
         lg_event_clear(&log->pevents[i]);
     free(log->pevents);
-    for (size_t i = 0; i < LG_EVENT_RING; i++)
-        lg_event_clear(&log->ring[i]);
+    lg_crash_free(log->crash);
     free(log);
 }
 

@@ -36,15 +36,16 @@ struct lg_stack {
     uint32_t nframes;
     uint32_t generation;
     uint32_t flags;
+    bool keep;              /* referenced by something the report uses */
     uint64_t *pcs;          /* lookup addresses, innermost first */
     UT_hash_handle hh;
 };
 
 /* An EVENT record, or a short POOL_PUT/POOL_GET record made whole again
  * (kind GUARD_EV_POOL_PUT/GET, args pool, obj, size, put flags taken from
- * the last full event of the same object in the log).  The last few of all
- * events are kept (LG_EVENT_RING): they are what a crash report shows as
- * "the last events"; process events are all kept (lg_log.pevents). */
+ * the last full event of the same object in the log).  Events are not kept
+ * in general (a log may hold hundreds of millions): process events are
+ * (lg_log.pevents), and a crash keeps each thread's last few (lg_crash). */
 struct lg_event {
     uint64_t time_ns;       /* CLOCK_MONOTONIC; _COARSE for a short record */
     uint32_t tid;
@@ -59,7 +60,108 @@ struct lg_event {
     size_t payload_len;     /* bytes in payload (it may hold NULs: argv) */
 };
 
-#define LG_EVENT_RING 16u
+/* Events kept per thread for a crash report when the process's
+ * GUARD_OPTIONS has no crash_events (the shim's default), and the most
+ * crash_events may ask for. */
+#define LG_CRASH_EVENTS_DEFAULT 16u
+#define LG_CRASH_EVENTS_MAX 4096u
+/* Threads without a stack at the crash (exited, or they did not answer)
+ * whose last events are still shown: the most recently active ones. */
+#define LG_CRASH_EXTRA_THREADS 4u
+/* Namespace changes of a thread kept (its latest). */
+#define LG_NS_KEEP 4u
+/* Pool objects a crash is linked to at most (by value), and how many of
+ * the most recently returned objects a poisoned register names. */
+#define LG_CRASH_OBJ_LINKS 16u
+#define LG_CRASH_RECENT_OBJS 3u
+
+/* One thread's last events before the crash, oldest first. */
+struct lg_thread_events {
+    uint32_t tid;
+    struct lg_event *ev;
+    size_t n;
+    size_t total;           /* events the thread logged before the crash */
+    uint64_t last_time;     /* its latest event's time (0: none) */
+};
+
+/* A THREAD_STACK record: another thread's stack at the crash. */
+struct lg_thread_stack {
+    uint32_t tid;
+    uint32_t stack_id;
+    uint64_t time_ns;
+};
+
+/* What the log says about one pool event of an object (put or get). */
+struct lg_obj_event {
+    bool valid;
+    uint64_t time_ns;
+    uint32_t tid;
+    uint32_t stack_id;
+};
+
+/* Where a crash's value came from (lg_crash_obj.reg, when not a register
+ * index 0..GUARD_CRASH_NREGS-1). */
+#define LG_WHERE_FAULT (-1)   /* the fault address */
+#define LG_WHERE_RECENT (-2)  /* no value: one of the most recently returned objects */
+
+/* A pool object a crash is linked to, as it was at the crash. */
+struct lg_crash_obj {
+    int reg;                /* register index, LG_WHERE_FAULT or LG_WHERE_RECENT */
+    uint64_t value;         /* the register's value or the fault address */
+    uint64_t obj, pool, size;
+    uint64_t put_flags;     /* of the last put (GUARD_PUT_*) */
+    bool in_pool;           /* put back and not taken again */
+    uint32_t also_regs;     /* other registers pointing into it (bit = index) */
+    uint32_t nputs;         /* puts of it in the log before the crash */
+    struct lg_obj_event put;   /* its last put before the crash */
+    struct lg_obj_event get;   /* the get after that put (!in_pool), else invalid */
+};
+
+/* A register that holds libguard's poison (or a pointer computed from it). */
+struct lg_crash_poison {
+    int reg;
+    uint64_t value;
+};
+
+/* The crash of the process: its CRASH record, the other threads' stacks,
+ * the last events of each thread, and what the reader could tie it to
+ * while the pool history was at hand (objects the registers point into,
+ * poisoned registers).  Built when the CRASH record (or, from an older
+ * shim, the crash finding) is read; finished at the end of the log. */
+struct lg_crash {
+    bool have_record;       /* a CRASH record was read (else a crash finding alone) */
+    uint64_t file_offset;
+    uint64_t time_ns;
+    uint32_t tid;
+    int32_t signo;
+    int32_t si_code;
+    uint32_t stack_id;
+    uint64_t fault_addr;
+    uint32_t threads_signalled;
+    uint32_t nregs;         /* 0: none recorded */
+    uint64_t regs[GUARD_CRASH_NREGS];
+
+    struct lg_thread_stack *threads; /* THREAD_STACK records, in log order */
+    size_t nthreads, threads_cap;
+
+    struct lg_thread_events *tev;    /* the crashing thread first, then the
+                                      * threads with a stack, then at most
+                                      * LG_CRASH_EXTRA_THREADS others */
+    size_t ntev;
+    unsigned events_per_thread;      /* N: crash_events of the process */
+    size_t threads_with_events;      /* threads that had logged events */
+
+    struct lg_crash_obj *objs;       /* pool links, by value first, then recent */
+    size_t nobjs;
+    struct lg_crash_poison *poison;  /* poisoned registers */
+    size_t npoison;
+    size_t objects_in_pool;          /* objects put back and not taken again */
+
+    struct lg_event *ns_changes;     /* the crashing thread's latest namespace
+                                      * changes, oldest first */
+    size_t nns;
+    size_t ns_total;                 /* its namespace changes in all */
+};
 
 /* Process events kept per log at most (SPAWN, REAP, EXEC, ...): beyond
  * that a note says how many were left out. */
@@ -67,6 +169,8 @@ struct lg_event {
 
 /* Is this event kind one of the process tree's (kept in lg_log.pevents)? */
 bool lg_is_process_event(unsigned kind);
+
+struct fnd;
 
 struct lg_fstack {
     uint32_t role;          /* enum guard_stack_role */
@@ -90,8 +194,11 @@ struct lg_finding {
     char *summary;          /* never NULL (may be empty) */
     bool derived;           /* made by the analyzer, not read from the log
                              * (e.g. unreaped-child of a killed process) */
-    struct lg_event *events; /* crash: the events just before it, oldest first */
-    size_t nevents;
+    size_t count;           /* records of this finding folded into this one
+                             * by the reader: same kind, same stacks (ids),
+                             * same suppressed flag, in one log */
+    struct fnd *owner;      /* the report's finding it was folded into (set
+                             * by fnd_build) */
 };
 
 struct lg_log {
@@ -138,10 +245,10 @@ struct lg_log {
     size_t nshort_unresolved; /* short records with no full event before */
     size_t nunknown;        /* records of unknown types skipped */
     size_t nshim_notes;
+    size_t nfinding_records; /* FINDING records (before the reader's folding) */
+    uint64_t file_size;     /* bytes read */
 
-    /* ring of the last events (for crash findings) */
-    struct lg_event ring[LG_EVENT_RING];
-    size_t ring_n, ring_next;
+    struct lg_crash *crash; /* NULL: the process did not crash (as far as the log says) */
 };
 
 /* Read the log at path.  Notes (torn records, missing END...) and errors
@@ -153,6 +260,10 @@ struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool
 void lg_free(struct lg_log *log);
 
 const struct lg_stack *lg_find_stack(const struct lg_log *log, uint32_t id);
+
+/* crash_events from the process's GUARD_OPTIONS (LG_CRASH_EVENTS_DEFAULT
+ * when absent or not a number; at most LG_CRASH_EVENTS_MAX). */
+unsigned lg_crash_events_option(const char *options);
 
 /* The module that holds pc, using the module map generation in effect when
  * the stack was taken: the newest generation <= gen that contains pc, else

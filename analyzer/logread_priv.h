@@ -9,13 +9,50 @@
 #include "logread.h"
 
 /* What the last full POOL_PUT/POOL_GET event said about an object: the
- * short records that follow take their pool, size and flags from here. */
+ * short records that follow take their pool, size and flags from here.
+ * Also the object's latest put and get, for a crash's links: one entry
+ * per object, whatever the number of its events. */
 struct lg_pool_state {
     uint64_t obj;
     uint64_t pool;
     uint64_t size;
     uint64_t put_flags;
     bool have_put;          /* a full POOL_PUT gave put_flags */
+    bool have_pool;         /* a full event gave pool and size */
+    bool in_pool;           /* its latest event is a put */
+    uint32_t nputs;
+    struct lg_obj_event put, get; /* the latest of each */
+    UT_hash_handle hh;
+};
+
+/* One thread's recent events (a ring of at most the process's
+ * crash_events) and its latest namespace changes. */
+struct lg_thread_state {
+    uint32_t tid;
+    struct lg_event *ring;
+    size_t cap, n, next;     /* ring capacity (grows up to the limit), fill, next slot */
+    size_t total;            /* events seen */
+    uint64_t last_time;
+    struct lg_event ns[LG_NS_KEEP];
+    size_t nns, ns_next, ns_total;
+    UT_hash_handle hh;
+};
+
+/* Findings of one log with the same kind, stacks and suppressed flag are
+ * one finding with a count (a bug hit a million times in a loop is one
+ * record in memory, not a million). */
+#define LG_FOLD_STACKS 8u
+struct lg_fold_key {
+    uint16_t kind;
+    uint16_t suppressed;
+    uint32_t nstacks;
+    uint32_t role[LG_FOLD_STACKS];
+    uint32_t stack_id[LG_FOLD_STACKS];
+};
+
+struct lg_fold {
+    struct lg_fold_key key;
+    size_t index;            /* in log->findings */
     UT_hash_handle hh;
 };
 
@@ -23,6 +60,8 @@ struct reader {
     const char *path;
     const unsigned char *buf;
     size_t len;
+    bool mapped;         /* buf is a file mapping (logread.c drops pages behind) */
+    size_t dropped;      /* pages of [0, dropped) dropped from the mapping */
     struct lg_log *log;
     struct notes *notes;
     bool verbose;
@@ -31,6 +70,14 @@ struct reader {
     unsigned suppressed; /* region messages not shown */
     struct lg_pool_state *objs; /* uthash by obj (logrec.c) */
     bool exec_pending;   /* an EXEC event not yet followed by EXEC_FAILED */
+    struct lg_thread_state *threads; /* uthash by tid (logcrash.c) */
+    struct lg_thread_state *last_thread; /* of the previous event: most
+                                          * events follow one of the same thread */
+    unsigned ring_limit;     /* events kept per thread: crash_events */
+    size_t ring_slots;       /* event slots allocated over all threads */
+    bool ring_budget_hit;    /* rings capped to bound memory */
+    bool crash_frozen;       /* the crash was seen: no more history */
+    struct lg_fold *folds;   /* uthash (logrec.c) */
 };
 
 enum rec_status {
@@ -51,5 +98,22 @@ void lg_rec_handle(struct reader *r, size_t off, const struct guard_rec *rec);
 void lg_event_clear(struct lg_event *ev);
 /* Free what the record handlers kept in the reader (logrec.c). */
 void lg_reader_done(struct reader *r);
+void lg_event_copy(struct lg_event *dst, const struct lg_event *src);
+
+/* ---- logcrash.c: history for a crash, and the crash itself ---- */
+
+/* An event (full or short, already resolved) into its thread's ring. */
+void lg_hist_event(struct reader *r, const struct lg_event *ev);
+/* The pool state of an object after a put or get event (resolved). */
+void lg_hist_pool(struct lg_pool_state *o, const struct lg_event *ev);
+/* A CRASH record / a THREAD_STACK record / a crash FINDING. */
+void lg_crash_record(struct reader *r, const unsigned char *p, size_t off);
+void lg_crash_thread_stack(struct reader *r, const unsigned char *p);
+void lg_crash_finding(struct reader *r, const struct lg_finding *f);
+/* At the end of the log: keep the threads the report shows; free the rest
+ * of the history.  Then drop the stacks nothing refers to. */
+void lg_hist_done(struct reader *r);
+void lg_prune_stacks(struct lg_log *log);
+void lg_crash_free(struct lg_crash *c);
 
 #endif /* ANALYZER_LOGREAD_PRIV_H */

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "logread_priv.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,22 @@ enum rec_status lg_rec_type_check(const unsigned char *p, const struct guard_rec
         if (size >= sizeof(struct guard_rec_pool))
             return REC_OK;
         break;
+    case GUARD_REC_CRASH: {
+        /* registers: nregs of them, as many as the record holds */
+        if (size < offsetof(struct guard_rec_crash, regs))
+            break;
+        uint32_t nregs;
+        memcpy(&nregs, p + offsetof(struct guard_rec_crash, nregs), sizeof nregs);
+        if (fits(size, offsetof(struct guard_rec_crash, regs), (uint64_t)nregs * sizeof(uint64_t)))
+            return REC_OK;
+        snprintf(why, whylen, "CRASH record of %u registers overruns the %u-byte record", nregs,
+                 size);
+        return REC_BAD;
+    }
+    case GUARD_REC_THREAD_STACK:
+        if (size >= sizeof(struct guard_rec_thread_stack))
+            return REC_OK;
+        break;
     default:
         /* PAD and record types from a newer writer: skipped by size. */
         return REC_OK;
@@ -135,7 +152,7 @@ static char *payload_copy(const void *p, size_t n)
     return c;
 }
 
-static void event_copy(struct lg_event *dst, const struct lg_event *src)
+void lg_event_copy(struct lg_event *dst, const struct lg_event *src)
 {
     *dst = *src;
     dst->payload = src->payload ? payload_copy(src->payload, src->payload_len) : NULL;
@@ -147,6 +164,11 @@ void lg_reader_done(struct reader *r)
     HASH_ITER(hh, r->objs, o, tmp) {
         HASH_DEL(r->objs, o);
         free(o);
+    }
+    struct lg_fold *fo, *ftmp;
+    HASH_ITER(hh, r->folds, fo, ftmp) {
+        HASH_DEL(r->folds, fo);
+        free(fo);
     }
 }
 
@@ -178,6 +200,7 @@ static void on_process(struct reader *r, const unsigned char *p)
     s = end;
     if (x.options_len)
         log->options = xstrndup_bytes(s, x.options_len);
+    r->ring_limit = lg_crash_events_option(log->options);
 }
 
 static void on_module(struct reader *r, const unsigned char *p)
@@ -236,19 +259,14 @@ static void note_time(struct lg_log *log, uint64_t t)
         log->end_time_ns = t;
 }
 
-/* Every event, full or short, goes through here: the ring of the last
- * events, the counts, and the process events list. */
+/* Every event, full or short, goes through here: the counts, the
+ * thread's recent history (for a crash), and the process events list. */
 static void add_event(struct reader *r, const struct lg_event *ev)
 {
     struct lg_log *log = r->log;
     log->nevents++;
     note_time(log, ev->time_ns);
-    struct lg_event *slot = &log->ring[log->ring_next];
-    lg_event_clear(slot);
-    event_copy(slot, ev);
-    log->ring_next = (log->ring_next + 1) % LG_EVENT_RING;
-    if (log->ring_n < LG_EVENT_RING)
-        log->ring_n++;
+    lg_hist_event(r, ev);
 
     if (ev->kind == GUARD_EV_EXEC)
         r->exec_pending = true;
@@ -261,7 +279,7 @@ static void add_event(struct reader *r, const struct lg_event *ev)
         return;
     }
     VEC_GROW(log->pevents, log->npevents, log->pevents_cap);
-    event_copy(&log->pevents[log->npevents++], ev);
+    lg_event_copy(&log->pevents[log->npevents++], ev);
 }
 
 /* The state short records of this object will be resolved from. */
@@ -295,10 +313,13 @@ static void on_event(struct reader *r, const unsigned char *p)
         struct lg_pool_state *o = pool_state(r, x.args[1], true);
         o->pool = x.args[0];
         o->size = x.args[2];
+        o->have_pool = true;
         if (x.kind == GUARD_EV_POOL_PUT) {
             o->put_flags = x.args[3];
             o->have_put = true;
         }
+        if (!r->crash_frozen)
+            lg_hist_pool(o, &ev);
     }
     add_event(r, &ev);
 }
@@ -318,8 +339,8 @@ static void on_pool_short(struct reader *r, const unsigned char *p, uint16_t typ
     ev.short_form = true;
     ev.stack_id = x.stack_id;
     ev.args[1] = x.obj;
-    const struct lg_pool_state *o = pool_state(r, x.obj, false);
-    if (o && (!put || o->have_put)) {
+    struct lg_pool_state *o = pool_state(r, x.obj, false);
+    if (o && o->have_pool && (!put || o->have_put)) {
         ev.args[0] = o->pool;
         ev.args[2] = o->size;
         ev.args[3] = put ? o->put_flags : 0;
@@ -328,8 +349,34 @@ static void on_pool_short(struct reader *r, const unsigned char *p, uint16_t typ
         ev.unresolved = true;
         r->log->nshort_unresolved++;
     }
+    if (!r->crash_frozen) {
+        /* its history all the same: a crash may point into it (its size
+         * comes from a full event, if one ever comes) */
+        if (!o)
+            o = pool_state(r, x.obj, true);
+        lg_hist_pool(o, &ev);
+    }
     r->log->nshort++;
     add_event(r, &ev);
+}
+
+/* The reader's folding key of a finding record (false: not foldable). */
+static bool fold_key(const struct guard_rec_finding *x, const unsigned char *stacks,
+                     struct lg_fold_key *k)
+{
+    if (x->kind == GUARD_FK_CRASH || x->nstacks > LG_FOLD_STACKS)
+        return false;
+    memset(k, 0, sizeof *k);
+    k->kind = x->kind;
+    k->suppressed = (x->flags & GUARD_FINDING_SUPPRESSED) != 0;
+    k->nstacks = x->nstacks;
+    for (size_t i = 0; i < x->nstacks; i++) {
+        struct guard_finding_stack fs;
+        memcpy(&fs, stacks + i * sizeof fs, sizeof fs);
+        k->role[i] = fs.role;
+        k->stack_id[i] = fs.stack_id;
+    }
+    return true;
 }
 
 static void on_finding(struct reader *r, const unsigned char *p, size_t off)
@@ -343,9 +390,23 @@ static void on_finding(struct reader *r, const unsigned char *p, size_t off)
         lg_region_note(r, "incomplete FINDING record (kind 0) at offset %zu skipped", off);
         return;
     }
+    const unsigned char *s = p + sizeof x;
+    log->nfinding_records++;
+    note_time(log, x.time_ns);
+    struct lg_fold_key key;
+    bool foldable = fold_key(&x, s, &key);
+    if (foldable) {
+        struct lg_fold *fo = NULL;
+        HASH_FIND(hh, r->folds, &key, sizeof key, fo);
+        if (fo) {
+            log->findings[fo->index].count++;
+            return;
+        }
+    }
     VEC_GROW(log->findings, log->nfindings, log->findings_cap);
     struct lg_finding *f = &log->findings[log->nfindings++];
     memset(f, 0, sizeof *f);
+    f->count = 1;
     f->file_offset = off;
     f->time_ns = x.time_ns;
     f->tid = x.tid;
@@ -359,7 +420,6 @@ static void on_finding(struct reader *r, const unsigned char *p, size_t off)
     f->access = x.access;
     f->bytes = x.bytes;
     f->other_tid = x.other_tid;
-    const unsigned char *s = p + sizeof x;
     f->nstacks = x.nstacks;
     f->stacks = xcalloc(x.nstacks ? x.nstacks : 1, sizeof *f->stacks);
     for (size_t i = 0; i < x.nstacks; i++) {
@@ -373,17 +433,14 @@ static void on_finding(struct reader *r, const unsigned char *p, size_t off)
     f->call = x.call_len ? xstrndup_bytes(s, x.call_len) : NULL;
     s += x.call_len;
     f->summary = xstrndup_bytes(s, x.summary_len);
-    note_time(log, x.time_ns);
-
-    if (x.kind == GUARD_FK_CRASH && log->ring_n) {
-        /* "the finding carries ... the last events": those logged before
-         * the crash record, oldest first. */
-        f->nevents = log->ring_n;
-        f->events = xcalloc(f->nevents, sizeof *f->events);
-        size_t start = (log->ring_next + LG_EVENT_RING - log->ring_n) % LG_EVENT_RING;
-        for (size_t i = 0; i < f->nevents; i++)
-            event_copy(&f->events[i], &log->ring[(start + i) % LG_EVENT_RING]);
+    if (foldable) {
+        struct lg_fold *fo = xcalloc(1, sizeof *fo);
+        fo->key = key;
+        fo->index = log->nfindings - 1;
+        HASH_ADD(hh, r->folds, key, sizeof fo->key, fo);
     }
+    if (x.kind == GUARD_FK_CRASH)
+        lg_crash_finding(r, f);
 }
 
 static void on_note(struct reader *r, const unsigned char *p)
@@ -437,6 +494,12 @@ void lg_rec_handle(struct reader *r, size_t off, const struct guard_rec *rec)
     case GUARD_REC_POOL_PUT:
     case GUARD_REC_POOL_GET:
         on_pool_short(r, p, rec->type);
+        break;
+    case GUARD_REC_CRASH:
+        lg_crash_record(r, p, off);
+        break;
+    case GUARD_REC_THREAD_STACK:
+        lg_crash_thread_stack(r, p);
         break;
     default:
         r->log->nunknown++;

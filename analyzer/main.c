@@ -1,15 +1,18 @@
 /*
  * main.c — the guard-analyze command line (a fixed contract, DESIGN.md 5):
  *
- *   guard-analyze [--format=text|json] [--verbose] PATH...
+ *   guard-analyze [--format=text|json|sarif|junit] [--verbose]
+ *                 [--suppressions FILE]... [--baseline OLD.json]
+ *                 [--source-root DIR] PATH...
  *   guard-analyze inspect [--format=text|json] [--verbose] [--host]
  *                         [--vdso-image=FILE] [BINARY...]
  *
  * Exit status: 0 no findings, 1 findings, 2 usage or input error.  An input
- * error (unreadable path, not a log, corrupt record) is reported on stderr
- * naming the file (and offset); everything that could be read is still
- * reported, and then 2 wins over 1: CI must not take a damaged run for a
- * clean or merely buggy one.
+ * error (unreadable path, not a log, corrupt record, a bad baseline) is
+ * reported on stderr naming the file (and offset); everything that could
+ * be read is still reported, and then 2 wins over 1: CI must not take a
+ * damaged run for a clean or merely buggy one.  Suppressed findings, and
+ * with --baseline the findings the baseline already had, do not count.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -20,31 +23,54 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "baseline.h"
 #include "findings.h"
 #include "inspect.h"
 #include "logread.h"
+#include "progress.h"
 #include "report.h"
+#include "suppress.h"
 #include "symbolize.h"
 #include "util.h"
 
+enum format { FMT_TEXT, FMT_JSON, FMT_SARIF, FMT_JUNIT };
+
 struct options {
-    bool json;
+    enum format format;
     bool verbose;
     bool host;              /* inspect only */
     const char *vdso_image; /* inspect only */
+    const char **suppressions; /* --suppressions FILE, in order */
+    size_t nsuppressions;
+    const char *baseline;
+    const char *source_root;
 };
 
 static void usage(FILE *f)
 {
-    fputs("usage: " ANALYZER_NAME " [--format=text|json] [--verbose] PATH...\n"
+    fputs("usage: " ANALYZER_NAME " [--format=text|json|sarif|junit] [--verbose]\n"
+          "                     [--suppressions FILE]... [--baseline OLD.json]\n"
+          "                     [--source-root DIR] PATH...\n"
           "       " ANALYZER_NAME " inspect [--format=text|json] [--verbose] [--host] [BINARY...]\n"
           "\n"
           "Report the findings in libguard logs.  A PATH is a log file or a directory\n"
-          "holding guard.*.log files.  `inspect` tells whether libguard can work in\n"
-          "each executable (static, static-pie, setuid...) and runs static checks.\n"
+          "holding guard.*.log files; each PATH is one run (a nightly run's directory),\n"
+          "and the report merges them, saying per finding how many processes and runs\n"
+          "hit it.  `inspect` tells whether libguard can work in each executable\n"
+          "(static, static-pie, setuid...) and runs static checks.\n"
           "\n"
-          "  --format=text|json  report format (default text; `--format json` works too)\n"
-          "  --verbose, -v       more detail: processes, per-log statistics on stderr\n"
+          "  --format=FORMAT     text (default), json, sarif (SARIF 2.1.0) or junit (JUnit\n"
+          "                      XML: a testsuite per PATH, a testcase per finding kind)\n"
+          "  --suppressions FILE rules KIND:PATTERN, one a line (# comments): findings with\n"
+          "                      a frame whose function, source file or module matches the\n"
+          "                      glob are left out of the report and the exit status; may\n"
+          "                      be given more than once\n"
+          "  --baseline OLD.json report only findings whose fingerprint OLD.json (an earlier\n"
+          "                      JSON or SARIF report) does not have, and those of OLD.json\n"
+          "                      no longer seen; exit 1 only for new findings\n"
+          "  --source-root DIR   (sarif) source paths under DIR as relative URIs (%SRCROOT%)\n"
+          "  --verbose, -v       more detail: processes, suppressed findings, each rule's\n"
+          "                      use and unused rules, per-log statistics on stderr\n"
           "  --host              (inspect) this machine: kernel, stack limits, and how deep\n"
           "                      below the caller's SP the vDSO's time functions write;\n"
           "                      BINARY operands are optional with it\n"
@@ -65,6 +91,9 @@ static int parse_options(int argc, char **argv, struct options *o, int *first, b
         {"help", no_argument, NULL, 'h'},
         {"host", no_argument, NULL, 'H'},
         {"vdso-image", required_argument, NULL, 'I'},
+        {"suppressions", required_argument, NULL, 'S'},
+        {"baseline", required_argument, NULL, 'B'},
+        {"source-root", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -74,12 +103,39 @@ static int parse_options(int argc, char **argv, struct options *o, int *first, b
         switch (c) {
         case 'f':
             if (strcmp(optarg, "json") == 0)
-                o->json = true;
+                o->format = FMT_JSON;
             else if (strcmp(optarg, "text") == 0)
-                o->json = false;
+                o->format = FMT_TEXT;
+            else if (!inspect && strcmp(optarg, "sarif") == 0)
+                o->format = FMT_SARIF;
+            else if (!inspect && strcmp(optarg, "junit") == 0)
+                o->format = FMT_JUNIT;
             else {
-                fprintf(stderr, ANALYZER_NAME ": unknown format '%s' (text or json)\n", optarg);
+                fprintf(stderr, ANALYZER_NAME ": unknown format '%s' (%s)\n", optarg,
+                        inspect ? "text or json" : "text, json, sarif or junit");
                 return -1;
+            }
+            break;
+        case 'S':
+        case 'B':
+        case 'R':
+            if (inspect) {
+                fprintf(stderr, ANALYZER_NAME ": --%s is not an option of `inspect`\n",
+                        c == 'S' ? "suppressions" : c == 'B' ? "baseline" : "source-root");
+                return -1;
+            }
+            if (c == 'S') {
+                o->suppressions = xreallocarray(o->suppressions, o->nsuppressions + 1,
+                                                sizeof *o->suppressions);
+                o->suppressions[o->nsuppressions++] = optarg;
+            } else if (c == 'B') {
+                if (o->baseline) {
+                    fputs(ANALYZER_NAME ": --baseline may be given once\n", stderr);
+                    return -1;
+                }
+                o->baseline = optarg;
+            } else {
+                o->source_root = optarg;
             }
             break;
         case 'v':
@@ -113,6 +169,7 @@ struct input {
     char *path;
     dev_t dev;
     ino_t ino;
+    uint64_t size;
     unsigned run; /* the operand it came from */
 };
 
@@ -132,6 +189,7 @@ static void add_input(struct inputs *in, const char *path, const struct stat *st
     in->v[in->n].path = xstrdup(path);
     in->v[in->n].dev = st->st_dev;
     in->v[in->n].ino = st->st_ino;
+    in->v[in->n].size = st->st_size > 0 ? (uint64_t)st->st_size : 0;
     in->v[in->n].run = run;
     in->n++;
 }
@@ -202,32 +260,75 @@ static void collect(struct inputs *in, char *const *paths, size_t n, struct note
 
 /* ---- analyze ------------------------------------------------------- */
 
+static int write_report(const struct report *r, enum format format)
+{
+    switch (format) {
+    case FMT_JSON:
+        return report_json(stdout, r);
+    case FMT_SARIF:
+        return report_sarif(stdout, r);
+    case FMT_JUNIT:
+        return report_junit(stdout, r);
+    case FMT_TEXT:
+    default:
+        return report_text(stdout, r);
+    }
+}
+
 static int analyze(char *const *paths, size_t npaths, const struct options *o)
 {
+    /* A bad rules file or baseline is an error (exit 2, named on stderr
+     * and in the report's notes), like a corrupt log: the report is still
+     * written, without that file's rules, or with every finding as new. */
     struct notes notes = {0};
+    struct supp supp = {0};
+    for (size_t i = 0; i < o->nsuppressions; i++)
+        supp_load(&supp, o->suppressions[i], &notes);
+    struct baseline base;
+    bool have_base = o->baseline && baseline_load(&base, o->baseline, &notes) == 0;
+    if (o->baseline && !have_base)
+        baseline_free(&base);
+
     struct inputs in = {0};
     collect(&in, paths, npaths, &notes);
 
     bool input_error = notes.errors > 0;
     struct lg_log **logs = xcalloc(in.n ? in.n : 1, sizeof *logs);
     size_t nlogs = 0;
+    uint64_t total = 0, done = 0;
+    for (size_t i = 0; i < in.n; i++)
+        total += in.v[i].size;
+    struct progress prog;
+    progress_init(&prog, in.n, total);
     for (size_t i = 0; i < in.n; i++) {
+        progress_update(&prog, i, done);
         struct lg_log *log = lg_read(in.v[i].path, &notes, o->verbose, &input_error);
+        done += in.v[i].size;
         if (log) {
             log->run = in.v[i].run;
             logs[nlogs++] = log;
         }
     }
+    progress_phase(&prog, "symbolizing and folding findings");
 
     struct symbolizer *sym = sym_new(&notes, o->verbose);
     struct fnd_db db;
     fnd_build(&db, logs, nlogs, sym, &notes);
+    supp_apply(&supp, &db);
+    if (have_base)
+        baseline_apply(&base, &db);
+    fnd_partition(&db);
+    progress_done(&prog);
 
     struct report r = {.db = &db, .logs = logs, .nlogs = nlogs, .notes = &notes,
-                       .verbose = o->verbose};
-    int wrc = o->json ? report_json(stdout, &r) : report_text(stdout, &r);
+                       .verbose = o->verbose, .supp = o->nsuppressions ? &supp : NULL,
+                       .baseline = have_base ? &base : NULL, .paths = paths,
+                       .npaths = npaths, .source_root = o->source_root};
+    int wrc = write_report(&r, o->format);
     if (wrc != 0)
         fprintf(stderr, ANALYZER_NAME ": cannot write the report: %s\n", strerror(errno));
+    if (o->verbose && (supp.n || supp.shim_findings))
+        supp_print_stats(&supp, stderr);
 
     int status = 0;
     if (wrc != 0 || input_error || notes.errors)
@@ -244,16 +345,21 @@ static int analyze(char *const *paths, size_t npaths, const struct options *o)
         free(in.v[i].path);
     free(in.v);
     notes_free(&notes);
+    supp_free(&supp);
+    if (have_base)
+        baseline_free(&base);
     return status;
 }
 
 int main(int argc, char **argv)
 {
-    struct options o = {false, false, false, NULL};
+    struct options o = {0};
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
     int shift = inspect ? 1 : 0;
     int first = 0;
     int rc = parse_options(argc - shift, argv + shift, &o, &first, inspect);
+    if (rc != 0)
+        free(o.suppressions);
     if (rc > 0) {
         usage(stdout);
         return 0;
@@ -264,18 +370,23 @@ int main(int argc, char **argv)
     }
     char *const *operands = argv + shift + first;
     size_t n = (size_t)(argc - shift - first);
-    if (o.vdso_image && !o.host) {
-        fputs(ANALYZER_NAME ": --vdso-image needs --host\n", stderr);
+    if ((o.vdso_image && !o.host) || (n == 0 && !o.host)) {
+        if (o.vdso_image && !o.host) {
+            fputs(ANALYZER_NAME ": --vdso-image needs --host\n", stderr);
+        } else {
+            fprintf(stderr, ANALYZER_NAME ": no %s given\n", inspect ? "BINARY" : "PATH");
+            usage(stderr);
+        }
+        free(o.suppressions);
         return 2;
     }
-    if (n == 0 && !o.host) {
-        fprintf(stderr, ANALYZER_NAME ": no %s given\n", inspect ? "BINARY" : "PATH");
-        usage(stderr);
-        return 2;
-    }
+    int status;
     if (inspect) {
-        struct inspect_options io = {o.json, o.verbose, o.host, o.vdso_image};
-        return inspect_run(operands, n, &io);
+        struct inspect_options io = {o.format == FMT_JSON, o.verbose, o.host, o.vdso_image};
+        status = inspect_run(operands, n, &io);
+    } else {
+        status = analyze(operands, n, &o);
     }
-    return analyze(operands, n, &o);
+    free(o.suppressions);
+    return status;
 }

@@ -9,7 +9,7 @@
  * keys); nothing in the contract is renamed or reshaped here.
  *
  * Addresses are hex strings ("0x..."): JSON numbers lose precision above
- * 2^53 in most consumers.  Strings from logs go through jstr(), since
+ * 2^53 in most consumers.  Strings from logs go through rj_str(), since
  * jansson refuses invalid UTF-8 (it would return NULL and drop the key).
  */
 #define _GNU_SOURCE
@@ -20,9 +20,10 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include <jansson.h>
+#include "crashinfo.h"
+#include "report_json.h"
 
-static json_t *jstr(const char *s)
+json_t *rj_str(const char *s)
 {
     if (!s)
         return json_null();
@@ -34,7 +35,7 @@ static json_t *jstr(const char *s)
     return j;
 }
 
-static json_t *jhex(uint64_t v)
+json_t *rj_hex(uint64_t v)
 {
     char buf[24];
     snprintf(buf, sizeof buf, "0x%" PRIx64, v);
@@ -43,32 +44,32 @@ static json_t *jhex(uint64_t v)
 
 /* Integers: json_int_t is long long; values past its range are nonsense
  * from a damaged log, clamped rather than wrapped. */
-static json_t *juint(uint64_t v)
+json_t *rj_uint(uint64_t v)
 {
     return json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v);
 }
 
-static json_t *juint_or_null(uint64_t v)
+json_t *rj_uint_or_null(uint64_t v)
 {
-    return v ? juint(v) : json_null();
+    return v ? rj_uint(v) : json_null();
 }
 
 static json_t *frame_json(const struct sym_frame *fr)
 {
     json_t *j = json_object();
-    json_object_set_new(j, "pc", jhex(fr->pc));
-    json_object_set_new(j, "module", jstr(fr->module));
-    json_object_set_new(j, "function", jstr(fr->function));
-    json_object_set_new(j, "file", jstr(fr->file));
-    json_object_set_new(j, "line", fr->file && fr->line ? juint(fr->line) : json_null());
+    json_object_set_new(j, "pc", rj_hex(fr->pc));
+    json_object_set_new(j, "module", rj_str(fr->module));
+    json_object_set_new(j, "function", rj_str(fr->function));
+    json_object_set_new(j, "file", rj_str(fr->file));
+    json_object_set_new(j, "line", fr->file && fr->line ? rj_uint(fr->line) : json_null());
     if (fr->have_module)
-        json_object_set_new(j, "module_offset", jhex(fr->module_offset));
+        json_object_set_new(j, "module_offset", rj_hex(fr->module_offset));
     if (fr->inlined)
         json_object_set_new(j, "inlined", json_true());
     return j;
 }
 
-static json_t *frames_json(const struct sym_stack *s)
+json_t *rj_frames(const struct sym_stack *s)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < s->n; i++)
@@ -76,43 +77,60 @@ static json_t *frames_json(const struct sym_stack *s)
     return a;
 }
 
+json_t *rj_event(const struct fnd_event *fe)
+{
+    const struct lg_event *ev = fe->ev;
+    json_t *e = json_object();
+    const char *name = lg_event_kind_name(ev->kind);
+    char buf[24];
+    if (!name) {
+        snprintf(buf, sizeof buf, "event-%u", ev->kind);
+        name = buf;
+    }
+    json_object_set_new(e, "kind", json_string(name));
+    json_object_set_new(e, "time_ns", rj_uint(ev->time_ns));
+    json_object_set_new(e, "tid", rj_uint(ev->tid));
+    json_t *args = json_array();
+    for (size_t k = 0; k < 4; k++)
+        json_array_append_new(args, rj_hex(ev->args[k]));
+    json_object_set_new(e, "args", args);
+    char *payload = ev->payload && ev->kind != GUARD_EV_NS_CHANGE ? lg_payload_text(ev) : NULL;
+    json_object_set_new(e, "payload", rj_str(payload));
+    free(payload);
+    if (ev->kind == GUARD_EV_NS_CHANGE) { /* a binary payload: in words */
+        char *t = crash_ns_change_text(ev);
+        json_object_set_new(e, "text", rj_str(t));
+        free(t);
+    }
+    if (ev->short_form) /* a short record: coarse time, args from the last full event */
+        json_object_set_new(e, "short", json_true());
+    if (ev->unresolved) /* ...which was not in the log: pool, size, flags unknown */
+        json_object_set_new(e, "unresolved", json_true());
+    json_object_set_new(e, "stack", rj_frames(fe->sym));
+    return e;
+}
+
 static json_t *events_json(const struct fnd *f)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < f->nevents; i++) {
-        const struct lg_event *ev = f->events[i].ev;
-        json_t *e = json_object();
-        const char *name = lg_event_kind_name(ev->kind);
-        char buf[24];
-        if (!name) {
-            snprintf(buf, sizeof buf, "event-%u", ev->kind);
-            name = buf;
-        }
-        json_object_set_new(e, "kind", json_string(name));
-        json_object_set_new(e, "time_ns", juint(ev->time_ns));
-        json_object_set_new(e, "tid", juint(ev->tid));
-        json_t *args = json_array();
-        for (size_t k = 0; k < 4; k++)
-            json_array_append_new(args, jhex(ev->args[k]));
-        json_object_set_new(e, "args", args);
-        char *payload = ev->payload ? lg_payload_text(ev) : NULL;
-        json_object_set_new(e, "payload", jstr(payload));
-        free(payload);
-        if (ev->short_form) /* a short record: coarse time, args from the last full event */
-            json_object_set_new(e, "short", json_true());
-        if (ev->unresolved) /* ...which was not in the log: pool, size, flags unknown */
-            json_object_set_new(e, "unresolved", json_true());
-        json_object_set_new(e, "stack", frames_json(f->events[i].sym));
-        json_array_append_new(a, e);
-    }
+    for (size_t i = 0; i < f->nevents; i++)
+        json_array_append_new(a, rj_event(&f->events[i]));
     return a;
+}
+
+int rj_dump(json_t *root, FILE *out)
+{
+    int rc = json_dumpf(root, out, JSON_INDENT(2));
+    if (rc == 0)
+        fputc('\n', out);
+    return rc == 0 && fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }
 
 static json_t *strv_json(char *const *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, jstr(v[i]));
+        json_array_append_new(a, rj_str(v[i]));
     return a;
 }
 
@@ -123,10 +141,10 @@ static json_t *child_json(const struct report *r, const struct fnd *f)
     if (!c)
         return json_null();
     json_t *j = json_object();
-    json_object_set_new(j, "pid", juint(c->pid));
-    json_object_set_new(j, "exe", jstr(c->exe));
+    json_object_set_new(j, "pid", rj_uint(c->pid));
+    json_object_set_new(j, "exe", rj_str(c->exe));
     json_object_set_new(j, "argv", strv_json(c->argv, c->argc));
-    json_object_set_new(j, "process", juint(c->id));
+    json_object_set_new(j, "process", rj_uint(c->id));
     return j;
 }
 
@@ -135,38 +153,39 @@ static json_t *finding_json(const struct report *r, const struct fnd *f)
     const struct lg_finding *rec = f->rec;
     json_t *j = json_object();
     json_object_set_new(j, "kind", json_string(f->kind_name));
-    json_object_set_new(j, "pid", juint(f->log->hdr.pid));
-    json_object_set_new(j, "tid", juint(rec->tid));
-    json_object_set_new(j, "summary", jstr(rec->summary));
-    json_object_set_new(j, "count", juint(f->count));
-    json_object_set_new(j, "processes", juint(f->npids));
-    json_object_set_new(j, "runs", juint(f->nruns));
+    json_object_set_new(j, "pid", rj_uint(f->log->hdr.pid));
+    json_object_set_new(j, "tid", rj_uint(rec->tid));
+    json_object_set_new(j, "summary", rj_str(rec->summary));
+    json_object_set_new(j, "count", rj_uint(f->count));
+    json_object_set_new(j, "processes", rj_uint(f->npids));
+    json_object_set_new(j, "runs", rj_uint(f->nruns));
+    json_object_set_new(j, "fingerprint", json_string(f->fingerprint));
 
     json_t *stacks = json_object(), *tids = json_object();
     for (size_t i = 0; i < f->nstacks; i++) {
-        json_object_set_new(stacks, f->stacks[i].role, frames_json(f->stacks[i].sym));
-        json_object_set_new(tids, f->stacks[i].role, juint_or_null(f->stacks[i].tid));
+        json_object_set_new(stacks, f->stacks[i].role, rj_frames(f->stacks[i].sym));
+        json_object_set_new(tids, f->stacks[i].role, rj_uint_or_null(f->stacks[i].tid));
     }
     json_object_set_new(j, "stacks", stacks);
     json_object_set_new(j, "stack_tids", tids);
 
     if (rec->obj || rec->pool) {
         json_t *o = json_object();
-        json_object_set_new(o, "pool", jhex(rec->pool));
-        json_object_set_new(o, "address", jhex(rec->obj));
-        json_object_set_new(o, "size", juint(rec->size));
+        json_object_set_new(o, "pool", rj_hex(rec->pool));
+        json_object_set_new(o, "address", rj_hex(rec->obj));
+        json_object_set_new(o, "size", rj_uint(rec->size));
         json_object_set_new(j, "object", o);
         json_object_set_new(j, "offset", json_integer(rec->offset));
     } else {
         json_object_set_new(j, "object", json_null());
         json_object_set_new(j, "offset", json_null());
     }
-    json_object_set_new(j, "address", rec->addr ? jhex(rec->addr) : json_null());
+    json_object_set_new(j, "address", rec->addr ? rj_hex(rec->addr) : json_null());
     const char *acc = fnd_access_name(rec->access);
     json_object_set_new(j, "access", acc ? json_string(acc) : json_null());
-    json_object_set_new(j, "bytes", juint_or_null(rec->bytes));
-    json_object_set_new(j, "call", jstr(rec->call));
-    json_object_set_new(j, "other_tid", juint_or_null(rec->other_tid));
+    json_object_set_new(j, "bytes", rj_uint_or_null(rec->bytes));
+    json_object_set_new(j, "call", rj_str(rec->call));
+    json_object_set_new(j, "other_tid", rj_uint_or_null(rec->other_tid));
     json_t *flags = json_array();
     for (unsigned b = 0; b < 16; b++)
         if (rec->flags & (1u << b))
@@ -181,13 +200,81 @@ static json_t *finding_json(const struct report *r, const struct fnd *f)
 
     json_t *pids = json_array();
     for (size_t i = 0; i < f->npids; i++)
-        json_array_append_new(pids, juint(f->pids[i]));
+        json_array_append_new(pids, rj_uint(f->pids[i]));
     json_object_set_new(j, "pids", pids);
-    json_object_set_new(j, "log", jstr(f->log->path));
-    json_object_set_new(j, "time_ns", juint(rec->time_ns));
+    json_object_set_new(j, "log", rj_str(f->log->path));
+    json_object_set_new(j, "time_ns", rj_uint(rec->time_ns));
     if (f->nevents)
         json_object_set_new(j, "events", events_json(f));
+    if (f->crash)
+        rj_crash_fields(j, f);
     return j;
+}
+
+/* fixed / unchanged / suppressed entries: enough to recognise a finding */
+static json_t *brief_json(const char *fp, const char *kind, const char *summary, size_t count)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "fingerprint", rj_str(fp));
+    json_object_set_new(j, "kind", rj_str(kind));
+    json_object_set_new(j, "summary", rj_str(summary));
+    if (count)
+        json_object_set_new(j, "count", rj_uint(count));
+    return j;
+}
+
+static void baseline_json(json_t *root, const struct report *r)
+{
+    const struct baseline *b = r->baseline;
+    const struct fnd_db *db = r->db;
+    json_t *fixed = json_array(), *unchanged = json_array();
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->v[i]->seen)
+            json_array_append_new(fixed, brief_json(b->v[i]->fingerprint, b->v[i]->kind,
+                                                    b->v[i]->summary, 0));
+    for (size_t i = 0; i < db->nknown; i++)
+        json_array_append_new(unchanged, brief_json(db->known[i]->fingerprint,
+                                                    db->known[i]->kind_name,
+                                                    db->known[i]->rec->summary,
+                                                    db->known[i]->count));
+    json_object_set_new(root, "fixed", fixed);
+    json_object_set_new(root, "unchanged", unchanged);
+    json_t *bj = json_object();
+    json_object_set_new(bj, "file", rj_str(b->path));
+    json_object_set_new(bj, "findings", rj_uint(b->n));
+    json_object_set_new(bj, "new", rj_uint(db->n));
+    json_object_set_new(bj, "unchanged", rj_uint(db->nknown));
+    json_object_set_new(bj, "fixed", rj_uint(b->nfixed));
+    json_object_set_new(root, "baseline", bj);
+}
+
+static void suppressions_json(json_t *root, const struct report *r)
+{
+    const struct fnd_db *db = r->db;
+    json_t *sup = json_array();
+    for (size_t i = 0; i < db->nsuppressed; i++) {
+        const struct fnd *f = db->suppressed[i];
+        json_t *j = brief_json(f->fingerprint, f->kind_name, f->rec->summary, f->count);
+        json_object_set_new(j, "rule", f->rule ? rj_str(f->rule->text) : json_string("shim"));
+        json_object_set_new(j, "rule_file", f->rule ? rj_str(f->rule->file) : json_null());
+        json_object_set_new(j, "rule_line", f->rule ? rj_uint(f->rule->line) : json_null());
+        json_array_append_new(sup, j);
+    }
+    json_object_set_new(root, "suppressed", sup);
+    if (!r->supp)
+        return;
+    json_t *rules = json_array();
+    for (size_t k = 0; k < r->supp->n; k++) {
+        const struct supp_rule *ru = &r->supp->v[k];
+        json_t *j = json_object();
+        json_object_set_new(j, "file", rj_str(ru->file));
+        json_object_set_new(j, "line", rj_uint(ru->line));
+        json_object_set_new(j, "rule", rj_str(ru->text));
+        json_object_set_new(j, "findings", json_integer((json_int_t)ru->findings));
+        json_object_set_new(j, "occurrences", json_integer((json_int_t)ru->occurrences));
+        json_array_append_new(rules, j);
+    }
+    json_object_set_new(root, "suppressions", rules);
 }
 
 static json_t *wait_status_json(int status)
@@ -211,9 +298,9 @@ static json_t *spawn_json(const struct pt_spawn *s)
     json_t *j = json_object();
     const char *kind = pt_spawn_kind_name(s->kind);
     json_object_set_new(j, "kind", kind ? json_string(kind) : json_null());
-    json_object_set_new(j, "tid", juint(s->ev->tid));
-    json_object_set_new(j, "time_ns", juint(s->ev->time_ns));
-    json_object_set_new(j, "program", jstr(s->program));
+    json_object_set_new(j, "tid", rj_uint(s->ev->tid));
+    json_object_set_new(j, "time_ns", rj_uint(s->ev->time_ns));
+    json_object_set_new(j, "program", rj_str(s->program));
     json_object_set_new(j, "argv", strv_json(s->argv, s->argc));
     json_t *flags = json_array();
     if (s->flags & GUARD_SPAWN_MULTITHREADED)
@@ -221,9 +308,9 @@ static json_t *spawn_json(const struct pt_spawn *s)
     if (s->flags & GUARD_SPAWN_AUTOREAP)
         json_array_append_new(flags, json_string("autoreap"));
     json_object_set_new(j, "flags", flags);
-    json_object_set_new(j, "threads", juint_or_null(s->threads));
-    json_object_set_new(j, "stack", frames_json(s->stack));
-    json_object_set_new(j, "log", jstr(s->log->path));
+    json_object_set_new(j, "threads", rj_uint_or_null(s->threads));
+    json_object_set_new(j, "stack", rj_frames(s->stack));
+    json_object_set_new(j, "log", rj_str(s->log->path));
     return j;
 }
 
@@ -235,14 +322,14 @@ static json_t *reap_json(const struct pt_node *n)
     json_t *j = json_object();
     if (s->reap) {
         const char *call = pt_reap_call_name((unsigned)s->reap->args[2]);
-        json_object_set_new(j, "tid", juint(s->reap->tid));
+        json_object_set_new(j, "tid", rj_uint(s->reap->tid));
         json_object_set_new(j, "call", call ? json_string(call) : json_null());
         json_object_set_new(j, "status", wait_status_json((int)s->reap->args[1]));
-        json_object_set_new(j, "time_ns", juint(s->reap->time_ns));
+        json_object_set_new(j, "time_ns", rj_uint(s->reap->time_ns));
         json_object_set_new(j, "asked_for_pid", json_boolean(s->reap->args[3] != 0));
     } else {
         /* system() reaped it inside libc, and the shim logged no REAP */
-        json_object_set_new(j, "tid", juint(s->ev->tid));
+        json_object_set_new(j, "tid", rj_uint(s->ev->tid));
         json_object_set_new(j, "call", json_string("system"));
         json_t *st = json_null();
         if (n->have_exit) {
@@ -260,11 +347,11 @@ static json_t *process_json(const struct pt_node *n)
 {
     json_t *p = json_object();
     const struct lg_log *last = n->nlogs ? n->logs[n->nlogs - 1] : NULL;
-    json_object_set_new(p, "id", juint(n->id));
-    json_object_set_new(p, "pid", juint(n->pid));
-    json_object_set_new(p, "ppid", n->nlogs || n->parent ? juint(n->ppid) : json_null());
-    json_object_set_new(p, "run", juint(n->run));
-    json_object_set_new(p, "exe", jstr(n->exe));
+    json_object_set_new(p, "id", rj_uint(n->id));
+    json_object_set_new(p, "pid", rj_uint(n->pid));
+    json_object_set_new(p, "ppid", n->nlogs || n->parent ? rj_uint(n->ppid) : json_null());
+    json_object_set_new(p, "run", rj_uint(n->run));
+    json_object_set_new(p, "exe", rj_str(n->exe));
     json_object_set_new(p, "argv", strv_json(n->argv, n->argc));
     /* INT32_MIN in END: returned from main without the shim seeing the
      * status; then the parent's wait status says it, when it was logged */
@@ -274,20 +361,20 @@ static json_t *process_json(const struct pt_node *n)
                                       : json_string(n->exit_from_reap ? "wait" : "log"));
     json_object_set_new(p, "ended", json_string(pt_end_name(n->end)));
     json_object_set_new(p, "has_log", json_boolean(n->nlogs > 0));
-    json_object_set_new(p, "log", last ? jstr(last->path) : json_null());
+    json_object_set_new(p, "log", last ? rj_str(last->path) : json_null());
     json_t *logs = json_array(), *chain = json_array();
     for (size_t i = 0; i < n->nlogs; i++) {
         const struct lg_log *log = n->logs[i];
-        json_array_append_new(logs, jstr(log->path));
+        json_array_append_new(logs, rj_str(log->path));
         json_t *c = json_object();
-        json_object_set_new(c, "exe", jstr(log->exe));
+        json_object_set_new(c, "exe", rj_str(log->exe));
         json_object_set_new(c, "argv", strv_json(log->argv, log->argc));
-        json_object_set_new(c, "log", jstr(log->path));
+        json_object_set_new(c, "log", rj_str(log->path));
         json_array_append_new(chain, c);
     }
     if (n->end == PT_END_EXEC) {
         json_t *c = json_object();
-        json_object_set_new(c, "exe", jstr(n->exec_path));
+        json_object_set_new(c, "exe", rj_str(n->exec_path));
         json_object_set_new(c, "argv", strv_json(n->exec_argv, n->exec_argc));
         json_object_set_new(c, "log", json_null());
         json_array_append_new(chain, c);
@@ -299,16 +386,16 @@ static json_t *process_json(const struct pt_node *n)
     json_t *kill = json_null();
     if (n->spawn && n->spawn->kill) {
         kill = json_object();
-        json_object_set_new(kill, "tid", juint(n->spawn->kill->tid));
-        json_object_set_new(kill, "signal", juint(n->spawn->kill->args[1]));
-        json_object_set_new(kill, "time_ns", juint(n->spawn->kill->time_ns));
+        json_object_set_new(kill, "tid", rj_uint(n->spawn->kill->tid));
+        json_object_set_new(kill, "signal", rj_uint(n->spawn->kill->args[1]));
+        json_object_set_new(kill, "time_ns", rj_uint(n->spawn->kill->time_ns));
     }
     json_object_set_new(p, "kill", kill);
-    json_object_set_new(p, "parent", n->parent ? juint(n->parent->id) : json_null());
+    json_object_set_new(p, "parent", n->parent ? rj_uint(n->parent->id) : json_null());
     json_t *kids = json_array(), *kid_ids = json_array();
     for (size_t i = 0; i < n->nchildren; i++) {
-        json_array_append_new(kids, juint(n->children[i]->pid));
-        json_array_append_new(kid_ids, juint(n->children[i]->id));
+        json_array_append_new(kids, rj_uint(n->children[i]->pid));
+        json_array_append_new(kid_ids, rj_uint(n->children[i]->id));
     }
     json_object_set_new(p, "children", kids);
     json_object_set_new(p, "children_ids", kid_ids);
@@ -323,14 +410,14 @@ static json_t *process_json(const struct pt_node *n)
         dropped += n->logs[i]->dropped_events;
         corrupt |= n->logs[i]->corrupt;
     }
-    json_object_set_new(p, "main_tid", last ? juint_or_null(last->main_tid) : json_null());
+    json_object_set_new(p, "main_tid", last ? rj_uint_or_null(last->main_tid) : json_null());
     json_object_set_new(p, "forked_child",
                         json_boolean(n->nlogs && (n->logs[0]->hdr.flags & GUARD_FILE_FORKED_CHILD)));
-    json_object_set_new(p, "options", last ? jstr(last->options) : json_null());
-    json_object_set_new(p, "findings", juint(nfindings));
-    json_object_set_new(p, "events", juint(nevents)); /* short pool records included */
-    json_object_set_new(p, "short_pool_records", juint(nshort));
-    json_object_set_new(p, "dropped_events", juint(dropped));
+    json_object_set_new(p, "options", last ? rj_str(last->options) : json_null());
+    json_object_set_new(p, "findings", rj_uint(nfindings));
+    json_object_set_new(p, "events", rj_uint(nevents)); /* short pool records included */
+    json_object_set_new(p, "short_pool_records", rj_uint(nshort));
+    json_object_set_new(p, "dropped_events", rj_uint(dropped));
     json_object_set_new(p, "corrupt", json_boolean(corrupt));
     return p;
 }
@@ -340,7 +427,7 @@ static json_t *process_json(const struct pt_node *n)
 static json_t *note_json(const struct note *nt)
 {
     char *line = note_format(nt);
-    json_t *j = jstr(line);
+    json_t *j = rj_str(line);
     free(line);
     return j;
 }
@@ -372,25 +459,31 @@ int report_json(FILE *out, const struct report *r)
     json_object_set_new(root, "notes", notes);
 
     json_t *sum = json_object();
-    json_object_set_new(sum, "findings", juint(db->n));
-    json_object_set_new(sum, "occurrences", juint(db->occurrences));
-    json_object_set_new(sum, "kinds", juint(db->nkinds));
+    json_object_set_new(sum, "findings", rj_uint(db->n));
+    json_object_set_new(sum, "occurrences", rj_uint(db->occurrences));
+    json_object_set_new(sum, "kinds", rj_uint(db->nkinds));
     /* processes with a log (an exec'ing process has one log per image) */
-    json_object_set_new(sum, "processes", juint(db->tree.nlogged));
-    json_object_set_new(sum, "processes_without_log", juint(db->tree.n - db->tree.nlogged));
-    json_object_set_new(sum, "logs", juint(r->nlogs));
+    json_object_set_new(sum, "processes", rj_uint(db->tree.nlogged));
+    json_object_set_new(sum, "processes_without_log", rj_uint(db->tree.n - db->tree.nlogged));
+    json_object_set_new(sum, "logs", rj_uint(r->nlogs));
     size_t runs = 0; /* logs are in operand order: count the changes */
     for (size_t i = 0; i < r->nlogs; i++)
         if (i == 0 || r->logs[i]->run != r->logs[i - 1]->run)
             runs++;
-    json_object_set_new(sum, "runs", juint(runs));
-    json_object_set_new(sum, "errors", juint(r->notes->errors));
+    json_object_set_new(sum, "runs", rj_uint(runs));
+    json_object_set_new(sum, "errors", rj_uint(r->notes->errors));
+    json_object_set_new(sum, "suppressed", rj_uint(db->nsuppressed));
+    if (r->baseline) {
+        json_object_set_new(sum, "unchanged", rj_uint(db->nknown));
+        json_object_set_new(sum, "fixed", rj_uint(r->baseline->nfixed));
+    }
     json_object_set_new(sum, "by_kind", by_kind);
     json_object_set_new(root, "summary", sum);
+    suppressions_json(root, r);
+    if (r->baseline)
+        baseline_json(root, r);
 
-    int rc = json_dumpf(root, out, JSON_INDENT(2));
+    int rc = rj_dump(root, out);
     json_decref(root);
-    if (rc == 0)
-        fputc('\n', out);
-    return rc == 0 && fflush(out) == 0 && !ferror(out) ? 0 : -1;
+    return rc;
 }

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crashinfo.h"
+
 static const char *plural(size_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
@@ -49,12 +51,17 @@ static void print_frame(FILE *out, size_t idx, const struct sym_frame *fr)
     fputs(")\n", out);
 }
 
-static void print_frames(FILE *out, const struct sym_stack *s, const char *indent)
+void report_text_frames(FILE *out, const struct sym_stack *s, const char *indent, size_t max)
 {
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; i < s->n && i < max; i++) {
         fputs(indent, out);
         print_frame(out, i, &s->frames[i]);
     }
+}
+
+static void print_frames(FILE *out, const struct sym_stack *s, const char *indent)
+{
+    report_text_frames(out, s, indent, SIZE_MAX);
 }
 
 static void print_stack(FILE *out, const struct fnd *f, const struct fnd_stack *s)
@@ -90,6 +97,7 @@ static void print_heading(FILE *out, const struct fnd *f)
     if (f->nruns > 1)
         fprintf(out, ", %zu runs", f->nruns);
     fputs(")\n", out);
+    fprintf(out, "  fingerprint %s\n", f->fingerprint);
 }
 
 static bool is_child_kind(unsigned kind)
@@ -122,6 +130,8 @@ static void print_details(FILE *out, const struct report *r, const struct fnd *f
 {
     const struct lg_finding *rec = f->rec;
     bool child = is_child_kind(f->kind);
+    if (f->crash) /* the crash part says it all (report_crash.c) */
+        return;
     fprintf(out, "  thread %u", rec->tid);
     if (rec->call) {
         /* unreaped-child names the call that started the child */
@@ -163,7 +173,7 @@ static void print_details(FILE *out, const struct report *r, const struct fnd *f
 }
 
 /* An event in words: "reap waitpid pid 12: exited 0". */
-static void print_event_text(FILE *out, const struct lg_event *ev)
+void report_text_event(FILE *out, const struct lg_event *ev)
 {
     const char *name = lg_event_kind_name(ev->kind);
     char st[96];
@@ -209,6 +219,16 @@ static void print_event_text(FILE *out, const struct lg_event *ev)
     case GUARD_EV_SIGCHLD:
         fputs(ev->args[0] ? " children auto-reaped" : " children not auto-reaped", out);
         return;
+    case GUARD_EV_THREAD_START:
+        fprintf(out, " created by thread %" PRIu64, ev->args[0]);
+        return;
+    case GUARD_EV_NS_CHANGE: {
+        char *t = crash_ns_change_text(ev);
+        fputc(' ', out);
+        fput_escaped(out, t);
+        free(t);
+        return;
+    }
     default:
         fprintf(out, " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64, ev->args[0],
                 ev->args[1], ev->args[2], ev->args[3]);
@@ -223,31 +243,18 @@ static void print_event_text(FILE *out, const struct lg_event *ev)
     }
 }
 
-static void print_events(FILE *out, const struct fnd *f)
+void report_text_time(FILE *out, const struct lg_log *log, uint64_t t)
 {
-    if (!f->nevents)
-        return;
-    uint64_t t0 = f->log->hdr.start_monotonic_ns;
-    fputs("last events before it (oldest first):\n", out);
-    for (size_t i = 0; i < f->nevents; i++) {
-        const struct lg_event *ev = f->events[i].ev;
-        if (ev->time_ns >= t0) {
-            uint64_t d = ev->time_ns - t0;
-            fprintf(out, "  +%" PRIu64 ".%06" PRIu64 "s", d / 1000000000u, d % 1000000000u / 1000u);
-        } else {
-            fputs("  +?", out); /* a coarse time may be a tick before the log's start */
-        }
-        fprintf(out, " thread %u ", ev->tid);
-        print_event_text(out, ev);
-        fputc('\n', out);
-        /* the innermost frames say where; the whole stack is in the JSON */
-        const struct sym_stack *s = f->events[i].sym;
-        struct sym_stack top = {s->frames, s->n < 2 ? s->n : 2};
-        print_frames(out, &top, "  ");
+    uint64_t t0 = log->hdr.start_monotonic_ns;
+    if (t >= t0) {
+        uint64_t d = t - t0;
+        fprintf(out, "+%" PRIu64 ".%06" PRIu64 "s", d / 1000000000u, d % 1000000000u / 1000u);
+    } else {
+        fputs("+?", out); /* a coarse time may be a tick before the log's start */
     }
 }
 
-static void print_finding(FILE *out, const struct report *r, const struct fnd *f)
+void report_text_finding(FILE *out, const struct report *r, const struct fnd *f)
 {
     print_heading(out, f);
     if (f->rec->summary[0]) {
@@ -256,9 +263,12 @@ static void print_finding(FILE *out, const struct report *r, const struct fnd *f
         fputc('\n', out);
     }
     print_details(out, r, f);
-    for (size_t i = 0; i < f->nstacks; i++)
-        print_stack(out, f, &f->stacks[i]);
-    print_events(out, f);
+    if (f->crash) {
+        report_text_crash(out, r, f);
+    } else {
+        for (size_t i = 0; i < f->nstacks; i++)
+            print_stack(out, f, &f->stacks[i]);
+    }
     fputc('\n', out);
 }
 
@@ -301,25 +311,94 @@ static void print_processes(FILE *out, const struct report *r)
     fputc('\n', out);
 }
 
+/* With --baseline: what the baseline had that is gone. */
+static void print_fixed(FILE *out, const struct report *r)
+{
+    const struct baseline *b = r->baseline;
+    if (!b)
+        return;
+    fprintf(out, "Baseline %s: %zu %s, %zu still seen, %zu new\n", b->path, b->n,
+            plural(b->n, "finding", "findings"), r->db->nknown, r->db->n);
+    if (!b->nfixed) {
+        fputc('\n', out);
+        return;
+    }
+    fputs("No longer seen (in the baseline, not in these logs):\n", out);
+    for (size_t i = 0; i < b->n; i++) {
+        const struct baseline_entry *e = b->v[i];
+        if (e->seen)
+            continue;
+        fputs("  ", out);
+        fput_escaped(out, e->kind ? e->kind : "?");
+        fprintf(out, " %s", e->fingerprint);
+        if (e->summary) {
+            fputs(": ", out);
+            fput_escaped(out, e->summary);
+        }
+        fputc('\n', out);
+    }
+    fputc('\n', out);
+}
+
+static void print_suppressed(FILE *out, const struct report *r)
+{
+    const struct fnd_db *db = r->db;
+    if (!db->nsuppressed)
+        return;
+    size_t occ = 0;
+    for (size_t i = 0; i < db->nsuppressed; i++)
+        occ += db->suppressed[i]->count;
+    fprintf(out, "Suppressed: %zu %s (%zu %s)", db->nsuppressed,
+            plural(db->nsuppressed, "finding", "findings"), occ,
+            plural(occ, "occurrence", "occurrences"));
+    if (!r->verbose) {
+        fputs(" (--verbose lists them)\n\n", out);
+        return;
+    }
+    fputs(":\n", out);
+    for (size_t i = 0; i < db->nsuppressed; i++) {
+        const struct fnd *f = db->suppressed[i];
+        fprintf(out, "  %s (count %zu) by ", f->kind_name, f->count);
+        if (f->rule) {
+            fprintf(out, "%s:%u: ", f->rule->file, f->rule->line);
+            fput_escaped(out, f->rule->text);
+        } else {
+            fputs("the shim's suppressions", out);
+        }
+        fputs(": ", out);
+        fput_escaped(out, f->rec->summary);
+        fputc('\n', out);
+    }
+    fputc('\n', out);
+}
+
 int report_text(FILE *out, const struct report *r)
 {
     const struct fnd_db *db = r->db;
     for (size_t i = 0; i < db->n; i++)
-        print_finding(out, r, db->sorted[i]);
+        report_text_finding(out, r, db->sorted[i]);
     report_text_tree(out, r);
     if (r->verbose)
         print_processes(out, r);
     print_notes(out, r->notes);
+    print_suppressed(out, r);
+    print_fixed(out, r);
     /* processes, not logs: one exec'ing process writes a log per image */
     size_t np = db->tree.nlogged;
+    const char *what = r->baseline ? "new " : "";
     if (db->n)
-        fprintf(out, "SUMMARY: libguard: %zu %s (%zu %s) in %zu %s", db->n,
+        fprintf(out, "SUMMARY: libguard: %zu %s%s (%zu %s) in %zu %s", db->n, what,
                 plural(db->n, "finding", "findings"), db->nkinds, plural(db->nkinds, "kind", "kinds"),
                 np, plural(np, "process", "processes"));
     else
-        fprintf(out, "libguard: no findings in %zu %s", np, plural(np, "process", "processes"));
+        fprintf(out, "libguard: no %sfindings in %zu %s", what, np, plural(np, "process", "processes"));
     if (r->nlogs != np)
         fprintf(out, " (%zu logs)", r->nlogs);
+    if (db->nsuppressed)
+        fprintf(out, "; %zu suppressed", db->nsuppressed);
+    if (r->baseline)
+        fprintf(out, "; %zu known from the baseline, %zu no longer seen", db->nknown,
+                r->baseline->nfixed);
     fputc('\n', out);
     return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }
