@@ -108,7 +108,7 @@ static const struct check_help table[] = {
      "thread's stack, the sigaltstack, or a makecontext coroutine stack. Fires on every host: "
      "the program would corrupt memory on one whose vDSO probes (seed 004). Stack: call.",
      "warning", "vdso-low-stack"},
-    {GUARD_FK_CRASH, "Crash",
+    {GUARD_FK_CRASH, "FatalSignal",
      "The process died of a fatal signal.",
      "Fires when the process dies of SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT or SIGSYS and "
      "the program has no handler of its own for it. libguard records the signal, si_code, "

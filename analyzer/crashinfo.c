@@ -408,9 +408,14 @@ static void object_links(struct fnd_crash *fc, size_t *cap)
         if (!f)
             continue;
         fprintf(f, "%s 0x%" PRIx64, where_name(o->reg, rn, sizeof rn), o->value);
+        const char *sep = " (also in ";
         for (unsigned r = 0; r < GUARD_CRASH_NREGS; r++)
-            if (o->also_regs & (1u << r))
-                fprintf(f, " (and %s)", crash_reg_name(r));
+            if (o->also_regs & (1u << r)) {
+                fprintf(f, "%s%s", sep, crash_reg_name(r));
+                sep = ", ";
+            }
+        if (o->also_regs)
+            fputc(')', f);
         fprintf(f, " is inside (offset %" PRIu64 ") ", o->value - o->obj);
         object_words(f, c, o);
         if (o->in_pool)

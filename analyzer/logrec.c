@@ -364,7 +364,10 @@ static void on_pool_short(struct reader *r, const unsigned char *p, uint16_t typ
 static bool fold_key(const struct guard_rec_finding *x, const unsigned char *stacks,
                      struct lg_fold_key *k)
 {
-    if (x->kind == GUARD_FK_CRASH || x->nstacks > LG_FOLD_STACKS)
+    /* a crash has its own history; unreaped-child records name one child
+     * each, which the process tree matches one by one */
+    if (x->kind == GUARD_FK_CRASH || x->kind == GUARD_FK_UNREAPED_CHILD ||
+        x->nstacks > LG_FOLD_STACKS)
         return false;
     memset(k, 0, sizeof *k);
     k->kind = x->kind;

@@ -189,7 +189,10 @@ static void add_input(struct inputs *in, const char *path, const struct stat *st
     in->v[in->n].path = xstrdup(path);
     in->v[in->n].dev = st->st_dev;
     in->v[in->n].ino = st->st_ino;
-    in->v[in->n].size = st->st_size > 0 ? (uint64_t)st->st_size : 0;
+    /* what is really there: a log's tail is a sparse hole */
+    uint64_t apparent = st->st_size > 0 ? (uint64_t)st->st_size : 0;
+    uint64_t used = (uint64_t)st->st_blocks * 512u;
+    in->v[in->n].size = used < apparent ? used : apparent;
     in->v[in->n].run = run;
     in->n++;
 }

@@ -432,31 +432,104 @@ static json_t *note_json(const struct note *nt)
     return j;
 }
 
+/* ---- streaming the root object ------------------------------------------
+ * A nightly run has thousands of processes: the report is written one
+ * element at a time (each built, dumped and freed), so its memory is that
+ * of one element, not of the whole document. */
+
+/* v dumped with JSON_INDENT(2), every line after the first indented by
+ * `indent` more spaces (JSON strings hold no raw newline); v is consumed. */
+static void put_value(FILE *out, json_t *v, int indent)
+{
+    char *text = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    json_decref(v);
+    if (!text) {
+        fputs("null", out);
+        return;
+    }
+    for (const char *p = text; *p; p++) {
+        fputc(*p, out);
+        if (*p == '\n')
+            fprintf(out, "%*s", indent, "");
+    }
+    free(text);
+}
+
+static void put_key(FILE *out, bool *first, const char *key)
+{
+    fprintf(out, "%s\n  \"%s\": ", *first ? "" : ",", key);
+    *first = false;
+}
+
+static void put_member(FILE *out, bool *first, const char *key, json_t *v)
+{
+    put_key(out, first, key);
+    put_value(out, v, 2);
+}
+
+/* Members of obj, in order, at the root (obj is consumed). */
+static void put_members(FILE *out, bool *first, json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        put_key(out, first, key);
+        put_value(out, json_incref(v), 2);
+    }
+    json_decref(obj);
+}
+
+struct array_writer {
+    FILE *out;
+    size_t n;
+};
+
+static void array_begin(struct array_writer *w, FILE *out, bool *first, const char *key)
+{
+    put_key(out, first, key);
+    fputc('[', out);
+    w->out = out;
+    w->n = 0;
+}
+
+static void array_item(struct array_writer *w, json_t *v)
+{
+    fputs(w->n++ ? ",\n    " : "\n    ", w->out);
+    put_value(w->out, v, 4);
+}
+
+static void array_end(struct array_writer *w)
+{
+    fputs(w->n ? "\n  ]" : "]", w->out);
+}
+
 int report_json(FILE *out, const struct report *r)
 {
     const struct fnd_db *db = r->db;
-    json_t *root = json_object();
+    bool first = true;
+    struct array_writer w;
+    fputc('{', out);
 
-    json_t *findings = json_array();
     json_t *by_kind = json_object();
+    array_begin(&w, out, &first, "findings");
     for (size_t i = 0; i < db->n; i++) {
         const struct fnd *f = db->sorted[i];
-        json_array_append_new(findings, finding_json(r, f));
+        array_item(&w, finding_json(r, f));
         json_t *c = json_object_get(by_kind, f->kind_name);
         json_int_t prev = c ? json_integer_value(c) : 0;
         json_object_set_new(by_kind, f->kind_name, json_integer(prev + (json_int_t)f->count));
     }
-    json_object_set_new(root, "findings", findings);
+    array_end(&w);
 
-    json_t *procs = json_array();
+    array_begin(&w, out, &first, "processes");
     for (size_t i = 0; i < db->tree.n; i++)
-        json_array_append_new(procs, process_json(db->tree.nodes[i]));
-    json_object_set_new(root, "processes", procs);
+        array_item(&w, process_json(db->tree.nodes[i]));
+    array_end(&w);
 
-    json_t *notes = json_array();
+    array_begin(&w, out, &first, "notes");
     for (size_t i = 0; i < r->notes->n; i++)
-        json_array_append_new(notes, note_json(&r->notes->v[i]));
-    json_object_set_new(root, "notes", notes);
+        array_item(&w, note_json(&r->notes->v[i]));
+    array_end(&w);
 
     json_t *sum = json_object();
     json_object_set_new(sum, "findings", rj_uint(db->n));
@@ -478,12 +551,13 @@ int report_json(FILE *out, const struct report *r)
         json_object_set_new(sum, "fixed", rj_uint(r->baseline->nfixed));
     }
     json_object_set_new(sum, "by_kind", by_kind);
-    json_object_set_new(root, "summary", sum);
-    suppressions_json(root, r);
-    if (r->baseline)
-        baseline_json(root, r);
+    put_member(out, &first, "summary", sum);
 
-    int rc = rj_dump(root, out);
-    json_decref(root);
-    return rc;
+    json_t *rest = json_object(); /* the small parts */
+    suppressions_json(rest, r);
+    if (r->baseline)
+        baseline_json(rest, r);
+    put_members(out, &first, rest);
+    fputs("\n}\n", out);
+    return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }
