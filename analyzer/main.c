@@ -292,6 +292,10 @@ static int analyze(char *const *paths, size_t npaths, const struct options *o)
     if (o->baseline && !have_base)
         baseline_free(&base);
 
+    char *source_root = NULL; /* absolute, for SARIF's SRCROOT */
+    if (o->source_root && !(source_root = realpath(o->source_root, NULL)))
+        notes_add(&notes, NOTE_ERROR, o->source_root, 0, "--source-root: %s", strerror(errno));
+
     struct inputs in = {0};
     collect(&in, paths, npaths, &notes);
 
@@ -326,7 +330,7 @@ static int analyze(char *const *paths, size_t npaths, const struct options *o)
     struct report r = {.db = &db, .logs = logs, .nlogs = nlogs, .notes = &notes,
                        .verbose = o->verbose, .supp = o->nsuppressions ? &supp : NULL,
                        .baseline = have_base ? &base : NULL, .paths = paths,
-                       .npaths = npaths, .source_root = o->source_root};
+                       .npaths = npaths, .source_root = source_root};
     int wrc = write_report(&r, o->format);
     if (wrc != 0)
         fprintf(stderr, ANALYZER_NAME ": cannot write the report: %s\n", strerror(errno));
@@ -351,6 +355,7 @@ static int analyze(char *const *paths, size_t npaths, const struct options *o)
     supp_free(&supp);
     if (have_base)
         baseline_free(&base);
+    free(source_root);
     return status;
 }
 
