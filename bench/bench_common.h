@@ -7,7 +7,10 @@
  * that one repetition takes about `rep_ms` milliseconds; the first
  * (calibration) runs double as warm-up.  We keep every repetition and report
  * the median and the best (minimum): the median is the honest figure, the
- * best shows how much of the spread is noise from the machine.
+ * best shows how much of the spread is noise from the machine.  A target of
+ * the form "at most k x the native cost" is judged with bench_measure_pair:
+ * the hooked call and libc's own definition of it (bench_libc_sym) timed in
+ * alternating repetitions of the same process.
  *
  * Log reading: under the shim, a bench checks in its own event log that it
  * measured what it claims (the stack depth of its events, the poison and
@@ -18,6 +21,7 @@
 
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -102,14 +106,14 @@ struct bench_result {
     unsigned reps;
 };
 
-/* Time fn(arg, n): calibrate n to about o->rep_ms per call, then run
- * o->reps timed repetitions.  Results are per iteration. */
-static BENCH_UNUSED struct bench_result bench_measure(void (*fn)(void *, uint64_t), void *arg,
-                                                     const struct bench_opts *o)
+/* How many iterations of fn make one repetition of about o->rep_ms?  The
+ * calibration runs double as warm-up. */
+static BENCH_UNUSED uint64_t bench_calibrate(void (*fn)(void *, uint64_t), void *arg,
+                                             const struct bench_opts *o)
 {
     const uint64_t target = (uint64_t)o->rep_ms * 1000000u;
     uint64_t n = 1, dt = 0;
-    /* calibrate (and warm up): grow n until one run takes >= target/8 */
+    /* grow n until one run takes >= target/8 */
     for (;;) {
         uint64_t t0 = bench_now_ns();
         fn(arg, n);
@@ -120,23 +124,85 @@ static BENCH_UNUSED struct bench_result bench_measure(void (*fn)(void *, uint64_
     }
     double per = (double)dt / (double)n;
     uint64_t iters = (uint64_t)((double)target / (per > 0.01 ? per : 0.01));
-    if (iters < 1)
-        iters = 1;
-    double samples[BENCH_MAX_REPS];
-    for (unsigned r = 0; r < o->reps; r++) {
-        uint64_t t0 = bench_now_ns();
-        fn(arg, iters);
-        samples[r] = (double)(bench_now_ns() - t0) / (double)iters;
-    }
-    qsort(samples, o->reps, sizeof samples[0], bench_cmp_double);
+    return iters < 1 ? 1 : iters;
+}
+
+/* One timed repetition: ns per iteration. */
+static BENCH_UNUSED double bench_time_once(void (*fn)(void *, uint64_t), void *arg, uint64_t iters)
+{
+    uint64_t t0 = bench_now_ns();
+    fn(arg, iters);
+    return (double)(bench_now_ns() - t0) / (double)iters;
+}
+
+/* Median, best and worst of n samples (sorts them). */
+static BENCH_UNUSED struct bench_result bench_summarize(double *samples, unsigned n, uint64_t iters)
+{
+    qsort(samples, n, sizeof samples[0], bench_cmp_double);
     struct bench_result res;
-    res.reps = o->reps;
+    res.reps = n;
     res.iters = iters;
     res.best_ns = samples[0];
-    res.worst_ns = samples[o->reps - 1];
-    res.median_ns = (o->reps & 1) ? samples[o->reps / 2]
-                                  : (samples[o->reps / 2 - 1] + samples[o->reps / 2]) / 2;
+    res.worst_ns = samples[n - 1];
+    res.median_ns = (n & 1) ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
     return res;
+}
+
+/* Time fn(arg, n): calibrate n to about o->rep_ms per call, then run
+ * o->reps timed repetitions.  Results are per iteration. */
+static BENCH_UNUSED struct bench_result bench_measure(void (*fn)(void *, uint64_t), void *arg,
+                                                     const struct bench_opts *o)
+{
+    uint64_t iters = bench_calibrate(fn, arg, o);
+    double samples[BENCH_MAX_REPS];
+    for (unsigned r = 0; r < o->reps; r++)
+        samples[r] = bench_time_once(fn, arg, iters);
+    return bench_summarize(samples, o->reps, iters);
+}
+
+/* Two loops compared: a and b are timed in alternating repetitions (a b,
+ * b a, a b, ...), so that drift of the machine (frequency, a neighbour on
+ * the other CPU) hits both alike.  ratio is a/b per pair of repetitions;
+ * its median is the figure to judge a "at most k x b" target by. */
+struct bench_pair {
+    struct bench_result a, b;
+    struct bench_result ratio; /* in the _ns fields: a/b, not ns */
+};
+
+static BENCH_UNUSED struct bench_pair bench_measure_pair(void (*fa)(void *, uint64_t), void *arg_a,
+                                                        void (*fb)(void *, uint64_t), void *arg_b,
+                                                        const struct bench_opts *o)
+{
+    uint64_t na = bench_calibrate(fa, arg_a, o), nb = bench_calibrate(fb, arg_b, o);
+    double sa[BENCH_MAX_REPS], sb[BENCH_MAX_REPS], ratio[BENCH_MAX_REPS];
+    for (unsigned r = 0; r < o->reps; r++) {
+        if (r & 1) {
+            sb[r] = bench_time_once(fb, arg_b, nb);
+            sa[r] = bench_time_once(fa, arg_a, na);
+        } else {
+            sa[r] = bench_time_once(fa, arg_a, na);
+            sb[r] = bench_time_once(fb, arg_b, nb);
+        }
+        ratio[r] = sa[r] / sb[r];
+    }
+    struct bench_pair p;
+    p.a = bench_summarize(sa, o->reps, na);
+    p.b = bench_summarize(sb, o->reps, nb);
+    p.ratio = bench_summarize(ratio, o->reps, 0);
+    return p;
+}
+
+/* libc's own definition of a function, bypassing any LD_PRELOAD'ed
+ * interposer (the shim): the reference "without the shim" measured in the
+ * same process.  For an IFUNC (gettimeofday, time) dlsym returns what the
+ * resolver picked, as the PLT would.  NULL if libc has no such symbol. */
+static BENCH_UNUSED void *bench_libc_sym(const char *name)
+{
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    void *f = libc ? dlsym(libc, name) : NULL;
+    if (libc)
+        dlclose(libc);
+    return f;
 }
 
 /* ---- the bench's own log ------------------------------------------------ */

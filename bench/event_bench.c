@@ -6,7 +6,9 @@
  * non-inlined recursive calls deeper than the stack the shim keeps, so that
  * the captured stack has exactly max_frames frames.  With poisoning and
  * protection off, put and get do nothing but record their event, so the
- * cost of one event is half the cost of a pair.
+ * cost of one event is half the cost of a pair.  In the steady state the
+ * shim writes pool events in their 32-byte short form (the first put of an
+ * object is a full 64-byte event); the bench prints the sizes it finds.
  *
  *   LD_PRELOAD=build/libguard.so \
  *   GUARD_OPTIONS=log_dir=DIR:pool_poison=0:pool_protect=0:max_frames=16 \
@@ -64,29 +66,46 @@ static void run_pairs(void *arg, uint64_t n)
 /* ---- checking the log ----------------------------------------------------- */
 
 struct check {
-    uint32_t stack_ids[2]; /* put, get */
+    uint32_t stack_ids[2]; /* put, get: of the last of each in the log */
     int nframes[2];
-    unsigned put_flags;
+    unsigned rec_size[2];  /* what the last put and get were written as */
+    unsigned put_flags;    /* from the first (full) put event */
     int found;
 };
 
+/* Puts and gets of obj, in either form: the full 64-byte event, or the
+ * 32-byte short record the shim writes once the log has said the object's
+ * pool, size and flags in full (common/guard_log.h).  The last of each is
+ * what the timed loop writes. */
 static int find_events(const struct guard_rec *r, void *arg)
 {
     struct check *c = arg;
-    if (r->type != GUARD_REC_EVENT || r->size < sizeof(struct guard_rec_event))
-        return 0;
-    const struct guard_rec_event *ev = (const void *)r;
-    if (ev->args[1] != (uintptr_t)obj)
-        return 0;
-    if (ev->kind == GUARD_EV_POOL_PUT && !(c->found & 1)) {
-        c->stack_ids[0] = ev->stack_id;
-        c->put_flags = (unsigned)ev->args[3];
-        c->found |= 1;
-    } else if (ev->kind == GUARD_EV_POOL_GET && !(c->found & 2)) {
-        c->stack_ids[1] = ev->stack_id;
-        c->found |= 2;
+    int i = -1;
+    uint32_t stack = 0;
+    if (r->type == GUARD_REC_EVENT && r->size >= sizeof(struct guard_rec_event)) {
+        const struct guard_rec_event *ev = (const void *)r;
+        if (ev->args[1] != (uintptr_t)obj)
+            return 0;
+        i = ev->kind == GUARD_EV_POOL_PUT ? 0 : ev->kind == GUARD_EV_POOL_GET ? 1 : -1;
+        stack = ev->stack_id;
+        if (i == 0 && !(c->found & 4)) {
+            c->put_flags = (unsigned)ev->args[3];
+            c->found |= 4;
+        }
+    } else if ((r->type == GUARD_REC_POOL_PUT || r->type == GUARD_REC_POOL_GET) &&
+               r->size >= sizeof(struct guard_rec_pool)) {
+        const struct guard_rec_pool *p = (const void *)r;
+        if (p->obj != (uintptr_t)obj)
+            return 0;
+        i = r->type == GUARD_REC_POOL_PUT ? 0 : 1;
+        stack = p->stack_id;
     }
-    return c->found == 3;
+    if (i >= 0) {
+        c->stack_ids[i] = stack;
+        c->rec_size[i] = r->size;
+        c->found |= 1 << i;
+    }
+    return 0;
 }
 
 static int find_stacks(const struct guard_rec *r, void *arg)
@@ -121,17 +140,18 @@ int main(int argc, char **argv)
     printf("event_bench: %ld-frame stacks; shim %s; GUARD_OPTIONS='%s'\n", frames,
            shim ? "LOADED" : "not loaded", bench_env("GUARD_OPTIONS"));
     if (shim) {
-        /* One pair through the very same call path as the timed loop, then
+        /* Two pairs through the very same call path as the timed loop (the
+         * first put is written in full, then the short form follows), then
          * read back what the shim recorded. */
-        run_pairs(&run, 1);
+        run_pairs(&run, 2);
         char *log = NULL;
         long len = bench_read_own_log(&log);
-        struct check c = {{0, 0}, {-1, -1}, 0, 0};
+        struct check c = {{0, 0}, {-1, -1}, {0, 0}, 0, 0};
         if (len < 0) {
             printf("  (no log to read back: log=0?  Stack depth and mode are NOT checked)\n");
             goto measure;
         }
-        if (bench_walk_log(log, len, find_events, &c) < 0 || c.found != 3) {
+        if (bench_walk_log(log, len, find_events, &c) < 0 || c.found != 7) {
             fprintf(stderr, "event_bench: the put/get events are not in the log\n");
             free(log);
             return 1;
@@ -141,6 +161,9 @@ int main(int argc, char **argv)
         printf("  from the log: put stack #%u has %d frames, get stack #%u has %d frames; put %s\n",
                c.stack_ids[0], c.nframes[0], c.stack_ids[1], c.nframes[1],
                c.put_flags ? "was POISONED/PROTECTED" : "neither poisoned nor protected");
+        printf("  the timed loop's records: put %u bytes, get %u bytes (%s)\n", c.rec_size[0],
+               c.rec_size[1], c.rec_size[0] == sizeof(struct guard_rec_pool) &&
+               c.rec_size[1] == sizeof(struct guard_rec_pool) ? "the short form" : "not both short");
         if (c.nframes[0] != frames || c.nframes[1] != frames) {
             fprintf(stderr, "event_bench: expected %ld-frame stacks: run with "
                             "GUARD_OPTIONS=...:max_frames=%ld\n", frames, frames);
