@@ -36,16 +36,17 @@ unsigned lg_crash_events_option(const char *options)
     for (const char *p = options; p && *p;) {
         const char *end = strchr(p, ':');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > sizeof key - 1 && strncmp(p, key, sizeof key - 1) == 0) {
-            unsigned long v = 0;
-            bool ok = true;
-            for (size_t i = sizeof key - 1; i < len && ok; i++) {
-                ok = p[i] >= '0' && p[i] <= '9' && v <= LG_CRASH_EVENTS_MAX;
-                v = v * 10 + (unsigned long)(p[i] - '0');
-            }
-            /* the shim refuses bad values and keeps its default; so do we */
-            if (ok)
-                n = v > LG_CRASH_EVENTS_MAX ? LG_CRASH_EVENTS_MAX : (unsigned)v;
+        size_t vlen = len - (sizeof key - 1);
+        if (len > sizeof key - 1 && vlen < 32 && strncmp(p, key, sizeof key - 1) == 0) {
+            /* as the shim parses it (preload/options.c): strtol base 0,
+             * the whole value, within 0..4096; a bad value keeps the
+             * default there, so here too */
+            char buf[32], *rest;
+            memcpy(buf, p + sizeof key - 1, vlen);
+            buf[vlen] = '\0';
+            long v = strtol(buf, &rest, 0);
+            if (*rest == '\0' && v >= 0 && v <= (long)LG_CRASH_EVENTS_MAX)
+                n = (unsigned)v;
         }
         p = end ? end + 1 : NULL;
     }
