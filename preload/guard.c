@@ -61,6 +61,20 @@ uint64_t guard_now_coarse_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* /proc/self/exe, read once per process image: a fork child has the same
+ * one (and inherits this copy), an exec starts a new image. */
+const char *guard_exe_path(void)
+{
+    static char exe[4096];
+    static int known;
+    if (!known) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        known = 1;
+    }
+    return exe;
+}
+
 int guard_is_active(void)
 {
     return atomic_load_explicit(&guard_state, memory_order_acquire) == STATE_ACTIVE;

@@ -47,6 +47,7 @@ pid_t guard_gettid(void);              /* cached per thread */
 uint64_t guard_now_ns(void);           /* CLOCK_MONOTONIC */
 uint64_t guard_now_coarse_ns(void);    /* CLOCK_MONOTONIC_COARSE: tick resolution, cheap */
 int guard_is_active(void);             /* initialised and not inert */
+const char *guard_exe_path(void);      /* /proc/self/exe, read once per process image */
 void guard_halt(void) __attribute__((noreturn)); /* halt_on_error */
 
 /* ---- the event log (log.c) ---------------------------------------------- */

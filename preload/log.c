@@ -37,6 +37,18 @@
 
 static int log_fd = -1;
 static size_t chunk_size;
+static size_t first_chunk;            /* chunk 0 is smaller: most processes are short */
+#define FIRST_CHUNK_MAX (16u << 10)
+
+static inline uint64_t chunk_start(uint64_t k)
+{
+    return k == 0 ? 0 : first_chunk + (k - 1) * chunk_size;
+}
+static inline size_t chunk_len(uint64_t k) { return k == 0 ? first_chunk : chunk_size; }
+static inline uint64_t chunk_of(uint64_t off)
+{
+    return off < first_chunk ? 0 : 1 + (off - first_chunk) / chunk_size;
+}
 static _Atomic uint64_t log_tail;
 static _Atomic(char *) chunks[MAX_CHUNKS];
 static unsigned chunks_mapped;        /* under grow_lock */
@@ -62,15 +74,16 @@ static char *map_chunk(unsigned k)
     while (!p && !atomic_load(&log_failed)) {
         /* Chunks are mapped in order, so chunks_mapped only grows. */
         unsigned next = chunks_mapped;
-        off_t off = (off_t)next * (off_t)chunk_size;
-        int rc = fallocate(log_fd, 0, off, (off_t)chunk_size);
+        off_t off = (off_t)chunk_start(next);
+        size_t len = chunk_len(next);
+        int rc = fallocate(log_fd, 0, off, (off_t)len);
         if (rc != 0 && errno == EOPNOTSUPP)
-            rc = ftruncate(log_fd, off + (off_t)chunk_size);
+            rc = ftruncate(log_fd, off + (off_t)len);
         if (rc != 0) {
             atomic_store(&log_failed, 1);
             break;
         }
-        char *m = mmap(NULL, chunk_size, PROT_READ | PROT_WRITE, MAP_SHARED, log_fd, off);
+        char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, log_fd, off);
         if (m == MAP_FAILED) {
             atomic_store(&log_failed, 1);
             break;
@@ -93,22 +106,32 @@ void *guard_log_reserve(uint16_t type, uint32_t size)
         goto drop;
     for (;;) {
         uint64_t off = atomic_fetch_add_explicit(&log_tail, size, memory_order_relaxed);
-        uint64_t k = off / chunk_size;
+        uint64_t k = chunk_of(off);
         if (k >= MAX_CHUNKS)
             goto drop;
         char *base = map_chunk((unsigned)k);
         if (!base)
             goto drop;
-        uint64_t in_chunk = off - k * chunk_size;
-        if (in_chunk + size <= chunk_size) {
+        uint64_t in_chunk = off - chunk_start(k);
+        if (in_chunk + size <= chunk_len(k)) {
             char *rec = base + in_chunk;
             return rec;
         }
-        /* Would straddle: pad the rest of this chunk and try again. */
-        struct guard_rec pad = {GUARD_REC_SYNC, GUARD_REC_PAD, (uint32_t)(chunk_size - in_chunk)};
+        /* Would straddle: pad the rest of this chunk, and the start of the
+         * next one that this reservation took too (the next reservation
+         * begins after it), then try again.  Left as zeros, those bytes
+         * would read as a torn record. */
+        struct guard_rec pad = {GUARD_REC_SYNC, GUARD_REC_PAD, (uint32_t)(chunk_len(k) - in_chunk)};
         uint64_t word;
         memcpy(&word, &pad, sizeof word);
         atomic_store_explicit((_Atomic uint64_t *)(base + in_chunk), word, memory_order_release);
+        uint64_t over = off + size - chunk_start(k + 1);
+        char *next = k + 1 < MAX_CHUNKS ? map_chunk((unsigned)(k + 1)) : NULL;
+        if (next && over >= sizeof pad) {
+            struct guard_rec tail = {GUARD_REC_SYNC, GUARD_REC_PAD, (uint32_t)over};
+            memcpy(&word, &tail, sizeof word);
+            atomic_store_explicit((_Atomic uint64_t *)next, word, memory_order_release);
+        }
     }
 drop:
     atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
@@ -270,12 +293,11 @@ int guard_log_open(pid_t ppid, int forked_child)
     long page = sysconf(_SC_PAGESIZE);
     chunk_size = (size_t)guard_opt.log_chunk_kb * 1024;
     chunk_size = (chunk_size + (size_t)page - 1) & ~((size_t)page - 1);
+    first_chunk = chunk_size < FIRST_CHUNK_MAX ? chunk_size : FIRST_CHUNK_MAX;
+    first_chunk = (first_chunk + (size_t)page - 1) & ~((size_t)page - 1);
 
-    char exe[PATH_MAX];
-    ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (exe_len < 0)
-        exe_len = 0;
-    exe[exe_len] = '\0';
+    const char *exe = guard_exe_path();
+    ssize_t exe_len = (ssize_t)strlen(exe);
 
     log_fd = create_log_file(exe);
     if (log_fd < 0)
@@ -311,11 +333,16 @@ int guard_log_open(pid_t ppid, int forked_child)
 void guard_log_after_fork_child(void)
 {
     int was_open = log_fd >= 0;
-    for (unsigned k = 0; k < MAX_CHUNKS; k++) {
-        char *p = atomic_load(&chunks[k]);
-        if (p)
-            munmap(p, chunk_size);
-        atomic_store(&chunks[k], NULL);
+    /* Chunks are mapped in order: only the first chunks_mapped (and one
+     * more, if a grower was between its store and its count at the fork)
+     * can be set.  Relaxed stores: the child has one thread. */
+    unsigned end = chunks_mapped + 1 < MAX_CHUNKS ? chunks_mapped + 1 : MAX_CHUNKS;
+    for (unsigned k = 0; k < end; k++) {
+        char *p = atomic_load_explicit(&chunks[k], memory_order_relaxed);
+        if (p) {
+            munmap(p, chunk_len(k));
+            atomic_store_explicit(&chunks[k], NULL, memory_order_relaxed);
+        }
     }
     chunks_mapped = 0;
     atomic_store(&grow_lock.owner, 0);
@@ -346,7 +373,7 @@ void guard_log_end(int status)
     if (log_fd >= 0) {
         long page = sysconf(_SC_PAGESIZE);
         uint64_t used = (atomic_load(&log_tail) + (uint64_t)page - 1) & ~((uint64_t)page - 1);
-        uint64_t size = (uint64_t)chunks_mapped * chunk_size;
+        uint64_t size = chunk_start(chunks_mapped);
         if (used < size)
             fallocate(log_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)used,
                       (off_t)(size - used));

@@ -130,8 +130,7 @@ void guard_modules_record(void)
     st.gen = atomic_load(&generation) + 1;
     st.vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
     st.first = 1;
-    ssize_t n = readlink("/proc/self/exe", st.exe, sizeof st.exe - 1);
-    st.exe[n > 0 ? n : 0] = '\0';
+    guard_fmt(st.exe, sizeof st.exe, "%s", guard_exe_path());
     dl_iterate_phdr(record_one, &st);
     atomic_store(&generation, st.gen);
     guard_lock_release(&record_lock);
