@@ -196,6 +196,7 @@ unsigned long guard_clock_threshold(void);
  * measurement failed). */
 unsigned long guard_vdso_measure(void);
 void guard_clock_init(void);
+void guard_clock_measure_once(void); /* under the slow path's lock */
 
 /* Memory for the shim's own tables: anonymous mmap, never malloc (hooks run
  * in signal handlers and in the middle of the program's malloc). */

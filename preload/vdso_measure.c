@@ -11,7 +11,8 @@
  * raises its threshold to it only when it is clearly deeper than the
  * configured vdso_min_headroom; `guard-analyze inspect --host`
  * disassembles the vDSO for the exact figure.  Cost: one mmap, one
- * swapcontext and one mincore at start-up, about 20 us.
+ * swapcontext and one mincore, about 30 us, once per process, at its first
+ * time call.
  */
 #define _GNU_SOURCE
 #include <string.h>
@@ -94,9 +95,22 @@ unsigned long guard_vdso_measure(void)
     return depth;
 }
 
-/* At start-up: the threshold for vdso-low-stack, and the HOST record. */
+/* At start-up the threshold is the option's; the measurement is made the
+ * first time a time call takes the slow path (a thread's first time call,
+ * or a small stack), so that a process that never asks for the time —
+ * most short-lived children — does not pay its ~30 us. */
 void guard_clock_init(void)
 {
+    guard_clock_set_threshold(guard_opt.vdso_min_headroom);
+}
+
+/* Called from the time calls' slow path (on its own stack, one at a time). */
+void guard_clock_measure_once(void)
+{
+    static int measured;
+    if (measured)
+        return;
+    measured = 1;
     unsigned long threshold = guard_opt.vdso_min_headroom;
     unsigned long depth = guard_opt.vdso_measure ? guard_vdso_measure() : 0;
     long page = sysconf(_SC_PAGESIZE);
