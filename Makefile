@@ -69,8 +69,9 @@ $(BUILD)/testprogs/%: testprogs/%.c include/guard.h $(wildcard testprogs/*.h) | 
 # Static test programs (inspect's checks): the name says so.
 $(BUILD)/testprogs/nss_static: testprogs/nss_static.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) -static -o $@ $< -Wl,--no-warn-search-mismatch 2>&1 | grep -v "statically linked applications requires at runtime" || true
-	@test -x $@
+	@# ld warns that static getpwuid_r needs the shared NSS libraries at run
+	@# time: that is the very hazard this program exists to show.
+	$(CC) $(PROG_CFLAGS) -static -o $@ $< 2>$@.ldwarn || (cat $@.ldwarn; false)
 
 $(BUILD)/testprogs/plain_static: testprogs/plain_static.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
