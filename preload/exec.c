@@ -204,45 +204,25 @@ static char **collect_args(const char *first, va_list *ap, char **small, size_t 
     return argv;
 }
 
-GUARD_EXPORT int execl(const char *path, const char *arg, ...)
-{
-    char *small[64];
-    va_list ap;
-    va_start(ap, arg);
-    char **argv = collect_args(arg, &ap, small, 64);
-    va_end(ap);
-    if (!argv) {
-        errno = ENOMEM;
-        return -1;
+/* The list forms, in one macro: collect the arguments (execle also takes
+ * the environment after the NULL), then call the vector form. */
+#define EXEC_LIST(name, first_param, call_vector, take_env)          \
+    GUARD_EXPORT int name(const char *first_param, const char *arg, ...) \
+    {                                                                \
+        char *small[64];                                             \
+        va_list ap;                                                  \
+        va_start(ap, arg);                                           \
+        char **argv = collect_args(arg, &ap, small, 64);             \
+        char *const *envp = take_env ? va_arg(ap, char *const *) : environ; \
+        va_end(ap);                                                  \
+        (void)envp;                                                  \
+        if (!argv) {                                                 \
+            errno = ENOMEM;                                          \
+            return -1;                                               \
+        }                                                            \
+        return call_vector;                                          \
     }
-    return execv(path, argv);
-}
 
-GUARD_EXPORT int execlp(const char *file, const char *arg, ...)
-{
-    char *small[64];
-    va_list ap;
-    va_start(ap, arg);
-    char **argv = collect_args(arg, &ap, small, 64);
-    va_end(ap);
-    if (!argv) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return execvp(file, argv);
-}
-
-GUARD_EXPORT int execle(const char *path, const char *arg, ...)
-{
-    char *small[64];
-    va_list ap;
-    va_start(ap, arg);
-    char **argv = collect_args(arg, &ap, small, 64);
-    char *const *envp = va_arg(ap, char *const *);
-    va_end(ap);
-    if (!argv) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return execve(path, argv, envp);
-}
+EXEC_LIST(execl, path, execv(path, argv), 0)
+EXEC_LIST(execlp, file, execvp(file, argv), 0)
+EXEC_LIST(execle, path, execve(path, argv, envp), 1)

@@ -99,6 +99,17 @@ def analyze(paths, fmt="json", asan=True, extra=()):
     return r.returncode, out, r.stderr
 
 
+def run_and_analyze(name, options="", args=()):
+    """Run a test program (or an argv list) under the shim in a fresh log
+    directory and analyze it: (completed process, analyzer status, report)."""
+    d = LogDir()
+    argv = name if isinstance(name, list) else [prog(name), *args]
+    r = run(argv, log_dir=d.path, options=options)
+    status, report, _ = analyze(d.path)
+    d.cleanup()
+    return r, status, report
+
+
 def findings(report, kind=None):
     return [f for f in report["findings"] if kind is None or f["kind"] == kind]
 

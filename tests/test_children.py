@@ -5,16 +5,8 @@ import os
 import subprocess
 import sys
 
-from harness import LogDir, ROOT, analyze, assert_frame, findings, prog, run, shim, source_line, test
+from harness import run_and_analyze, LogDir, ROOT, analyze, assert_frame, findings, prog, run, shim, source_line, test
 from test_pool import repeat_runs
-
-
-def run_and_analyze(argv, options="", **kw):
-    d = LogDir()
-    r = run(argv if isinstance(argv, list) else [prog(argv)], log_dir=d.path, options=options, **kw)
-    status, report, err = analyze(d.path)
-    d.cleanup()
-    return r, status, report
 
 
 @test

@@ -4,17 +4,9 @@ binaries."""
 import os
 import subprocess
 
-from harness import (ASAN_ENV, LogDir, analyze, analyzer, assert_frame, findings, prog, run,
+from harness import (run_and_analyze, ASAN_ENV, LogDir, analyze, analyzer, assert_frame, findings, prog, run,
                      source_line, test)
 from test_pool import repeat_runs
-
-
-def run_and_analyze(name, options=""):
-    d = LogDir()
-    r = run([prog(name)], log_dir=d.path, options=options)
-    status, report, _ = analyze(d.path)
-    d.cleanup()
-    return r, status, report
 
 
 @test
@@ -22,7 +14,7 @@ def nonreentrant_nss_from_several_threads():
     r, status, report = run_and_analyze("nss_threads")
     assert r.returncode == 0
     (f,) = findings(report, "nss-nonreentrant-threads")
-    src = "testprogs/nss_threads.c"
+    src = "testprogs/nss_threads_common.h"
     line = source_line(src, "BUG: shared static buffer")
     assert_frame(f["stacks"]["call"], "lookup", src, line)
     assert_frame(f["stacks"]["other_call"], "lookup", src, line)

@@ -3,6 +3,8 @@ buggy program that must be flagged and a correct twin that must not be."""
 import os
 import subprocess
 
+import harness
+
 from harness import (LogDir, ROOT, analyze, assert_frame, findings, prog, run, source_line,
                      test)
 
@@ -10,11 +12,8 @@ UAR_SRC = "testprogs/pool_uar_common.h"
 
 
 def run_and_analyze(name, options="", args=()):
-    d = LogDir()
-    r = run([prog(name), *args], log_dir=d.path, options=options)
-    status, report, err = analyze(d.path)
-    d.cleanup()
-    return r, status, report, err
+    r, status, report = harness.run_and_analyze(name, options, args)
+    return r, status, report, None
 
 
 @test
