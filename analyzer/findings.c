@@ -17,6 +17,7 @@
 
 #include "crashinfo.h"
 #include "fingerprint.h"
+#include "nstimeline.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -253,6 +254,7 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
     memset(db, 0, sizeof *db);
     /* first: it adds the findings of killed processes the shim could not write */
     pt_build(&db->tree, logs, nlogs, db, sym, notes);
+    nstl_build(&db->tree, db, sym);
     size_t order = 0, cap = 0;
     for (size_t li = 0; li < nlogs; li++) {
         struct lg_log *log = logs[li];

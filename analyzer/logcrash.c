@@ -458,6 +458,8 @@ void lg_prune_stacks(struct lg_log *log)
             keep(log, log->findings[i].stacks[k].stack_id);
     for (size_t i = 0; i < log->npevents; i++)
         keep(log, log->pevents[i].stack_id);
+    for (size_t i = 0; i < log->nns; i++)
+        keep(log, log->ns[i].ev.stack_id);
     const struct lg_crash *c = log->crash;
     if (c) {
         keep(log, c->stack_id);

@@ -484,6 +484,7 @@ out:
         log->file_size = m.len;
         log->exec_ended = !log->ended && r->exec_pending;
         lg_hist_done(r);
+        lg_ns_done(r);
         lg_prune_stacks(log);
         finish_notes(r, log, verbose);
     }
@@ -525,6 +526,7 @@ void lg_free(struct lg_log *log)
         lg_event_clear(&log->pevents[i]);
     free(log->pevents);
     lg_crash_free(log->crash);
+    lg_ns_free(log);
     free(log);
 }
 

@@ -163,6 +163,30 @@ struct lg_crash {
     size_t ns_total;                 /* its namespace changes in all */
 };
 
+/* Namespace events (NS_CHANGE, NS_CALL) kept per log for the timeline:
+ * the first ones; the rest are counted.  THREAD_START events remembered
+ * per log while reading (to name the creators of the timeline's threads). */
+#define LG_NS_TIMELINE_MAX 256u
+#define LG_NS_THREADS_MAX (1u << 16)
+
+/* How a mount-family call stands against the latest successful change of
+ * the mount namespace in the process (the shim's namespace-off-thread rule). */
+enum lg_ns_mark {
+    LG_NS_MARK_NONE = 0,        /* no change yet, on the changing thread, or unknown */
+    LG_NS_MARK_OFF_THREAD = 1,  /* another thread, in another mount namespace */
+    LG_NS_MARK_OTHER_THREAD = 2,/* another thread, in the namespace the change set up */
+};
+
+/* One entry of a log's namespace timeline (logns.c). */
+struct lg_ns_entry {
+    struct lg_event ev;         /* NS_CHANGE, NS_CALL or THREAD_START (own payload copy) */
+    uint64_t seq;               /* the event's number in the log: log order */
+    uint8_t mark;               /* NS_CALL: enum lg_ns_mark */
+    uint32_t changer_tid;       /* marked: the thread of that latest change */
+    uint32_t changer_call;      /* its enum guard_ns_call */
+    uint64_t changer_ino;       /* the mount namespace it set up */
+};
+
 /* Process events kept per log at most (SPAWN, REAP, EXEC, ...): beyond
  * that a note says how many were left out. */
 #define LG_PEVENTS_MAX (1u << 18)
@@ -234,6 +258,16 @@ struct lg_log {
     struct lg_event *pevents;
     size_t npevents, pevents_cap;
     size_t npevents_dropped;
+
+    /* the namespace timeline (logns.c): NS_CHANGE and NS_CALL events (at
+     * most LG_NS_TIMELINE_MAX) and the THREAD_START events of their threads
+     * and of those threads' creators, in log order */
+    struct lg_ns_entry *ns;
+    size_t nns, ns_cap;
+    size_t nns_events;      /* of which NS_CHANGE/NS_CALL */
+    size_t ns_dropped;      /* NS_CHANGE/NS_CALL events beyond the bound */
+    size_t ns_dropped_off_thread; /* of which calls marked off-thread */
+    size_t ns_threads_dropped; /* THREAD_START events not remembered */
 
     unsigned run;           /* index of the PATH operand it came from (set by
                              * the caller): each operand is one run, e.g. one

@@ -78,6 +78,7 @@ struct reader {
     bool ring_budget_hit;    /* rings capped to bound memory */
     bool crash_frozen;       /* the crash was seen: no more history */
     struct lg_fold *folds;   /* uthash (logrec.c) */
+    struct lg_ns_state *ns;  /* the namespace timeline's reading state (logns.c) */
 };
 
 enum rec_status {
@@ -115,5 +116,14 @@ void lg_crash_finding(struct reader *r, const struct lg_finding *f);
 void lg_hist_done(struct reader *r);
 void lg_prune_stacks(struct lg_log *log);
 void lg_crash_free(struct lg_crash *c);
+
+/* ---- logns.c: the namespace timeline ---- */
+
+/* An NS_CHANGE, NS_CALL or THREAD_START event. */
+void lg_ns_event(struct reader *r, const struct lg_event *ev);
+/* At the end of the log: the thread starts the timeline needs join it;
+ * the reading state goes. */
+void lg_ns_done(struct reader *r);
+void lg_ns_free(struct lg_log *log);
 
 #endif /* ANALYZER_LOGREAD_PRIV_H */

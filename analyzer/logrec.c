@@ -268,6 +268,9 @@ static void add_event(struct reader *r, const struct lg_event *ev)
     note_time(log, ev->time_ns);
     lg_hist_event(r, ev);
 
+    if (ev->kind == GUARD_EV_NS_CHANGE || ev->kind == GUARD_EV_NS_CALL ||
+        ev->kind == GUARD_EV_THREAD_START)
+        lg_ns_event(r, ev);
     if (ev->kind == GUARD_EV_EXEC)
         r->exec_pending = true;
     else if (ev->kind == GUARD_EV_EXEC_FAILED)

@@ -27,6 +27,7 @@
 #include <uthash.h>
 
 #include "findings.h"
+#include "nstimeline.h"
 
 /* ---- indexes ------------------------------------------------------- */
 
@@ -681,6 +682,7 @@ void pt_free(struct ptree *t)
         free(n->logs);
         free(n->exec_path);
         lg_free_strv(n->exec_argv, n->exec_argc);
+        nstl_free(n->ns);
         free(n);
     }
     free(t->nodes);

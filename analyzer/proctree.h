@@ -23,6 +23,7 @@
 
 struct fnd_db;
 struct pt_node;
+struct ns_timeline;
 
 /* A SPAWN event of a parent, with what happened to that child after. */
 struct pt_spawn {
@@ -76,6 +77,7 @@ struct pt_node {
     int exit_status;                /* have_exit: END's status, else the parent's wait status */
     bool exit_from_reap;            /* the status comes from the parent's wait status */
     bool crashed;                   /* its last log has a crash finding */
+    struct ns_timeline *ns;         /* its namespace timeline (nstimeline.h); NULL: none */
 };
 
 struct pt_logmap;

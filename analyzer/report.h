@@ -36,6 +36,9 @@ int report_junit(FILE *out, const struct report *r);
 
 /* The "Process tree:" section of the text report (report_tree.c). */
 void report_text_tree(FILE *out, const struct report *r);
+/* The namespace timeline of each process with namespace events
+ * (report_ns.c). */
+void report_text_ns(FILE *out, const struct report *r);
 /* One finding as the text report shows it (report_text.c): also the body
  * of a JUnit <failure>. */
 void report_text_finding(FILE *out, const struct report *r, const struct fnd *f);

@@ -419,6 +419,7 @@ static json_t *process_json(const struct pt_node *n)
     json_object_set_new(p, "short_pool_records", rj_uint(nshort));
     json_object_set_new(p, "dropped_events", rj_uint(dropped));
     json_object_set_new(p, "corrupt", json_boolean(corrupt));
+    rj_ns_fields(p, n);
     return p;
 }
 

@@ -378,6 +378,7 @@ int report_text(FILE *out, const struct report *r)
     for (size_t i = 0; i < db->n; i++)
         report_text_finding(out, r, db->sorted[i]);
     report_text_tree(out, r);
+    report_text_ns(out, r);
     if (r->verbose)
         print_processes(out, r);
     print_notes(out, r->notes);

@@ -14,6 +14,7 @@ import harness  # noqa: E402
 import test_children  # noqa: E402,F401  (registers its tests)
 import test_log  # noqa: E402,F401
 import test_ns  # noqa: E402,F401
+import test_ns_timeline  # noqa: E402,F401
 import test_nss_time  # noqa: E402,F401
 import test_pool  # noqa: E402,F401
 import test_shim  # noqa: E402,F401
