@@ -25,7 +25,7 @@
 #
 # Environment: SIZE_MB (default 1024), RUNS (4), LOGS (1200 in all),
 # BENCH_DIR (default a fresh directory under TMPDIR, removed at the end
-# unless KEEP=1).  Exit status 0 when both analyses ran (status 1: the logs
+# unless KEEP=1).  Exit status 0 when every analysis ran (status 1: the logs
 # hold findings); a missed target is printed, not a failure.
 set -u
 
@@ -51,7 +51,7 @@ ANALYZER=$(cd "$BUILD" && pwd)/guard-analyze
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/guard-anabench.XXXXXX") || exit 2
 BENCH_DIR=${BENCH_DIR:-$WORK/logs}
 if [ "$KEEP" = 1 ]; then
-    trap 'rm -rf "$WORK/seed-a" "$WORK/seed-b" "$WORK/gen" "$WORK/gen.c"' EXIT
+    trap 'rm -rf "$WORK/seed-a" "$WORK/seed-b" "$WORK/gen" "$WORK/gen.c" "$WORK/time.txt"; rmdir "$WORK" 2>/dev/null' EXIT
 else
     trap 'rm -rf "$WORK"; case "$BENCH_DIR" in "$WORK"/*) ;; *) rm -rf "$BENCH_DIR";; esac' EXIT
 fi
@@ -553,6 +553,23 @@ int main(int argc, char **argv)
     for (int i = 0; i < 80; i++)
         bug_top[i] = random_pc(1);
     unsigned per_run = nlogs / runs, logno = 0;
+    /* Which logs end in a crash (~0.4 %) or are killed (~1 %): drawn here,
+     * before any log is written, so that the sizes do not change how many
+     * there are (drawn between the logs, at the default 1024 MB the stream
+     * gave no crash at all).  At least one crash, in the first run, never
+     * in a runner (the first log of each run). */
+    unsigned char *fate = calloc(nlogs, 1); /* 1: crash, 2: killed */
+    unsigned ncrash = 0;
+    for (unsigned i = 0; i < nlogs; i++) {
+        if (below(1000) < 4) {
+            fate[i] = 1;
+            ncrash += i % per_run != 0 || i >= per_run * runs;
+        } else if (below(100) < 1) {
+            fate[i] = 2;
+        }
+    }
+    if (!ncrash)
+        fate[per_run / 2] = 1;
     uint32_t pid = 20000;
     now_ns = 1000000000000ull;
     for (unsigned r = 0; r < runs; r++) {
@@ -567,7 +584,7 @@ int main(int argc, char **argv)
             uint64_t target = (uint64_t)(w[logno] / sum * (double)total);
             if (target < 4096)
                 target = 4096;
-            int crash = i && below(1000) < 4, killed = i && !crash && below(100) < 1;
+            int crash = i && fate[logno] == 1, killed = i && fate[logno] == 2;
             S = crash ? &b : &a;
             if (i == 0)
                 write_log(dir, runner, 1, target, 0, 0, 1, n - 1, pid, logno, bug_top);
@@ -590,7 +607,8 @@ if ! "$WORK/gen" "$BENCH_DIR" "$SIZE_MB" "$RUNS" "$LOGS" "$SEED_A" "$SEED_B"; th
     echo "analyzer_bench.sh: the generator failed" >&2
     exit 2
 fi
-echo "logs: $(ls "$BENCH_DIR"/run-*/ | grep -c '\.log$') files," \
+echo "logs: $(find "$BENCH_DIR" -name 'guard.*.log' | wc -l) files" \
+     "($(find "$BENCH_DIR" -name 'guard.crashy_test.*.log' | wc -l) of crashed processes)," \
      "$(du -sm --apparent-size "$BENCH_DIR" | cut -f1) MB apparent," \
      "$(du -sm "$BENCH_DIR" | cut -f1) MB on disk"
 # warm the page cache, as a nightly job analyzing what it just wrote would

@@ -163,10 +163,13 @@ static BENCH_UNUSED struct bench_result bench_measure(void (*fn)(void *, uint64_
 /* Two loops compared: a and b are timed in alternating repetitions (a b,
  * b a, a b, ...), so that drift of the machine (frequency, a neighbour on
  * the other CPU) hits both alike.  ratio is a/b per pair of repetitions;
- * its median is the figure to judge a "at most k x b" target by. */
+ * its median is the figure to judge a "at most k x b" target by.  diff is
+ * a - b per pair, in ns: the figure for a "costs at most N ns more" target
+ * (a difference of two medians would mix repetitions far apart in time). */
 struct bench_pair {
     struct bench_result a, b;
     struct bench_result ratio; /* in the _ns fields: a/b, not ns */
+    struct bench_result diff;  /* a - b per pair, ns */
 };
 
 static BENCH_UNUSED struct bench_pair bench_measure_pair(void (*fa)(void *, uint64_t), void *arg_a,
@@ -174,7 +177,7 @@ static BENCH_UNUSED struct bench_pair bench_measure_pair(void (*fa)(void *, uint
                                                         const struct bench_opts *o)
 {
     uint64_t na = bench_calibrate(fa, arg_a, o), nb = bench_calibrate(fb, arg_b, o);
-    double sa[BENCH_MAX_REPS], sb[BENCH_MAX_REPS], ratio[BENCH_MAX_REPS];
+    double sa[BENCH_MAX_REPS], sb[BENCH_MAX_REPS], ratio[BENCH_MAX_REPS], diff[BENCH_MAX_REPS];
     for (unsigned r = 0; r < o->reps; r++) {
         if (r & 1) {
             sb[r] = bench_time_once(fb, arg_b, nb);
@@ -184,11 +187,13 @@ static BENCH_UNUSED struct bench_pair bench_measure_pair(void (*fa)(void *, uint
             sb[r] = bench_time_once(fb, arg_b, nb);
         }
         ratio[r] = sa[r] / sb[r];
+        diff[r] = sa[r] - sb[r];
     }
     struct bench_pair p;
     p.a = bench_summarize(sa, o->reps, na);
     p.b = bench_summarize(sb, o->reps, nb);
     p.ratio = bench_summarize(ratio, o->reps, 0);
+    p.diff = bench_summarize(diff, o->reps, 0);
     return p;
 }
 

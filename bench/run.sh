@@ -8,16 +8,21 @@
 # LD_PRELOAD=BUILD/libguard.so in the modes the targets are stated for.  The
 # exact command of every run is printed before its output.  The logs go to a
 # temporary directory that is emptied after every run (a pool_bench run
-# writes ~300 MB of log; spawn_bench ~9000 small logs, 1.1 GB on disk, which
+# writes ~300 MB of log; spawn_bench ~9000 small logs, ~90 MB on disk, which
 # it deletes itself at its end) and removed at the end.
 #
 # bench/analyzer_bench.sh (the analyzer on ~1 GB of generated logs) is not
-# run from here: generating its logs alone takes longer than this whole run.
+# run from here; run it by hand.  It takes only ~15 s, but it needs 1.1 GB
+# free in TMPDIR and /usr/bin/time, and the 1200 files it writes and then
+# deletes would slow file creation on this ext4 /tmp for minutes (see
+# spawn_bench below).
 #
 # Environment: BENCH_OPTS (default "-t 100 -r 7": ~100 ms per repetition,
 # 7 repetitions per row, median reported) for pool_bench, event_bench and
 # clock_bench; NSS_OPTS (default "-t 50 -r 21": a lookup reads a file, so
-# more and shorter repetitions) for nss_bench; SPAWN_OPTS (default
+# more and shorter repetitions) for nss_bench; OPEN_OPTS (default
+# "-t 20 -r 21": a few ns judged on system calls, so many short
+# repetitions) for open_bench; SPAWN_OPTS (default
 # "-n 300 -r 7": spawns per repetition, repetitions per mode) for
 # spawn_bench.  Exit status: 0 when every bench ran and checked its own
 # mode, non-zero otherwise.  A missed target is reported, not treated as a
@@ -27,12 +32,13 @@ set -u
 BUILD=${1:-build}
 BENCH_OPTS=${BENCH_OPTS:--t 100 -r 7}
 NSS_OPTS=${NSS_OPTS:--t 50 -r 21}
+OPEN_OPTS=${OPEN_OPTS:--t 20 -r 21}
 SPAWN_OPTS=${SPAWN_OPTS:--n 300 -r 7}
 unset LD_PRELOAD GUARD_OPTIONS
 
 for f in "$BUILD/libguard.so" "$BUILD/bench/pool_bench" "$BUILD/bench/event_bench" \
          "$BUILD/bench/page_bench" "$BUILD/bench/clock_bench" "$BUILD/bench/nss_bench" \
-         "$BUILD/bench/spawn_bench"; do
+         "$BUILD/bench/open_bench" "$BUILD/bench/spawn_bench"; do
     if [ ! -f "$f" ]; then
         echo "bench/run.sh: $f is missing: run 'make bench' (or make $f) first" >&2
         exit 2
@@ -104,11 +110,11 @@ fi
 run "log page cost (no shim): 64-byte records through mmap'd files" \
     "$BUILD/bench/page_bench" -r 5 "$LOGDIR" $shmdir
 
-# The time calls and the NSS lookup: each bench times the call as a
-# program makes it (under the shim: the hook) against libc's own definition
-# (dlsym), in alternating repetitions of one process, so the "native" cost
-# is measured beside the hooked one.  Without the shim the two are the same
-# call, which shows what the method's own noise is.
+# The time calls, the NSS lookup and the path calls: each bench times the
+# call as a program makes it (under the shim: the hook) against libc's own
+# definition (dlsym), in alternating repetitions of one process, so the
+# "native" cost is measured beside the hooked one.  Without the shim the
+# two are the same call, which shows what the method's own noise is.
 run "time calls, no shim" \
     "$BUILD/bench/clock_bench" $BENCH_OPTS
 run "time calls, shim" \
@@ -117,6 +123,10 @@ run "getpwuid_r, no shim" \
     "$BUILD/bench/nss_bench" $NSS_OPTS
 run "getpwuid_r, shim" \
     LD_PRELOAD="$SHIM" GUARD_OPTIONS="log_dir=$LOGDIR" "$BUILD/bench/nss_bench" $NSS_OPTS
+run "open/openat/readlink of an ordinary path, no shim" \
+    "$BUILD/bench/open_bench" $OPEN_OPTS
+run "open/openat/readlink of an ordinary path, shim" \
+    LD_PRELOAD="$SHIM" GUARD_OPTIONS="log_dir=$LOGDIR" "$BUILD/bench/open_bench" $OPEN_OPTS
 
 # Child processes: spawn_bench is a driver that runs its workers without
 # the shim, under it, and under it with follow_exec=0, alternating, and
