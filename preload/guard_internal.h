@@ -180,6 +180,7 @@ extern __thread int guard_tls_threads_at_fork;
 
 /* ---- namespaces (ns.c) ------------------------------------------------ */
 void guard_ns_before_spawn_or_exec(const char *call);
+void guard_ns_clone(int flags, long pid, int err);
 void guard_ns_after_fork_child(void);
 
 /* ---- NSS (nss.c) ---------------------------------------------------------- */

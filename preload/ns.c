@@ -218,6 +218,23 @@ GUARD_EXPORT int setns(int fd, int nstype)
     return rc;
 }
 
+/* clone() with CLONE_NEW* flags (spawn.c calls this in the parent): the
+ * caller's namespaces do not change, the child starts in new ones.  The
+ * timeline records it so that the child's namespaces can be told apart. */
+void guard_ns_clone(int flags, long pid, int err)
+{
+    const int new_ns = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
+                       CLONE_NEWUSER | CLONE_NEWCGROUP | 0x00000080 /* CLONE_NEWTIME */;
+    if (!(flags & new_ns))
+        return;
+    struct guard_ns_change_payload p;
+    read_all(p.before);
+    memcpy(p.after, p.before, sizeof p.after);
+    guard_log_event(GUARD_EV_NS_CHANGE, guard_stack_capture(2), GUARD_NS_CLONE,
+                    (uint64_t)(unsigned)flags, (uint64_t)pid, (uint64_t)(pid < 0 ? err : 0),
+                    (const char *)&p, sizeof p);
+}
+
 /* ---- hooks: namespace-sensitive calls ------------------------------------ */
 
 static void ns_call(unsigned call_id, const char *call, unsigned kinds, unsigned role,

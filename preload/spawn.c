@@ -170,9 +170,10 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     }
     int pid = real(fn, stack, flags, arg, ptid, tls, ctid);
     int saved = errno;
-    if (process && guard_enter()) {
+    if (process && pid != 0 && guard_enter()) { /* pid 0: we are the child (no CLONE_VM) */
         guard_child_started(GUARD_SPAWN_CLONE, pid > 0 ? pid : -1, spawn_stack, threads, NULL,
                             NULL, NULL);
+        guard_ns_clone(flags, pid, saved);
         guard_leave();
     }
     errno = saved;
