@@ -213,6 +213,22 @@ static BENCH_UNUSED void *bench_libc_sym(const char *name)
 /* ---- the bench's own log ------------------------------------------------ */
 
 /* log_dir from GUARD_OPTIONS ("." when not given, like the shim). */
+/* The benches that compare a hooked call with libc's own definition check
+ * that the call they time really is the hook when the shim is loaded (and
+ * libc otherwise), say so, and return non-zero when it is not. */
+static BENCH_UNUSED int bench_check_resolution(const char *bench, const char *calls, int shim,
+                                               int hooked)
+{
+    printf("  the calls resolve to %s\n",
+           hooked ? "the shim's hooks (libc's own definitions are timed as the reference)"
+                  : "libc (both columns time the same functions)");
+    if (shim == hooked)
+        return 0;
+    fprintf(stderr, "%s: the shim is %s but %s %s hooked\n", bench, shim ? "loaded" : "not loaded",
+            calls, hooked ? "are" : "are not");
+    return 1;
+}
+
 static BENCH_UNUSED void bench_log_dir(char *out, size_t cap)
 {
     const char *opts = bench_env("GUARD_OPTIONS");

@@ -178,14 +178,8 @@ int main(int argc, char **argv)
                  (void *)time != (void *)libc_time;
     printf("clock_bench: shim %s; GUARD_OPTIONS='%s'\n", shim ? "LOADED" : "not loaded",
            bench_env("GUARD_OPTIONS"));
-    printf("  the calls resolve to %s\n",
-           hooked ? "the shim's hooks (libc's own definitions are timed as the reference)"
-                  : "libc (both columns time the same functions)");
-    if (shim != hooked) {
-        fprintf(stderr, "clock_bench: the shim is %s but the time calls %s hooked\n",
-                shim ? "loaded" : "not loaded", hooked ? "are" : "are not");
+    if (bench_check_resolution("clock_bench", "the time calls", shim, hooked))
         return 1;
-    }
     printf("  %u repetitions of ~%u ms per column, the two columns alternating; ns per call "
            "(M/s: million calls per second at the median)\n\n", o.reps, o.rep_ms);
 

@@ -120,14 +120,8 @@ int main(int argc, char **argv)
     printf("nss_bench: shim %s; GUARD_OPTIONS='%s'\n", shim ? "LOADED" : "not loaded",
            bench_env("GUARD_OPTIONS"));
     printf("  /etc/nsswitch.conf: %s\n", nss);
-    printf("  the calls resolve to %s\n",
-           hooked ? "the shim's hooks (libc's own definitions are timed as the reference)"
-                  : "libc (both columns time the same functions)");
-    if (shim != hooked) {
-        fprintf(stderr, "nss_bench: the shim is %s but the NSS calls %s hooked\n",
-                shim ? "loaded" : "not loaded", hooked ? "are" : "are not");
+    if (bench_check_resolution("nss_bench", "the NSS calls", shim, hooked))
         return 1;
-    }
     printf("  %u repetitions of ~%u ms per column, the two columns alternating; ns per call\n\n",
            o.reps, o.rep_ms);
 

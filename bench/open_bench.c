@@ -306,14 +306,8 @@ int main(int argc, char **argv)
                  (void *)readlink != (void *)libc_readlink;
     printf("open_bench: shim %s; GUARD_OPTIONS='%s'\n", shim ? "LOADED" : "not loaded",
            bench_env("GUARD_OPTIONS"));
-    printf("  the calls resolve to %s\n",
-           hooked ? "the shim's hooks (libc's own definitions are timed as the reference)"
-                  : "libc (both columns time the same functions)");
-    if (shim != hooked) {
-        fprintf(stderr, "open_bench: the shim is %s but open/openat/readlink %s hooked\n",
-                shim ? "loaded" : "not loaded", hooked ? "are" : "are not");
+    if (bench_check_resolution("open_bench", "open/openat/readlink", shim, hooked))
         return 1;
-    }
     if (make_dir() != 0) {
         cleanup();
         return 1;
