@@ -36,6 +36,8 @@
 #define MAX_CHUNKS 8192
 
 static int log_fd = -1;
+static dev_t log_dev;                 /* what log_fd must still be: a daemon that */
+static ino_t log_ino;                 /* closes every fd may reuse its number */
 static size_t chunk_size;
 static size_t first_chunk;            /* chunk 0 is smaller: most processes are short */
 #define FIRST_CHUNK_MAX (16u << 10)
@@ -63,6 +65,41 @@ const char *guard_log_path(void) { return log_path_buf; }
 uint32_t guard_log_epoch(void) { return atomic_load_explicit(&log_epoch, memory_order_relaxed); }
 uint32_t guard_log_dropped(void) { return atomic_load(&dropped); }
 
+static int log_fd_is_ours(void)
+{
+    struct stat st;
+    return fstat(log_fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino;
+}
+
+/* Put our descriptor out of the way of the program's own: programs that
+ * assume which numbers are free (or close ranges) rarely go this high. */
+static int move_high(int fd)
+{
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+    if (high < 0)
+        return fd;
+    close(fd);
+    return high;
+}
+
+/* Our descriptor was closed behind our back: open the log again by its
+ * path, if it is still the same file.  (Never close the old number: it may
+ * be the program's now.) */
+static int reopen_log(void)
+{
+    int fd = open(log_path_buf, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    fd = move_high(fd);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_dev != log_dev || st.st_ino != log_ino) {
+        close(fd);
+        return 0;
+    }
+    log_fd = fd;
+    return 1;
+}
+
 static char *map_chunk(unsigned k)
 {
     char *p = atomic_load_explicit(&chunks[k], memory_order_acquire);
@@ -76,6 +113,13 @@ static char *map_chunk(unsigned k)
         unsigned next = chunks_mapped;
         off_t off = (off_t)chunk_start(next);
         size_t len = chunk_len(next);
+        /* The program may have closed our descriptor (daemons close every
+         * fd) and got the same number back for a file of its own: never
+         * grow or map that one. */
+        if (!log_fd_is_ours() && !reopen_log()) {
+            atomic_store(&log_failed, 1);
+            break;
+        }
         int rc = fallocate(log_fd, 0, off, (off_t)len);
         if (rc != 0 && errno == EOPNOTSUPP)
             rc = ftruncate(log_fd, off + (off_t)len);
@@ -302,6 +346,12 @@ int guard_log_open(pid_t ppid, int forked_child)
     log_fd = create_log_file(exe);
     if (log_fd < 0)
         return -1;
+    log_fd = move_high(log_fd);
+    struct stat st;
+    if (fstat(log_fd, &st) == 0) {
+        log_dev = st.st_dev;
+        log_ino = st.st_ino;
+    }
     atomic_store(&log_tail, sizeof(struct guard_file_header));
     char *first = map_chunk(0);
     if (!first) {
@@ -348,7 +398,7 @@ void guard_log_after_fork_child(void)
     atomic_store(&grow_lock.owner, 0);
     atomic_store(&log_failed, 0);
     atomic_store(&dropped, 0);
-    if (log_fd >= 0)
+    if (log_fd >= 0 && log_fd_is_ours())
         close(log_fd);
     log_fd = -1;
     atomic_fetch_add(&log_epoch, 1);
@@ -369,8 +419,9 @@ void guard_log_end(int status)
     }
     /* Give back the disk blocks of the unused tail.  The file keeps its
      * size (threads may still write after this), so the tail reads as
-     * zeros, which the analyzer treats as the end of the log. */
-    if (log_fd >= 0) {
+     * zeros, which the analyzer treats as the end of the log.  (Only if
+     * the descriptor is still ours: see map_chunk.) */
+    if (log_fd >= 0 && log_fd_is_ours()) {
         long page = sysconf(_SC_PAGESIZE);
         uint64_t used = (atomic_load(&log_tail) + (uint64_t)page - 1) & ~((uint64_t)page - 1);
         uint64_t size = chunk_start(chunks_mapped);

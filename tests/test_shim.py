@@ -121,6 +121,21 @@ def the_uar_is_reported_once_and_the_io_still_succeeds():
     d.cleanup()
 
 
+@test
+def a_daemon_that_closes_every_fd_keeps_its_files_and_its_log():
+    d = LogDir()
+    own = os.path.join(d.path, "own.txt")
+    logs = os.path.join(d.path, "logs")
+    os.makedirs(logs)
+    r = run([prog("daemon_closes_fds"), own], log_dir=logs)
+    assert r.returncode == 0, r.stderr
+    assert open(own).read() == "mine\n", "the shim never writes into the program's files"
+    status, report, err = analyze(logs)
+    assert status == 1 and findings(report, "double-put"), "logging went on after the close"
+    assert "END" not in " ".join(report.get("notes", [])), report.get("notes")
+    d.cleanup()
+
+
 def run_with_guard(*args, env=None):
     return subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), *args], capture_output=True,
                           text=True, timeout=300, env=dict(os.environ, **(env or {})))
