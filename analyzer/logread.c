@@ -59,40 +59,40 @@ static char *vformat(const char *fmt, va_list ap)
     return msg;
 }
 
+/* One message about a damaged region, at most MAX_REGION_MESSAGES per log
+ * on stderr (the rest are counted). */
+static void region_message(struct reader *r, int level, const char *fallback, const char *fmt,
+                           va_list ap)
+{
+    if (r->messages >= MAX_REGION_MESSAGES) {
+        r->suppressed++;
+        return;
+    }
+    r->messages++;
+    char *msg = vformat(fmt, ap);
+    notes_add(r->notes, level, r->path, log_pid(r), "%s", msg ? msg : fallback);
+    free(msg);
+}
+
 /* An error (exit status 2): corrupt data, or not a log at all. */
 static void reader_error(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reader_error(struct reader *r, const char *fmt, ...)
 {
     if (r->log)
         r->log->corrupt = true;
-    *r->input_error = true;
-    if (r->messages >= MAX_REGION_MESSAGES) {
-        /* Still an error (exit 2), just not repeated on stderr. */
-        r->suppressed++;
-        return;
-    }
-    r->messages++;
+    *r->input_error = true; /* an error (exit 2) even when not repeated on stderr */
     va_list ap;
     va_start(ap, fmt);
-    char *msg = vformat(fmt, ap);
+    region_message(r, NOTE_ERROR, "corrupt log", fmt, ap);
     va_end(ap);
-    notes_add(r->notes, NOTE_ERROR, r->path, log_pid(r), "%s", msg ? msg : "corrupt log");
-    free(msg);
 }
 
 void lg_region_note(struct reader *r, const char *fmt, ...)
 {
-    if (r->messages >= MAX_REGION_MESSAGES) {
-        r->suppressed++;
-        return;
-    }
-    r->messages++;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = vformat(fmt, ap);
+    region_message(r, NOTE_INFO, "damaged region skipped", fmt, ap);
     va_end(ap);
-    notes_add(r->notes, NOTE_INFO, r->path, log_pid(r), "%s", msg ? msg : "damaged region skipped");
-    free(msg);
 }
 
 /* ---- reading the file ---------------------------------------------- */

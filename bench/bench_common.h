@@ -320,4 +320,22 @@ static BENCH_UNUSED int bench_walk_log(const char *log, long len,
     return 0;
 }
 
+/* Read this process's own log back and walk it with fn: 1 when walked, 0
+ * when there is no log to read (log=0), -1 (after saying so) when the log
+ * has no valid header.  The benches use it to check that what they timed
+ * was the path they meant (no finding, the expected records). */
+static BENCH_UNUSED int bench_walk_own_log(const char *bench,
+                                           int (*fn)(const struct guard_rec *, void *), void *arg)
+{
+    char *log = NULL;
+    long len = bench_read_own_log(&log);
+    if (len < 0)
+        return 0;
+    int rc = bench_walk_log(log, len, fn, arg) < 0 ? -1 : 1;
+    if (rc < 0)
+        fprintf(stderr, "%s: the log has no valid header\n", bench);
+    free(log);
+    return rc;
+}
+
 #endif /* BENCH_COMMON_H */
