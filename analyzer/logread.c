@@ -603,6 +603,8 @@ const char *lg_event_kind_name(unsigned kind)
         return "ns-call";
     case GUARD_EV_THREAD_START:
         return "thread-start";
+    case GUARD_EV_CHILD_EXEC:
+        return "child-exec";
     default:
         return NULL;
     }
@@ -617,6 +619,7 @@ bool lg_is_process_event(unsigned kind)
     case GUARD_EV_EXEC_FAILED:
     case GUARD_EV_KILL:
     case GUARD_EV_SIGCHLD:
+    case GUARD_EV_CHILD_EXEC:
         return true;
     default:
         return false;

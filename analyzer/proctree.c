@@ -274,11 +274,14 @@ static void collect_spawns(struct pt_node *n, struct fnd_db *db, struct symboliz
             case GUARD_EV_REAP:
                 match_reap(n, ev);
                 break;
-            case GUARD_EV_KILL: {
+            case GUARD_EV_KILL:
+            case GUARD_EV_CHILD_EXEC: {
                 uint32_t pid = ev->args[0] <= UINT32_MAX ? (uint32_t)ev->args[0] : 0;
                 struct pt_spawn *s = pid ? spawn_by_pid(n, n->nspawns, pid, false) : NULL;
-                if (s)
+                if (s && ev->kind == GUARD_EV_KILL)
                     s->kill = ev;
+                else if (s)
+                    s->child_exec = ev;
                 break;
             }
             default:
@@ -431,6 +434,18 @@ static void finish_node(struct pt_node *n)
         n->argv = s ? s->argv : NULL;
         n->argc = s ? s->argc : 0;
         n->end = PT_END_UNKNOWN;
+        if (s && s->child_exec) { /* a forked child that exec'd without a log */
+            char *path;
+            lg_split_payload(s->child_exec, &path, &n->exec_argv, &n->exec_argc);
+            n->exec_path = path;
+            n->exec_told = true;
+            if (n->exec_path && n->exec_path[0])
+                n->exe = n->exec_path;
+            if (n->exec_argc) {
+                n->argv = n->exec_argv;
+                n->argc = n->exec_argc;
+            }
+        }
     } else {
         struct lg_log *last = n->logs[n->nlogs - 1];
         n->exe = last->exe;

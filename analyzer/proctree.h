@@ -41,6 +41,8 @@ struct pt_spawn {
     const struct lg_event *reap;    /* the REAP event; NULL: none seen */
     bool reap_implicit;             /* system(): reaped inside libc (no REAP event) */
     const struct lg_event *kill;    /* the last kill() sent to it; NULL: none */
+    const struct lg_event *child_exec; /* what the forked child exec'd, told the parent
+                                          (CHILD_EXEC); NULL: not told */
     struct pt_node *child;          /* NULL only for failed spawns */
 };
 
@@ -69,7 +71,7 @@ struct pt_node {
     const char *exe;                /* path; NULL: unknown */
     char *const *argv;
     size_t argc;
-    char *exec_path;                /* PT_END_EXEC: what it exec'd (its EXEC payload) */
+    char *exec_path;                /* PT_END_EXEC, exec_told: what it exec'd (the payload) */
     char **exec_argv;
     size_t exec_argc;
     enum pt_end end;
@@ -77,6 +79,7 @@ struct pt_node {
     int exit_status;                /* have_exit: END's status, else the parent's wait status */
     bool exit_from_reap;            /* the status comes from the parent's wait status */
     bool crashed;                   /* its last log has a crash finding */
+    bool exec_told;                 /* no log: a forked child whose exec its parent logged */
     struct ns_timeline *ns;         /* its namespace timeline (nstimeline.h); NULL: none */
 };
 

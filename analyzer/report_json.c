@@ -372,7 +372,7 @@ static json_t *process_json(const struct pt_node *n)
         json_object_set_new(c, "log", rj_str(log->path));
         json_array_append_new(chain, c);
     }
-    if (n->end == PT_END_EXEC) {
+    if (n->end == PT_END_EXEC || n->exec_told) {
         json_t *c = json_object();
         json_object_set_new(c, "exe", rj_str(n->exec_path));
         json_object_set_new(c, "argv", strv_json(n->exec_argv, n->exec_argc));

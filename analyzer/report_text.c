@@ -210,6 +210,9 @@ void report_text_event(FILE *out, const struct lg_event *ev)
     }
     case GUARD_EV_EXEC:
         break;
+    case GUARD_EV_CHILD_EXEC:
+        fprintf(out, " pid %" PRIu64 " exec'd (told by the child)", ev->args[0]);
+        break;
     case GUARD_EV_EXEC_FAILED:
         fprintf(out, " errno %" PRIu64, ev->args[0]);
         return;

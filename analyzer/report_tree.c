@@ -44,7 +44,11 @@ static char *node_title(const struct pt_node *n)
         fprintf(f, "%s%s", prev ? " → " : "", exe);
         prev = exe;
     }
-    if (n->end == PT_END_EXEC && n->exec_path)
+    if (n->exec_told && n->parent && n->parent->nlogs && n->parent->logs[n->parent->nlogs - 1]->exe) {
+        prev = base_name(n->parent->logs[n->parent->nlogs - 1]->exe); /* the forked image */
+        fputs(prev, f);
+    }
+    if ((n->end == PT_END_EXEC || n->exec_told) && n->exec_path)
         fprintf(f, "%s%s", prev ? " → " : "", base_name(n->exec_path));
     else if (!prev)
         fputs(pt_node_name(n), f);

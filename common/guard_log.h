@@ -179,6 +179,10 @@ enum guard_event_kind {
                                * args: enum guard_ns_call, return value, errno, mnt ns inode;
                                * payload: the target path, bounded */
     GUARD_EV_THREAD_START = 17, /* a thread started by pthread_create; args: creator tid */
+    GUARD_EV_CHILD_EXEC = 18, /* written by the parent: its forked child exec'd (the child
+                                 had no log to say it); args: child pid, the child's exec
+                                 time (CLOCK_MONOTONIC ns), the child's tid; stack: the
+                                 child's exec call; payload: path NUL argv... as EXEC */
 };
 
 enum guard_ns_call {

@@ -100,12 +100,31 @@ char *const *guard_env_with_shim(char *const envp[])
     return out;
 }
 
+/* Does this environment load the shim into the new program? */
+static int env_carries_shim(char *const *env)
+{
+    const char *self = self_path();
+    for (size_t i = 0; env && env[i]; i++)
+        if (!strncmp(env[i], "LD_PRELOAD=", 11))
+            return self[0] && strstr(env[i] + 11, self) != NULL;
+    return 0;
+}
+
+/* A process that has recorded nothing does not create its log only to say
+ * that it exec'd: a forked child tells its parent instead (execboard.c),
+ * and a program exec'd under the shim writes its own log if it has anything
+ * to say.  (Creating the file was most of what a fork+exec cost under the
+ * shim.)  If the exec fails, the EXEC event is written then, with the
+ * failure. */
+static __thread char skipped_payload[1024];
+static __thread size_t skipped_len;
+
 /* Returns the environment to exec with. */
 static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
 {
     if (!guard_enter())
         return envp;
-    char payload[1024];
+    char payload[sizeof skipped_payload];
     size_t len = 0;
     size_t plen = path ? strnlen(path, 255) : 0;
     memcpy(payload, path ? path : "", plen);
@@ -121,8 +140,20 @@ static char *const *before_exec(const char *path, char *const argv[], char *cons
     }
     guard_ns_before_spawn_or_exec("exec");
     guard_children_at_exit("replaced itself with exec");
-    guard_log_event(GUARD_EV_EXEC, guard_stack_capture(2), 0, 0, 0, 0, payload, len);
     char *const *env = guard_env_with_shim(envp);
+    skipped_len = 0;
+    int quiet = !guard_log_created() && !guard_opt.log_always;
+    if (quiet) {
+        uint64_t pcs[32];
+        unsigned n = guard_stack_capture_raw(1, pcs, 32);
+        quiet = guard_board_post_exec(payload, len, pcs, n) || env_carries_shim(env ? env : envp);
+    }
+    if (quiet) {
+        memcpy(skipped_payload, payload, len);
+        skipped_len = len;
+    } else {
+        guard_log_event(GUARD_EV_EXEC, guard_stack_capture(2), 0, 0, 0, 0, payload, len);
+    }
     guard_leave();
     return env ? env : envp;
 }
@@ -130,6 +161,12 @@ static char *const *before_exec(const char *path, char *const argv[], char *cons
 static void exec_failed(int err)
 {
     if (guard_enter()) {
+        guard_board_exec_failed();
+        if (skipped_len) {
+            guard_log_event(GUARD_EV_EXEC, guard_stack_capture(1), 0, 0, 0, 0, skipped_payload,
+                            skipped_len);
+            skipped_len = 0;
+        }
         guard_log_event(GUARD_EV_EXEC_FAILED, 0, (uint64_t)err, 0, 0, 0, NULL, 0);
         guard_leave();
     }

@@ -145,7 +145,7 @@ static void after_fork_child(void)
     atomic_store(&arena_lock.owner, 0);
     guard_stack_after_fork_child();
     guard_log_after_fork_child();
-    guard_modules_record();
+    guard_board_after_fork_child();
     guard_pool_after_fork_child();
     guard_proc_after_fork_child(guard_tls_threads_at_fork);
     guard_nss_after_fork_child();
@@ -236,14 +236,15 @@ static void guard_init(void)
     guard_suppressions_load(guard_opt.suppressions);
     guard_stack_init();
     guard_log_open(getppid(), 0);
-    guard_modules_record();
     guard_fault_install();
     guard_proc_init();
     guard_clock_init();
     pthread_atfork(NULL, NULL, after_fork_child);
     if (guard_opt.verbosity >= 2)
-        guard_stderr("==%d==libguard: active, log %s; vdso-low-stack threshold %lu bytes\n",
-                     (int)guard_pid, guard_log_path(), guard_clock_threshold());
+        guard_stderr("==%d==libguard: active, log %s%s; vdso-low-stack threshold %lu bytes\n",
+                     (int)guard_pid, guard_log_created() ? guard_log_path() : guard_opt.log_dir,
+                     guard_log_created() ? "" : " (created at the first record)",
+                     guard_clock_threshold());
     atomic_store_explicit(&guard_state, STATE_ACTIVE, memory_order_release);
 }
 

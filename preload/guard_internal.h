@@ -24,6 +24,7 @@ struct guard_options {
     unsigned max_protected;   /* bound on objects protected at once */
     int report_stderr;        /* print the immediate report */
     int log;                  /* write the event log at all */
+    int log_always;           /* create the log at start-up, even if nothing is recorded */
     unsigned log_chunk_kb;    /* log file grows in chunks of this size */
     int follow_exec;          /* keep LD_PRELOAD in the environment of exec and posix_spawn */
     unsigned vdso_min_headroom; /* stack a time call needs below its caller (bytes) */
@@ -52,6 +53,7 @@ void guard_halt(void) __attribute__((noreturn)); /* halt_on_error */
 
 /* ---- the event log (log.c) ---------------------------------------------- */
 int guard_log_open(pid_t ppid, int forked_child);
+int guard_log_created(void);           /* the file exists (it is made at the first record) */
 void guard_log_after_fork_child(void);
 /* Reserve a record of `size` bytes (rounded up to 8) and return a pointer
  * to fill, or NULL (log off, full, or reentered from a signal handler while
@@ -73,6 +75,8 @@ uint32_t guard_log_dropped(void);
  * and return its de-duplicated id (>= 1), writing the STACK record the first
  * time the stack is seen.  0 when no stack could be taken. */
 uint32_t guard_stack_capture(int skip);
+unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max);
+uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n);
 /* The same from a signal context: frame 0 is the interrupted instruction. */
 uint32_t guard_stack_capture_signal(void *ucontext);
 /* The same from a context saved by swapcontext (frames are return addresses). */
@@ -175,6 +179,13 @@ void guard_check_fork_unsafe(const char *call);
 void guard_sigchld_changed(const struct sigaction *now);
 void guard_proc_init(void);
 void guard_proc_after_fork_child(int parent_threads);
+
+/* ---- what forked children exec'd (execboard.c) ---------------------------- */
+void guard_board_before_fork(void);
+void guard_board_after_fork_child(void);
+int guard_board_post_exec(const char *payload, size_t len, const uint64_t *pcs, unsigned n);
+void guard_board_exec_failed(void);
+void guard_board_take(pid_t pid);
 char *const *guard_env_with_shim(char *const envp[]);
 extern __thread int guard_tls_threads_at_fork;
 

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +61,18 @@ static _Atomic int log_failed;        /* no more space, or no file */
 static char log_path_buf[PATH_MAX];
 
 static _Atomic uint32_t log_epoch = 1; /* a new log file: nothing written in it yet */
+
+/* The file is created at the first record, not at start-up (log_always=0):
+ * most processes of a test suite or a build record nothing, and creating a
+ * file costs more than all the rest of the shim's start-up (30-50 us on
+ * tmpfs, 0.2-0.9 ms on ext4; docs/performance.md).  A process that records
+ * nothing still appears in the process tree, from its parent's records. */
+enum { LOG_OFF, LOG_PENDING, LOG_OPENING, LOG_OPEN, LOG_FAILED };
+static _Atomic int log_state = LOG_OFF;
+static _Atomic int log_opener;        /* tid of the thread creating the file */
+static pid_t pending_ppid;
+static int pending_forked;
+static uint64_t start_realtime_ns, start_monotonic_ns; /* when the process (image) started */
 
 const char *guard_log_path(void) { return log_path_buf; }
 uint32_t guard_log_epoch(void) { return atomic_load_explicit(&log_epoch, memory_order_relaxed); }
@@ -140,9 +153,15 @@ static char *map_chunk(unsigned k)
     return p;
 }
 
+static int log_materialize(void);
+static void write_file_header(struct guard_file_header *h);
+
 void *guard_log_reserve(uint16_t type, uint32_t size)
 {
     (void)type;
+    if (__builtin_expect(atomic_load_explicit(&log_state, memory_order_acquire) != LOG_OPEN, 0) &&
+        !log_materialize())
+        goto drop;
     if (log_fd < 0 || atomic_load_explicit(&log_failed, memory_order_relaxed))
         goto drop;
     size = guard_rec_round(size);
@@ -330,6 +349,15 @@ static void write_process_record(const char *exe, size_t exe_len)
     guard_log_commit(p);
 }
 
+static uint64_t clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+    guard_real_clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Start-up: remember what the header will say; create the file now only
+ * with log_always=1. */
 int guard_log_open(pid_t ppid, int forked_child)
 {
     if (!guard_opt.log)
@@ -339,50 +367,101 @@ int guard_log_open(pid_t ppid, int forked_child)
     chunk_size = (chunk_size + (size_t)page - 1) & ~((size_t)page - 1);
     first_chunk = chunk_size < FIRST_CHUNK_MAX ? chunk_size : FIRST_CHUNK_MAX;
     first_chunk = (first_chunk + (size_t)page - 1) & ~((size_t)page - 1);
+    pending_ppid = ppid;
+    pending_forked = forked_child;
+    start_realtime_ns = clock_ns(CLOCK_REALTIME);
+    start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+    atomic_store(&log_state, LOG_PENDING);
+    if (guard_opt.log_always)
+        return log_materialize() ? 0 : -1;
+    return 0;
+}
 
-    const char *exe = guard_exe_path();
-    ssize_t exe_len = (ssize_t)strlen(exe);
+int guard_log_created(void)
+{
+    return atomic_load(&log_state) == LOG_OPEN;
+}
 
-    log_fd = create_log_file(exe);
-    if (log_fd < 0)
-        return -1;
-    log_fd = move_high(log_fd);
-    struct stat st;
-    if (fstat(log_fd, &st) == 0) {
-        log_dev = st.st_dev;
-        log_ino = st.st_ino;
+/* Create the file, map its first chunk, write the header, the PROCESS
+ * record and the module map: the preamble the analyzer reads first.  One
+ * thread does it; others wait for it (it takes tens of microseconds), but
+ * a signal handler that interrupted the creating thread itself cannot, and
+ * writes its own records (they land after the preamble or are dropped).
+ * Everything here is async-signal-safe but the module walk, which is the
+ * one the stack writer does anyway. */
+static int log_materialize(void)
+{
+    int state = atomic_load_explicit(&log_state, memory_order_acquire);
+    if (state == LOG_PENDING) {
+        int expected = LOG_PENDING;
+        if (atomic_compare_exchange_strong(&log_state, &expected, LOG_OPENING)) {
+            atomic_store(&log_opener, (int)guard_gettid());
+            int ok = 0;
+            const char *exe = guard_exe_path();
+            log_fd = create_log_file(exe);
+            if (log_fd >= 0) {
+                log_fd = move_high(log_fd);
+                struct stat st;
+                if (fstat(log_fd, &st) == 0) {
+                    log_dev = st.st_dev;
+                    log_ino = st.st_ino;
+                }
+                atomic_store(&log_tail, sizeof(struct guard_file_header));
+                char *first = map_chunk(0);
+                if (first) {
+                    write_file_header((struct guard_file_header *)first);
+                    write_process_record(exe, strlen(exe));
+                    ok = 1;
+                } else {
+                    guard_stderr("libguard: cannot map log %s; continuing without a log\n",
+                                 log_path_buf);
+                    close(log_fd);
+                    log_fd = -1;
+                }
+            }
+            if (ok) {
+                /* The module map is written through guard_log_reserve,
+                 * which lets this thread through while it is the opener. */
+                guard_modules_record();
+            }
+            atomic_store(&log_opener, 0);
+            atomic_store_explicit(&log_state, ok ? LOG_OPEN : LOG_FAILED, memory_order_release);
+            return ok;
+        }
+        state = expected;
     }
-    atomic_store(&log_tail, sizeof(struct guard_file_header));
-    char *first = map_chunk(0);
-    if (!first) {
-        guard_stderr("libguard: cannot map log %s; continuing without a log\n", log_path_buf);
-        close(log_fd);
-        log_fd = -1;
-        return -1;
+    if (state == LOG_OPENING) {
+        if (atomic_load(&log_opener) == (int)guard_gettid())
+            return log_fd >= 0; /* the preamble itself, or a signal handler inside it */
+        for (unsigned spin = 0; spin < 1000000; spin++) {
+            state = atomic_load_explicit(&log_state, memory_order_acquire);
+            if (state != LOG_OPENING)
+                break;
+            if (spin > 64)
+                sched_yield();
+        }
     }
-    struct guard_file_header *h = (struct guard_file_header *)first;
-    struct timespec rt, mono;
-    guard_real_clock_gettime(CLOCK_REALTIME, &rt);
-    guard_real_clock_gettime(CLOCK_MONOTONIC, &mono);
+    return state == LOG_OPEN;
+}
+
+static void write_file_header(struct guard_file_header *h)
+{
     h->version = GUARD_LOG_VERSION;
     h->header_size = sizeof *h;
     h->pid = (uint32_t)guard_pid;
-    h->ppid = (uint32_t)ppid;
-    h->start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
-    h->start_monotonic_ns = (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec;
-    h->flags = forked_child ? GUARD_FILE_FORKED_CHILD : 0;
-    h->page_size = (uint32_t)page;
+    h->ppid = (uint32_t)pending_ppid;
+    h->start_realtime_ns = start_realtime_ns;
+    h->start_monotonic_ns = start_monotonic_ns;
+    h->flags = pending_forked ? GUARD_FILE_FORKED_CHILD : 0;
+    h->page_size = (uint32_t)sysconf(_SC_PAGESIZE);
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, GUARD_LOG_MAGIC, memory_order_release);
-
-    write_process_record(exe, (size_t)exe_len);
-    return 0;
 }
 
 /* In a fork child the mappings still point into the parent's file: drop
  * them (munmap in the child leaves the parent's alone) and start afresh. */
 void guard_log_after_fork_child(void)
 {
-    int was_open = log_fd >= 0;
+    int was_on = atomic_load(&log_state) != LOG_OFF;
     /* Chunks are mapped in order: only the first chunks_mapped (and one
      * more, if a grower was between its store and its count at the fork)
      * can be set.  Relaxed stores: the child has one thread. */
@@ -401,13 +480,17 @@ void guard_log_after_fork_child(void)
     if (log_fd >= 0 && log_fd_is_ours())
         close(log_fd);
     log_fd = -1;
+    atomic_store(&log_opener, 0);
+    atomic_store(&log_state, LOG_OFF);
     atomic_fetch_add(&log_epoch, 1);
-    if (was_open)
+    if (was_on)
         guard_log_open(getppid(), 1);
 }
 
 void guard_log_end(int status)
 {
+    if (atomic_load(&log_state) != LOG_OPEN)
+        return; /* nothing was recorded: no file, and none is made to say so */
     struct guard_rec_end *end = guard_log_reserve(GUARD_REC_END, sizeof *end);
     if (end) {
         end->time_ns = guard_now_ns();

@@ -26,6 +26,7 @@ void guard_options_defaults(void)
     guard_opt.max_protected = 8192;
     guard_opt.report_stderr = 1;
     guard_opt.log = 1;
+    guard_opt.log_always = 0;
     guard_opt.log_chunk_kb = 256;
     guard_opt.follow_exec = 1;
     guard_opt.vdso_min_headroom = 4096 + 256;
@@ -56,6 +57,7 @@ static const struct opt_desc option_table[] = {
     {"max_protected", OPT_UINT, &guard_opt.max_protected, 0, 1000000},
     {"report_stderr", OPT_BOOL, &guard_opt.report_stderr, 0, 1},
     {"log", OPT_BOOL, &guard_opt.log, 0, 1},
+    {"log_always", OPT_BOOL, &guard_opt.log_always, 0, 1},
     {"log_chunk_kb", OPT_UINT, &guard_opt.log_chunk_kb, 64, 1 << 20},
     {"follow_exec", OPT_BOOL, &guard_opt.follow_exec, 0, 1},
     {"vdso_min_headroom", OPT_UINT, &guard_opt.vdso_min_headroom, 0, 1 << 20},

@@ -172,6 +172,7 @@ void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid,
     if (!stream && (WIFSTOPPED(status) || WIFCONTINUED(status)))
         return;
     int ours = remove_child(pid, stream);
+    guard_board_take(pid);
     if (ours || pid > 0 || call == GUARD_REAP_SYSTEM) /* system(): its own child, pid unknown */
         guard_log_event(GUARD_EV_REAP, 0, (uint64_t)pid, (uint64_t)(unsigned)status, call,
                         (uint64_t)asked_for_pid, NULL, 0);
@@ -245,6 +246,7 @@ void guard_children_at_exit(const char *why)
     live = NULL;
     guard_lock_release(&table_lock);
     for (struct child *c = list; c; c = c->next) {
+        guard_board_take(c->pid);
         if (c->autoreap && !c->stream)
             continue; /* the kernel reaps these */
         struct guard_finding f;

@@ -35,6 +35,7 @@ static pid_t fork_common(unsigned kind)
     uint32_t stack = guard_stack_capture(1);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     guard_tls_threads_at_fork = threads;
+    guard_board_before_fork();
     guard_leave();
     pid_t pid = real(); /* the child side is set up by our atfork handler */
     int saved = errno;

@@ -165,11 +165,14 @@ static int in_shim(uintptr_t pc)
     return pc >= self_start && pc < self_end;
 }
 
-uint32_t guard_stack_capture(int skip)
+/* The caller's frames, without the shim's own, into pcs (lookup
+ * addresses); nothing is written.  Returns how many. */
+__attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max)
 {
     void *raw[GUARD_MAX_FRAMES + 8];
-    uint64_t pcs[GUARD_MAX_FRAMES];
-    int want = (int)guard_opt.max_frames + skip + 1;
+    if (max > guard_opt.max_frames)
+        max = guard_opt.max_frames;
+    int want = (int)max + skip + 1;
     if (want > (int)(sizeof raw / sizeof raw[0]))
         want = (int)(sizeof raw / sizeof raw[0]);
     int got = unw_backtrace(raw, want);
@@ -177,12 +180,25 @@ uint32_t guard_stack_capture(int skip)
     int i = skip + 1;
     while (i < got && in_shim((uintptr_t)raw[i] - 1))
         i++;
-    for (; i < got && n < guard_opt.max_frames; i++) {
+    for (; i < got && n < max; i++) {
         uintptr_t pc = (uintptr_t)raw[i];
         if (pc == 0)
             break;
         pcs[n++] = pc - 1; /* a return address: look up the call instruction */
     }
+    return n;
+}
+
+__attribute__((noinline)) uint32_t guard_stack_capture(int skip)
+{
+    uint64_t pcs[GUARD_MAX_FRAMES];
+    unsigned n = guard_stack_capture_raw(skip + 1, pcs, GUARD_MAX_FRAMES);
+    return depot_intern(pcs, n);
+}
+
+/* Frames captured elsewhere (a forked child's, see execboard.c). */
+uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n)
+{
     return depot_intern(pcs, n);
 }
 

@@ -175,15 +175,51 @@ def corrupt_log_named_with_offset_and_other_logs_still_reported():
 
 @test
 def forked_child_writes_its_own_log_naming_its_parent():
+    # A forked child with something to record (fork_nss_child's child calls
+    # getpwuid_r before exec) writes its own log, naming its parent.
+    d = LogDir()
+    r = run([prog("fork_nss_child")], log_dir=d.path, options="verbosity=0")
+    assert r.returncode == 0, r.stderr
+    logs = {p: read_log(p) for p in d.logs()}
+    (parent,) = [h for h in logs.values() if h["ppid"] == os.getpid()]
+    children = [p for p, h in logs.items() if h["ppid"] == parent["pid"]]
+    assert len(children) == 1, logs
+    d.cleanup()
+
+
+@test
+def quiet_processes_leave_no_log_unless_log_always():
+    # pool_uar_fixed forks a child that execs gzip and records nothing: by
+    # default only the parent writes a log, and it says what the child
+    # exec'd (the child told it through the exec board).  With log_always=1
+    # the forked child and nothing else changes: it has a log naming its parent.
     d = LogDir()
     r = run([prog("pool_uar_fixed")], log_dir=d.path)
     assert r.returncode == 0
     logs = d.logs()
-    parent = [p for p in logs if "pool_uar_fixed" in p and read_log(p)["ppid"] == os.getpid()]
-    assert len(parent) == 1, logs
-    parent_pid = read_log(parent[0])["pid"]
-    children = [p for p in logs if read_log(p)["ppid"] == parent_pid]
-    assert children, "the forked child (gzip) has a log of its own: %s" % logs
+    assert len(logs) == 1 and "pool_uar_fixed" in logs[0], logs
+    status, report, _ = analyze(d.path)
+    (child,) = [p for p in report["processes"] if p["ppid"] != os.getpid()]
+    assert not child["has_log"] and child["exe"].endswith("gzip"), child
+    assert child["argv"] == ["gzip", "-c"], child["argv"]
+    assert child["exec_chain"][-1]["exe"].endswith("gzip"), child["exec_chain"]
+    d.cleanup()
+
+    d = LogDir()
+    r = run([prog("pool_uar_fixed")], log_dir=d.path, options="log_always=1")
+    assert r.returncode == 0
+    logs = {p: read_log(p) for p in d.logs()}
+    (parent,) = [h for h in logs.values() if h["ppid"] == os.getpid()]
+    children = [p for p, h in logs.items() if h["ppid"] == parent["pid"]]
+    assert len(children) >= 1, "the forked child (gzip) has a log of its own: %s" % logs
+    d.cleanup()
+
+    # A program that records nothing at all leaves no file by default.
+    d = LogDir()
+    r = run(["/bin/true"], log_dir=d.path)
+    assert r.returncode == 0 and d.logs() == [], d.logs()
+    r = run(["/bin/true"], log_dir=d.path, options="log_always=1")
+    assert r.returncode == 0 and len(d.logs()) == 1, d.logs()
     d.cleanup()
 
 
