@@ -17,7 +17,9 @@ BASEFLAGS = -std=gnu11 -g -O2 $(WARN) -Icommon -Iinclude
 # dynamic loader (which may allocate or lock) from a hook or signal handler.
 SHIM_CFLAGS = $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
               -fno-omit-frame-pointer $(shell pkg-config --cflags libunwind 2>/dev/null)
-SHIM_LIBS   = -lunwind -ldl -lpthread
+# libunwind is dlopen'ed when first needed (preload/stack.c says why), so
+# it is not linked; its headers are still used.
+SHIM_LIBS   = -ldl -lpthread
 ANA_CFLAGS  = $(BASEFLAGS) $(shell pkg-config --cflags libdw jansson 2>/dev/null)
 ANA_LIBS    = -ldw -lelf -ljansson -lcapstone
 ASAN_FLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -92,7 +94,12 @@ check: all $(BUILD)/guard-analyze-asan
 demo: all
 	@sh scripts/demo.sh $(BUILD)
 
-bench: $(BUILD)/libguard.so $(BENCHES)
+# The floor of spawn_bench: an LD_PRELOAD library that does nothing.
+$(BUILD)/bench/libempty_preload.so: bench/preload/empty_preload.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -fPIC -shared -o $@ $<
+
+bench: $(BUILD)/libguard.so $(BENCHES) $(BUILD)/bench/libempty_preload.so
 	@sh bench/run.sh $(BUILD)
 
 install: all

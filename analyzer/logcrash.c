@@ -481,6 +481,7 @@ void lg_prune_stacks(struct lg_log *log)
             continue;
         HASH_DEL(log->stacks, st);
         free(st->pcs);
+        free(st->raw);
         free(st);
     }
 }

@@ -486,6 +486,7 @@ out:
         lg_hist_done(r);
         lg_ns_done(r);
         lg_prune_stacks(log);
+        lg_unwind_raw_stacks(log);
         finish_notes(r, log, verbose);
     }
     lg_reader_done(r);
@@ -513,6 +514,7 @@ void lg_free(struct lg_log *log)
     HASH_ITER(hh, log->stacks, st, tmp) {
         HASH_DEL(log->stacks, st);
         free(st->pcs);
+        free(st->raw);
         free(st);
     }
     for (size_t i = 0; i < log->nfindings; i++) {

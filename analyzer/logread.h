@@ -38,6 +38,9 @@ struct lg_stack {
     uint32_t flags;
     bool keep;              /* referenced by something the report uses */
     uint64_t *pcs;          /* lookup addresses, innermost first */
+    unsigned char *raw;     /* GUARD_STACK_RAW: struct guard_stack_raw and its bytes, until
+                             * rawunwind.c has turned it into pcs (then NULL) */
+    size_t raw_len;
     UT_hash_handle hh;
 };
 
@@ -294,6 +297,11 @@ struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool
 void lg_free(struct lg_log *log);
 
 const struct lg_stack *lg_find_stack(const struct lg_log *log, uint32_t id);
+
+/* rawunwind.c: turn the raw stacks of a log (registers and stack memory,
+ * written by a shim that had no unwinder loaded) into pcs, with the call
+ * frame information of the modules' files. */
+void lg_unwind_raw_stacks(struct lg_log *log);
 
 /* crash_events from the process's GUARD_OPTIONS (LG_CRASH_EVENTS_DEFAULT
  * when absent or not a number; at most LG_CRASH_EVENTS_MAX). */

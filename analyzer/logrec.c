@@ -249,6 +249,21 @@ static void on_stack(struct reader *r, const unsigned char *p, size_t off)
     st->pcs = xcalloc(x.nframes ? x.nframes : 1, sizeof *st->pcs);
     if (x.nframes)
         memcpy(st->pcs, p + sizeof x, (size_t)x.nframes * sizeof *st->pcs);
+    if ((x.flags & GUARD_STACK_RAW) && x.nframes == 0) {
+        /* registers and stack memory, for rawunwind.c (bounds checked there too) */
+        size_t avail = x.rec.size - sizeof x;
+        struct guard_stack_raw raw;
+        if (avail >= sizeof raw) {
+            memcpy(&raw, p + sizeof x, sizeof raw);
+            if (raw.len <= avail - sizeof raw) {
+                st->raw_len = sizeof raw + raw.len;
+                st->raw = xmalloc(st->raw_len);
+                memcpy(st->raw, p + sizeof x, st->raw_len);
+            }
+        }
+        if (!st->raw)
+            lg_region_note(r, "raw STACK record at offset %zu is damaged: that stack is empty", off);
+    }
     HASH_ADD(hh, log->stacks, id, sizeof st->id, st);
     log->nstacks++;
 }

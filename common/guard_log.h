@@ -152,6 +152,22 @@ struct guard_rec_stack {
     uint64_t pcs[];
 };
 
+/* flags of GUARD_REC_STACK */
+#define GUARD_STACK_RAW 1u /* no pcs[] (nframes 0): a struct guard_stack_raw follows, for the
+                              analyzer to unwind (the shim had no unwinder loaded yet) */
+
+/* A stack the shim could not walk itself: the registers and a copy of the
+ * stack memory above the stack pointer.  The analyzer unwinds it with the
+ * modules' call frame information, as a debugger does with a core file. */
+struct guard_stack_raw {
+    uint64_t regs[17];    /* DWARF numbering: rax rdx rcx rbx rsi rdi rbp rsp r8..r15, 16: pc */
+    uint64_t skip_lo, skip_hi; /* leading frames with a pc in [lo, hi) (the shim's) are dropped */
+    uint32_t flags;       /* GUARD_RAW_* */
+    uint32_t len;         /* bytes of stack memory from regs[7] (rsp) up */
+    uint8_t bytes[];
+};
+#define GUARD_RAW_PC_EXACT 1u /* regs[16] is the faulting instruction, not a return address */
+
 /* Event kinds: what the program did.  args[] meaning per kind is given in
  * docs/log-format.md; unused args are 0. */
 enum guard_event_kind {

@@ -75,6 +75,9 @@ uint32_t guard_log_dropped(void);
  * and return its de-duplicated id (>= 1), writing the STACK record the first
  * time the stack is seen.  0 when no stack could be taken. */
 uint32_t guard_stack_capture(int skip);
+/* Load the unwinder if it is not yet: call at the top of hooks of calls a
+ * signal handler cannot make (stack.c says why). */
+void guard_stack_prepare(void);
 unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max);
 uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n);
 /* The same from a signal context: frame 0 is the interrupted instruction. */

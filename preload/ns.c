@@ -181,6 +181,7 @@ static int do_unshare(int (*real)(int), int flags)
 {
     if (!guard_enter())
         return real(flags);
+    guard_stack_prepare();
     uint64_t before[8];
     read_all(before);
     guard_leave();
@@ -205,6 +206,7 @@ GUARD_EXPORT int setns(int fd, int nstype)
     GUARD_REAL(int (*)(int, int), setns);
     if (!guard_enter())
         return real(fd, nstype);
+    guard_stack_prepare();
     uint64_t before[8];
     read_all(before);
     guard_leave();
@@ -242,6 +244,8 @@ static void ns_call(unsigned call_id, const char *call, unsigned kinds, unsigned
 {
     if (!guard_enter())
         return;
+    if (call_id != GUARD_NS_SOCKET) /* socket() is async-signal-safe: not a safe point */
+        guard_stack_prepare();
     sensitive_call(kinds, call, role);
     if (call_id != GUARD_NS_SOCKET && call_id != GUARD_NS_SETHOSTNAME)
         guard_log_event(GUARD_EV_NS_CALL, guard_stack_capture(2), call_id, (uint64_t)rc,

@@ -203,6 +203,7 @@ void guard_nss_after_fork_child(void)
         if (!guard_enter())                                                                  \
             return real(key, result_buf, buf, buflen, result);                               \
         int saved = errno;                                                                   \
+        guard_stack_prepare();                                                               \
         guard_check_fork_unsafe(#name);                                                      \
         settle_pending(#name, keyexpr, buflen);                                              \
         guard_leave();                                                                       \
@@ -228,6 +229,7 @@ REENTRANT_HOOK(getgrnam_r, const char *, name_key(key), group)
         GUARD_REAL(ret(*) params, name);              \
         if (guard_enter()) {                          \
             int saved = errno;                        \
+            guard_stack_prepare();                    \
             nonreentrant_call(#name);                 \
             guard_leave();                            \
             errno = saved;                            \
@@ -247,6 +249,7 @@ GUARD_EXPORT int getgrouplist(const char *user, gid_t group, gid_t *groups, int 
     GUARD_REAL(int (*)(const char *, gid_t, gid_t *, int *), getgrouplist);
     if (guard_enter()) {
         int saved = errno;
+        guard_stack_prepare();
         guard_check_fork_unsafe("getgrouplist");
         guard_leave();
         errno = saved;

@@ -291,6 +291,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     if (!obj || !size || !guard_enter())
         return;
     int saved_errno = errno;
+    guard_stack_prepare();
     uint32_t stack = guard_stack_capture(1);
     struct pool_obj **bucket;
     struct shard *s = shard_of((uintptr_t)obj, &bucket);
@@ -345,6 +346,7 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
     if (!obj || !size || !guard_enter())
         return;
     int saved_errno = errno;
+    guard_stack_prepare();
     uint32_t stack = guard_stack_capture(1);
     struct pool_obj **bucket;
     struct shard *s = shard_of((uintptr_t)obj, &bucket);

@@ -156,7 +156,8 @@ static void print_stack(uint32_t id)
     const uint64_t *pcs = NULL;
     unsigned n = guard_stack_frames(id, &pcs);
     if (n == 0) {
-        guard_stderr("    (stack #%u is in the log)\n", id);
+        guard_stderr("    (stack #%u is in the log%s)\n", id,
+                     id ? ", raw: guard-analyze unwinds it" : "");
         return;
     }
     for (unsigned i = 0; i < n; i++) {

@@ -32,6 +32,7 @@ static pid_t fork_common(unsigned kind)
     if (!guard_enter())
         return real();
     int threads = guard_thread_count();
+    guard_stack_prepare(); /* here, not in the child: see stack.c */
     uint32_t stack = guard_stack_capture(1);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     guard_tls_threads_at_fork = threads;
@@ -63,6 +64,7 @@ static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *pa
 {
     if (!guard_enter())
         return real(pid, path, fa, attr, argv, envp);
+    guard_stack_prepare();
     uint32_t stack = guard_stack_capture(2);
     int threads = guard_thread_count();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_POSIX_SPAWNP ? "posix_spawnp" : "posix_spawn");
@@ -102,6 +104,7 @@ GUARD_EXPORT int system(const char *command)
     if (!guard_enter())
         return real(command);
     guard_check_fork_unsafe("system");
+    guard_stack_prepare();
     uint32_t stack = guard_stack_capture(1);
     int threads = guard_thread_count();
     char *const argv[] = {"sh", "-c", (char *)command, NULL};
@@ -124,6 +127,7 @@ GUARD_EXPORT FILE *popen(const char *command, const char *mode)
     if (!guard_enter())
         return real(command, mode);
     guard_check_fork_unsafe("popen");
+    guard_stack_prepare();
     uint32_t stack = guard_stack_capture(1);
     int threads = guard_thread_count();
     guard_leave();
@@ -165,6 +169,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     uint32_t spawn_stack = 0;
     int threads = 0;
     if (process && guard_enter()) {
+        guard_stack_prepare();
         spawn_stack = guard_stack_capture(1);
         threads = guard_thread_count();
         guard_leave();

@@ -7,12 +7,25 @@
  * lock-free open-addressing table keyed by a 64-bit hash of the frames: no
  * malloc, no lock, safe from signal handlers.  Symbolization happens
  * offline in the analyzer; here we keep raw lookup addresses only.
+ *
+ * libunwind is not linked: loading it (and the liblzma it needs) was a
+ * third of what the shim cost every short process, most of which never
+ * take a stack.  It is dlopen'ed at the first "safe point": a hook of a
+ * call that a signal handler cannot legitimately make (pthread_create,
+ * fork, posix_spawn, the pool API, NSS, namespace calls), where the loader
+ * and malloc locks are certainly not held by an interrupted frame of this
+ * thread.  A stack wanted before that — in a crash handler, a wait() or a
+ * time call of a process that never reached a safe point — is written raw
+ * (registers and a copy of the stack memory) and unwound by the analyzer.
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <dlfcn.h>
 #include <sched.h>
 #include <link.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +44,55 @@ struct depot_slot {
     uint32_t nframes;
     uint64_t *frames;
 };
+
+/* ---- loading libunwind ---------------------------------------------- */
+
+enum { UNW_NONE, UNW_LOADING, UNW_READY, UNW_FAILED };
+static _Atomic int unwinder = UNW_NONE;
+static struct {
+    int (*backtrace)(void **, int);
+    int (*init_local2)(unw_cursor_t *, unw_context_t *, int);
+    int (*get_reg)(unw_cursor_t *, int, unw_word_t *);
+    int (*step)(unw_cursor_t *);
+} unw;
+
+static void load_unwinder(void)
+{
+    int expected = UNW_NONE;
+    if (!atomic_compare_exchange_strong(&unwinder, &expected, UNW_LOADING))
+        return; /* loaded, failed, or another thread is at it: raw stacks meanwhile */
+    void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    int (*set_policy)(unw_addr_space_t, unw_caching_policy_t) = NULL;
+    unw_addr_space_t *local = NULL;
+    if (h) {
+        unw.backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+        unw.init_local2 = (int (*)(unw_cursor_t *, unw_context_t *, int))dlsym(h, "_ULx86_64_init_local2");
+        unw.get_reg = (int (*)(unw_cursor_t *, int, unw_word_t *))dlsym(h, "_ULx86_64_get_reg");
+        unw.step = (int (*)(unw_cursor_t *))dlsym(h, "_ULx86_64_step");
+        set_policy = (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(h, "_ULx86_64_set_caching_policy");
+        local = dlsym(h, "_ULx86_64_local_addr_space");
+    }
+    if (!unw.backtrace || !unw.init_local2 || !unw.get_reg || !unw.step) {
+        guard_stderr("libguard: cannot load libunwind.so.8 (%s): stacks are written raw, for the "
+                     "analyzer to unwind\n", h ? "symbols missing" : "not found");
+        atomic_store_explicit(&unwinder, UNW_FAILED, memory_order_release);
+        return;
+    }
+    if (set_policy && local)
+        set_policy(*local, UNW_CACHE_PER_THREAD);
+    atomic_store_explicit(&unwinder, UNW_READY, memory_order_release);
+}
+
+void guard_stack_prepare(void)
+{
+    if (__builtin_expect(atomic_load_explicit(&unwinder, memory_order_relaxed) == UNW_NONE, 0))
+        load_unwinder();
+}
+
+static int unwinder_ready(void)
+{
+    return atomic_load_explicit(&unwinder, memory_order_acquire) == UNW_READY;
+}
 
 static struct depot_slot *depot;        /* DEPOT_SLOTS entries, mmap'd lazily */
 static _Atomic(struct depot_slot *) *id_to_slot; /* MAX_IDS entries */
@@ -51,7 +113,6 @@ void guard_stack_init(void)
     id_to_slot = m == MAP_FAILED ? NULL : m;
     if (!self_end)
         dl_iterate_phdr(find_self, (void *)(uintptr_t)guard_stack_init);
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
 static int depot_ready(void)
@@ -165,8 +226,71 @@ static int in_shim(uintptr_t pc)
     return pc >= self_start && pc < self_end;
 }
 
+/* ---- raw stacks: registers + stack memory, unwound offline ------------- */
+
+#define RAW_STACK_BYTES (16u << 10) /* enough for ~100 ordinary frames */
+#define RAW_STACKS_MAX 256          /* per process: 4 MiB of log at most */
+static _Atomic unsigned raw_written;
+
+/* The DWARF register order of struct guard_stack_raw, from a ucontext. */
+static void regs_from_ucontext(const ucontext_t *uc, uint64_t regs[17])
+{
+    static const int order[17] = {REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI, REG_RDI,
+                                  REG_RBP, REG_RSP, REG_R8,  REG_R9,  REG_R10, REG_R11,
+                                  REG_R12, REG_R13, REG_R14, REG_R15, REG_RIP};
+    for (int i = 0; i < 17; i++)
+        regs[i] = (uint64_t)uc->uc_mcontext.gregs[order[i]];
+}
+
+/* Copy the stack above sp into the log.  process_vm_readv on ourselves
+ * stops at the first unmapped page instead of faulting, so the copy needs
+ * no knowledge of where this thread's stack ends. */
+static uint32_t write_raw_stack(const ucontext_t *uc, uint32_t raw_flags)
+{
+    if (atomic_fetch_add_explicit(&raw_written, 1, memory_order_relaxed) >= RAW_STACKS_MAX)
+        return 0;
+    guard_modules_refresh();
+    uint32_t size = (uint32_t)(sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) +
+                               RAW_STACK_BYTES);
+    struct guard_rec_stack *s = guard_log_reserve(GUARD_REC_STACK, size);
+    if (!s)
+        return 0;
+    struct guard_stack_raw *raw = (struct guard_stack_raw *)s->pcs;
+    regs_from_ucontext(uc, raw->regs);
+    raw->skip_lo = self_start;
+    raw->skip_hi = self_end;
+    raw->flags = raw_flags;
+    struct iovec local = {raw->bytes, RAW_STACK_BYTES};
+    struct iovec remote = {(void *)(uintptr_t)raw->regs[7], RAW_STACK_BYTES};
+    ssize_t got = process_vm_readv(guard_pid, &local, 1, &remote, 1, 0);
+    if (got < 0) { /* at most the rest of sp's page, which is surely mapped */
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        got = (ssize_t)(page - (raw->regs[7] & (page - 1)));
+        memcpy(raw->bytes, (void *)(uintptr_t)raw->regs[7], (size_t)got);
+    }
+    raw->len = (uint32_t)got;
+    uint32_t id = atomic_fetch_add(&next_id, 1);
+    s->id = id;
+    s->nframes = 0;
+    s->generation = guard_modules_generation();
+    s->flags = GUARD_STACK_RAW;
+    s->rec.type = GUARD_REC_STACK;
+    s->rec.size = size; /* the unused rest of the copy reads as zeros */
+    guard_log_commit(s);
+    return id;
+}
+
+static __attribute__((noinline)) uint32_t raw_stack_here(void)
+{
+    ucontext_t uc;
+    if (getcontext(&uc) != 0)
+        return 0;
+    return write_raw_stack(&uc, 0);
+}
+
 /* The caller's frames, without the shim's own, into pcs (lookup
- * addresses); nothing is written.  Returns how many. */
+ * addresses); nothing is written.  Returns how many (0 when libunwind is
+ * not loaded). */
 __attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max)
 {
     void *raw[GUARD_MAX_FRAMES + 8];
@@ -175,7 +299,9 @@ __attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *p
     int want = (int)max + skip + 1;
     if (want > (int)(sizeof raw / sizeof raw[0]))
         want = (int)(sizeof raw / sizeof raw[0]);
-    int got = unw_backtrace(raw, want);
+    if (!unwinder_ready())
+        return 0;
+    int got = unw.backtrace(raw, want);
     unsigned n = 0;
     int i = skip + 1;
     while (i < got && in_shim((uintptr_t)raw[i] - 1))
@@ -191,6 +317,8 @@ __attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *p
 
 __attribute__((noinline)) uint32_t guard_stack_capture(int skip)
 {
+    if (!unwinder_ready())
+        return raw_stack_here();
     uint64_t pcs[GUARD_MAX_FRAMES];
     unsigned n = guard_stack_capture_raw(skip + 1, pcs, GUARD_MAX_FRAMES);
     return depot_intern(pcs, n);
@@ -204,20 +332,22 @@ uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n)
 
 uint32_t guard_stack_capture_signal(void *ucontext)
 {
+    if (!unwinder_ready())
+        return write_raw_stack(ucontext, GUARD_RAW_PC_EXACT);
     uint64_t pcs[GUARD_MAX_FRAMES];
     unw_cursor_t cursor;
     unsigned n = 0;
-    if (unw_init_local2(&cursor, (unw_context_t *)ucontext, UNW_INIT_SIGNAL_FRAME) < 0)
+    if (unw.init_local2(&cursor, (unw_context_t *)ucontext, UNW_INIT_SIGNAL_FRAME) < 0)
         return 0;
     do {
         unw_word_t ip = 0;
-        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+        if (unw.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
             break;
         /* frame 0 is the faulting instruction itself; the rest are return
          * addresses (unw_is_signal_frame tells a nested signal frame). */
         pcs[n] = (n == 0) ? ip : ip - 1;
         n++;
-    } while (n < guard_opt.max_frames && unw_step(&cursor) > 0);
+    } while (n < guard_opt.max_frames && unw.step(&cursor) > 0);
     return depot_intern(pcs, n);
 }
 
@@ -226,19 +356,21 @@ uint32_t guard_stack_capture_signal(void *ucontext)
  * address; the shim's own frames at the top are dropped. */
 uint32_t guard_stack_capture_context(void *ucontext)
 {
+    if (!unwinder_ready())
+        return write_raw_stack(ucontext, 0);
     uint64_t pcs[GUARD_MAX_FRAMES];
     unw_cursor_t cursor;
     unsigned n = 0;
-    if (unw_init_local2(&cursor, (unw_context_t *)ucontext, 0) < 0)
+    if (unw.init_local2(&cursor, (unw_context_t *)ucontext, 0) < 0)
         return 0;
     do {
         unw_word_t ip = 0;
-        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+        if (unw.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
             break;
         if (n == 0 && in_shim(ip - 1))
             continue;
         pcs[n++] = ip - 1;
-    } while (n < guard_opt.max_frames && unw_step(&cursor) > 0);
+    } while (n < guard_opt.max_frames && unw.step(&cursor) > 0);
     return depot_intern(pcs, n);
 }
 
@@ -262,5 +394,6 @@ void guard_stack_after_fork_child(void)
     if (id_to_slot)
         munmap((void *)id_to_slot, ID_MAP_BYTES);
     atomic_store(&next_id, 1);
+    atomic_store(&raw_written, 0);
     guard_stack_init();
 }

@@ -62,6 +62,7 @@ GUARD_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
     if (!guard_enter())
         return real(thread, attr, start, arg);
     int saved = errno;
+    guard_stack_prepare(); /* before a second thread exists: fork children inherit it */
     struct thread_start *t = take();
     if (t) {
         t->start = start;

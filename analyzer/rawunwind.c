@@ -1,0 +1,162 @@
+/*
+ * rawunwind.c — unwinding the stacks the shim wrote raw.
+ *
+ * The shim loads libunwind only when a process first reaches a call that
+ * a signal handler cannot make (preload/stack.c).  A stack wanted before
+ * that — a crash in a process that never did, a time call on a tiny stack
+ * — is written as the thread's registers plus a copy of its stack memory
+ * above the stack pointer (struct guard_stack_raw).  Here libdwfl unwinds
+ * it the way it unwinds a core file: the process's modules are reported
+ * at their load addresses from the log's module map, the registers are the
+ * initial frame, and memory reads are served from the copy.  The result
+ * replaces the raw bytes with ordinary pcs, so nothing downstream (stacks,
+ * findings, fingerprints, crash triage) knows the difference.
+ *
+ * Unwinding stops where the copy ends, where a module's file is not on
+ * this machine, or where a frame has no call frame information: the
+ * frames found until then are kept.
+ */
+#define _GNU_SOURCE
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard_log.h"
+#include "logread.h"
+#include "util.h"
+
+struct raw_walk {
+    struct guard_stack_raw hdr;
+    const unsigned char *bytes; /* hdr.len bytes from hdr.regs[7] */
+    bool thread_given;
+    uint64_t pcs[GUARD_MAX_FRAMES];
+    size_t n;
+    size_t frame; /* frames seen, the shim's included */
+};
+
+static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+    (void)dwfl;
+    struct raw_walk *w = arg;
+    if (w->thread_given)
+        return 0;
+    w->thread_given = true;
+    *thread_argp = w;
+    return 1; /* any tid: there is one thread */
+}
+
+static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+    (void)dwfl;
+    const struct raw_walk *w = arg;
+    uint64_t sp = w->hdr.regs[7];
+    if (addr < sp || addr - sp > w->hdr.len || w->hdr.len - (addr - sp) < sizeof *result)
+        return false;
+    memcpy(result, w->bytes + (addr - sp), sizeof *result);
+    return true;
+}
+
+static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+    const struct raw_walk *w = thread_arg;
+    Dwarf_Word regs[17];
+    for (int i = 0; i < 17; i++)
+        regs[i] = w->hdr.regs[i];
+    dwfl_thread_state_register_pc(thread, regs[16]);
+    return dwfl_thread_state_registers(thread, 0, 16, regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+    .next_thread = next_thread,
+    .memory_read = memory_read,
+    .set_initial_registers = set_initial_registers,
+};
+
+static int on_frame(Dwfl_Frame *state, void *arg)
+{
+    struct raw_walk *w = arg;
+    Dwarf_Addr pc;
+    bool activation;
+    if (!dwfl_frame_pc(state, &pc, &activation) || pc == 0)
+        return DWARF_CB_ABORT;
+    /* The first frame is the registers' pc: an exact instruction for a
+     * fault, else a return address (the shim's getcontext, a swapcontext). */
+    if (w->frame++ == 0)
+        activation = (w->hdr.flags & GUARD_RAW_PC_EXACT) != 0;
+    uint64_t lookup = activation ? pc : pc - 1;
+    if (w->n == 0 && lookup >= w->hdr.skip_lo && lookup < w->hdr.skip_hi)
+        return DWARF_CB_OK; /* the shim's own frames on top */
+    w->pcs[w->n++] = lookup;
+    return w->n < GUARD_MAX_FRAMES ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* The module map in effect for generation gen: the newest generation <= gen
+ * (every MODULE record of a generation lists the whole map). */
+static uint32_t map_generation(const struct lg_log *log, uint32_t gen)
+{
+    uint32_t best = 0, oldest = UINT32_MAX;
+    for (size_t i = 0; i < log->nmodules; i++) {
+        uint32_t g = log->modules[i].generation;
+        if (g <= gen && g > best)
+            best = g;
+        if (g < oldest)
+            oldest = g;
+    }
+    return best ? best : oldest;
+}
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks offline_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+static size_t unwind_one(const struct lg_log *log, const struct lg_stack *st, struct raw_walk *w)
+{
+    memcpy(&w->hdr, st->raw, sizeof w->hdr);
+    w->bytes = st->raw + sizeof w->hdr;
+    if (sizeof w->hdr + (size_t)w->hdr.len > st->raw_len)
+        return 0;
+    Dwfl *dwfl = dwfl_begin(&offline_callbacks);
+    if (!dwfl)
+        return 0;
+    uint32_t gen = map_generation(log, st->generation);
+    dwfl_report_begin(dwfl);
+    for (size_t i = 0; i < log->nmodules; i++) {
+        const struct lg_module *m = &log->modules[i];
+        if (m->generation != gen || !m->path || m->path[0] != '/' || (m->flags & GUARD_MODULE_VDSO))
+            continue;
+        /* base is the load bias: the file's addresses plus base */
+        dwfl_report_elf(dwfl, m->path, m->path, -1, m->base, false);
+    }
+    dwfl_report_end(dwfl, NULL, NULL);
+    if (dwfl_attach_state(dwfl, NULL, 1, &thread_callbacks, w))
+        dwfl_getthread_frames(dwfl, 1, on_frame, w);
+    dwfl_end(dwfl);
+    return w->n;
+}
+
+void lg_unwind_raw_stacks(struct lg_log *log)
+{
+    struct lg_stack *st, *tmp;
+    struct raw_walk *w = NULL;
+    HASH_ITER(hh, log->stacks, st, tmp) {
+        if (!st->raw)
+            continue;
+        if (!w)
+            w = xmalloc(sizeof *w);
+        memset(w, 0, sizeof *w);
+        size_t n = st->raw_len >= sizeof w->hdr ? unwind_one(log, st, w) : 0;
+        free(st->pcs);
+        st->pcs = xcalloc(n ? n : 1, sizeof *st->pcs);
+        memcpy(st->pcs, w->pcs, n * sizeof *st->pcs);
+        st->nframes = (uint32_t)n;
+        free(st->raw);
+        st->raw = NULL;
+        st->raw_len = 0;
+    }
+    free(w);
+}
