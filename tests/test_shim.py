@@ -87,6 +87,23 @@ def unhandled_segfault_still_kills_with_sigsegv():
 
 
 @test
+def short_lived_programs_pay_for_no_unwinder_and_no_log():
+    # A program that makes no call the shim has to look at loads neither
+    # libunwind nor liblzma, and leaves no log file behind.
+    d = LogDir()
+    r = run(["cat", "/proc/self/maps"], log_dir=d.path)
+    assert r.returncode == 0 and "libguard.so" in r.stdout, r.stdout
+    assert "libunwind" not in r.stdout and "liblzma" not in r.stdout, r.stdout
+    assert d.logs() == [], d.logs()
+    # A program that takes stacks (a pool put) has it loaded by then.
+    r = run([prog("pool_uar_fixed")], log_dir=d.path)
+    assert r.returncode == 0
+    status, report, _ = analyze(d.path)
+    assert status == 0 and report["processes"], report
+    d.cleanup()
+
+
+@test
 def hooks_called_from_another_librarys_constructor():
     lib = os.path.join(ROOT, "build", "testprogs", "libearly.so")
     for order in ([shim(), lib], [lib, shim()]):

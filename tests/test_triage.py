@@ -46,6 +46,24 @@ def crash_in_one_of_8_threads_has_all_8_stacks_and_still_dies():
 
 
 @test
+def crash_before_libunwind_is_loaded_is_unwound_by_the_analyzer():
+    # crash_single never makes a call that loads libunwind into it: the
+    # crash recorder writes the registers and the stack memory raw, and the
+    # analyzer unwinds them (libdwfl) into the same report as ever.
+    r, status, report = crash_report("crash_single")
+    assert r.returncode == -11, "dies of its own SIGSEGV: %d" % r.returncode
+    assert "raw: guard-analyze unwinds it" in r.stderr, r.stderr
+    (f,) = findings(report, "crash")
+    src = "testprogs/crash_single.c"
+    frames = f["stacks"]["crash"]
+    assert_frame(frames, "parse_header", src, source_line(src, "SIGSEGV here"))
+    names = [fr.get("function") for fr in frames]
+    order = [names.index(n) for n in ("parse_header", "load_config", "start_service", "main")]
+    assert order == sorted(order), names
+    assert not any("guard" in (fr.get("module") or "") for fr in frames), names
+
+
+@test
 def crash_after_an_unseen_use_after_return_is_linked_to_the_object():
     r, status, report = crash_report("crash_after_uar", options="pool_protect=0")
     assert r.returncode == -11, r.returncode
