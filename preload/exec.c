@@ -143,11 +143,8 @@ static char *const *before_exec(const char *path, char *const argv[], char *cons
     char *const *env = guard_env_with_shim(envp);
     skipped_len = 0;
     int quiet = !guard_log_created() && !guard_opt.log_always;
-    if (quiet) {
-        uint64_t pcs[32];
-        unsigned n = guard_stack_capture_raw(1, pcs, 32);
-        quiet = guard_board_post_exec(payload, len, pcs, n) || env_carries_shim(env ? env : envp);
-    }
+    if (quiet)
+        quiet = guard_board_post_exec(payload, len) || env_carries_shim(env ? env : envp);
     if (quiet) {
         memcpy(skipped_payload, payload, len);
         skipped_len = len;

@@ -69,7 +69,9 @@ void guard_board_after_fork_child(void)
     claimed = NULL;
 }
 
-int guard_board_post_exec(const char *payload, size_t len, const uint64_t *pcs, unsigned n)
+/* The exec's frames are taken only once a slot is ours: a child without a
+ * board (or with a full one) does not pay for an unwind it cannot use. */
+int guard_board_post_exec(const char *payload, size_t len)
 {
     if (!parent_board)
         return 0;
@@ -86,13 +88,10 @@ int guard_board_post_exec(const char *payload, size_t len, const uint64_t *pcs, 
     atomic_store_explicit(&slot->ready, 0, memory_order_relaxed);
     if (len > BOARD_PAYLOAD)
         len = BOARD_PAYLOAD;
-    if (n > BOARD_FRAMES)
-        n = BOARD_FRAMES;
     memcpy(slot->payload, payload, len);
     slot->payload[len - 1] = '\0';
     slot->len = (uint32_t)len;
-    memcpy(slot->pcs, pcs, n * sizeof pcs[0]);
-    slot->nframes = n;
+    slot->nframes = guard_stack_capture_raw(0, slot->pcs, BOARD_FRAMES);
     slot->tid = (uint32_t)guard_gettid();
     slot->time_ns = guard_now_ns();
     atomic_store_explicit(&slot->ready, 1, memory_order_release);
@@ -128,5 +127,6 @@ void guard_board_take(pid_t pid)
         }
         atomic_store_explicit(&slot->ready, 0, memory_order_relaxed);
         atomic_store_explicit(&slot->pid, 0, memory_order_release);
+        return; /* a child claims one slot */
     }
 }

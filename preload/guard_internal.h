@@ -186,7 +186,7 @@ void guard_proc_after_fork_child(int parent_threads);
 /* ---- what forked children exec'd (execboard.c) ---------------------------- */
 void guard_board_before_fork(void);
 void guard_board_after_fork_child(void);
-int guard_board_post_exec(const char *payload, size_t len, const uint64_t *pcs, unsigned n);
+int guard_board_post_exec(const char *payload, size_t len);
 void guard_board_exec_failed(void);
 void guard_board_take(pid_t pid);
 char *const *guard_env_with_shim(char *const envp[]);
