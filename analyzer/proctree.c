@@ -280,8 +280,10 @@ static void collect_spawns(struct pt_node *n, struct fnd_db *db, struct symboliz
                 struct pt_spawn *s = pid ? spawn_by_pid(n, n->nspawns, pid, false) : NULL;
                 if (s && ev->kind == GUARD_EV_KILL)
                     s->kill = ev;
-                else if (s)
+                else if (s) {
                     s->child_exec = ev;
+                    s->exec_stack = fnd_stack(db, log, ev->stack_id, sym);
+                }
                 break;
             }
             default:

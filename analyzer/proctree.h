@@ -43,6 +43,7 @@ struct pt_spawn {
     const struct lg_event *kill;    /* the last kill() sent to it; NULL: none */
     const struct lg_event *child_exec; /* what the forked child exec'd, told the parent
                                           (CHILD_EXEC); NULL: not told */
+    const struct sym_stack *exec_stack; /* where the child called exec (CHILD_EXEC) */
     struct pt_node *child;          /* NULL only for failed spawns */
 };
 

@@ -377,6 +377,10 @@ static json_t *process_json(const struct pt_node *n)
         json_object_set_new(c, "exe", rj_str(n->exec_path));
         json_object_set_new(c, "argv", strv_json(n->exec_argv, n->exec_argc));
         json_object_set_new(c, "log", json_null());
+        /* where the child called exec, when it told its parent (CHILD_EXEC) */
+        json_object_set_new(c, "stack", n->exec_told && n->spawn && n->spawn->exec_stack
+                                            ? rj_frames(n->spawn->exec_stack)
+                                            : json_null());
         json_array_append_new(chain, c);
     }
     json_object_set_new(p, "logs", logs);

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -115,12 +117,40 @@ static int env_carries_shim(char *const *env)
  * and a program exec'd under the shim writes its own log if it has anything
  * to say.  (Creating the file was most of what a fork+exec cost under the
  * shim.)  If the exec fails, the EXEC event is written then, with the
- * failure. */
+ * failure: the payload is kept for that in the board slot, or here when the
+ * new program was to tell. */
 static __thread char skipped_payload[1024];
 static __thread size_t skipped_len;
+static __thread int skipped_on_board;
 
-/* Returns the environment to exec with. */
-static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
+/* The real exec calls, looked up by the parent before it forks (fork
+ * hook): a child that looked them up itself would run the dynamic linker's
+ * symbol lookup on pages it has to fault in and copy, before every exec. */
+static struct {
+    int (*execve)(const char *, char *const[], char *const[]);
+    int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+    int (*execveat)(int, const char *, char *const[], char *const[], int);
+    _Atomic int resolved;
+} real_exec;
+
+void guard_exec_prepare(void)
+{
+    if (atomic_load_explicit(&real_exec.resolved, memory_order_acquire))
+        return;
+    real_exec.execve = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execve");
+    real_exec.execvpe = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execvpe");
+    real_exec.fexecve = (int (*)(int, char *const[], char *const[]))dlsym(RTLD_NEXT, "fexecve");
+    real_exec.execveat =
+        (int (*)(int, const char *, char *const[], char *const[], int))dlsym(RTLD_NEXT, "execveat");
+    (void)self_path(); /* likewise: dladdr */
+    atomic_store_explicit(&real_exec.resolved, 1, memory_order_release);
+}
+
+/* Returns the environment to exec with.  `site` is where the program
+ * called exec. */
+static char *const *before_exec(const char *path, char *const argv[], char *const envp[],
+                                const struct guard_call_site *site)
 {
     if (!guard_enter())
         return envp;
@@ -141,16 +171,19 @@ static char *const *before_exec(const char *path, char *const argv[], char *cons
     guard_ns_before_spawn_or_exec("exec");
     guard_children_at_exit("replaced itself with exec");
     char *const *env = guard_env_with_shim(envp);
-    skipped_len = 0;
-    int quiet = !guard_log_created() && !guard_opt.log_always;
-    if (quiet)
-        quiet = guard_board_post_exec(payload, len) || env_carries_shim(env ? env : envp);
-    if (quiet) {
-        memcpy(skipped_payload, payload, len);
-        skipped_len = len;
-    } else {
-        guard_log_event(GUARD_EV_EXEC, guard_stack_capture(2), 0, 0, 0, 0, payload, len);
+    if (skipped_len)
+        skipped_len = 0;
+    skipped_on_board = 0;
+    if (!guard_log_created() && !guard_opt.log_always) {
+        if (guard_board_post_exec(payload, len, site)) {
+            skipped_on_board = 1;
+        } else if (env_carries_shim(env ? env : envp)) {
+            memcpy(skipped_payload, payload, len);
+            skipped_len = len;
+        }
     }
+    if (!skipped_on_board && !skipped_len)
+        guard_log_event(GUARD_EV_EXEC, guard_stack_capture(2), 0, 0, 0, 0, payload, len);
     guard_leave();
     return env ? env : envp;
 }
@@ -158,54 +191,72 @@ static char *const *before_exec(const char *path, char *const argv[], char *cons
 static void exec_failed(int err)
 {
     if (guard_enter()) {
-        guard_board_exec_failed();
-        if (skipped_len) {
-            guard_log_event(GUARD_EV_EXEC, guard_stack_capture(1), 0, 0, 0, 0, skipped_payload,
-                            skipped_len);
+        char payload[sizeof skipped_payload];
+        size_t len = 0;
+        if (skipped_on_board) {
+            len = guard_board_exec_failed(payload, sizeof payload);
+            skipped_on_board = 0;
+        } else if (skipped_len) {
+            memcpy(payload, skipped_payload, skipped_len);
+            len = skipped_len;
             skipped_len = 0;
         }
+        if (len)
+            guard_log_event(GUARD_EV_EXEC, guard_stack_capture(1), 0, 0, 0, 0, payload, len);
         guard_log_event(GUARD_EV_EXEC_FAILED, 0, (uint64_t)err, 0, 0, 0, NULL, 0);
         guard_leave();
     }
     errno = err;
 }
 
-GUARD_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+/* The caller's frame and call site, taken in each exported entry point. */
+#define CALL_SITE()                                                              \
+    (struct guard_call_site)                                                     \
+    {                                                                            \
+        (uintptr_t)__builtin_dwarf_cfa(), (uintptr_t)__builtin_return_address(0) - 1 \
+    }
+
+#define RESOLVED(name) (atomic_load_explicit(&real_exec.resolved, memory_order_acquire) \
+                        ? real_exec.name : (guard_exec_prepare(), real_exec.name))
+
+static int vector_exec(const char *path, char *const argv[], char *const envp[], int search,
+                       const struct guard_call_site *site)
 {
-    GUARD_REAL(int (*)(const char *, char *const[], char *const[]), execve);
-    int rc = real(path, argv, before_exec(path, argv, envp));
+    int (*real)(const char *, char *const[], char *const[]) =
+        search ? RESOLVED(execvpe) : RESOLVED(execve);
+    int rc = real(path, argv, before_exec(path, argv, envp, site));
     exec_failed(errno);
     return rc;
+}
+
+GUARD_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    struct guard_call_site site = CALL_SITE();
+    return vector_exec(path, argv, envp, 0, &site);
 }
 
 GUARD_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    GUARD_REAL(int (*)(const char *, char *const[], char *const[]), execvpe);
-    int rc = real(file, argv, before_exec(file, argv, envp));
-    exec_failed(errno);
-    return rc;
+    struct guard_call_site site = CALL_SITE();
+    return vector_exec(file, argv, envp, 1, &site);
 }
 
 GUARD_EXPORT int execv(const char *path, char *const argv[])
 {
-    GUARD_REAL(int (*)(const char *, char *const[], char *const[]), execve);
-    int rc = real(path, argv, before_exec(path, argv, environ));
-    exec_failed(errno);
-    return rc;
+    struct guard_call_site site = CALL_SITE();
+    return vector_exec(path, argv, environ, 0, &site);
 }
 
 GUARD_EXPORT int execvp(const char *file, char *const argv[])
 {
-    GUARD_REAL(int (*)(const char *, char *const[], char *const[]), execvpe);
-    int rc = real(file, argv, before_exec(file, argv, environ));
-    exec_failed(errno);
-    return rc;
+    struct guard_call_site site = CALL_SITE();
+    return vector_exec(file, argv, environ, 1, &site);
 }
 
 GUARD_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    GUARD_REAL(int (*)(int, char *const[], char *const[]), fexecve);
-    int rc = real(fd, argv, before_exec("(fexecve)", argv, envp));
+    struct guard_call_site site = CALL_SITE();
+    int rc = RESOLVED(fexecve)(fd, argv, before_exec("(fexecve)", argv, envp, &site));
     exec_failed(errno);
     return rc;
 }
@@ -213,8 +264,8 @@ GUARD_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 GUARD_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
                           int flags)
 {
-    GUARD_REAL(int (*)(int, const char *, char *const[], char *const[], int), execveat);
-    int rc = real(dirfd, path, argv, before_exec(path, argv, envp), flags);
+    struct guard_call_site site = CALL_SITE();
+    int rc = RESOLVED(execveat)(dirfd, path, argv, before_exec(path, argv, envp, &site), flags);
     exec_failed(errno);
     return rc;
 }
@@ -243,6 +294,7 @@ static char **collect_args(const char *first, va_list *ap, char **small, size_t 
 #define EXEC_LIST(name, first_param, call_vector, take_env)          \
     GUARD_EXPORT int name(const char *first_param, const char *arg, ...) \
     {                                                                \
+        struct guard_call_site site = CALL_SITE();                   \
         char *small[64];                                             \
         va_list ap;                                                  \
         va_start(ap, arg);                                           \
@@ -257,6 +309,6 @@ static char **collect_args(const char *first, va_list *ap, char **small, size_t 
         return call_vector;                                          \
     }
 
-EXEC_LIST(execl, path, execv(path, argv), 0)
-EXEC_LIST(execlp, file, execvp(file, argv), 0)
-EXEC_LIST(execle, path, execve(path, argv, envp), 1)
+EXEC_LIST(execl, path, vector_exec(path, argv, environ, 0, &site), 0)
+EXEC_LIST(execlp, file, vector_exec(file, argv, environ, 1, &site), 0)
+EXEC_LIST(execle, path, vector_exec(path, argv, envp, 0, &site), 1)

@@ -30,20 +30,27 @@
 #define BOARD_PAYLOAD 1024
 
 struct board_slot {
-    _Atomic uint32_t pid;       /* 0: free; set by the child that claims it */
     _Atomic uint32_t ready;     /* the rest is written */
     uint32_t tid, nframes;
-    uint32_t len, reserved;
+    uint32_t len;
+    uint32_t fork_stack;        /* nonzero: pcs[0], then this stack but its first frame */
+    uint32_t reserved;
     uint64_t time_ns;
     uint64_t pcs[BOARD_FRAMES];
     char payload[BOARD_PAYLOAD];
 };
 
-#define BOARD_BYTES (sizeof(struct board_slot) * BOARD_SLOTS)
+/* The pids are kept apart from the slots, so that finding a child's slot
+ * reads 1 KiB, not the 330 KiB of all the slots. */
+struct board {
+    _Atomic uint32_t pid[BOARD_SLOTS]; /* 0: free; set by the child that claims the slot */
+    struct board_slot slot[BOARD_SLOTS];
+};
 
-static _Atomic(struct board_slot *) board; /* this process's, for its forked children */
-static struct board_slot *parent_board;    /* in a forked child: its parent's */
-static struct board_slot *claimed;         /* in a forked child: its slot */
+static _Atomic(struct board *) board; /* this process's, for its forked children */
+static struct board *parent_board;    /* in a forked child: its parent's */
+static struct board_slot *claimed;    /* in a forked child: its slot */
+static unsigned claimed_index;
 
 /* Before fork(): the child must inherit the mapping.  Untouched pages of
  * a shared anonymous mapping cost nothing. */
@@ -51,36 +58,73 @@ void guard_board_before_fork(void)
 {
     if (atomic_load_explicit(&board, memory_order_acquire))
         return;
-    struct board_slot *m = mmap(NULL, BOARD_BYTES, PROT_READ | PROT_WRITE,
-                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct board *m = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return;
-    struct board_slot *expected = NULL;
+    struct board *expected = NULL;
     if (!atomic_compare_exchange_strong(&board, &expected, m))
-        munmap(m, BOARD_BYTES); /* another thread's fork made one first */
+        munmap(m, sizeof(struct board)); /* another thread's fork made one first */
 }
 
 /* In the child: the inherited board is the parent's, to write to; a board
- * of its own is made at its own first fork. */
+ * of its own is made at its own first fork.  (Stores only where the value
+ * changes: see after_fork_child in guard.c.) */
 void guard_board_after_fork_child(void)
 {
-    parent_board = atomic_load_explicit(&board, memory_order_relaxed);
-    atomic_store_explicit(&board, NULL, memory_order_relaxed);
-    claimed = NULL;
+    struct board *b = atomic_load_explicit(&board, memory_order_relaxed);
+    if (parent_board != b)
+        parent_board = b;
+    if (b)
+        atomic_store_explicit(&board, NULL, memory_order_relaxed);
+    if (claimed)
+        claimed = NULL;
+}
+
+/* A child looks for a free slot from the one its pid hashes to, so that
+ * children rarely contend for one; the parent looks for it from there too. */
+static unsigned home_slot(uint32_t pid)
+{
+    return (pid * 2654435761u) >> 24; /* BOARD_SLOTS == 256 */
+}
+
+/* The exec's frames.  Most children exec from the very frame that called
+ * fork (`if (fork() == 0) execv(...)`): then the stack above that frame is
+ * the fork's, which the parent has, and the exec's call site is all that is
+ * new.  Same frame means: the caller's stack pointer is the one fork saw
+ * and the call site lies in the function that called fork.  Otherwise the
+ * child unwinds (libunwind: tens of microseconds, most of it faulting in
+ * the unwinder's pages and tables in the child). */
+static void take_exec_frames(struct board_slot *slot, const struct guard_call_site *site)
+{
+    const struct guard_fork_site *fork_site = &guard_tls_fork_site;
+    if (site && fork_site->stack && site->cfa == fork_site->cfa && site->pc >= fork_site->fn_lo &&
+        site->pc < fork_site->fn_hi) {
+        slot->pcs[0] = site->pc;
+        slot->nframes = 1;
+        slot->fork_stack = fork_site->stack;
+        return;
+    }
+    slot->fork_stack = 0;
+    slot->nframes = guard_stack_capture_raw(0, slot->pcs, BOARD_FRAMES);
 }
 
 /* The exec's frames are taken only once a slot is ours: a child without a
  * board (or with a full one) does not pay for an unwind it cannot use. */
-int guard_board_post_exec(const char *payload, size_t len)
+int guard_board_post_exec(const char *payload, size_t len, const struct guard_call_site *site)
 {
     if (!parent_board)
         return 0;
     uint32_t self = (uint32_t)guard_pid;
     struct board_slot *slot = claimed;
-    for (unsigned i = 0; !slot && i < BOARD_SLOTS; i++) {
+    for (unsigned i = 0, at = home_slot(self); !slot && i < BOARD_SLOTS; i++) {
+        unsigned k = (at + i) % BOARD_SLOTS;
         uint32_t expected = 0;
-        if (atomic_compare_exchange_strong(&parent_board[i].pid, &expected, self))
-            slot = &parent_board[i];
+        if (atomic_load_explicit(&parent_board->pid[k], memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong(&parent_board->pid[k], &expected, self)) {
+            slot = &parent_board->slot[k];
+            claimed_index = k;
+        }
     }
     if (!slot)
         return 0;
@@ -91,42 +135,62 @@ int guard_board_post_exec(const char *payload, size_t len)
     memcpy(slot->payload, payload, len);
     slot->payload[len - 1] = '\0';
     slot->len = (uint32_t)len;
-    slot->nframes = guard_stack_capture_raw(0, slot->pcs, BOARD_FRAMES);
+    take_exec_frames(slot, site);
     slot->tid = (uint32_t)guard_gettid();
     slot->time_ns = guard_now_ns();
     atomic_store_explicit(&slot->ready, 1, memory_order_release);
     return 1;
 }
 
-/* The exec returned: the child goes on (and writes its own log). */
-void guard_board_exec_failed(void)
+/* The exec returned: the child goes on (and writes its own log).  Gives
+ * back the slot and, in payload, what the slot said (returns its length). */
+size_t guard_board_exec_failed(char *payload, size_t cap)
 {
     if (!claimed)
-        return;
+        return 0;
+    size_t len = claimed->len < cap ? claimed->len : cap;
+    memcpy(payload, claimed->payload, len);
     atomic_store_explicit(&claimed->ready, 0, memory_order_relaxed);
-    atomic_store_explicit(&claimed->pid, 0, memory_order_release);
+    atomic_store_explicit(&parent_board->pid[claimed_index], 0, memory_order_release);
     claimed = NULL;
+    return len;
+}
+
+/* The exec's stack id in this (the parent's) log. */
+static uint32_t exec_stack(const struct board_slot *slot)
+{
+    unsigned n = slot->nframes <= BOARD_FRAMES ? slot->nframes : BOARD_FRAMES;
+    const uint64_t *fork_pcs;
+    unsigned nfork = slot->fork_stack ? guard_stack_frames(slot->fork_stack, &fork_pcs) : 0;
+    if (n != 1 || nfork == 0)
+        return guard_stack_intern(slot->pcs, n);
+    uint64_t pcs[BOARD_FRAMES + 64];
+    unsigned total = 0;
+    pcs[total++] = slot->pcs[0];
+    for (unsigned i = 1; i < nfork && total < sizeof pcs / sizeof pcs[0]; i++)
+        pcs[total++] = fork_pcs[i];
+    return guard_stack_intern(pcs, total);
 }
 
 /* In the parent, when child `pid` is reaped (or at exit): log what it
  * exec'd, if it said, and free its slot. */
 void guard_board_take(pid_t pid)
 {
-    struct board_slot *b = atomic_load_explicit(&board, memory_order_acquire);
+    struct board *b = atomic_load_explicit(&board, memory_order_acquire);
     if (!b || pid <= 0)
         return;
-    for (unsigned i = 0; i < BOARD_SLOTS; i++) {
-        struct board_slot *slot = &b[i];
-        if (atomic_load_explicit(&slot->pid, memory_order_relaxed) != (uint32_t)pid)
+    for (unsigned i = 0, at = home_slot((uint32_t)pid); i < BOARD_SLOTS; i++) {
+        unsigned k = (at + i) % BOARD_SLOTS;
+        if (atomic_load_explicit(&b->pid[k], memory_order_relaxed) != (uint32_t)pid)
             continue;
+        struct board_slot *slot = &b->slot[k];
         if (atomic_load_explicit(&slot->ready, memory_order_acquire)) {
             uint32_t len = slot->len <= BOARD_PAYLOAD ? slot->len : BOARD_PAYLOAD;
-            unsigned n = slot->nframes <= BOARD_FRAMES ? slot->nframes : BOARD_FRAMES;
-            guard_log_event(GUARD_EV_CHILD_EXEC, guard_stack_intern(slot->pcs, n), (uint64_t)pid,
+            guard_log_event(GUARD_EV_CHILD_EXEC, exec_stack(slot), (uint64_t)pid,
                             slot->time_ns, slot->tid, 0, slot->payload, len);
         }
         atomic_store_explicit(&slot->ready, 0, memory_order_relaxed);
-        atomic_store_explicit(&slot->pid, 0, memory_order_release);
+        atomic_store_explicit(&b->pid[k], 0, memory_order_release);
         return; /* a child claims one slot */
     }
 }

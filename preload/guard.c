@@ -134,17 +134,26 @@ void *guard_alloc(size_t size)
 
 /* Runs in the child of fork() (pthread_atfork), before fork returns there.
  * The child has one thread: every lock some other parent thread held is
- * simply released, and the log moves to a file of the child's own. */
+ * simply released, and the log moves to a file of the child's own.
+ *
+ * Most forked children exec at once, so this must cost next to nothing:
+ * no system call but getpid, nothing unmapped or closed (each room puts
+ * that off until the child first needs it, see log.c and stack.c), and
+ * no store of a value that is already there.  Every page of the parent's
+ * memory this handler writes is a page the kernel must copy for the child
+ * (about a microsecond each); reads are free. */
 static void after_fork_child(void)
 {
     if (!guard_is_active())
         return;
-    tls_tid = 0;
+    pid_t parent = guard_pid;
     guard_pid = getpid();
+    tls_tid = guard_pid; /* the forking thread is the child's main thread */
     guard_tls_depth++;
-    atomic_store(&arena_lock.owner, 0);
+    if (atomic_load_explicit(&arena_lock.owner, memory_order_relaxed))
+        atomic_store(&arena_lock.owner, 0);
     guard_stack_after_fork_child();
-    guard_log_after_fork_child();
+    guard_log_after_fork_child(parent);
     guard_board_after_fork_child();
     guard_pool_after_fork_child();
     guard_proc_after_fork_child(guard_tls_threads_at_fork);

@@ -54,7 +54,7 @@ void guard_halt(void) __attribute__((noreturn)); /* halt_on_error */
 /* ---- the event log (log.c) ---------------------------------------------- */
 int guard_log_open(pid_t ppid, int forked_child);
 int guard_log_created(void);           /* the file exists (it is made at the first record) */
-void guard_log_after_fork_child(void);
+void guard_log_after_fork_child(pid_t parent);
 /* Reserve a record of `size` bytes (rounded up to 8) and return a pointer
  * to fill, or NULL (log off, full, or reentered from a signal handler while
  * this thread was growing the log).  guard_log_commit() publishes it. */
@@ -184,10 +184,24 @@ void guard_proc_init(void);
 void guard_proc_after_fork_child(int parent_threads);
 
 /* ---- what forked children exec'd (execboard.c) ---------------------------- */
+/* Where the program called fork (the frame and function of the call) and
+ * where a child calls exec: a child that execs from the very frame that
+ * forked has the parent's fork stack above it (see execboard.c). */
+struct guard_call_site {
+    uintptr_t cfa;          /* the caller's stack pointer after the call returns */
+    uintptr_t pc;           /* the call's lookup address (return address - 1) */
+};
+struct guard_fork_site {
+    uintptr_t cfa, fn_lo, fn_hi; /* the forking frame and its function's bounds */
+    uint32_t stack;              /* the fork's stack id in the parent's log */
+};
+extern __thread struct guard_fork_site guard_tls_fork_site;
+int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi);
+void guard_exec_prepare(void);
 void guard_board_before_fork(void);
 void guard_board_after_fork_child(void);
-int guard_board_post_exec(const char *payload, size_t len);
-void guard_board_exec_failed(void);
+int guard_board_post_exec(const char *payload, size_t len, const struct guard_call_site *site);
+size_t guard_board_exec_failed(char *payload, size_t cap);
 void guard_board_take(pid_t pid);
 char *const *guard_env_with_shim(char *const envp[]);
 extern __thread int guard_tls_threads_at_fork;

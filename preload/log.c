@@ -73,8 +73,9 @@ static _Atomic int log_opener;        /* tid of the thread creating the file */
 static pid_t pending_ppid;
 static int pending_forked;
 static uint64_t start_realtime_ns, start_monotonic_ns; /* when the process (image) started */
+static int inherited;                 /* a fork child: chunks and log_fd are the parent's */
 
-const char *guard_log_path(void) { return log_path_buf; }
+const char *guard_log_path(void) { return guard_log_created() ? log_path_buf : ""; }
 uint32_t guard_log_epoch(void) { return atomic_load_explicit(&log_epoch, memory_order_relaxed); }
 uint32_t guard_log_dropped(void) { return atomic_load(&dropped); }
 
@@ -84,11 +85,19 @@ static int log_fd_is_ours(void)
     return fstat(log_fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino;
 }
 
-/* Put our descriptor out of the way of the program's own: programs that
- * assume which numbers are free (or close ranges) rarely go this high. */
+/* Put our descriptor out of the way of the program's own, which are
+ * usually the lowest free numbers, but below 64: the kernel's descriptor
+ * table starts with 64 slots inside the process, and one number above
+ * that makes it allocate a larger table, which every fork() then copies
+ * for the child (number 900 cost each fork+exec ~5 us, docs/performance.md).
+ * A program that takes this number for itself is handled like one that
+ * closes it: see log_fd_is_ours. */
+#define LOG_FD_FLOOR 56
 static int move_high(int fd)
 {
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+    if (fd >= LOG_FD_FLOOR)
+        return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, LOG_FD_FLOOR);
     if (high < 0)
         return fd;
     close(fd);
@@ -154,6 +163,7 @@ static char *map_chunk(unsigned k)
 }
 
 static int log_materialize(void);
+static void drop_inherited_log(void);
 static void write_file_header(struct guard_file_header *h);
 
 void *guard_log_reserve(uint16_t type, uint32_t size)
@@ -396,6 +406,8 @@ static int log_materialize(void)
         int expected = LOG_PENDING;
         if (atomic_compare_exchange_strong(&log_state, &expected, LOG_OPENING)) {
             atomic_store(&log_opener, (int)guard_gettid());
+            if (inherited)
+                drop_inherited_log();
             int ok = 0;
             const char *exe = guard_exe_path();
             log_fd = create_log_file(exe);
@@ -457,14 +469,36 @@ static void write_file_header(struct guard_file_header *h)
     atomic_store_explicit((_Atomic uint64_t *)&h->magic, GUARD_LOG_MAGIC, memory_order_release);
 }
 
-/* In a fork child the mappings still point into the parent's file: drop
- * them (munmap in the child leaves the parent's alone) and start afresh. */
-void guard_log_after_fork_child(void)
+/* In a fork child the log state is the parent's: the chunk mappings and
+ * the descriptor are the parent's file.  Here only the state changes (a
+ * few stores, no system call): the child's log is created at its first
+ * record like any process's, and only then are the parent's chunks
+ * unmapped and its descriptor closed (drop_inherited_log).  Most forked
+ * children exec at once and never get there: the exec drops both. */
+void guard_log_after_fork_child(pid_t parent)
 {
-    int was_on = atomic_load(&log_state) != LOG_OFF;
-    /* Chunks are mapped in order: only the first chunks_mapped (and one
-     * more, if a grower was between its store and its count at the fork)
-     * can be set.  Relaxed stores: the child has one thread. */
+    if (atomic_load(&log_state) == LOG_OFF)
+        return; /* log=0 */
+    inherited = 1;
+    if (atomic_load_explicit(&grow_lock.owner, memory_order_relaxed))
+        atomic_store(&grow_lock.owner, 0);
+    atomic_store(&log_opener, 0);
+    pending_ppid = parent;
+    pending_forked = 1;
+    start_realtime_ns = clock_ns(CLOCK_REALTIME);
+    start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+    /* A new epoch now, not at the creation: the pool decides from it
+     * whether an object's full record is already in this log. */
+    atomic_fetch_add(&log_epoch, 1);
+    atomic_store(&log_state, LOG_PENDING);
+}
+
+/* The first record of a fork child: forget the parent's file.  munmap in
+ * the child leaves the parent's mappings alone; the descriptor is closed
+ * only if it still is the parent's log (the child may have reused the
+ * number for a file of its own). */
+static void drop_inherited_log(void)
+{
     unsigned end = chunks_mapped + 1 < MAX_CHUNKS ? chunks_mapped + 1 : MAX_CHUNKS;
     for (unsigned k = 0; k < end; k++) {
         char *p = atomic_load_explicit(&chunks[k], memory_order_relaxed);
@@ -474,17 +508,13 @@ void guard_log_after_fork_child(void)
         }
     }
     chunks_mapped = 0;
-    atomic_store(&grow_lock.owner, 0);
     atomic_store(&log_failed, 0);
     atomic_store(&dropped, 0);
     if (log_fd >= 0 && log_fd_is_ours())
         close(log_fd);
     log_fd = -1;
-    atomic_store(&log_opener, 0);
-    atomic_store(&log_state, LOG_OFF);
-    atomic_fetch_add(&log_epoch, 1);
-    if (was_on)
-        guard_log_open(getppid(), 1);
+    log_path_buf[0] = '\0';
+    inherited = 0;
 }
 
 void guard_log_end(int status)

@@ -549,8 +549,12 @@ GUARD_EXPORT ssize_t readlinkat(int dirfd, const char *restrict path, char *rest
 
 void guard_ns_after_fork_child(void)
 {
-    atomic_store(&ns_lock.owner, 0);
+    /* only what differs: see guard_pool_after_fork_child */
+    if (atomic_load_explicit(&ns_lock.owner, memory_order_relaxed))
+        atomic_store(&ns_lock.owner, 0);
     /* the child is one thread: its namespaces are this thread's */
-    memset(changes, 0, sizeof changes);
-    atomic_store(&any_change, 0);
+    if (atomic_load_explicit(&any_change, memory_order_relaxed)) {
+        memset(changes, 0, sizeof changes);
+        atomic_store(&any_change, 0);
+    }
 }

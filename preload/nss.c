@@ -185,11 +185,14 @@ void guard_nss_at_exit(void)
 
 void guard_nss_after_fork_child(void)
 {
-    atomic_store(&report_lock.owner, 0);
-    atomic_store(&pending_lock.owner, 0);
+    /* only what differs: see guard_pool_after_fork_child */
+    if (atomic_load_explicit(&report_lock.owner, memory_order_relaxed))
+        atomic_store(&report_lock.owner, 0);
+    if (atomic_load_explicit(&pending_lock.owner, memory_order_relaxed))
+        atomic_store(&pending_lock.owner, 0);
     pid_t self = guard_gettid();
     for (unsigned i = 0; i < MAX_PENDING; i++)
-        if (pending[i].tid != self)
+        if (pending[i].tid && pending[i].tid != self)
             pending[i].tid = 0; /* other threads' lookups are the parent's business */
 }
 

@@ -481,9 +481,12 @@ int guard_pool_efault(const char *call, const void *buf, size_t len, unsigned ac
 }
 
 /* The child has its own copy of the table and of the protections; nothing
- * to change, but locks another parent thread held are released. */
+ * to change, but locks another parent thread held are released (only
+ * those: a store, even of the same value, makes the kernel copy the page
+ * for the child). */
 void guard_pool_after_fork_child(void)
 {
     for (unsigned i = 0; i < SHARDS; i++)
-        atomic_store(&shards[i].lock.owner, 0);
+        if (atomic_load_explicit(&shards[i].lock.owner, memory_order_relaxed))
+            atomic_store(&shards[i].lock.owner, 0);
 }

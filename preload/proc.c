@@ -238,7 +238,7 @@ static void describe_state(const struct child *c, char *buf, size_t cap)
 
 void guard_children_at_exit(const char *why)
 {
-    if (atomic_exchange(&exit_checked, 1) || !live)
+    if (!live || atomic_exchange(&exit_checked, 1))
         return;
     if (!guard_lock_acquire(&table_lock))
         return;
@@ -322,9 +322,16 @@ void guard_proc_init(void)
 /* In the child of fork: the parent's children are not ours. */
 void guard_proc_after_fork_child(int parent_threads)
 {
-    atomic_store(&table_lock.owner, 0);
-    live = NULL;
-    spare = NULL;
-    atomic_store(&exit_checked, 0);
-    fork_child_threads = parent_threads > 1 ? parent_threads : 0;
+    /* only what differs: see guard_pool_after_fork_child */
+    if (atomic_load_explicit(&table_lock.owner, memory_order_relaxed))
+        atomic_store(&table_lock.owner, 0);
+    if (live)
+        live = NULL;
+    if (spare)
+        spare = NULL;
+    if (atomic_load_explicit(&exit_checked, memory_order_relaxed))
+        atomic_store(&exit_checked, 0);
+    int threads = parent_threads > 1 ? parent_threads : 0;
+    if (fork_child_threads != threads)
+        fork_child_threads = threads;
 }

@@ -23,17 +23,34 @@
 #include "guard_internal.h"
 #include "hook.h"
 
-/* The forking thread's count of threads, read by the child (TLS is copied). */
+/* The forking thread's count of threads and where it called fork, read by
+ * the child (TLS is copied). */
 __thread int guard_tls_threads_at_fork;
+__thread struct guard_fork_site guard_tls_fork_site;
 
-static pid_t fork_common(unsigned kind)
+/* Remember the forking frame for the child's exec (execboard.c). */
+static void note_fork_site(uint32_t stack, uintptr_t cfa)
+{
+    struct guard_fork_site site = {0, 0, 0, 0};
+    const uint64_t *pcs;
+    if (stack && guard_stack_frames(stack, &pcs) > 0 &&
+        guard_stack_function_of((uintptr_t)pcs[0], &site.fn_lo, &site.fn_hi)) {
+        site.cfa = cfa;
+        site.stack = stack;
+    }
+    guard_tls_fork_site = site;
+}
+
+static pid_t fork_common(unsigned kind, uintptr_t cfa)
 {
     GUARD_REAL(pid_t (*)(void), fork);
     if (!guard_enter())
         return real();
     int threads = guard_thread_count();
     guard_stack_prepare(); /* here, not in the child: see stack.c */
+    guard_exec_prepare();  /* and what the child's exec needs, likewise */
     uint32_t stack = guard_stack_capture(1);
+    note_fork_site(stack, cfa);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     guard_tls_threads_at_fork = threads;
     guard_board_before_fork();
@@ -52,8 +69,15 @@ static pid_t fork_common(unsigned kind)
     return pid;
 }
 
-GUARD_EXPORT pid_t fork(void) { return fork_common(GUARD_SPAWN_FORK); }
-GUARD_EXPORT pid_t vfork(void) { return fork_common(GUARD_SPAWN_VFORK); }
+GUARD_EXPORT pid_t fork(void)
+{
+    return fork_common(GUARD_SPAWN_FORK, (uintptr_t)__builtin_dwarf_cfa());
+}
+
+GUARD_EXPORT pid_t vfork(void)
+{
+    return fork_common(GUARD_SPAWN_VFORK, (uintptr_t)__builtin_dwarf_cfa());
+}
 
 typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
                         const posix_spawnattr_t *, char *const[], char *const[]);

@@ -54,6 +54,8 @@ static struct {
     int (*init_local2)(unw_cursor_t *, unw_context_t *, int);
     int (*get_reg)(unw_cursor_t *, int, unw_word_t *);
     int (*step)(unw_cursor_t *);
+    int (*proc_info_by_ip)(unw_addr_space_t, unw_word_t, unw_proc_info_t *, void *);
+    unw_addr_space_t local;
 } unw;
 
 static void load_unwinder(void)
@@ -71,6 +73,9 @@ static void load_unwinder(void)
         unw.step = (int (*)(unw_cursor_t *))dlsym(h, "_ULx86_64_step");
         set_policy = (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(h, "_ULx86_64_set_caching_policy");
         local = dlsym(h, "_ULx86_64_local_addr_space");
+        unw.proc_info_by_ip = (int (*)(unw_addr_space_t, unw_word_t, unw_proc_info_t *, void *))
+            dlsym(h, "_ULx86_64_get_proc_info_by_ip");
+        unw.local = local ? *local : NULL;
     }
     if (!unw.backtrace || !unw.init_local2 || !unw.get_reg || !unw.step) {
         guard_stderr("libguard: cannot load libunwind.so.8 (%s): stacks are written raw, for the "
@@ -94,30 +99,63 @@ static int unwinder_ready(void)
     return atomic_load_explicit(&unwinder, memory_order_acquire) == UNW_READY;
 }
 
-static struct depot_slot *depot;        /* DEPOT_SLOTS entries, mmap'd lazily */
-static _Atomic(struct depot_slot *) *id_to_slot; /* MAX_IDS entries */
+static _Atomic(struct depot_slot *) depot;           /* DEPOT_SLOTS entries */
+static _Atomic(_Atomic(struct depot_slot *) *) id_to_slot; /* MAX_IDS entries */
 static _Atomic uint32_t next_id = 1;
 static uintptr_t self_start, self_end;
 static int find_self(struct dl_phdr_info *info, size_t size, void *data);
+/* A fork child's copies of its parent's tables, unmapped when the child
+ * makes its own (see guard_stack_after_fork_child). */
+static struct depot_slot *stale_depot;
+static void *stale_id_map;
+static struct guard_lock tables_lock;
 
 #define DEPOT_BYTES (sizeof(struct depot_slot) * DEPOT_SLOTS)
-#define ID_MAP_BYTES (sizeof(*id_to_slot) * MAX_IDS)
+#define ID_MAP_BYTES (sizeof(_Atomic(struct depot_slot *)) * MAX_IDS)
 
-/* Called from guard_init() before any hook records, and in a fork child.
- * Anonymous memory is untouched until used, so the size costs nothing. */
+/* Make the tables.  Anonymous memory is untouched until used, so their
+ * size costs nothing.  Called at start-up, and in a fork child at its
+ * first stack. */
+static int make_tables(void)
+{
+    if (!guard_lock_acquire(&tables_lock))
+        return 0; /* a signal handler inside this very call: no stack this time */
+    if (!atomic_load_explicit(&depot, memory_order_acquire)) {
+        if (stale_depot) {
+            munmap(stale_depot, DEPOT_BYTES);
+            munmap(stale_id_map, ID_MAP_BYTES);
+            stale_depot = NULL;
+            stale_id_map = NULL;
+        }
+        void *d = mmap(NULL, DEPOT_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *m = mmap(NULL, ID_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (d != MAP_FAILED && m != MAP_FAILED) {
+            atomic_store_explicit(&id_to_slot, m, memory_order_release);
+            atomic_store_explicit(&depot, d, memory_order_release);
+        } else {
+            if (d != MAP_FAILED)
+                munmap(d, DEPOT_BYTES);
+            if (m != MAP_FAILED)
+                munmap(m, ID_MAP_BYTES);
+        }
+    }
+    guard_lock_release(&tables_lock);
+    return atomic_load_explicit(&depot, memory_order_acquire) != NULL;
+}
+
+/* Called from guard_init() before any hook records. */
 void guard_stack_init(void)
 {
-    void *d = mmap(NULL, DEPOT_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    void *m = mmap(NULL, ID_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    depot = d == MAP_FAILED ? NULL : d;
-    id_to_slot = m == MAP_FAILED ? NULL : m;
+    make_tables();
     if (!self_end)
         dl_iterate_phdr(find_self, (void *)(uintptr_t)guard_stack_init);
 }
 
 static int depot_ready(void)
 {
-    return depot && id_to_slot;
+    if (__builtin_expect(atomic_load_explicit(&depot, memory_order_acquire) != NULL, 1))
+        return 1;
+    return make_tables();
 }
 
 static uint64_t hash_frames(const uint64_t *pcs, unsigned n)
@@ -153,9 +191,11 @@ static uint32_t depot_intern(const uint64_t *pcs, unsigned n)
 {
     if (n == 0 || !depot_ready())
         return 0;
+    struct depot_slot *table = atomic_load_explicit(&depot, memory_order_acquire);
+    _Atomic(struct depot_slot *) *ids = atomic_load_explicit(&id_to_slot, memory_order_acquire);
     uint64_t h = hash_frames(pcs, n);
     for (unsigned probe = 0; probe < DEPOT_PROBES; probe++) {
-        struct depot_slot *slot = &depot[(h + probe) & (DEPOT_SLOTS - 1)];
+        struct depot_slot *slot = &table[(h + probe) & (DEPOT_SLOTS - 1)];
         uint64_t seen = atomic_load_explicit(&slot->hash, memory_order_acquire);
         if (seen == 0) {
             uint64_t expected = 0;
@@ -171,7 +211,7 @@ static uint32_t depot_intern(const uint64_t *pcs, unsigned n)
                 slot->nframes = copy ? n : 0;
                 write_stack_record(id, pcs, n);
                 if (id < MAX_IDS)
-                    atomic_store_explicit(&id_to_slot[id], slot, memory_order_release);
+                    atomic_store_explicit(&ids[id], slot, memory_order_release);
                 atomic_store_explicit(&slot->id, id, memory_order_release);
                 return id;
             }
@@ -324,6 +364,28 @@ __attribute__((noinline)) uint32_t guard_stack_capture(int skip)
     return depot_intern(pcs, n);
 }
 
+/* The bounds of the function containing pc, from its unwind information
+ * (0 if unknown).  A one-entry cache per thread: a program forks from a
+ * handful of call sites, usually one. */
+int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
+{
+    static __thread uintptr_t cached_pc, cached_lo, cached_hi;
+    if (pc && pc == cached_pc) {
+        *lo = cached_lo;
+        *hi = cached_hi;
+        return 1;
+    }
+    if (!unwinder_ready() || !unw.proc_info_by_ip || !unw.local)
+        return 0;
+    unw_proc_info_t pi;
+    if (unw.proc_info_by_ip(unw.local, (unw_word_t)pc, &pi, NULL) < 0 || pi.start_ip >= pi.end_ip)
+        return 0;
+    cached_pc = pc;
+    *lo = cached_lo = (uintptr_t)pi.start_ip;
+    *hi = cached_hi = (uintptr_t)pi.end_ip;
+    return 1;
+}
+
 /* Frames captured elsewhere (a forked child's, see execboard.c). */
 uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n)
 {
@@ -376,9 +438,10 @@ uint32_t guard_stack_capture_context(void *ucontext)
 
 unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs)
 {
-    if (!id_to_slot || id == 0 || id >= MAX_IDS)
+    _Atomic(struct depot_slot *) *ids = atomic_load_explicit(&id_to_slot, memory_order_acquire);
+    if (!ids || id == 0 || id >= MAX_IDS)
         return 0;
-    struct depot_slot *slot = atomic_load_explicit(&id_to_slot[id], memory_order_acquire);
+    struct depot_slot *slot = atomic_load_explicit(&ids[id], memory_order_acquire);
     if (!slot)
         return 0;
     *pcs = slot->frames;
@@ -386,14 +449,22 @@ unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs)
 }
 
 /* The child's log is a new file: every stack must be written to it again
- * before use, so forget the table (its memory is the child's own copy). */
+ * before use, so the child forgets the tables (its copies of the parent's
+ * are unmapped when it makes its own, at its first stack: most children
+ * exec before that). */
 void guard_stack_after_fork_child(void)
 {
-    if (depot)
-        munmap(depot, DEPOT_BYTES);
-    if (id_to_slot)
-        munmap((void *)id_to_slot, ID_MAP_BYTES);
-    atomic_store(&next_id, 1);
-    atomic_store(&raw_written, 0);
-    guard_stack_init();
+    struct depot_slot *d = atomic_load_explicit(&depot, memory_order_relaxed);
+    if (d) {
+        stale_depot = d;
+        stale_id_map = (void *)atomic_load_explicit(&id_to_slot, memory_order_relaxed);
+        atomic_store(&depot, NULL);
+        atomic_store(&id_to_slot, NULL);
+    }
+    if (atomic_load_explicit(&tables_lock.owner, memory_order_relaxed))
+        atomic_store(&tables_lock.owner, 0);
+    if (atomic_load_explicit(&next_id, memory_order_relaxed) != 1)
+        atomic_store(&next_id, 1);
+    if (atomic_load_explicit(&raw_written, memory_order_relaxed))
+        atomic_store(&raw_written, 0);
 }

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from harness import run_and_analyze, LogDir, ROOT, analyze, assert_frame, findings, prog, run, shim, source_line, test
+from harness import run_and_analyze, LogDir, ROOT, analyze, assert_frame, findings, functions, prog, run, shim, source_line, test
 from test_pool import repeat_runs
 
 
@@ -183,3 +183,31 @@ def child_without_a_log_still_shown_from_the_parents_records():
         p["exe"] + " ".join(p.get("argv") or []))]
     assert kids, [(p["pid"], p["exe"]) for p in report["processes"]]
     d.cleanup()
+
+
+@test
+def a_forked_childs_exec_stack_is_where_it_called_exec():
+    # Children that exec without a log tell their parent where they called
+    # exec (CHILD_EXEC).  "direct" execs in the function that forked: the
+    # shim builds its stack from the fork's, with no unwinder in the child;
+    # "helper" execs one call deeper: the child unwinds.  Both must read as
+    # the real call chain, line for line, every run.
+    src = "testprogs/exec_sites.c"
+    for attempt in range(5):
+        d = LogDir()
+        r = run([prog("exec_sites")], log_dir=d.path)
+        assert r.returncode == 0, r.stderr
+        assert len(d.logs()) == 1, "only the parent writes a log: %s" % d.logs()
+        status, report, _ = analyze(d.path)
+        told = {p["argv"][-1]: p["exec_chain"][-1] for p in report["processes"]
+                if p["exec_chain"] and p["exec_chain"][-1]["log"] is None}
+        assert set(told) == {"direct", "helper"}, report["processes"]
+        direct = told["direct"]["stack"]
+        assert functions(direct)[:2] == ["spawn_direct", "main"], functions(direct)
+        assert_frame(direct, "spawn_direct", "exec_sites.c", source_line(src, "EXEC_DIRECT"))
+        helper = told["helper"]["stack"]
+        assert functions(helper)[:3] == ["exec_true_from_helper", "spawn_via_helper", "main"], \
+            functions(helper)
+        assert_frame(helper, "exec_true_from_helper", "exec_sites.c", source_line(src, "EXEC_IN_HELPER"))
+        assert_frame(helper, "spawn_via_helper", "exec_sites.c", source_line(src, "CALL_HELPER"))
+        d.cleanup()

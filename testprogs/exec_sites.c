@@ -1,0 +1,55 @@
+/*
+ * exec_sites — forked children that exec from two kinds of frame, for the
+ * test that the exec's stack each child tells its parent (CHILD_EXEC) is
+ * where it called exec:
+ *   "direct"  the child execs in the function that forked (the shim takes
+ *             the fork's stack and the exec's call site: no unwinder in
+ *             the child)
+ *   "helper"  the child calls a function that execs (the child unwinds)
+ * Neither child records anything, so neither writes a log.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void reap(pid_t pid)
+{
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+        fprintf(stderr, "exec_sites: child failed\n");
+        exit(1);
+    }
+}
+
+__attribute__((noinline)) static void exec_true_from_helper(void)
+{
+    execl("/bin/true", "true", "helper", (char *)NULL); /* EXEC_IN_HELPER */
+    _exit(127);
+}
+
+__attribute__((noinline)) static void spawn_direct(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/true", "true", "direct", (char *)NULL); /* EXEC_DIRECT */
+        _exit(127);
+    }
+    reap(pid);
+}
+
+__attribute__((noinline)) static void spawn_via_helper(void)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_true_from_helper(); /* CALL_HELPER */
+    reap(pid);
+}
+
+int main(void)
+{
+    spawn_direct();
+    spawn_via_helper();
+    return 0;
+}
