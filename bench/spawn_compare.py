@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""spawn_compare.py — what different preloaded libraries cost the spawning
+process of a fork+exec (or posix_spawn) loop, measured side by side.
+
+spawn_bench judges the shim as built; this is for deciding where its cost
+comes from: build variants of libguard.so (a change reverted, a piece left
+out), copy each somewhere, and compare them with each other, with no
+preload ('none') and with an empty library (build/bench/libempty_preload.so).
+
+Each round runs `spawn_bench --worker LOOP N 20 1` once per variant, in an
+order that flips every round (drift hits all alike); the worker's children
+exec /bin/true without the preload (the '1': follow_exec=0's view).  It
+reports, per variant, the median over rounds of the wall time per spawn
+(the worker's own clock) and of the CPU time per spawn of the worker and
+all its children (wait4's rusage), each against the first variant.
+
+  bench/spawn_compare.py [-r ROUNDS] [-n SPAWNS] [--loop fork-exec|posix-spawn] \\
+      none build/bench/libempty_preload.so /tmp/variant-a.so build/libguard.so
+
+Logs go to a fresh temporary directory (on /dev/shm when it exists).
+"""
+import argparse
+import glob
+import os
+import shutil
+import statistics
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER = os.path.join(HERE, "..", "build", "bench", "spawn_bench")
+
+
+def one_run(variant, loop, spawns, logdir):
+    for f in glob.glob(os.path.join(logdir, "*")):
+        os.unlink(f)
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("GUARD_OPTIONS", None)
+    if variant != "none":
+        env["LD_PRELOAD"] = os.path.abspath(variant)
+        env["GUARD_OPTIONS"] = "log_dir=%s:follow_exec=0" % logdir
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(wfd, 1)
+        os.execve(WORKER, [WORKER, "--worker", loop, str(spawns), "20", "1"], env)
+    os.close(wfd)
+    out = b""
+    while True:
+        chunk = os.read(rfd, 4096)
+        if not chunk:
+            break
+        out += chunk
+    os.close(rfd)
+    _, status, usage = os.wait4(pid, 0)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not out.split():
+        raise SystemExit("spawn_compare: the worker failed for %s" % variant)
+    wall_us = int(out.split()[0]) / spawns / 1000.0
+    cpu_us = (usage.ru_utime + usage.ru_stime) / (spawns + 20) * 1e6
+    return wall_us, cpu_us
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-r", "--rounds", type=int, default=12)
+    ap.add_argument("-n", "--spawns", type=int, default=300)
+    ap.add_argument("--loop", default="fork-exec", choices=["fork-exec", "posix-spawn"])
+    ap.add_argument("variants", nargs="+", help="'none' or a preloadable library")
+    args = ap.parse_args()
+    if not os.access(WORKER, os.X_OK):
+        raise SystemExit("spawn_compare: %s missing: run `make bench` first" % WORKER)
+    for v in args.variants:
+        if v != "none" and not os.path.exists(v):
+            raise SystemExit("spawn_compare: no such library: %s" % v)
+    logdir = tempfile.mkdtemp(prefix="spawn_compare.", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    wall = {v: [] for v in args.variants}
+    cpu = {v: [] for v in args.variants}
+    try:
+        for r in range(args.rounds):
+            order = args.variants if r % 2 == 0 else args.variants[::-1]
+            for v in order:
+                w, c = one_run(v, args.loop, args.spawns, logdir)
+                wall[v].append(w)
+                cpu[v].append(c)
+    finally:
+        shutil.rmtree(logdir, ignore_errors=True)
+    base_w = statistics.median(wall[args.variants[0]])
+    base_c = statistics.median(cpu[args.variants[0]])
+    print("%s, %d spawns x %d rounds; medians, us per spawn" % (args.loop, args.spawns, args.rounds))
+    for v in args.variants:
+        w = statistics.median(wall[v])
+        c = statistics.median(cpu[v])
+        print("  wall %7.1f (%5.3fx, best %7.1f)   cpu %7.1f (%5.3fx)   %s"
+              % (w, w / base_w, min(wall[v]), c, c / base_c, v))
+
+
+if __name__ == "__main__":
+    main()
