@@ -183,7 +183,7 @@ static char *const *before_exec(const char *path, char *const argv[], char *cons
         }
     }
     if (!skipped_on_board && !skipped_len)
-        guard_log_event(GUARD_EV_EXEC, guard_stack_capture(2), 0, 0, 0, 0, payload, len);
+        guard_log_event(GUARD_EV_EXEC, guard_stack_capture_walk(), 0, 0, 0, 0, payload, len);
     guard_leave();
     return env ? env : envp;
 }
@@ -202,7 +202,7 @@ static void exec_failed(int err)
             skipped_len = 0;
         }
         if (len)
-            guard_log_event(GUARD_EV_EXEC, guard_stack_capture(1), 0, 0, 0, 0, payload, len);
+            guard_log_event(GUARD_EV_EXEC, guard_stack_capture_walk(), 0, 0, 0, 0, payload, len);
         guard_log_event(GUARD_EV_EXEC_FAILED, 0, (uint64_t)err, 0, 0, 0, NULL, 0);
         guard_leave();
     }

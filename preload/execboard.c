@@ -106,7 +106,7 @@ static void take_exec_frames(struct board_slot *slot, const struct guard_call_si
         return;
     }
     slot->fork_stack = 0;
-    slot->nframes = guard_stack_capture_raw(0, slot->pcs, BOARD_FRAMES);
+    slot->nframes = guard_stack_walk_raw(slot->pcs, BOARD_FRAMES);
 }
 
 /* The exec's frames are taken only once a slot is ours: a child without a

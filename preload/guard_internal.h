@@ -79,6 +79,10 @@ uint32_t guard_stack_capture(int skip);
  * signal handler cannot make (stack.c says why). */
 void guard_stack_prepare(void);
 unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max);
+/* The same without unw_backtrace's 256 KiB per-thread cache, for calls made
+ * once per child (spawn, exec, fork-unsafe checks): see stack.c. */
+uint32_t guard_stack_capture_walk(void);
+unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max);
 uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n);
 /* The same from a signal context: frame 0 is the interrupted instruction. */
 uint32_t guard_stack_capture_signal(void *ucontext);

@@ -295,7 +295,7 @@ void guard_check_fork_unsafe(const char *call)
               "%s() called in child %d before exec, but the parent had %d threads at fork(): "
               "only async-signal-safe functions are safe there", call, (int)guard_pid,
               fork_child_threads);
-    uint32_t stack = guard_stack_capture(1);
+    uint32_t stack = guard_stack_capture_walk();
     f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_CALL, stack, (uint32_t)f.tid};
     f.nstacks = stack ? 1 : 0;
     guard_report_finding(&f);

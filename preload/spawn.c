@@ -49,7 +49,7 @@ static pid_t fork_common(unsigned kind, uintptr_t cfa)
     int threads = guard_thread_count();
     guard_stack_prepare(); /* here, not in the child: see stack.c */
     guard_exec_prepare();  /* and what the child's exec needs, likewise */
-    uint32_t stack = guard_stack_capture(1);
+    uint32_t stack = guard_stack_capture_walk();
     note_fork_site(stack, cfa);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     guard_tls_threads_at_fork = threads;
@@ -89,7 +89,7 @@ static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *pa
     if (!guard_enter())
         return real(pid, path, fa, attr, argv, envp);
     guard_stack_prepare();
-    uint32_t stack = guard_stack_capture(2);
+    uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_POSIX_SPAWNP ? "posix_spawnp" : "posix_spawn");
     char *const *env = guard_env_with_shim(envp);
@@ -129,7 +129,7 @@ GUARD_EXPORT int system(const char *command)
         return real(command);
     guard_check_fork_unsafe("system");
     guard_stack_prepare();
-    uint32_t stack = guard_stack_capture(1);
+    uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     char *const argv[] = {"sh", "-c", (char *)command, NULL};
     guard_log_spawn(GUARD_SPAWN_SYSTEM, 0, stack, command ? 0 : GUARD_SPAWN_FAILED, threads,
@@ -152,7 +152,7 @@ GUARD_EXPORT FILE *popen(const char *command, const char *mode)
         return real(command, mode);
     guard_check_fork_unsafe("popen");
     guard_stack_prepare();
-    uint32_t stack = guard_stack_capture(1);
+    uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     guard_leave();
     FILE *stream = real(command, mode);
@@ -194,7 +194,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     int threads = 0;
     if (process && guard_enter()) {
         guard_stack_prepare();
-        spawn_stack = guard_stack_capture(1);
+        spawn_stack = guard_stack_capture_walk();
         threads = guard_thread_count();
         guard_leave();
     }

@@ -386,6 +386,48 @@ int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
     return 1;
 }
 
+/* The same frames by walking a libunwind cursor from here, without
+ * unw_backtrace's trace cache.  That cache is 256 KiB per thread, filled
+ * when it is made: 64 pages that every fork() copies the page-table
+ * entries of (and write-protects, so the parent faults on them again).
+ * A process that only starts children never needs it: the spawn, exec
+ * and wait hooks take their stacks this way, a few microseconds each,
+ * once per child; the pool API and the other frequent calls keep the
+ * cached capture (~100 ns).  Used in a forked child too, where making
+ * the cache would touch all 64 pages before the exec. */
+__attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max)
+{
+    if (!unwinder_ready())
+        return 0;
+    if (max > guard_opt.max_frames)
+        max = guard_opt.max_frames;
+    ucontext_t uc;
+    unw_cursor_t cursor;
+    if (getcontext(&uc) != 0 || unw.init_local2(&cursor, (unw_context_t *)&uc, 0) < 0)
+        return 0;
+    unsigned n = 0;
+    int top = 1; /* still in the shim's own frames */
+    do {
+        unw_word_t ip = 0;
+        if (unw.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
+            break;
+        if (top && in_shim(ip - 1))
+            continue;
+        top = 0;
+        pcs[n++] = ip - 1; /* every frame here is a return address */
+    } while (n < max && unw.step(&cursor) > 0);
+    return n;
+}
+
+__attribute__((noinline)) uint32_t guard_stack_capture_walk(void)
+{
+    if (!unwinder_ready())
+        return raw_stack_here();
+    uint64_t pcs[GUARD_MAX_FRAMES];
+    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES);
+    return depot_intern(pcs, n);
+}
+
 /* Frames captured elsewhere (a forked child's, see execboard.c). */
 uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n)
 {
