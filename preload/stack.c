@@ -113,9 +113,9 @@ static struct guard_lock tables_lock;
 #define DEPOT_BYTES (sizeof(struct depot_slot) * DEPOT_SLOTS)
 #define ID_MAP_BYTES (sizeof(_Atomic(struct depot_slot *)) * MAX_IDS)
 
-/* Make the tables.  Anonymous memory is untouched until used, so their
- * size costs nothing.  Called at start-up, and in a fork child at its
- * first stack. */
+/* Make the tables, at the process's first stack (a fork child's too):
+ * most processes of a test suite never take one.  Anonymous memory is
+ * untouched until used, so their size costs nothing but two mappings. */
 static int make_tables(void)
 {
     if (!guard_lock_acquire(&tables_lock))
@@ -146,7 +146,6 @@ static int make_tables(void)
 /* Called from guard_init() before any hook records. */
 void guard_stack_init(void)
 {
-    make_tables();
     if (!self_end)
         dl_iterate_phdr(find_self, (void *)(uintptr_t)guard_stack_init);
 }
