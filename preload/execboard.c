@@ -33,7 +33,7 @@ struct board_slot {
     _Atomic uint32_t ready;     /* the rest is written */
     uint32_t tid, nframes;
     uint32_t len;
-    uint32_t fork_stack;        /* nonzero: pcs[0], then this stack but its first frame */
+    uint32_t fork_stack;        /* nonzero: pcs[0..nframes), then this stack but its first frame */
     uint32_t reserved;
     uint64_t time_ns;
     uint64_t pcs[BOARD_FRAMES];
@@ -93,8 +93,10 @@ static unsigned home_slot(uint32_t pid)
  * the fork's, which the parent has, and the exec's call site is all that is
  * new.  Same frame means: the caller's stack pointer is the one fork saw
  * and the call site lies in the function that called fork.  Otherwise the
- * child unwinds (libunwind: tens of microseconds, most of it faulting in
- * the unwinder's pages and tables in the child). */
+ * child unwinds (libunwind, ~1 us a frame, most of it faulting in the
+ * unwinder's pages and tables), but only up to that frame if it is still
+ * on the stack (exec from a helper the forking function called, as bash
+ * and CPython do): the rest is the fork's again. */
 static void take_exec_frames(struct board_slot *slot, const struct guard_call_site *site)
 {
     const struct guard_fork_site *fork_site = &guard_tls_fork_site;
@@ -105,8 +107,9 @@ static void take_exec_frames(struct board_slot *slot, const struct guard_call_si
         slot->fork_stack = fork_site->stack;
         return;
     }
-    slot->fork_stack = 0;
-    slot->nframes = guard_stack_walk_raw(slot->pcs, BOARD_FRAMES);
+    unsigned n = guard_stack_walk_raw(slot->pcs, BOARD_FRAMES, fork_site->stack ? fork_site : NULL);
+    slot->fork_stack = (n & GUARD_WALK_JOINED) ? fork_site->stack : 0;
+    slot->nframes = n & ~GUARD_WALK_JOINED;
 }
 
 /* The exec's frames are taken only once a slot is ours: a child without a
@@ -162,13 +165,18 @@ static uint32_t exec_stack(const struct board_slot *slot)
     unsigned n = slot->nframes <= BOARD_FRAMES ? slot->nframes : BOARD_FRAMES;
     const uint64_t *fork_pcs;
     unsigned nfork = slot->fork_stack ? guard_stack_frames(slot->fork_stack, &fork_pcs) : 0;
-    if (n != 1 || nfork == 0)
+    if (n == 0 || nfork == 0)
         return guard_stack_intern(slot->pcs, n);
-    uint64_t pcs[BOARD_FRAMES + 64];
+    /* the child's frames down to the forking frame (its last one), then
+     * the fork's callers */
+    uint64_t pcs[BOARD_FRAMES + 256];
     unsigned total = 0;
-    pcs[total++] = slot->pcs[0];
+    for (unsigned i = 0; i < n; i++)
+        pcs[total++] = slot->pcs[i];
     for (unsigned i = 1; i < nfork && total < sizeof pcs / sizeof pcs[0]; i++)
         pcs[total++] = fork_pcs[i];
+    if (total > guard_opt.max_frames)
+        total = guard_opt.max_frames;
     return guard_stack_intern(pcs, total);
 }
 

@@ -82,7 +82,6 @@ unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max);
 /* The same without unw_backtrace's 256 KiB per-thread cache, for calls made
  * once per child (spawn, exec, fork-unsafe checks): see stack.c. */
 uint32_t guard_stack_capture_walk(void);
-unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max);
 uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n);
 /* The same from a signal context: frame 0 is the interrupted instruction. */
 uint32_t guard_stack_capture_signal(void *ucontext);
@@ -200,6 +199,11 @@ struct guard_fork_site {
     uint32_t stack;              /* the fork's stack id in the parent's log */
 };
 extern __thread struct guard_fork_site guard_tls_fork_site;
+/* Walks this thread's frames into pcs; with `until`, stops after the frame
+ * that called fork (if it is on the stack) and then sets GUARD_WALK_JOINED
+ * in the result. */
+#define GUARD_WALK_JOINED 0x80000000u
+unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, const struct guard_fork_site *until);
 int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi);
 void guard_exec_prepare(void);
 void guard_board_before_fork(void);

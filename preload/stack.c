@@ -394,7 +394,8 @@ int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
  * once per child; the pool API and the other frequent calls keep the
  * cached capture (~100 ns).  Used in a forked child too, where making
  * the cache would touch all 64 pages before the exec. */
-__attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max)
+__attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max,
+                                                        const struct guard_fork_site *until)
 {
     if (!unwinder_ready())
         return 0;
@@ -414,6 +415,14 @@ __attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned 
             continue;
         top = 0;
         pcs[n++] = ip - 1; /* every frame here is a return address */
+        if (until) {
+            /* the frame that called fork, still live: the rest is the
+             * fork's stack, which the caller has (see execboard.c) */
+            unw_word_t sp = 0;
+            if (unw.get_reg(&cursor, UNW_REG_SP, &sp) == 0 && sp == until->cfa &&
+                ip - 1 >= until->fn_lo && ip - 1 < until->fn_hi)
+                return n | GUARD_WALK_JOINED;
+        }
     } while (n < max && unw.step(&cursor) > 0);
     return n;
 }
@@ -423,7 +432,7 @@ __attribute__((noinline)) uint32_t guard_stack_capture_walk(void)
     if (!unwinder_ready())
         return raw_stack_here();
     uint64_t pcs[GUARD_MAX_FRAMES];
-    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES);
+    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, NULL);
     return depot_intern(pcs, n);
 }
 
