@@ -73,16 +73,22 @@ static _Atomic int log_opener;        /* tid of the thread creating the file */
 static pid_t pending_ppid;
 static int pending_forked;
 static uint64_t start_realtime_ns, start_monotonic_ns; /* when the process (image) started */
-static int inherited;                 /* a fork child: chunks and log_fd are the parent's */
+static int inherited;                 /* a fork child: chunks are the parent's */
+static _Atomic int preamble_open;     /* the opener is writing the preamble */
 
 const char *guard_log_path(void) { return guard_log_created() ? log_path_buf : ""; }
 uint32_t guard_log_epoch(void) { return atomic_load_explicit(&log_epoch, memory_order_relaxed); }
 uint32_t guard_log_dropped(void) { return atomic_load(&dropped); }
 
-static int log_fd_is_ours(void)
+static int fd_is_log(int fd)
 {
     struct stat st;
-    return fstat(log_fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino;
+}
+
+static int log_fd_is_ours(void)
+{
+    return fd_is_log(log_fd);
 }
 
 /* Put our descriptor out of the way of the program's own, which are
@@ -410,17 +416,19 @@ static int log_materialize(void)
                 drop_inherited_log();
             int ok = 0;
             const char *exe = guard_exe_path();
-            log_fd = create_log_file(exe);
-            if (log_fd >= 0) {
-                log_fd = move_high(log_fd);
+            int fd = create_log_file(exe);
+            if (fd >= 0) {
+                fd = move_high(fd);
                 struct stat st;
-                if (fstat(log_fd, &st) == 0) {
+                if (fstat(fd, &st) == 0) {
                     log_dev = st.st_dev;
                     log_ino = st.st_ino;
                 }
+                log_fd = fd;
                 atomic_store(&log_tail, sizeof(struct guard_file_header));
                 char *first = map_chunk(0);
                 if (first) {
+                    atomic_store(&preamble_open, 1);
                     write_file_header((struct guard_file_header *)first);
                     write_process_record(exe, strlen(exe));
                     ok = 1;
@@ -436,6 +444,7 @@ static int log_materialize(void)
                  * which lets this thread through while it is the opener. */
                 guard_modules_record();
             }
+            atomic_store(&preamble_open, 0);
             atomic_store(&log_opener, 0);
             atomic_store_explicit(&log_state, ok ? LOG_OPEN : LOG_FAILED, memory_order_release);
             return ok;
@@ -444,7 +453,10 @@ static int log_materialize(void)
     }
     if (state == LOG_OPENING) {
         if (atomic_load(&log_opener) == (int)guard_gettid())
-            return log_fd >= 0; /* the preamble itself, or a signal handler inside it */
+            /* the preamble itself, or a signal handler inside it: its
+             * records go after what the preamble has written so far, but
+             * not before the file's first chunk is there (they are dropped) */
+            return atomic_load(&preamble_open) && log_fd >= 0;
         for (unsigned spin = 0; spin < 1000000; spin++) {
             state = atomic_load_explicit(&log_state, memory_order_acquire);
             if (state != LOG_OPENING)
@@ -480,6 +492,14 @@ void guard_log_after_fork_child(pid_t parent)
     if (atomic_load(&log_state) == LOG_OFF)
         return; /* log=0 */
     inherited = 1;
+    /* The descriptor is closed now (a child that never execs must not hold
+     * its parent's log open; two system calls), if it still is the log: the
+     * parent's program may have taken the number for a file of its own. */
+    if (log_fd >= 0) {
+        if (log_fd_is_ours())
+            close(log_fd);
+        log_fd = -1;
+    }
     if (atomic_load_explicit(&grow_lock.owner, memory_order_relaxed))
         atomic_store(&grow_lock.owner, 0);
     atomic_store(&log_opener, 0);
@@ -491,6 +511,8 @@ void guard_log_after_fork_child(pid_t parent)
      * whether an object's full record is already in this log. */
     atomic_fetch_add(&log_epoch, 1);
     atomic_store(&log_state, LOG_PENDING);
+    if (guard_opt.log_always)
+        log_materialize(); /* as at start-up: every process has its log */
 }
 
 /* The first record of a fork child: forget the parent's file.  munmap in
@@ -501,18 +523,14 @@ static void drop_inherited_log(void)
 {
     unsigned end = chunks_mapped + 1 < MAX_CHUNKS ? chunks_mapped + 1 : MAX_CHUNKS;
     for (unsigned k = 0; k < end; k++) {
-        char *p = atomic_load_explicit(&chunks[k], memory_order_relaxed);
-        if (p) {
+        /* forget it before it goes: nothing may store into a chunk unmapped */
+        char *p = atomic_exchange_explicit(&chunks[k], NULL, memory_order_relaxed);
+        if (p)
             munmap(p, chunk_len(k));
-            atomic_store_explicit(&chunks[k], NULL, memory_order_relaxed);
-        }
     }
     chunks_mapped = 0;
     atomic_store(&log_failed, 0);
     atomic_store(&dropped, 0);
-    if (log_fd >= 0 && log_fd_is_ours())
-        close(log_fd);
-    log_fd = -1;
     log_path_buf[0] = '\0';
     inherited = 0;
 }

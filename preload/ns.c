@@ -181,10 +181,12 @@ static int do_unshare(int (*real)(int), int flags)
 {
     if (!guard_enter())
         return real(flags);
+    int entry_errno = errno; /* the reads below may change it */
     guard_stack_prepare();
     uint64_t before[8];
     read_all(before);
     guard_leave();
+    errno = entry_errno;
     int rc = real(flags);
     int err = errno;
     if (guard_enter()) {
@@ -206,10 +208,12 @@ GUARD_EXPORT int setns(int fd, int nstype)
     GUARD_REAL(int (*)(int, int), setns);
     if (!guard_enter())
         return real(fd, nstype);
+    int entry_errno = errno;
     guard_stack_prepare();
     uint64_t before[8];
     read_all(before);
     guard_leave();
+    errno = entry_errno;
     int rc = real(fd, nstype);
     int err = errno;
     if (guard_enter()) {

@@ -46,6 +46,7 @@ static pid_t fork_common(unsigned kind, uintptr_t cfa)
     GUARD_REAL(pid_t (*)(void), fork);
     if (!guard_enter())
         return real();
+    int entry_errno = errno; /* our work may change it (libunwind's probes do) */
     int threads = guard_thread_count();
     guard_stack_prepare(); /* here, not in the child: see stack.c */
     guard_exec_prepare();  /* and what the child's exec needs, likewise */
@@ -55,6 +56,7 @@ static pid_t fork_common(unsigned kind, uintptr_t cfa)
     guard_tls_threads_at_fork = threads;
     guard_board_before_fork();
     guard_leave();
+    errno = entry_errno;
     pid_t pid = real(); /* the child side is set up by our atfork handler */
     int saved = errno;
     if (pid > 0 && guard_enter()) {
@@ -88,12 +90,14 @@ static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *pa
 {
     if (!guard_enter())
         return real(pid, path, fa, attr, argv, envp);
+    int entry_errno = errno;
     guard_stack_prepare();
     uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_POSIX_SPAWNP ? "posix_spawnp" : "posix_spawn");
     char *const *env = guard_env_with_shim(envp);
     guard_leave();
+    errno = entry_errno;
     pid_t local_pid = 0;
     int rc = real(&local_pid, path, fa, attr, argv, env ? env : envp);
     int saved = errno;
@@ -127,6 +131,7 @@ GUARD_EXPORT int system(const char *command)
     GUARD_REAL(int (*)(const char *), system);
     if (!guard_enter())
         return real(command);
+    int entry_errno = errno;
     guard_check_fork_unsafe("system");
     guard_stack_prepare();
     uint32_t stack = guard_stack_capture_walk();
@@ -135,6 +140,7 @@ GUARD_EXPORT int system(const char *command)
     guard_log_spawn(GUARD_SPAWN_SYSTEM, 0, stack, command ? 0 : GUARD_SPAWN_FAILED, threads,
                     "/bin/sh", argv);
     guard_leave();
+    errno = entry_errno;
     int rc = real(command);
     int saved = errno;
     if (command && rc != -1 && guard_enter()) {
@@ -150,11 +156,13 @@ GUARD_EXPORT FILE *popen(const char *command, const char *mode)
     GUARD_REAL(FILE *(*)(const char *, const char *), popen);
     if (!guard_enter())
         return real(command, mode);
+    int entry_errno = errno;
     guard_check_fork_unsafe("popen");
     guard_stack_prepare();
     uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     guard_leave();
+    errno = entry_errno;
     FILE *stream = real(command, mode);
     int saved = errno;
     if (guard_enter()) {
@@ -192,12 +200,14 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     int process = !(flags & CLONE_THREAD);
     uint32_t spawn_stack = 0;
     int threads = 0;
+    int entry_errno = errno;
     if (process && guard_enter()) {
         guard_stack_prepare();
         spawn_stack = guard_stack_capture_walk();
         threads = guard_thread_count();
         guard_leave();
     }
+    errno = entry_errno;
     int pid = real(fn, stack, flags, arg, ptid, tls, ctid);
     int saved = errno;
     if (process && pid != 0 && guard_enter()) { /* pid 0: we are the child (no CLONE_VM) */

@@ -22,6 +22,8 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <link.h>
 #include <sys/uio.h>
@@ -58,6 +60,38 @@ static struct {
     unw_addr_space_t local;
 } unw;
 
+/* libunwind opens a pipe when it initialises (it validates addresses by
+ * writing them into it), and a pipe takes the lowest free descriptors: the
+ * ones the program's next open() would have got.  So the descriptors below
+ * UNWINDER_FD_FLOOR are held while libunwind initialises, and its pipe
+ * lands above them (below 64, see log.c's move_high).  About 60 system
+ * calls, once per process that loads the unwinder. */
+#define UNWINDER_FD_FLOOR 32
+static void initialise_with_low_fds_held(void (*init)(void))
+{
+    int held[UNWINDER_FD_FLOOR];
+    unsigned nheld = 0;
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    while (fd >= 0 && fd < UNWINDER_FD_FLOOR && nheld < UNWINDER_FD_FLOOR) {
+        held[nheld++] = fd;
+        fd = fcntl(held[0], F_DUPFD_CLOEXEC, 0); /* the lowest free one */
+    }
+    if (fd >= 0)
+        close(fd);
+    init();
+    while (nheld > 0)
+        close(held[--nheld]);
+}
+
+static int (*unw_set_policy)(unw_addr_space_t, unw_caching_policy_t);
+static unw_addr_space_t *unw_local_space;
+
+static void set_per_thread_caching(void)
+{
+    if (unw_set_policy && unw_local_space)
+        unw_set_policy(*unw_local_space, UNW_CACHE_PER_THREAD);
+}
+
 static void load_unwinder(void)
 {
     int expected = UNW_NONE;
@@ -83,8 +117,12 @@ static void load_unwinder(void)
         atomic_store_explicit(&unwinder, UNW_FAILED, memory_order_release);
         return;
     }
-    if (set_policy && local)
-        set_policy(*local, UNW_CACHE_PER_THREAD);
+    /* The first call into libunwind initialises it (and opens its pipe). */
+    unw_set_policy = set_policy;
+    unw_local_space = local;
+    int saved = errno;
+    initialise_with_low_fds_held(set_per_thread_caching);
+    errno = saved;
     atomic_store_explicit(&unwinder, UNW_READY, memory_order_release);
 }
 

@@ -4,11 +4,13 @@
  * expectation holds; prints the first one that does not.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bufpool.h"
@@ -28,8 +30,11 @@ static void *volatile bad_address = (void *)16;
 
 int main(void)
 {
+    /* the lowest free descriptor: the program's next ones are base, base+1... */
+    int base = open("/dev/null", O_RDONLY);
+    EXPECT(base >= 0 && close(base) == 0);
     int fd[2];
-    EXPECT(pipe(fd) == 0);
+    EXPECT(pipe(fd) == 0 && fd[0] == base && fd[1] == base + 1);
     /* EFAULT on a bad pointer that is no pool object: passed through */
     errno = 0;
     EXPECT(write(fd[1], bad_address, 10) == -1 && errno == EFAULT);
@@ -43,6 +48,16 @@ int main(void)
     EXPECT(read(fd[0], got, 3) == 3 && memcmp(got, "abc", 3) == 0);
     errno = 0;
     EXPECT(send(fd[1], "x", 1, 0) == -1 && errno == ENOTSOCK);
+
+    /* fork leaves errno alone, in the parent and in the child (the shim
+     * loads its unwinder at the first fork and takes the fork's stack) */
+    errno = 4242;
+    pid_t child = fork();
+    if (child == 0)
+        _exit(errno == 4242 ? 0 : 1);
+    EXPECT(child > 0 && errno == 4242);
+    int status = 0;
+    EXPECT(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     /* the pool API leaves errno alone */
     struct bufpool pool;
@@ -62,6 +77,10 @@ int main(void)
     EXPECT(sigaction(SIGSEGV, NULL, &old) == 0 && old.sa_handler == SIG_DFL);
     errno = 0;
     EXPECT(sigaction(SIGKILL, &old, NULL) == -1 && errno == EINVAL);
+    /* the shim holds no descriptor the program would have got next (its
+     * log and libunwind's pipe sit high) */
+    int next = open("/dev/null", O_RDONLY);
+    EXPECT(next == base + 2);
     puts("transparent");
     return 0;
 }

@@ -214,6 +214,15 @@ def quiet_processes_leave_no_log_unless_log_always():
     assert len(children) >= 1, "the forked child (gzip) has a log of its own: %s" % logs
     d.cleanup()
 
+    # A forked child that records nothing and never execs: a log of its own
+    # only with log_always=1.
+    for always, want in ((0, 1), (1, 2)):
+        d = LogDir()
+        r = run([prog("child_zombie")], log_dir=d.path, options="log_always=%d:verbosity=0" % always)
+        assert r.returncode == 0
+        assert len(d.logs()) == want, (always, d.logs())
+        d.cleanup()
+
     # A program that records nothing at all leaves no file by default.
     d = LogDir()
     r = run(["/bin/true"], log_dir=d.path)
