@@ -50,6 +50,7 @@ struct board {
 static _Atomic(struct board *) board; /* this process's, for its forked children */
 static struct board *parent_board;    /* in a forked child: its parent's */
 static struct board_slot *claimed;    /* in a forked child: its slot */
+static pid_t board_parent;            /* in a forked child: the parent's pid */
 static unsigned claimed_index;
 
 /* Before fork(): the child must inherit the mapping.  Untouched pages of
@@ -70,8 +71,10 @@ void guard_board_before_fork(void)
 /* In the child: the inherited board is the parent's, to write to; a board
  * of its own is made at its own first fork.  (Stores only where the value
  * changes: see after_fork_child in guard.c.) */
-void guard_board_after_fork_child(void)
+void guard_board_after_fork_child(pid_t parent)
 {
+    if (board_parent != parent)
+        board_parent = parent;
     struct board *b = atomic_load_explicit(&board, memory_order_relaxed);
     if (parent_board != b)
         parent_board = b;
@@ -97,17 +100,34 @@ static unsigned home_slot(uint32_t pid)
  * unwinder's pages and tables), but only up to that frame if it is still
  * on the stack (exec from a helper the forking function called, as bash
  * and CPython do): the rest is the fork's again. */
+/* Is the fork's stack above the forking frame still this child's?  The
+ * fork site must be our parent's (not one of our own forks'), and every
+ * return address of the forking function and its callers must still be
+ * where it was at the fork (reads of the stack, no system call): a child
+ * that returned from the forking function and called it again from
+ * elsewhere at the same depth fails this. */
+static const struct guard_fork_site *intact_fork_site(void)
+{
+    const struct guard_fork_site *s = &guard_tls_fork_site;
+    if (!s->stack || s->owner != board_parent || s->nslots > GUARD_FORK_SLOTS)
+        return NULL;
+    for (unsigned i = 0; i < s->nslots; i++)
+        if (*(const volatile uint64_t *)s->slot_addr[i] != s->slot_value[i])
+            return NULL;
+    return s;
+}
+
 static void take_exec_frames(struct board_slot *slot, const struct guard_call_site *site)
 {
-    const struct guard_fork_site *fork_site = &guard_tls_fork_site;
-    if (site && fork_site->stack && site->cfa == fork_site->cfa && site->pc >= fork_site->fn_lo &&
+    const struct guard_fork_site *fork_site = intact_fork_site();
+    if (site && fork_site && site->cfa == fork_site->cfa && site->pc >= fork_site->fn_lo &&
         site->pc < fork_site->fn_hi) {
         slot->pcs[0] = site->pc;
         slot->nframes = 1;
         slot->fork_stack = fork_site->stack;
         return;
     }
-    unsigned n = guard_stack_walk_raw(slot->pcs, BOARD_FRAMES, fork_site->stack ? fork_site : NULL);
+    unsigned n = guard_stack_walk_raw(slot->pcs, BOARD_FRAMES, NULL, 0, fork_site);
     slot->fork_stack = (n & GUARD_WALK_JOINED) ? fork_site->stack : 0;
     slot->nframes = n & ~GUARD_WALK_JOINED;
 }

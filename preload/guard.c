@@ -154,7 +154,7 @@ static void after_fork_child(void)
         atomic_store(&arena_lock.owner, 0);
     guard_stack_after_fork_child();
     guard_log_after_fork_child(parent);
-    guard_board_after_fork_child();
+    guard_board_after_fork_child(parent);
     guard_pool_after_fork_child();
     guard_proc_after_fork_child(guard_tls_threads_at_fork);
     guard_nss_after_fork_child();

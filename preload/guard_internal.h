@@ -194,20 +194,29 @@ struct guard_call_site {
     uintptr_t cfa;          /* the caller's stack pointer after the call returns */
     uintptr_t pc;           /* the call's lookup address (return address - 1) */
 };
+#define GUARD_FORK_SLOTS 32
 struct guard_fork_site {
     uintptr_t cfa, fn_lo, fn_hi; /* the forking frame and its function's bounds */
-    uint32_t stack;              /* the fork's stack id in the parent's log */
+    uint32_t stack;              /* the fork's stack id in the parent's log; 0: none */
+    pid_t owner;                 /* the process that forked (whose log has `stack`) */
+    /* The return addresses of the forking function and its callers, where
+     * they were on the stack at the fork: while they are all still there,
+     * those frames are the fork's. */
+    unsigned nslots;
+    uintptr_t slot_addr[GUARD_FORK_SLOTS];
+    uint64_t slot_value[GUARD_FORK_SLOTS];
 };
 extern __thread struct guard_fork_site guard_tls_fork_site;
 /* Walks this thread's frames into pcs; with `until`, stops after the frame
  * that called fork (if it is on the stack) and then sets GUARD_WALK_JOINED
  * in the result. */
 #define GUARD_WALK_JOINED 0x80000000u
-unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, const struct guard_fork_site *until);
+unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps, unsigned sps_max,
+                              const struct guard_fork_site *until);
 int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi);
 void guard_exec_prepare(void);
 void guard_board_before_fork(void);
-void guard_board_after_fork_child(void);
+void guard_board_after_fork_child(pid_t parent);
 int guard_board_post_exec(const char *payload, size_t len, const struct guard_call_site *site);
 size_t guard_board_exec_failed(char *payload, size_t cap);
 void guard_board_take(pid_t pid);

@@ -28,17 +28,32 @@
 __thread int guard_tls_threads_at_fork;
 __thread struct guard_fork_site guard_tls_fork_site;
 
-/* Remember the forking frame for the child's exec (execboard.c). */
-static void note_fork_site(uint32_t stack, uintptr_t cfa)
+/* Remember the forking frame for the child's exec (execboard.c): where
+ * it is, its function, and where its callers' return addresses are.
+ * pcs/sps are the fork's frames and their stack pointers (n of them). */
+static void note_fork_site(uint32_t stack, uintptr_t cfa, const uint64_t *pcs,
+                           const uint64_t *sps, unsigned n)
 {
-    struct guard_fork_site site = {0, 0, 0, 0};
-    const uint64_t *pcs;
-    if (stack && guard_stack_frames(stack, &pcs) > 0 &&
-        guard_stack_function_of((uintptr_t)pcs[0], &site.fn_lo, &site.fn_hi)) {
-        site.cfa = cfa;
-        site.stack = stack;
+    struct guard_fork_site *site = &guard_tls_fork_site;
+    site->stack = 0;
+    if (!stack || n == 0 || n - 1 > GUARD_FORK_SLOTS ||
+        !guard_stack_function_of((uintptr_t)pcs[0], &site->fn_lo, &site->fn_hi))
+        return;
+    /* Frame i's return address (pcs[i] + 1) was pushed just below frame
+     * i-1's canonical frame address, which is frame i's stack pointer: the
+     * very word libunwind read to find frame i.  A frame where that does
+     * not hold (a signal frame) makes the site unusable. */
+    for (unsigned i = 1; i < n; i++) {
+        uintptr_t at = (uintptr_t)sps[i] - 8;
+        if (*(const uint64_t *)at != pcs[i] + 1)
+            return;
+        site->slot_addr[i - 1] = at;
+        site->slot_value[i - 1] = pcs[i] + 1;
     }
-    guard_tls_fork_site = site;
+    site->nslots = n - 1;
+    site->cfa = cfa;
+    site->owner = guard_pid;
+    site->stack = stack;
 }
 
 static pid_t fork_common(unsigned kind, uintptr_t cfa)
@@ -50,8 +65,10 @@ static pid_t fork_common(unsigned kind, uintptr_t cfa)
     int threads = guard_thread_count();
     guard_stack_prepare(); /* here, not in the child: see stack.c */
     guard_exec_prepare();  /* and what the child's exec needs, likewise */
-    uint32_t stack = guard_stack_capture_walk();
-    note_fork_site(stack, cfa);
+    uint64_t pcs[GUARD_MAX_FRAMES], sps[GUARD_FORK_SLOTS + 1];
+    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, sps, GUARD_FORK_SLOTS + 1, NULL);
+    uint32_t stack = n ? guard_stack_intern(pcs, n) : guard_stack_capture_walk();
+    note_fork_site(stack, cfa, pcs, sps, n);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     guard_tls_threads_at_fork = threads;
     guard_board_before_fork();

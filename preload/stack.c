@@ -417,9 +417,9 @@ int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
     unw_proc_info_t pi;
     if (unw.proc_info_by_ip(unw.local, (unw_word_t)pc, &pi, NULL) < 0 || pi.start_ip >= pi.end_ip)
         return 0;
-    cached_pc = pc;
     *lo = cached_lo = (uintptr_t)pi.start_ip;
     *hi = cached_hi = (uintptr_t)pi.end_ip;
+    cached_pc = pc; /* last: a signal handler on this thread may look meanwhile */
     return 1;
 }
 
@@ -432,7 +432,10 @@ int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
  * once per child; the pool API and the other frequent calls keep the
  * cached capture (~100 ns).  Used in a forked child too, where making
  * the cache would touch all 64 pages before the exec. */
-__attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max,
+/* sps (if not NULL) gets each frame's stack pointer (for frame i > 0, the
+ * address just above where frame i-1's return address is). */
+__attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps,
+                                                        unsigned sps_max,
                                                         const struct guard_fork_site *until)
 {
     if (!unwinder_ready())
@@ -452,15 +455,16 @@ __attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned 
         if (top && in_shim(ip - 1))
             continue;
         top = 0;
+        unw_word_t sp = 0;
+        if ((sps && n < sps_max) || until)
+            unw.get_reg(&cursor, UNW_REG_SP, &sp);
+        if (sps && n < sps_max)
+            sps[n] = sp;
         pcs[n++] = ip - 1; /* every frame here is a return address */
-        if (until) {
-            /* the frame that called fork, still live: the rest is the
-             * fork's stack, which the caller has (see execboard.c) */
-            unw_word_t sp = 0;
-            if (unw.get_reg(&cursor, UNW_REG_SP, &sp) == 0 && sp == until->cfa &&
-                ip - 1 >= until->fn_lo && ip - 1 < until->fn_hi)
-                return n | GUARD_WALK_JOINED;
-        }
+        /* the frame that called fork, still live: the rest is the fork's
+         * stack, which the caller has (see execboard.c) */
+        if (until && sp == until->cfa && ip - 1 >= until->fn_lo && ip - 1 < until->fn_hi)
+            return n | GUARD_WALK_JOINED;
     } while (n < max && unw.step(&cursor) > 0);
     return n;
 }
@@ -470,7 +474,7 @@ __attribute__((noinline)) uint32_t guard_stack_capture_walk(void)
     if (!unwinder_ready())
         return raw_stack_here();
     uint64_t pcs[GUARD_MAX_FRAMES];
-    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, NULL);
+    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, NULL, 0, NULL);
     return depot_intern(pcs, n);
 }
 

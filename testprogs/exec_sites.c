@@ -5,8 +5,13 @@
  *   "direct"  the child execs in the function that forked (the shim takes
  *             the fork's stack and the exec's call site: no unwinder in
  *             the child)
- *   "helper"  the child calls a function that execs (the child unwinds)
- * Neither child records anything, so neither writes a log.
+ *   "helper"  the child calls a function that execs (the child unwinds
+ *             down to the forking frame, the rest is the fork's)
+ *   "again"   the forking function returns in the child, and the caller
+ *             calls it again from another line, where it execs: the same
+ *             function at the same depth, but not the frame that forked
+ *             (the fork's callers are not the exec's: the child unwinds)
+ * No child records anything, so none writes a log.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -47,9 +52,27 @@ __attribute__((noinline)) static void spawn_via_helper(void)
     reap(pid);
 }
 
+/* mode 0: fork and return the pid; mode 1: exec */
+__attribute__((noinline)) static pid_t fork_or_exec(int mode)
+{
+    if (mode == 0)
+        return fork();
+    execl("/bin/true", "true", "again", (char *)NULL); /* EXEC_AGAIN */
+    _exit(127);
+}
+
+__attribute__((noinline)) static void spawn_then_call_again(void)
+{
+    pid_t pid = fork_or_exec(0);
+    if (pid == 0)
+        fork_or_exec(1); /* CALL_AGAIN */
+    reap(pid);
+}
+
 int main(void)
 {
     spawn_direct();
     spawn_via_helper();
+    spawn_then_call_again();
     return 0;
 }

@@ -201,7 +201,7 @@ def a_forked_childs_exec_stack_is_where_it_called_exec():
         status, report, _ = analyze(d.path)
         told = {p["argv"][-1]: p["exec_chain"][-1] for p in report["processes"]
                 if p["exec_chain"] and p["exec_chain"][-1]["log"] is None}
-        assert set(told) == {"direct", "helper"}, report["processes"]
+        assert set(told) == {"direct", "helper", "again"}, report["processes"]
         direct = told["direct"]["stack"]
         assert functions(direct)[:2] == ["spawn_direct", "main"], functions(direct)
         assert_frame(direct, "spawn_direct", "exec_sites.c", source_line(src, "EXEC_DIRECT"))
@@ -210,4 +210,9 @@ def a_forked_childs_exec_stack_is_where_it_called_exec():
             functions(helper)
         assert_frame(helper, "exec_true_from_helper", "exec_sites.c", source_line(src, "EXEC_IN_HELPER"))
         assert_frame(helper, "spawn_via_helper", "exec_sites.c", source_line(src, "CALL_HELPER"))
+        again = told["again"]["stack"]
+        assert functions(again)[:3] == ["fork_or_exec", "spawn_then_call_again", "main"], \
+            functions(again)
+        assert_frame(again, "fork_or_exec", "exec_sites.c", source_line(src, "EXEC_AGAIN"))
+        assert_frame(again, "spawn_then_call_again", "exec_sites.c", source_line(src, "CALL_AGAIN"))
         d.cleanup()
