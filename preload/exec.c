@@ -175,9 +175,10 @@ static char *const *before_exec(const char *path, char *const argv[], char *cons
         skipped_len = 0;
     skipped_on_board = 0;
     if (!guard_log_created() && !guard_opt.log_always) {
-        if (guard_board_post_exec(payload, len, site)) {
+        int told = guard_board_post_exec(payload, len, site);
+        if (told > 0) {
             skipped_on_board = 1;
-        } else if (env_carries_shim(env ? env : envp)) {
+        } else if (told == 0 && env_carries_shim(env ? env : envp)) {
             memcpy(skipped_payload, payload, len);
             skipped_len = len;
         }

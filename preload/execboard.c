@@ -40,10 +40,14 @@ struct board_slot {
     char payload[BOARD_PAYLOAD];
 };
 
-/* The pids are kept apart from the slots, so that finding a child's slot
- * reads 1 KiB, not the 330 KiB of all the slots. */
+/* A slot is claimed under the key the parent gave the fork (a sequence
+ * number, not the pid: after unshare(CLONE_NEWPID) the child's getpid()
+ * is not the pid its parent sees).  The keys are kept apart from the
+ * slots, so that finding a child's slot reads 1 KiB, not the 330 KiB of
+ * all the slots. */
 struct board {
-    _Atomic uint32_t pid[BOARD_SLOTS]; /* 0: free; set by the child that claims the slot */
+    _Atomic uint32_t key[BOARD_SLOTS]; /* 0: free; set by the child that claims the slot */
+    _Atomic uint32_t closed;           /* the parent is exiting or exec'ing: no more takes */
     struct board_slot slot[BOARD_SLOTS];
 };
 
@@ -51,12 +55,19 @@ static _Atomic(struct board *) board; /* this process's, for its forked children
 static struct board *parent_board;    /* in a forked child: its parent's */
 static struct board_slot *claimed;    /* in a forked child: its slot */
 static pid_t board_parent;            /* in a forked child: the parent's pid */
+static _Atomic uint32_t next_key;
+static __thread uint32_t last_key;    /* the key of this thread's last fork */
+static __thread uint32_t my_key;      /* in a forked child: the key its parent gave it */
 static unsigned claimed_index;
 
 /* Before fork(): the child must inherit the mapping.  Untouched pages of
  * a shared anonymous mapping cost nothing. */
 void guard_board_before_fork(void)
 {
+    uint32_t key;
+    while ((key = atomic_fetch_add(&next_key, 1) + 1) == 0)
+        ;
+    last_key = key;
     if (atomic_load_explicit(&board, memory_order_acquire))
         return;
     struct board *m = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
@@ -71,8 +82,11 @@ void guard_board_before_fork(void)
 /* In the child: the inherited board is the parent's, to write to; a board
  * of its own is made at its own first fork.  (Stores only where the value
  * changes: see after_fork_child in guard.c.) */
+uint32_t guard_board_last_key(void) { return last_key; }
+
 void guard_board_after_fork_child(pid_t parent)
 {
+    my_key = last_key; /* a TLS page the child has written already */
     if (board_parent != parent)
         board_parent = parent;
     struct board *b = atomic_load_explicit(&board, memory_order_relaxed);
@@ -133,18 +147,23 @@ static void take_exec_frames(struct board_slot *slot, const struct guard_call_si
 }
 
 /* The exec's frames are taken only once a slot is ours: a child without a
- * board (or with a full one) does not pay for an unwind it cannot use. */
+ * board (or with a full one) does not pay for an unwind it cannot use.
+ * Returns 1 when the parent will tell, 0 when there is no board (or no
+ * free slot), -1 when the parent is exiting or exec'ing: nobody will read
+ * the board, so the child must say it itself. */
 int guard_board_post_exec(const char *payload, size_t len, const struct guard_call_site *site)
 {
-    if (!parent_board)
+    uint32_t self = my_key;
+    if (!parent_board || !self)
         return 0;
-    uint32_t self = (uint32_t)guard_pid;
+    if (atomic_load(&parent_board->closed))
+        return -1;
     struct board_slot *slot = claimed;
     for (unsigned i = 0, at = home_slot(self); !slot && i < BOARD_SLOTS; i++) {
         unsigned k = (at + i) % BOARD_SLOTS;
         uint32_t expected = 0;
-        if (atomic_load_explicit(&parent_board->pid[k], memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_strong(&parent_board->pid[k], &expected, self)) {
+        if (atomic_load_explicit(&parent_board->key[k], memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong(&parent_board->key[k], &expected, self)) {
             slot = &parent_board->slot[k];
             claimed_index = k;
         }
@@ -161,7 +180,12 @@ int guard_board_post_exec(const char *payload, size_t len, const struct guard_ca
     take_exec_frames(slot, site);
     slot->tid = (uint32_t)guard_gettid();
     slot->time_ns = guard_now_ns();
-    atomic_store_explicit(&slot->ready, 1, memory_order_release);
+    atomic_store(&slot->ready, 1);
+    /* A parent that closed its board meanwhile may have looked already:
+     * then the child says it itself (both seq_cst: the parent sees the
+     * slot ready, or the child sees the board closed, or both). */
+    if (atomic_load(&parent_board->closed))
+        return -1;
     return 1;
 }
 
@@ -174,7 +198,7 @@ size_t guard_board_exec_failed(char *payload, size_t cap)
     size_t len = claimed->len < cap ? claimed->len : cap;
     memcpy(payload, claimed->payload, len);
     atomic_store_explicit(&claimed->ready, 0, memory_order_relaxed);
-    atomic_store_explicit(&parent_board->pid[claimed_index], 0, memory_order_release);
+    atomic_store_explicit(&parent_board->key[claimed_index], 0, memory_order_release);
     claimed = NULL;
     return len;
 }
@@ -200,25 +224,34 @@ static uint32_t exec_stack(const struct board_slot *slot)
     return guard_stack_intern(pcs, total);
 }
 
-/* In the parent, when child `pid` is reaped (or at exit): log what it
- * exec'd, if it said, and free its slot. */
-void guard_board_take(pid_t pid)
+/* At exit or exec (before the last takes): children that post after
+ * this tell their exec in their own logs. */
+void guard_board_close(void)
 {
     struct board *b = atomic_load_explicit(&board, memory_order_acquire);
-    if (!b || pid <= 0)
+    if (b)
+        atomic_store(&b->closed, 1);
+}
+
+/* In the parent, when child `pid` (forked under `key`) is reaped, or at
+ * exit: log what it exec'd, if it said, and free its slot. */
+void guard_board_take(uint32_t key, pid_t pid)
+{
+    struct board *b = atomic_load_explicit(&board, memory_order_acquire);
+    if (!b || !key || pid <= 0)
         return;
-    for (unsigned i = 0, at = home_slot((uint32_t)pid); i < BOARD_SLOTS; i++) {
+    for (unsigned i = 0, at = home_slot(key); i < BOARD_SLOTS; i++) {
         unsigned k = (at + i) % BOARD_SLOTS;
-        if (atomic_load_explicit(&b->pid[k], memory_order_relaxed) != (uint32_t)pid)
+        if (atomic_load(&b->key[k]) != key)
             continue;
         struct board_slot *slot = &b->slot[k];
-        if (atomic_load_explicit(&slot->ready, memory_order_acquire)) {
+        if (atomic_load(&slot->ready)) {
             uint32_t len = slot->len <= BOARD_PAYLOAD ? slot->len : BOARD_PAYLOAD;
             guard_log_event(GUARD_EV_CHILD_EXEC, exec_stack(slot), (uint64_t)pid,
                             slot->time_ns, slot->tid, 0, slot->payload, len);
         }
         atomic_store_explicit(&slot->ready, 0, memory_order_relaxed);
-        atomic_store_explicit(&b->pid[k], 0, memory_order_release);
+        atomic_store_explicit(&b->key[k], 0, memory_order_release);
         return; /* a child claims one slot */
     }
 }

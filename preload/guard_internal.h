@@ -219,7 +219,9 @@ void guard_board_before_fork(void);
 void guard_board_after_fork_child(pid_t parent);
 int guard_board_post_exec(const char *payload, size_t len, const struct guard_call_site *site);
 size_t guard_board_exec_failed(char *payload, size_t cap);
-void guard_board_take(pid_t pid);
+uint32_t guard_board_last_key(void); /* this thread's last fork's */
+void guard_board_take(uint32_t key, pid_t pid);
+void guard_board_close(void);        /* at exit or exec: no more takes */
 char *const *guard_env_with_shim(char *const envp[]);
 extern __thread int guard_tls_threads_at_fork;
 

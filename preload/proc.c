@@ -42,6 +42,7 @@ struct child {
     int autoreap;          /* SIGCHLD ignored when it was started: never a zombie */
     int signalled;         /* last signal sent with kill(), 0 if none */
     void *stream;          /* popen's FILE */
+    uint32_t board_key;    /* a fork child's key on the exec board (execboard.c); 0: none */
     char program[96];
 };
 
@@ -114,6 +115,8 @@ static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *prog
         c->spawn_seq = guard_seq_next();
         c->autoreap = atomic_load(&autoreap_now);
         c->stream = stream;
+        if (kind == GUARD_SPAWN_FORK || kind == GUARD_SPAWN_VFORK)
+            c->board_key = guard_board_last_key();
         /* a fork child's program is whatever it execs later: its own log says */
         copy_program(c->program, sizeof c->program, program ? program : "forked");
         c->next = live;
@@ -123,10 +126,11 @@ static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *prog
 }
 
 /* Remove the child with this pid (or this popen stream); returns 1 if it
- * was ours. */
-static int remove_child(pid_t pid, void *stream)
+ * was ours, and its board key in *board_key. */
+static int remove_child(pid_t pid, void *stream, uint32_t *board_key)
 {
     int found = 0;
+    *board_key = 0;
     if (!guard_lock_acquire(&table_lock))
         return 0;
     for (struct child **pp = &live; *pp; pp = &(*pp)->next) {
@@ -135,6 +139,7 @@ static int remove_child(pid_t pid, void *stream)
             *pp = c->next;
             c->next = spare;
             spare = c;
+            *board_key = c->board_key;
             found = 1;
             break;
         }
@@ -171,8 +176,9 @@ void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid,
     /* A stopped or continued child is still a child. */
     if (!stream && (WIFSTOPPED(status) || WIFCONTINUED(status)))
         return;
-    int ours = remove_child(pid, stream);
-    guard_board_take(pid);
+    uint32_t board_key;
+    int ours = remove_child(pid, stream, &board_key);
+    guard_board_take(board_key, pid);
     if (ours || pid > 0 || call == GUARD_REAP_SYSTEM) /* system(): its own child, pid unknown */
         guard_log_event(GUARD_EV_REAP, 0, (uint64_t)pid, (uint64_t)(unsigned)status, call,
                         (uint64_t)asked_for_pid, NULL, 0);
@@ -240,13 +246,14 @@ void guard_children_at_exit(const char *why)
 {
     if (!live || atomic_exchange(&exit_checked, 1))
         return;
+    guard_board_close(); /* children posting from now on tell it themselves */
     if (!guard_lock_acquire(&table_lock))
         return;
     struct child *list = live;
     live = NULL;
     guard_lock_release(&table_lock);
     for (struct child *c = list; c; c = c->next) {
-        guard_board_take(c->pid);
+        guard_board_take(c->board_key, c->pid);
         if (c->autoreap && !c->stream)
             continue; /* the kernel reaps these */
         struct guard_finding f;

@@ -216,3 +216,36 @@ def a_forked_childs_exec_stack_is_where_it_called_exec():
         assert_frame(again, "fork_or_exec", "exec_sites.c", source_line(src, "EXEC_AGAIN"))
         assert_frame(again, "spawn_then_call_again", "exec_sites.c", source_line(src, "CALL_AGAIN"))
         d.cleanup()
+
+
+@test
+def exec_of_a_child_outliving_its_parent_or_in_a_new_pid_namespace_is_shown():
+    # The exec board loses nothing: a child that execs after its parent
+    # exited says it in its own log; a child in a new PID namespace (pid 1
+    # there) is found under the key its parent gave the fork, not its pid.
+    import time
+    d = LogDir()
+    r = run([prog("exec_told_late"), "orphan"], log_dir=d.path, options="verbosity=0")
+    assert r.returncode == 0, r.stderr
+    deadline = time.time() + 5
+    while len(d.logs()) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)  # the child's log is complete once /bin/true has run
+    status, report, _ = analyze(d.path)
+    (orphan,) = [p for p in report["processes"] if p["ppid"] != os.getpid()]
+    assert orphan["exe"] == "/bin/true" and orphan["argv"] == ["true", "orphan"], orphan
+    d.cleanup()
+
+    d = LogDir()
+    r = run([prog("exec_told_late"), "pidns"], log_dir=d.path, options="verbosity=0")
+    if r.returncode == 77:
+        print("     skipped the pidns half: needs CAP_SYS_ADMIN (%s)" % r.stderr.strip())
+        d.cleanup()
+        return
+    assert r.returncode == 0, r.stderr
+    assert len(d.logs()) == 1, d.logs()
+    status, report, _ = analyze(d.path)
+    (child,) = [p for p in report["processes"] if p["ppid"] != os.getpid()]
+    assert child["exe"] == "/bin/true" and child["argv"] == ["true", "pidns"], child
+    assert not child["has_log"] and child["exec_chain"][-1]["stack"], child
+    d.cleanup()
