@@ -57,6 +57,7 @@ static struct {
     int (*get_reg)(unw_cursor_t *, int, unw_word_t *);
     int (*step)(unw_cursor_t *);
     int (*proc_info_by_ip)(unw_addr_space_t, unw_word_t, unw_proc_info_t *, void *);
+    int (*getcontext)(ucontext_t *); /* no signal mask, unlike glibc's: no system call */
     unw_addr_space_t local;
 } unw;
 
@@ -110,6 +111,7 @@ static void load_unwinder(void)
         unw.proc_info_by_ip = (int (*)(unw_addr_space_t, unw_word_t, unw_proc_info_t *, void *))
             dlsym(h, "_ULx86_64_get_proc_info_by_ip");
         unw.local = local ? *local : NULL;
+        unw.getcontext = (int (*)(ucontext_t *))dlsym(h, "_Ux86_64_getcontext");
     }
     if (!unw.backtrace || !unw.init_local2 || !unw.get_reg || !unw.step) {
         guard_stderr("libguard: cannot load libunwind.so.8 (%s): stacks are written raw, for the "
@@ -444,7 +446,8 @@ __attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned 
         max = guard_opt.max_frames;
     ucontext_t uc;
     unw_cursor_t cursor;
-    if (getcontext(&uc) != 0 || unw.init_local2(&cursor, (unw_context_t *)&uc, 0) < 0)
+    int got = unw.getcontext ? unw.getcontext(&uc) : getcontext(&uc);
+    if (got != 0 || unw.init_local2(&cursor, (unw_context_t *)&uc, 0) < 0)
         return 0;
     unsigned n = 0;
     int top = 1; /* still in the shim's own frames */
