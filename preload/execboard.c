@@ -108,18 +108,21 @@ static unsigned home_slot(uint32_t pid)
 /* The exec's frames.  Most children exec from the very frame that called
  * fork (`if (fork() == 0) execv(...)`): then the stack above that frame is
  * the fork's, which the parent has, and the exec's call site is all that is
- * new.  Same frame means: the caller's stack pointer is the one fork saw
- * and the call site lies in the function that called fork.  Otherwise the
- * child unwinds (libunwind, ~1 us a frame, most of it faulting in the
- * unwinder's pages and tables), but only up to that frame if it is still
- * on the stack (exec from a helper the forking function called, as bash
- * and CPython do): the rest is the fork's again. */
-/* Is the fork's stack above the forking frame still this child's?  The
- * fork site must be our parent's (not one of our own forks'), and every
- * return address of the forking function and its callers must still be
- * where it was at the fork (reads of the stack, no system call): a child
- * that returned from the forking function and called it again from
- * elsewhere at the same depth fails this. */
+ * new.  Otherwise the child walks its stack (walk.c), but only down to
+ * that frame if it is still live (exec from a helper the forking function
+ * called, as bash and CPython do): the rest is the fork's again.
+ *
+ * "The frame that forked" is recognised by two facts: the stack pointer
+ * at the call (exec's, or the walked frame's) is the one fork saw, and the
+ * forking function's return address and all its callers' are still in the
+ * stack slots where the fork's unwind found them.  A child that returned
+ * from the forking function and called it (or another) again from another
+ * call site at the same depth overwrote the first of those slots (the
+ * "again" case of testprogs/exec_sites.c).  A call from the same call site
+ * has the same callers, so its stack is right too.  The function itself is
+ * not compared: compilers move a child's `exec(); _exit()` branch into a
+ * separate cold part with its own unwind entry (spawn_bench's is).
+ * The fork site must also be our parent's, not one of our own forks'. */
 static const struct guard_fork_site *intact_fork_site(void)
 {
     const struct guard_fork_site *s = &guard_tls_fork_site;
@@ -134,8 +137,7 @@ static const struct guard_fork_site *intact_fork_site(void)
 static void take_exec_frames(struct board_slot *slot, const struct guard_call_site *site)
 {
     const struct guard_fork_site *fork_site = intact_fork_site();
-    if (site && fork_site && site->cfa == fork_site->cfa && site->pc >= fork_site->fn_lo &&
-        site->pc < fork_site->fn_hi) {
+    if (site && fork_site && site->cfa == fork_site->cfa) {
         slot->pcs[0] = site->pc;
         slot->nframes = 1;
         slot->fork_stack = fork_site->stack;

@@ -196,7 +196,7 @@ struct guard_call_site {
 };
 #define GUARD_FORK_SLOTS 32
 struct guard_fork_site {
-    uintptr_t cfa, fn_lo, fn_hi; /* the forking frame and its function's bounds */
+    uintptr_t cfa;               /* the forking frame's stack pointer at the call */
     uint32_t stack;              /* the fork's stack id in the parent's log; 0: none */
     pid_t owner;                 /* the process that forked (whose log has `stack`) */
     /* The return addresses of the forking function and its callers, where
@@ -213,7 +213,9 @@ extern __thread struct guard_fork_site guard_tls_fork_site;
 #define GUARD_WALK_JOINED 0x80000000u
 unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps, unsigned sps_max,
                               const struct guard_fork_site *until);
-int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi);
+/* walk.c: the spawn family's stacks, with libgcc's unwinder */
+void guard_walk_prepare(void); /* at a safe point: load libgcc_s */
+int guard_stack_in_shim(uintptr_t pc);
 void guard_exec_prepare(void);
 void guard_board_before_fork(void);
 void guard_board_after_fork_child(pid_t parent);

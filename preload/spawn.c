@@ -36,12 +36,11 @@ static void note_fork_site(uint32_t stack, uintptr_t cfa, const uint64_t *pcs,
 {
     struct guard_fork_site *site = &guard_tls_fork_site;
     site->stack = 0;
-    if (!stack || n == 0 || n - 1 > GUARD_FORK_SLOTS ||
-        !guard_stack_function_of((uintptr_t)pcs[0], &site->fn_lo, &site->fn_hi))
+    if (!stack || n < 2 || n - 1 > GUARD_FORK_SLOTS)
         return;
     /* Frame i's return address (pcs[i] + 1) was pushed just below frame
      * i-1's canonical frame address, which is frame i's stack pointer: the
-     * very word libunwind read to find frame i.  A frame where that does
+     * very word the unwinder read to find frame i.  A frame where that does
      * not hold (a signal frame) makes the site unusable. */
     for (unsigned i = 1; i < n; i++) {
         uintptr_t at = (uintptr_t)sps[i] - 8;
@@ -63,7 +62,7 @@ static pid_t fork_common(unsigned kind, uintptr_t cfa)
         return real();
     int entry_errno = errno; /* our work may change it (libunwind's probes do) */
     int threads = guard_thread_count();
-    guard_stack_prepare(); /* here, not in the child: see stack.c */
+    guard_walk_prepare(); /* here, not in the child: see walk.c */
     guard_exec_prepare();  /* and what the child's exec needs, likewise */
     uint64_t pcs[GUARD_MAX_FRAMES], sps[GUARD_FORK_SLOTS + 1];
     unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, sps, GUARD_FORK_SLOTS + 1, NULL);
@@ -108,7 +107,7 @@ static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *pa
     if (!guard_enter())
         return real(pid, path, fa, attr, argv, envp);
     int entry_errno = errno;
-    guard_stack_prepare();
+    guard_walk_prepare();
     uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_POSIX_SPAWNP ? "posix_spawnp" : "posix_spawn");
@@ -150,7 +149,7 @@ GUARD_EXPORT int system(const char *command)
         return real(command);
     int entry_errno = errno;
     guard_check_fork_unsafe("system");
-    guard_stack_prepare();
+    guard_walk_prepare();
     uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     char *const argv[] = {"sh", "-c", (char *)command, NULL};
@@ -175,7 +174,7 @@ GUARD_EXPORT FILE *popen(const char *command, const char *mode)
         return real(command, mode);
     int entry_errno = errno;
     guard_check_fork_unsafe("popen");
-    guard_stack_prepare();
+    guard_walk_prepare();
     uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     guard_leave();
@@ -219,7 +218,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     int threads = 0;
     int entry_errno = errno;
     if (process && guard_enter()) {
-        guard_stack_prepare();
+        guard_walk_prepare();
         spawn_stack = guard_stack_capture_walk();
         threads = guard_thread_count();
         guard_leave();

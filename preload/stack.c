@@ -56,9 +56,6 @@ static struct {
     int (*init_local2)(unw_cursor_t *, unw_context_t *, int);
     int (*get_reg)(unw_cursor_t *, int, unw_word_t *);
     int (*step)(unw_cursor_t *);
-    int (*proc_info_by_ip)(unw_addr_space_t, unw_word_t, unw_proc_info_t *, void *);
-    int (*getcontext)(ucontext_t *); /* no signal mask, unlike glibc's: no system call */
-    unw_addr_space_t local;
 } unw;
 
 /* libunwind opens a pipe when it initialises (it validates addresses by
@@ -108,10 +105,6 @@ static void load_unwinder(void)
         unw.step = (int (*)(unw_cursor_t *))dlsym(h, "_ULx86_64_step");
         set_policy = (int (*)(unw_addr_space_t, unw_caching_policy_t))dlsym(h, "_ULx86_64_set_caching_policy");
         local = dlsym(h, "_ULx86_64_local_addr_space");
-        unw.proc_info_by_ip = (int (*)(unw_addr_space_t, unw_word_t, unw_proc_info_t *, void *))
-            dlsym(h, "_ULx86_64_get_proc_info_by_ip");
-        unw.local = local ? *local : NULL;
-        unw.getcontext = (int (*)(ucontext_t *))dlsym(h, "_Ux86_64_getcontext");
     }
     if (!unw.backtrace || !unw.init_local2 || !unw.get_reg || !unw.step) {
         guard_stderr("libguard: cannot load libunwind.so.8 (%s): stacks are written raw, for the "
@@ -305,6 +298,8 @@ static int in_shim(uintptr_t pc)
     return pc >= self_start && pc < self_end;
 }
 
+int guard_stack_in_shim(uintptr_t pc) { return in_shim(pc); }
+
 /* ---- raw stacks: registers + stack memory, unwound offline ------------- */
 
 #define RAW_STACK_BYTES (16u << 10) /* enough for ~100 ordinary frames */
@@ -400,84 +395,6 @@ __attribute__((noinline)) uint32_t guard_stack_capture(int skip)
         return raw_stack_here();
     uint64_t pcs[GUARD_MAX_FRAMES];
     unsigned n = guard_stack_capture_raw(skip + 1, pcs, GUARD_MAX_FRAMES);
-    return depot_intern(pcs, n);
-}
-
-/* The bounds of the function containing pc, from its unwind information
- * (0 if unknown).  A one-entry cache per thread: a program forks from a
- * handful of call sites, usually one. */
-int guard_stack_function_of(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
-{
-    static __thread uintptr_t cached_pc, cached_lo, cached_hi;
-    if (pc && pc == cached_pc) {
-        *lo = cached_lo;
-        *hi = cached_hi;
-        return 1;
-    }
-    if (!unwinder_ready() || !unw.proc_info_by_ip || !unw.local)
-        return 0;
-    unw_proc_info_t pi;
-    if (unw.proc_info_by_ip(unw.local, (unw_word_t)pc, &pi, NULL) < 0 || pi.start_ip >= pi.end_ip)
-        return 0;
-    *lo = cached_lo = (uintptr_t)pi.start_ip;
-    *hi = cached_hi = (uintptr_t)pi.end_ip;
-    cached_pc = pc; /* last: a signal handler on this thread may look meanwhile */
-    return 1;
-}
-
-/* The same frames by walking a libunwind cursor from here, without
- * unw_backtrace's trace cache.  That cache is 256 KiB per thread, filled
- * when it is made: 64 pages that every fork() copies the page-table
- * entries of (and write-protects, so the parent faults on them again).
- * A process that only starts children never needs it: the spawn, exec
- * and wait hooks take their stacks this way, a few microseconds each,
- * once per child; the pool API and the other frequent calls keep the
- * cached capture (~100 ns).  Used in a forked child too, where making
- * the cache would touch all 64 pages before the exec. */
-/* sps (if not NULL) gets each frame's stack pointer (for frame i > 0, the
- * address just above where frame i-1's return address is). */
-__attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps,
-                                                        unsigned sps_max,
-                                                        const struct guard_fork_site *until)
-{
-    if (!unwinder_ready())
-        return 0;
-    if (max > guard_opt.max_frames)
-        max = guard_opt.max_frames;
-    ucontext_t uc;
-    unw_cursor_t cursor;
-    int got = unw.getcontext ? unw.getcontext(&uc) : getcontext(&uc);
-    if (got != 0 || unw.init_local2(&cursor, (unw_context_t *)&uc, 0) < 0)
-        return 0;
-    unsigned n = 0;
-    int top = 1; /* still in the shim's own frames */
-    do {
-        unw_word_t ip = 0;
-        if (unw.get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
-            break;
-        if (top && in_shim(ip - 1))
-            continue;
-        top = 0;
-        unw_word_t sp = 0;
-        if ((sps && n < sps_max) || until)
-            unw.get_reg(&cursor, UNW_REG_SP, &sp);
-        if (sps && n < sps_max)
-            sps[n] = sp;
-        pcs[n++] = ip - 1; /* every frame here is a return address */
-        /* the frame that called fork, still live: the rest is the fork's
-         * stack, which the caller has (see execboard.c) */
-        if (until && sp == until->cfa && ip - 1 >= until->fn_lo && ip - 1 < until->fn_hi)
-            return n | GUARD_WALK_JOINED;
-    } while (n < max && unw.step(&cursor) > 0);
-    return n;
-}
-
-__attribute__((noinline)) uint32_t guard_stack_capture_walk(void)
-{
-    if (!unwinder_ready())
-        return raw_stack_here();
-    uint64_t pcs[GUARD_MAX_FRAMES];
-    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, NULL, 0, NULL);
     return depot_intern(pcs, n);
 }
 
