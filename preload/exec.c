@@ -147,10 +147,8 @@ void guard_exec_prepare(void)
     atomic_store_explicit(&real_exec.resolved, 1, memory_order_release);
 }
 
-/* Returns the environment to exec with.  `site` is where the program
- * called exec. */
-static char *const *before_exec(const char *path, char *const argv[], char *const envp[],
-                                const struct guard_call_site *site)
+/* Returns the environment to exec with. */
+static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
 {
     if (!guard_enter())
         return envp;
@@ -175,7 +173,7 @@ static char *const *before_exec(const char *path, char *const argv[], char *cons
         skipped_len = 0;
     skipped_on_board = 0;
     if (!guard_log_created() && !guard_opt.log_always) {
-        int told = guard_board_post_exec(payload, len, site);
+        int told = guard_board_post_exec(payload, len);
         if (told > 0) {
             skipped_on_board = 1;
         } else if (told == 0 && env_carries_shim(env ? env : envp)) {
@@ -210,54 +208,41 @@ static void exec_failed(int err)
     errno = err;
 }
 
-/* The caller's frame and call site, taken in each exported entry point. */
-#define CALL_SITE()                                                              \
-    (struct guard_call_site)                                                     \
-    {                                                                            \
-        (uintptr_t)__builtin_dwarf_cfa(), (uintptr_t)__builtin_return_address(0) - 1 \
-    }
-
 #define RESOLVED(name) (atomic_load_explicit(&real_exec.resolved, memory_order_acquire) \
                         ? real_exec.name : (guard_exec_prepare(), real_exec.name))
 
-static int vector_exec(const char *path, char *const argv[], char *const envp[], int search,
-                       const struct guard_call_site *site)
+static int vector_exec(const char *path, char *const argv[], char *const envp[], int search)
 {
     int (*real)(const char *, char *const[], char *const[]) =
         search ? RESOLVED(execvpe) : RESOLVED(execve);
-    int rc = real(path, argv, before_exec(path, argv, envp, site));
+    int rc = real(path, argv, before_exec(path, argv, envp));
     exec_failed(errno);
     return rc;
 }
 
 GUARD_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    struct guard_call_site site = CALL_SITE();
-    return vector_exec(path, argv, envp, 0, &site);
+    return vector_exec(path, argv, envp, 0);
 }
 
 GUARD_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    struct guard_call_site site = CALL_SITE();
-    return vector_exec(file, argv, envp, 1, &site);
+    return vector_exec(file, argv, envp, 1);
 }
 
 GUARD_EXPORT int execv(const char *path, char *const argv[])
 {
-    struct guard_call_site site = CALL_SITE();
-    return vector_exec(path, argv, environ, 0, &site);
+    return vector_exec(path, argv, environ, 0);
 }
 
 GUARD_EXPORT int execvp(const char *file, char *const argv[])
 {
-    struct guard_call_site site = CALL_SITE();
-    return vector_exec(file, argv, environ, 1, &site);
+    return vector_exec(file, argv, environ, 1);
 }
 
 GUARD_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    struct guard_call_site site = CALL_SITE();
-    int rc = RESOLVED(fexecve)(fd, argv, before_exec("(fexecve)", argv, envp, &site));
+    int rc = RESOLVED(fexecve)(fd, argv, before_exec("(fexecve)", argv, envp));
     exec_failed(errno);
     return rc;
 }
@@ -265,8 +250,7 @@ GUARD_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 GUARD_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
                           int flags)
 {
-    struct guard_call_site site = CALL_SITE();
-    int rc = RESOLVED(execveat)(dirfd, path, argv, before_exec(path, argv, envp, &site), flags);
+    int rc = RESOLVED(execveat)(dirfd, path, argv, before_exec(path, argv, envp), flags);
     exec_failed(errno);
     return rc;
 }
@@ -295,7 +279,6 @@ static char **collect_args(const char *first, va_list *ap, char **small, size_t 
 #define EXEC_LIST(name, first_param, call_vector, take_env)          \
     GUARD_EXPORT int name(const char *first_param, const char *arg, ...) \
     {                                                                \
-        struct guard_call_site site = CALL_SITE();                   \
         char *small[64];                                             \
         va_list ap;                                                  \
         va_start(ap, arg);                                           \
@@ -310,6 +293,6 @@ static char **collect_args(const char *first, va_list *ap, char **small, size_t 
         return call_vector;                                          \
     }
 
-EXEC_LIST(execl, path, vector_exec(path, argv, environ, 0, &site), 0)
-EXEC_LIST(execlp, file, vector_exec(file, argv, environ, 1, &site), 0)
-EXEC_LIST(execle, path, vector_exec(path, argv, envp, 0, &site), 1)
+EXEC_LIST(execl, path, vector_exec(path, argv, environ, 0), 0)
+EXEC_LIST(execlp, file, vector_exec(file, argv, environ, 1), 0)
+EXEC_LIST(execle, path, vector_exec(path, argv, envp, 0), 1)

@@ -33,7 +33,7 @@ struct board_slot {
     _Atomic uint32_t ready;     /* the rest is written */
     uint32_t tid, nframes;
     uint32_t len;
-    uint32_t fork_stack;        /* nonzero: pcs[0..nframes), then this stack but its first frame */
+    uint32_t fork_stack;        /* nonzero: pcs[0..nframes), then this stack from its frame 2 */
     uint32_t reserved;
     uint64_t time_ns;
     uint64_t pcs[BOARD_FRAMES];
@@ -61,29 +61,30 @@ static __thread uint32_t my_key;      /* in a forked child: the key its parent g
 static unsigned claimed_index;
 
 /* Before fork(): the child must inherit the mapping.  Untouched pages of
- * a shared anonymous mapping cost nothing. */
-void guard_board_before_fork(void)
+ * a shared anonymous mapping cost nothing.  Returns the fork's key, which
+ * the child finds in this thread's TLS (the caller keeps signals that
+ * could fork in a handler blocked until the fork). */
+uint32_t guard_board_before_fork(void)
 {
     uint32_t key;
     while ((key = atomic_fetch_add(&next_key, 1) + 1) == 0)
         ;
     last_key = key;
     if (atomic_load_explicit(&board, memory_order_acquire))
-        return;
+        return key;
     struct board *m = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
-        return;
+        return 0;
     struct board *expected = NULL;
     if (!atomic_compare_exchange_strong(&board, &expected, m))
         munmap(m, sizeof(struct board)); /* another thread's fork made one first */
+    return key;
 }
 
 /* In the child: the inherited board is the parent's, to write to; a board
  * of its own is made at its own first fork.  (Stores only where the value
  * changes: see after_fork_child in guard.c.) */
-uint32_t guard_board_last_key(void) { return last_key; }
-
 void guard_board_after_fork_child(pid_t parent)
 {
     my_key = last_key; /* a TLS page the child has written already */
@@ -105,55 +106,46 @@ static unsigned home_slot(uint32_t pid)
     return (pid * 2654435761u) >> 24; /* BOARD_SLOTS == 256 */
 }
 
-/* The exec's frames.  Most children exec from the very frame that called
- * fork (`if (fork() == 0) execv(...)`): then the stack above that frame is
- * the fork's, which the parent has, and the exec's call site is all that is
- * new.  Otherwise the child walks its stack (walk.c), but only down to
- * that frame if it is still live (exec from a helper the forking function
- * called, as bash and CPython do): the rest is the fork's again.
+/* The exec's frames.  The child walks its stack (walk.c: libgcc's
+ * unwinder, no system call) only down to the fork's frame 1, the caller of
+ * the function that forked, if that frame is still on its stack and
+ * unchanged: the frames above it are the fork's, which the parent has.  A
+ * child usually execs in or just below the forking function (`if (fork()
+ * == 0) execv(...)`, or a helper as bash and CPython have), so it walks a
+ * few frames.
  *
- * "The frame that forked" is recognised by two facts: the stack pointer
- * at the call (exec's, or the walked frame's) is the one fork saw, and the
- * forking function's return address and all its callers' are still in the
- * stack slots where the fork's unwind found them.  A child that returned
- * from the forking function and called it (or another) again from another
- * call site at the same depth overwrote the first of those slots (the
- * "again" case of testprogs/exec_sites.c).  A call from the same call site
- * has the same callers, so its stack is right too.  The function itself is
- * not compared: compilers move a child's `exec(); _exit()` branch into a
- * separate cold part with its own unwind entry (spawn_bench's is).
+ * "Still on its stack and unchanged": the walk itself reaches a frame with
+ * frame 1's stack pointer and pc (the unwinder read that frame's return
+ * address where it is now, so this is not stale memory), and the return
+ * addresses of all the frames above it are still in the stack slots where
+ * the fork's unwind found them (reads of live stack above the walked frame).
  * The fork site must also be our parent's, not one of our own forks'. */
-static const struct guard_fork_site *intact_fork_site(void)
+int guard_fork_site_intact(const struct guard_fork_site *s)
 {
-    const struct guard_fork_site *s = &guard_tls_fork_site;
     if (!s->stack || s->owner != board_parent || s->nslots > GUARD_FORK_SLOTS)
-        return NULL;
+        return 0;
     for (unsigned i = 0; i < s->nslots; i++)
         if (*(const volatile uint64_t *)s->slot_addr[i] != s->slot_value[i])
-            return NULL;
-    return s;
+            return 0;
+    return 1;
 }
 
-static void take_exec_frames(struct board_slot *slot, const struct guard_call_site *site)
+static void take_exec_frames(struct board_slot *slot)
 {
-    const struct guard_fork_site *fork_site = intact_fork_site();
-    if (site && fork_site && site->cfa == fork_site->cfa) {
-        slot->pcs[0] = site->pc;
-        slot->nframes = 1;
-        slot->fork_stack = fork_site->stack;
-        return;
-    }
-    unsigned n = guard_stack_walk_raw(slot->pcs, BOARD_FRAMES, NULL, 0, fork_site);
+    const struct guard_fork_site *fork_site = &guard_tls_fork_site;
+    unsigned n = guard_stack_walk_raw(slot->pcs, BOARD_FRAMES, NULL, 0,
+                                      fork_site->stack ? fork_site : NULL);
     slot->fork_stack = (n & GUARD_WALK_JOINED) ? fork_site->stack : 0;
     slot->nframes = n & ~GUARD_WALK_JOINED;
 }
 
 /* The exec's frames are taken only once a slot is ours: a child without a
  * board (or with a full one) does not pay for an unwind it cannot use.
- * Returns 1 when the parent will tell, 0 when there is no board (or no
- * free slot), -1 when the parent is exiting or exec'ing: nobody will read
- * the board, so the child must say it itself. */
-int guard_board_post_exec(const char *payload, size_t len, const struct guard_call_site *site)
+ * Returns 1 when the parent will tell, 0 when there is no board, -1 when
+ * the child must say it itself: the parent is exiting or exec'ing (nobody
+ * will read the board), or the board is full (children the parent never
+ * reaps, with SIGCHLD ignored, hold their slots). */
+int guard_board_post_exec(const char *payload, size_t len)
 {
     uint32_t self = my_key;
     if (!parent_board || !self)
@@ -171,7 +163,7 @@ int guard_board_post_exec(const char *payload, size_t len, const struct guard_ca
         }
     }
     if (!slot)
-        return 0;
+        return -1;
     claimed = slot;
     atomic_store_explicit(&slot->ready, 0, memory_order_relaxed);
     if (len > BOARD_PAYLOAD)
@@ -179,7 +171,7 @@ int guard_board_post_exec(const char *payload, size_t len, const struct guard_ca
     memcpy(slot->payload, payload, len);
     slot->payload[len - 1] = '\0';
     slot->len = (uint32_t)len;
-    take_exec_frames(slot, site);
+    take_exec_frames(slot);
     slot->tid = (uint32_t)guard_gettid();
     slot->time_ns = guard_now_ns();
     atomic_store(&slot->ready, 1);
@@ -213,13 +205,13 @@ static uint32_t exec_stack(const struct board_slot *slot)
     unsigned nfork = slot->fork_stack ? guard_stack_frames(slot->fork_stack, &fork_pcs) : 0;
     if (n == 0 || nfork == 0)
         return guard_stack_intern(slot->pcs, n);
-    /* the child's frames down to the forking frame (its last one), then
-     * the fork's callers */
+    /* the child's frames down to the fork's frame 1 (its last one), then
+     * the frames above that one */
     uint64_t pcs[BOARD_FRAMES + 256];
     unsigned total = 0;
     for (unsigned i = 0; i < n; i++)
         pcs[total++] = slot->pcs[i];
-    for (unsigned i = 1; i < nfork && total < sizeof pcs / sizeof pcs[0]; i++)
+    for (unsigned i = 2; i < nfork && total < sizeof pcs / sizeof pcs[0]; i++)
         pcs[total++] = fork_pcs[i];
     if (total > guard_opt.max_frames)
         total = guard_opt.max_frames;

@@ -176,7 +176,8 @@ int guard_thread_count(void);        /* threads of this process, from /proc */
 void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
                      const char *program, char *const argv[]);
 void guard_child_started(unsigned kind, pid_t pid, uint32_t stack, int threads,
-                         const char *program, char *const argv[], void *stream);
+                         const char *program, char *const argv[], void *stream,
+                         uint32_t board_key);
 void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream);
 void guard_child_signalled(pid_t pid, int sig);
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max);
@@ -187,29 +188,27 @@ void guard_proc_init(void);
 void guard_proc_after_fork_child(int parent_threads);
 
 /* ---- what forked children exec'd (execboard.c) ---------------------------- */
-/* Where the program called fork (the frame and function of the call) and
- * where a child calls exec: a child that execs from the very frame that
- * forked has the parent's fork stack above it (see execboard.c). */
-struct guard_call_site {
-    uintptr_t cfa;          /* the caller's stack pointer after the call returns */
-    uintptr_t pc;           /* the call's lookup address (return address - 1) */
-};
+/* Where the program called fork: a child that execs with the forking
+ * function's caller still on its stack, unchanged, has the parent's fork
+ * stack above that frame (see execboard.c). */
 #define GUARD_FORK_SLOTS 32
 struct guard_fork_site {
-    uintptr_t cfa;               /* the forking frame's stack pointer at the call */
     uint32_t stack;              /* the fork's stack id in the parent's log; 0: none */
     pid_t owner;                 /* the process that forked (whose log has `stack`) */
-    /* The return addresses of the forking function and its callers, where
-     * they were on the stack at the fork: while they are all still there,
-     * those frames are the fork's. */
+    uintptr_t join_sp, join_pc;  /* the forking function's caller: its stack pointer at
+                                    its call, and its pc (the fork stack's frame 1) */
+    /* The return addresses of the frames above it, where they were on the
+     * stack at the fork: while they are all still there, so are those frames. */
     unsigned nslots;
     uintptr_t slot_addr[GUARD_FORK_SLOTS];
     uint64_t slot_value[GUARD_FORK_SLOTS];
 };
 extern __thread struct guard_fork_site guard_tls_fork_site;
-/* Walks this thread's frames into pcs; with `until`, stops after the frame
- * that called fork (if it is on the stack) and then sets GUARD_WALK_JOINED
- * in the result. */
+int guard_fork_site_intact(const struct guard_fork_site *site); /* execboard.c */
+/* Walks this thread's frames into pcs (and their stack pointers into sps,
+ * 0 for a frame interrupted by a signal); with `until`, stops after the
+ * fork's frame 1 if it is on the stack, unchanged, and then sets
+ * GUARD_WALK_JOINED in the result. */
 #define GUARD_WALK_JOINED 0x80000000u
 unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps, unsigned sps_max,
                               const struct guard_fork_site *until);
@@ -217,11 +216,10 @@ unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps, unsign
 void guard_walk_prepare(void); /* at a safe point: load libgcc_s */
 int guard_stack_in_shim(uintptr_t pc);
 void guard_exec_prepare(void);
-void guard_board_before_fork(void);
+uint32_t guard_board_before_fork(void); /* returns the fork's key on the board */
 void guard_board_after_fork_child(pid_t parent);
-int guard_board_post_exec(const char *payload, size_t len, const struct guard_call_site *site);
+int guard_board_post_exec(const char *payload, size_t len);
 size_t guard_board_exec_failed(char *payload, size_t cap);
-uint32_t guard_board_last_key(void); /* this thread's last fork's */
 void guard_board_take(uint32_t key, pid_t pid);
 void guard_board_close(void);        /* at exit or exec: no more takes */
 char *const *guard_env_with_shim(char *const envp[]);

@@ -502,7 +502,10 @@ void guard_log_after_fork_child(pid_t parent)
     }
     if (atomic_load_explicit(&grow_lock.owner, memory_order_relaxed))
         atomic_store(&grow_lock.owner, 0);
-    atomic_store(&log_opener, 0);
+    if (atomic_load_explicit(&log_opener, memory_order_relaxed))
+        atomic_store(&log_opener, 0);
+    if (atomic_load_explicit(&preamble_open, memory_order_relaxed))
+        atomic_store(&preamble_open, 0); /* another thread was writing the parent's */
     pending_ppid = parent;
     pending_forked = 1;
     start_realtime_ns = clock_ns(CLOCK_REALTIME);

@@ -97,7 +97,8 @@ int guard_thread_count(void)
     return (int)st.st_nlink - 2;
 }
 
-static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *program, void *stream)
+static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *program, void *stream,
+                      uint32_t board_key)
 {
     if (!guard_lock_acquire(&table_lock))
         return;
@@ -115,8 +116,7 @@ static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *prog
         c->spawn_seq = guard_seq_next();
         c->autoreap = atomic_load(&autoreap_now);
         c->stream = stream;
-        if (kind == GUARD_SPAWN_FORK || kind == GUARD_SPAWN_VFORK)
-            c->board_key = guard_board_last_key();
+        c->board_key = board_key;
         /* a fork child's program is whatever it execs later: its own log says */
         copy_program(c->program, sizeof c->program, program ? program : "forked");
         c->next = live;
@@ -161,14 +161,15 @@ void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, i
 
 /* A spawn that returned a pid to the parent. */
 void guard_child_started(unsigned kind, pid_t pid, uint32_t stack, int threads,
-                         const char *program, char *const argv[], void *stream)
+                         const char *program, char *const argv[], void *stream,
+                         uint32_t board_key)
 {
     unsigned flags = threads > 1 ? GUARD_SPAWN_MULTITHREADED : 0;
     if (pid < 0 || (pid == 0 && !stream))
         flags |= GUARD_SPAWN_FAILED;
     guard_log_spawn(kind, pid, stack, flags, threads, program, argv);
     if (!(flags & GUARD_SPAWN_FAILED))
-        add_child(pid, kind, stack, program, stream);
+        add_child(pid, kind, stack, program, stream, board_key);
 }
 
 void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream)

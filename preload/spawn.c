@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -28,34 +29,51 @@
 __thread int guard_tls_threads_at_fork;
 __thread struct guard_fork_site guard_tls_fork_site;
 
-/* Remember the forking frame for the child's exec (execboard.c): where
- * it is, its function, and where its callers' return addresses are.
- * pcs/sps are the fork's frames and their stack pointers (n of them). */
-static void note_fork_site(uint32_t stack, uintptr_t cfa, const uint64_t *pcs,
-                           const uint64_t *sps, unsigned n)
+/* Remember the fork's frames for the child's exec (execboard.c): its
+ * frame 1 (the forking function's caller) and where the return addresses
+ * of the frames above it are.  pcs/sps are the fork's frames and their
+ * stack pointers (n of them; sps[i] == 0: interrupted by a signal). */
+static void note_fork_site(uint32_t stack, const uint64_t *pcs, const uint64_t *sps, unsigned n)
 {
     struct guard_fork_site *site = &guard_tls_fork_site;
     site->stack = 0;
-    if (!stack || n < 2 || n - 1 > GUARD_FORK_SLOTS)
+    if (!stack || n < 2 || n - 2 > GUARD_FORK_SLOTS || !sps[1])
         return;
     /* Frame i's return address (pcs[i] + 1) was pushed just below frame
-     * i-1's canonical frame address, which is frame i's stack pointer: the
-     * very word the unwinder read to find frame i.  A frame where that does
-     * not hold (a signal frame) makes the site unusable. */
-    for (unsigned i = 1; i < n; i++) {
+     * i's stack pointer at its call: the very word the unwinder read to
+     * find frame i, so reading it cannot fault.  Not so for a frame a
+     * signal interrupted (its pc comes from the signal frame, and its
+     * stack pointer may be at a guard page): such a site is not used. */
+    for (unsigned i = 2; i < n; i++) {
+        if (!sps[i])
+            return;
         uintptr_t at = (uintptr_t)sps[i] - 8;
         if (*(const uint64_t *)at != pcs[i] + 1)
             return;
-        site->slot_addr[i - 1] = at;
-        site->slot_value[i - 1] = pcs[i] + 1;
+        site->slot_addr[i - 2] = at;
+        site->slot_value[i - 2] = pcs[i] + 1;
     }
-    site->nslots = n - 1;
-    site->cfa = cfa;
+    site->nslots = n - 2;
+    site->join_sp = (uintptr_t)sps[1];
+    site->join_pc = (uintptr_t)pcs[1];
     site->owner = guard_pid;
     site->stack = stack;
 }
 
-static pid_t fork_common(unsigned kind, uintptr_t cfa)
+/* Signals whose handler might fork are held from the board key's choice
+ * to the fork, so that the child finds its own key in TLS; the synchronous
+ * ones (a fault in this very code) cannot be held. */
+static void block_async_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigfillset(&set);
+    static const int sync_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS};
+    for (unsigned i = 0; i < sizeof sync_signals / sizeof sync_signals[0]; i++)
+        sigdelset(&set, sync_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static pid_t fork_common(unsigned kind)
 {
     GUARD_REAL(pid_t (*)(void), fork);
     if (!guard_enter())
@@ -64,22 +82,25 @@ static pid_t fork_common(unsigned kind, uintptr_t cfa)
     int threads = guard_thread_count();
     guard_walk_prepare(); /* here, not in the child: see walk.c */
     guard_exec_prepare();  /* and what the child's exec needs, likewise */
-    uint64_t pcs[GUARD_MAX_FRAMES], sps[GUARD_FORK_SLOTS + 1];
-    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, sps, GUARD_FORK_SLOTS + 1, NULL);
+    uint64_t pcs[GUARD_MAX_FRAMES], sps[GUARD_FORK_SLOTS + 2];
+    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, sps, GUARD_FORK_SLOTS + 2, NULL);
     uint32_t stack = n ? guard_stack_intern(pcs, n) : guard_stack_capture_walk();
-    note_fork_site(stack, cfa, pcs, sps, n);
+    note_fork_site(stack, pcs, sps, n);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     guard_tls_threads_at_fork = threads;
-    guard_board_before_fork();
+    sigset_t mask;
+    block_async_signals(&mask);
+    uint32_t board_key = guard_board_before_fork();
     guard_leave();
     errno = entry_errno;
     pid_t pid = real(); /* the child side is set up by our atfork handler */
     int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
     if (pid > 0 && guard_enter()) {
-        guard_child_started(kind, pid, stack, threads, NULL, NULL, NULL);
+        guard_child_started(kind, pid, stack, threads, NULL, NULL, NULL, board_key);
         guard_leave();
     } else if (pid < 0 && guard_enter()) {
-        guard_child_started(kind, -1, stack, threads, NULL, NULL, NULL);
+        guard_child_started(kind, -1, stack, threads, NULL, NULL, NULL, 0);
         guard_leave();
     }
     guard_tls_threads_at_fork = 0;
@@ -89,12 +110,12 @@ static pid_t fork_common(unsigned kind, uintptr_t cfa)
 
 GUARD_EXPORT pid_t fork(void)
 {
-    return fork_common(GUARD_SPAWN_FORK, (uintptr_t)__builtin_dwarf_cfa());
+    return fork_common(GUARD_SPAWN_FORK);
 }
 
 GUARD_EXPORT pid_t vfork(void)
 {
-    return fork_common(GUARD_SPAWN_VFORK, (uintptr_t)__builtin_dwarf_cfa());
+    return fork_common(GUARD_SPAWN_VFORK);
 }
 
 typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
@@ -120,7 +141,7 @@ static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *pa
     if (pid)
         *pid = local_pid;
     if (guard_enter()) {
-        guard_child_started(kind, rc == 0 ? local_pid : -1, stack, threads, path, argv, NULL);
+        guard_child_started(kind, rc == 0 ? local_pid : -1, stack, threads, path, argv, NULL, 0);
         guard_leave();
     }
     errno = saved;
@@ -183,7 +204,8 @@ GUARD_EXPORT FILE *popen(const char *command, const char *mode)
     int saved = errno;
     if (guard_enter()) {
         char *const argv[] = {"sh", "-c", (char *)command, NULL};
-        guard_child_started(GUARD_SPAWN_POPEN, stream ? 0 : -1, stack, threads, command, argv, stream);
+        guard_child_started(GUARD_SPAWN_POPEN, stream ? 0 : -1, stack, threads, command, argv, stream,
+                            0);
         guard_leave();
     }
     errno = saved;
@@ -228,7 +250,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     int saved = errno;
     if (process && pid != 0 && guard_enter()) { /* pid 0: we are the child (no CLONE_VM) */
         guard_child_started(GUARD_SPAWN_CLONE, pid > 0 ? pid : -1, spawn_stack, threads, NULL,
-                            NULL, NULL);
+                            NULL, NULL, 0);
         guard_ns_clone(flags, pid, saved);
         guard_leave();
     }

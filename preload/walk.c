@@ -18,8 +18,8 @@
  * still unwinds from signal contexts (crashes, faults).
  *
  * A walk also gives each frame's stack pointer, which the exec board needs
- * to tell whether a forked child execs from the frame that forked
- * (execboard.c), and it can stop at that frame.
+ * to recognise the fork's frames in a forked child (execboard.c), and it
+ * can stop there.
  *
  * libgcc_s is dlopen'ed at the same safe points as libunwind (the hooks
  * that call guard_walk_prepare: fork, posix_spawn, system, popen, clone);
@@ -86,11 +86,12 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
         return _URC_NO_REASON;
     w->in_shim = 0;
     if (w->sps && w->n < w->sps_max)
-        w->sps[w->n] = sp;
+        w->sps[w->n] = exact ? 0 : sp; /* an interrupted frame's sp is no call's */
     w->pcs[w->n++] = pc;
-    /* the frame that called fork, still live: the rest is the fork's stack,
-     * which the caller has (see execboard.c) */
-    if (w->until && sp == w->until->cfa) {
+    /* the fork's frame 1, reached by unwinding, with everything above it as
+     * it was: the rest is the fork's stack, which the parent has */
+    if (w->until && !exact && sp == w->until->join_sp && pc == w->until->join_pc &&
+        guard_fork_site_intact(w->until)) {
         w->joined = 1;
         return _URC_END_OF_STACK;
     }

@@ -11,9 +11,16 @@
  *             calls it again from another line, where it execs: the same
  *             function at the same depth, but not the frame that forked
  *             (the fork's callers are not the exec's: the child unwinds)
+ *   "stale"   the forking function (with a large frame) returns in the
+ *             child, which then takes some stack with alloca and execs two
+ *             calls deeper: for one of the sizes the exec's caller has the
+ *             fork's stack pointer while the fork's return addresses are
+ *             still in the memory above, unused (41 children, sizes 0 to
+ *             640 bytes)
  * No child records anything, so none writes a log.
  */
 #define _GNU_SOURCE
+#include <alloca.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -69,10 +76,43 @@ __attribute__((noinline)) static void spawn_then_call_again(void)
     reap(pid);
 }
 
+__attribute__((noinline)) static pid_t fork_with_big_frame(void)
+{
+    volatile char pad[512];
+    pad[0] = 0;
+    return fork() + pad[0];
+}
+
+__attribute__((noinline)) static void exec_stale(void)
+{
+    execl("/bin/true", "true", "stale", (char *)NULL); /* EXEC_STALE */
+    _exit(127);
+}
+
+__attribute__((noinline)) static void stale_helper(void)
+{
+    exec_stale(); /* CALL_STALE */
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void spawn_over_stale_frames(void)
+{
+    for (int size = 0; size <= 640; size += 16) {
+        pid_t pid = fork_with_big_frame();
+        if (pid == 0) {
+            char *p = alloca(size + 1);
+            __asm__ volatile("" ::"r"(p) : "memory");
+            stale_helper(); /* CALL_STALE_HELPER */
+        }
+        reap(pid);
+    }
+}
+
 int main(void)
 {
     spawn_direct();
     spawn_via_helper();
     spawn_then_call_again();
+    spawn_over_stale_frames();
     return 0;
 }

@@ -8,11 +8,17 @@
  *                           does): the child is pid 1 there, not the pid
  *                           its parent sees (needs CAP_SYS_ADMIN; exits 77
  *                           without it)
+ *   exec_told_late ignored  SIGCHLD is ignored, so the parent never reaps
+ *                           its 300 children (the kernel does) and their
+ *                           slots on the exec board are never given back:
+ *                           the children past the board's 256 slots must
+ *                           say what they ran themselves
  * The child execs /bin/true with the mode as its argument.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -20,8 +26,19 @@
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "ignored")) {
+        signal(SIGCHLD, SIG_IGN);
+        for (int i = 0; i < 300; i++)
+            if (fork() == 0) {
+                execl("/bin/true", "true", "ignored", (char *)NULL);
+                _exit(127);
+            }
+        while (wait(NULL) > 0 || errno == EINTR)
+            ; /* returns ECHILD once the kernel has reaped them all */
+        return 0;
+    }
     if (argc != 2 || (strcmp(argv[1], "orphan") && strcmp(argv[1], "pidns"))) {
-        fprintf(stderr, "usage: exec_told_late orphan|pidns\n");
+        fprintf(stderr, "usage: exec_told_late orphan|pidns|ignored\n");
         return 2;
     }
     int pidns = !strcmp(argv[1], "pidns");

@@ -201,7 +201,7 @@ def a_forked_childs_exec_stack_is_where_it_called_exec():
         status, report, _ = analyze(d.path)
         told = {p["argv"][-1]: p["exec_chain"][-1] for p in report["processes"]
                 if p["exec_chain"] and p["exec_chain"][-1]["log"] is None}
-        assert set(told) == {"direct", "helper", "again"}, report["processes"]
+        assert set(told) == {"direct", "helper", "again", "stale"}, report["processes"]
         direct = told["direct"]["stack"]
         assert functions(direct)[:2] == ["spawn_direct", "main"], functions(direct)
         assert_frame(direct, "spawn_direct", "exec_sites.c", source_line(src, "EXEC_DIRECT"))
@@ -215,6 +215,15 @@ def a_forked_childs_exec_stack_is_where_it_called_exec():
             functions(again)
         assert_frame(again, "fork_or_exec", "exec_sites.c", source_line(src, "EXEC_AGAIN"))
         assert_frame(again, "spawn_then_call_again", "exec_sites.c", source_line(src, "CALL_AGAIN"))
+        stale = [p["exec_chain"][-1]["stack"] for p in report["processes"]
+                 if p["argv"] and p["argv"][-1] == "stale"]
+        assert len(stale) == 41, len(stale)
+        for stack in stale:
+            assert functions(stack)[:4] == ["exec_stale", "stale_helper", "spawn_over_stale_frames",
+                                            "main"], functions(stack)
+            assert_frame(stack, "stale_helper", "exec_sites.c", source_line(src, "CALL_STALE"))
+            assert_frame(stack, "spawn_over_stale_frames", "exec_sites.c",
+                         source_line(src, "CALL_STALE_HELPER"))
         d.cleanup()
 
 
@@ -248,4 +257,38 @@ def exec_of_a_child_outliving_its_parent_or_in_a_new_pid_namespace_is_shown():
     (child,) = [p for p in report["processes"] if p["ppid"] != os.getpid()]
     assert child["exe"] == "/bin/true" and child["argv"] == ["true", "pidns"], child
     assert not child["has_log"] and child["exec_chain"][-1]["stack"], child
+    d.cleanup()
+
+
+@test
+def exec_board_survives_forks_from_signal_handlers_and_a_full_board():
+    # A crash reporter forks from its SIGSEGV handler after a stack
+    # overflow: the fork hook must not touch the overflowed stack.
+    d = LogDir()
+    r = run([prog("fork_in_signal_handlers"), "crash"], log_dir=d.path, options="verbosity=0")
+    assert r.returncode == 42, (r.returncode, r.stderr)
+    d.cleanup()
+    # Forks from a SIGALRM handler interleaved with the main loop's: each
+    # exec is told as its own child's (the child names its pid in argv).
+    for attempt in range(3):
+        d = LogDir()
+        r = run([prog("fork_in_signal_handlers"), "interleave", "300"], log_dir=d.path,
+                options="verbosity=0")
+        assert r.returncode == 0, r.stderr
+        status, report, _ = analyze(d.path)
+        kids = [p for p in report["processes"] if p["ppid"] != os.getpid()]
+        assert len(kids) >= 300, len(kids)
+        for p in kids:
+            assert p["exe"] == "/bin/true" and p["argv"][:2] in (["true", "main"], ["true", "handler"]) \
+                and p["argv"][2] == str(p["pid"]), (p["pid"], p["exe"], p["argv"])
+        d.cleanup()
+    # SIGCHLD ignored: the parent never reaps, its 256 board slots stay
+    # taken, and the children after them say what they ran themselves.
+    d = LogDir()
+    r = run([prog("exec_told_late"), "ignored"], log_dir=d.path, options="verbosity=0")
+    assert r.returncode == 0, r.stderr
+    status, report, _ = analyze(d.path)
+    kids = [p for p in report["processes"] if p["ppid"] != os.getpid()]
+    assert len(kids) == 300 and all(p["exe"] == "/bin/true" for p in kids), \
+        sorted(set(str(p["exe"]) for p in kids))
     d.cleanup()
