@@ -12,11 +12,12 @@
  * the exec but stays in the parent, which copies the slot into its own log
  * as a CHILD_EXEC event when it reaps the child (or at its exit).
  *
- * A full board, or a child of a process that never forked (posix_spawn,
- * an exec'd image) has no slot: the child then writes its own log as
- * before, unless the exec'd program runs under the shim (its log, if it
- * writes one, says what ran).  Everything here is a plain store into
- * shared memory: no lock, no system call in the child.
+ * A child of a process that never forked (posix_spawn, an exec'd image)
+ * has no board: it writes its own log, unless the exec'd program runs
+ * under the shim (its log, if it writes one, says what ran).  A child
+ * that finds the board full or closed (its parent is exiting or exec'ing)
+ * writes its exec in its own log.  The board itself is plain stores into
+ * shared memory: no lock, no system call.
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>

@@ -137,9 +137,10 @@ void *guard_alloc(size_t size)
  * simply released, and the log moves to a file of the child's own.
  *
  * Most forked children exec at once, so this must cost next to nothing:
- * no system call but getpid, nothing unmapped or closed (each room puts
- * that off until the child first needs it, see log.c and stack.c), and
- * no store of a value that is already there.  Every page of the parent's
+ * no system call but getpid and closing the parent's log descriptor,
+ * nothing unmapped (each room puts that off until the child first needs
+ * it, see log.c and stack.c), and no store of a value that is already
+ * there.  Every page of the parent's
  * memory this handler writes is a page the kernel must copy for the child
  * (about a microsecond each); reads are free. */
 static void after_fork_child(void)
