@@ -163,6 +163,14 @@ static void after_fork_child(void)
     guard_tls_depth--;
 }
 
+/* The same for a process made by clone() without CLONE_VM (spawn.c): it
+ * has a copy of our state, as a fork child does, but no atfork handler
+ * runs in it. */
+void guard_fork_child_setup(void)
+{
+    after_fork_child();
+}
+
 static void record_exit(int status)
 {
     if (!atomic_exchange(&exit_status_known, 1))

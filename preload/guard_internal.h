@@ -55,6 +55,7 @@ void guard_halt(void) __attribute__((noreturn)); /* halt_on_error */
 int guard_log_open(pid_t ppid, int forked_child);
 int guard_log_created(void);           /* the file exists (it is made at the first record) */
 void guard_log_after_fork_child(pid_t parent);
+void guard_fork_child_setup(void); /* a clone child's copy of the atfork handler */
 /* Reserve a record of `size` bytes (rounded up to 8) and return a pointer
  * to fill, or NULL (log off, full, or reentered from a signal handler while
  * this thread was growing the log).  guard_log_commit() publishes it. */

@@ -225,6 +225,23 @@ GUARD_EXPORT int pclose(FILE *stream)
     return rc;
 }
 
+/* A process made by clone() without CLONE_VM starts with a copy of our
+ * state, as a fork child does, but no atfork handler runs in it: it would
+ * write into its parent's log.  So fn runs through a trampoline that does
+ * the fork child's set-up first.  The start record lives in the hook's
+ * frame: the child has a copy of the parent's stack at the same address. */
+struct clone_start {
+    int (*fn)(void *);
+    void *arg;
+};
+
+static int clone_trampoline(void *p)
+{
+    struct clone_start start = *(const struct clone_start *)p;
+    guard_fork_child_setup();
+    return start.fn(start.arg);
+}
+
 /* clone() through libc: a new process unless CLONE_THREAD. */
 GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
@@ -236,21 +253,38 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     pid_t *ctid = va_arg(ap, pid_t *);
     va_end(ap);
     int process = !(flags & CLONE_THREAD);
-    uint32_t spawn_stack = 0;
+    uint32_t spawn_stack = 0, board_key = 0;
     int threads = 0;
     int entry_errno = errno;
-    if (process && guard_enter()) {
+    /* A copy of our memory and our TLS (no CLONE_SETTLS: our TLS offsets
+     * in someone else's block would be wild stores) gets the set-up. */
+    int copy = process && !(flags & (CLONE_VM | CLONE_SETTLS));
+    struct clone_start start = {fn, arg};
+    sigset_t mask;
+    int entered = process && guard_enter();
+    if (entered) {
         guard_walk_prepare();
         spawn_stack = guard_stack_capture_walk();
         threads = guard_thread_count();
+        if (copy) {
+            guard_tls_threads_at_fork = threads;
+            guard_tls_fork_site.stack = 0; /* its exec's stack: walked whole */
+            block_async_signals(&mask);
+            board_key = guard_board_before_fork();
+        }
         guard_leave();
     }
     errno = entry_errno;
-    int pid = real(fn, stack, flags, arg, ptid, tls, ctid);
+    int pid = entered && copy ? real(clone_trampoline, stack, flags, &start, ptid, tls, ctid)
+                              : real(fn, stack, flags, arg, ptid, tls, ctid);
     int saved = errno;
-    if (process && pid != 0 && guard_enter()) { /* pid 0: we are the child (no CLONE_VM) */
+    if (entered && copy) {
+        pthread_sigmask(SIG_SETMASK, &mask, NULL);
+        guard_tls_threads_at_fork = 0;
+    }
+    if (entered && guard_enter()) { /* glibc's clone returns only in the parent */
         guard_child_started(GUARD_SPAWN_CLONE, pid > 0 ? pid : -1, spawn_stack, threads, NULL,
-                            NULL, NULL, 0);
+                            NULL, NULL, board_key);
         guard_ns_clone(flags, pid, saved);
         guard_leave();
     }
