@@ -100,11 +100,11 @@ void guard_board_after_fork_child(pid_t parent)
         claimed = NULL;
 }
 
-/* A child looks for a free slot from the one its pid hashes to, so that
+/* A child looks for a free slot from the one its key hashes to, so that
  * children rarely contend for one; the parent looks for it from there too. */
-static unsigned home_slot(uint32_t pid)
+static unsigned home_slot(uint32_t key)
 {
-    return (pid * 2654435761u) >> 24; /* BOARD_SLOTS == 256 */
+    return (key * 2654435761u) >> 24; /* BOARD_SLOTS == 256 */
 }
 
 /* The exec's frames.  The child walks its stack (walk.c: libgcc's
