@@ -119,6 +119,11 @@ const char *pt_end_name(enum pt_end end);        /* "exit", "exec", "killed", "k
 const char *pt_node_name(const struct pt_node *n);
 /* "name arg1 arg2..." cut to about max bytes (fresh copy). */
 char *pt_node_cmdline(const struct pt_node *n, size_t max);
+/* Append the node's arguments to what memstream f (buf, len) holds, close
+ * it and return the text, cut to max bytes ("..." at the end) but never
+ * before byte `keep`. */
+char *pt_finish_with_args(const struct pt_node *n, FILE *f, char **buf, size_t *len, size_t keep,
+                          size_t max);
 /* A wait status as people say it: "exited 3", "killed by signal 9
  * (SIGKILL), core dumped", "stopped"... (buf of cap bytes). */
 const char *pt_wait_status_text(int status, char *buf, size_t cap);

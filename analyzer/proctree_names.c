@@ -75,6 +75,27 @@ const char *pt_node_name(const struct pt_node *n)
     return "?";
 }
 
+char *pt_finish_with_args(const struct pt_node *n, FILE *f, char **buf, size_t *len, size_t keep,
+                          size_t max)
+{
+    for (size_t i = 1; i < n->argc; i++) {
+        fputc(' ', f);
+        fputs(n->argv[i], f);
+    }
+    if (fclose(f) != 0 || !*buf) {
+        free(*buf);
+        return xstrdup(pt_node_name(n));
+    }
+    if (*len > max && max > 3) {
+        /* cut on a character boundary: never in the middle of UTF-8 */
+        size_t cut = max - 3 > keep ? max - 3 : keep;
+        while (cut > keep && ((unsigned char)(*buf)[cut] & 0xC0) == 0x80)
+            cut--;
+        memcpy(*buf + cut, "...", 4);
+    }
+    return *buf;
+}
+
 char *pt_node_cmdline(const struct pt_node *n, size_t max)
 {
     char *buf = NULL;
@@ -83,21 +104,6 @@ char *pt_node_cmdline(const struct pt_node *n, size_t max)
     if (!f)
         return xstrdup(pt_node_name(n));
     fputs(pt_node_name(n), f);
-    for (size_t i = 1; i < n->argc; i++) {
-        fputc(' ', f);
-        fputs(n->argv[i], f);
-    }
-    if (fclose(f) != 0 || !buf) {
-        free(buf);
-        return xstrdup(pt_node_name(n));
-    }
-    if (len > max && max > 3) {
-        /* cut on a character boundary: never in the middle of UTF-8 */
-        size_t cut = max - 3;
-        while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
-            cut--;
-        memcpy(buf + cut, "...", 4);
-    }
-    return buf;
+    return pt_finish_with_args(n, f, &buf, &len, 0, max);
 }
 

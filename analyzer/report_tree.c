@@ -52,24 +52,9 @@ static char *node_title(const struct pt_node *n)
         fprintf(f, "%s%s", prev ? " → " : "", base_name(n->exec_path));
     else if (!prev)
         fputs(pt_node_name(n), f);
-    size_t head = 0;
     fflush(f);
-    head = len;
-    for (size_t i = 1; i < n->argc; i++) {
-        fputc(' ', f);
-        fputs(n->argv[i], f);
-    }
-    if (fclose(f) != 0 || !buf) {
-        free(buf);
-        return xstrdup(pt_node_name(n));
-    }
-    if (len > head + PT_ARGS_MAX) {
-        size_t cut = head + PT_ARGS_MAX - 3;
-        while (cut > head && ((unsigned char)buf[cut] & 0xC0) == 0x80)
-            cut--;
-        memcpy(buf + cut, "...", 4);
-    }
-    return buf;
+    size_t head = len; /* the names; only the arguments are cut */
+    return pt_finish_with_args(n, f, &buf, &len, head, head + PT_ARGS_MAX);
 }
 
 /* How the process itself ended: "exit 0", "killed by signal 9"... */

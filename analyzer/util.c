@@ -66,15 +66,20 @@ char *xstrndup_bytes(const void *p, size_t n)
     return r;
 }
 
+char *xvasprintf(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0 || !s)
+        out_of_memory();
+    return s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0 || !s)
-        out_of_memory();
     return s;
 }
 
@@ -96,11 +101,8 @@ void notes_add(struct notes *notes, enum note_level level, const char *log, uint
 {
     va_list ap;
     va_start(ap, fmt);
-    char *text = NULL;
-    int n = vasprintf(&text, fmt, ap);
+    char *text = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0 || !text)
-        out_of_memory();
 
     VEC_GROW(notes->v, notes->n, notes->cap);
     struct note *nt = &notes->v[notes->n++];

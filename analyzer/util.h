@@ -28,6 +28,7 @@ void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 /* Copy n bytes into a NUL-terminated string; stops at an embedded NUL. */
 char *xstrndup_bytes(const void *p, size_t n);
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Make room for one more element in a growable array (p, n, cap). */

@@ -92,6 +92,17 @@ static BENCH_UNUSED int bench_parse_opts(int argc, char **argv, struct bench_opt
     return i;
 }
 
+/* For a bench that takes only -t and -r: parse them or exit with the
+ * usage; and print each result line as it comes. */
+static BENCH_UNUSED void bench_parse_opts_only(int argc, char **argv, struct bench_opts *o)
+{
+    if (bench_parse_opts(argc, argv, o) != argc) {
+        fprintf(stderr, "usage: %s [-t MS_PER_REP] [-r REPS]\n", argv[0]);
+        exit(2);
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 static BENCH_UNUSED int bench_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

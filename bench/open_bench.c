@@ -289,11 +289,7 @@ static void print_rows(const struct bench_pair *res, int alone)
 int main(int argc, char **argv)
 {
     struct bench_opts o;
-    if (bench_parse_opts(argc, argv, &o) != argc) {
-        fprintf(stderr, "usage: %s [-t MS_PER_REP] [-r REPS]\n", argv[0]);
-        return 2;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    bench_parse_opts_only(argc, argv, &o);
     int shim = bench_shim_loaded();
     libc_open = (open_fn)bench_libc_sym("open");
     libc_openat = (openat_fn)bench_libc_sym("openat");
