@@ -8,8 +8,7 @@
  * not pay for more than it needs.  libunwind's cached unw_backtrace needs
  * a 256 KiB trace cache per thread, which every fork then copies the page
  * tables of; its cursor walk takes a cache lock around every step (two
- * rt_sigprocmask calls each, ~15 per fork: ~25 us of a fork+exec here,
- * docs/performance.md).  libgcc's _Unwind_Backtrace finds each frame's
+ * rt_sigprocmask calls each, ~15 per fork; docs/performance.md).  libgcc's _Unwind_Backtrace finds each frame's
  * unwind information through glibc's _dl_find_object, without a lock or a
  * system call (~0.1 us a frame), and libgcc_s is part of every Debian
  * system (package libgcc-s1, priority required) and already loaded by any
