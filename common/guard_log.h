@@ -29,8 +29,8 @@ struct guard_file_header {
     uint32_t header_size;        /* sizeof(struct guard_file_header) */
     uint32_t pid;
     uint32_t ppid;               /* parent pid: a forked child names its parent */
-    uint64_t start_realtime_ns;  /* CLOCK_REALTIME at log creation */
-    uint64_t start_monotonic_ns; /* CLOCK_MONOTONIC at log creation; event times use this clock */
+    uint64_t start_realtime_ns;  /* CLOCK_REALTIME when the process started (a fork child: its fork) */
+    uint64_t start_monotonic_ns; /* CLOCK_MONOTONIC, likewise; event times use this clock */
     uint32_t flags;              /* GUARD_FILE_* */
     uint32_t page_size;
     uint64_t reserved[2];

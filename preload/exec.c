@@ -59,7 +59,7 @@ static void *env_space(size_t need)
 }
 
 /* envp with the shim kept in it, or NULL when envp needs no change. */
-char *const *guard_env_with_shim(char *const envp[])
+GUARD_FORK_PATH char *const *guard_env_with_shim(char *const envp[])
 {
     if (!guard_opt.follow_exec || !envp)
         return NULL;
@@ -148,7 +148,7 @@ void guard_exec_prepare(void)
 }
 
 /* Returns the environment to exec with. */
-static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
+GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
 {
     if (!guard_enter())
         return envp;
@@ -211,7 +211,7 @@ static void exec_failed(int err)
 #define RESOLVED(name) (atomic_load_explicit(&real_exec.resolved, memory_order_acquire) \
                         ? real_exec.name : (guard_exec_prepare(), real_exec.name))
 
-static int vector_exec(const char *path, char *const argv[], char *const envp[], int search)
+GUARD_FORK_PATH static int vector_exec(const char *path, char *const argv[], char *const envp[], int search)
 {
     int (*real)(const char *, char *const[], char *const[]) =
         search ? RESOLVED(execvpe) : RESOLVED(execve);

@@ -52,14 +52,14 @@ struct board {
     struct board_slot slot[BOARD_SLOTS];
 };
 
-static _Atomic(struct board *) board; /* this process's, for its forked children */
-static struct board *parent_board;    /* in a forked child: its parent's */
-static struct board_slot *claimed;    /* in a forked child: its slot */
-static pid_t board_parent;            /* in a forked child: the parent's pid */
+GUARD_FORK_WRITTEN static _Atomic(struct board *) board; /* this process's, for its forked children */
+GUARD_FORK_WRITTEN static struct board *parent_board;    /* in a forked child: its parent's */
+GUARD_FORK_WRITTEN static struct board_slot *claimed;    /* in a forked child: its slot */
+GUARD_FORK_WRITTEN static pid_t board_parent;            /* in a forked child: the parent's pid */
 static _Atomic uint32_t next_key;
 static __thread uint32_t last_key;    /* the key of this thread's last fork */
 static __thread uint32_t my_key;      /* in a forked child: the key its parent gave it */
-static unsigned claimed_index;
+GUARD_FORK_WRITTEN static unsigned claimed_index;
 
 /* Before fork(): the child must inherit the mapping.  Untouched pages of
  * a shared anonymous mapping cost nothing.  Returns the fork's key, which
@@ -86,7 +86,7 @@ uint32_t guard_board_before_fork(void)
 /* In the child: the inherited board is the parent's, to write to; a board
  * of its own is made at its own first fork.  (Stores only where the value
  * changes: see after_fork_child in guard.c.) */
-void guard_board_after_fork_child(pid_t parent)
+GUARD_FORK_PATH void guard_board_after_fork_child(pid_t parent)
 {
     my_key = last_key; /* a TLS page the child has written already */
     if (board_parent != parent)
@@ -121,7 +121,7 @@ static unsigned home_slot(uint32_t key)
  * addresses of all the frames above it are still in the stack slots where
  * the fork's unwind found them (reads of live stack above the walked frame).
  * The fork site must also be our parent's, not one of our own forks'. */
-int guard_fork_site_intact(const struct guard_fork_site *s)
+GUARD_FORK_PATH int guard_fork_site_intact(const struct guard_fork_site *s)
 {
     if (!s->stack || s->owner != board_parent || s->nslots > GUARD_FORK_SLOTS)
         return 0;
@@ -131,7 +131,7 @@ int guard_fork_site_intact(const struct guard_fork_site *s)
     return 1;
 }
 
-static void take_exec_frames(struct board_slot *slot)
+GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
 {
     const struct guard_fork_site *fork_site = &guard_tls_fork_site;
     unsigned n = guard_stack_walk_raw(slot->pcs, BOARD_FRAMES, NULL, 0,
@@ -146,7 +146,7 @@ static void take_exec_frames(struct board_slot *slot)
  * the child must say it itself: the parent is exiting or exec'ing (nobody
  * will read the board), or the board is full (children the parent never
  * reaps, with SIGCHLD ignored, hold their slots). */
-int guard_board_post_exec(const char *payload, size_t len)
+GUARD_FORK_PATH int guard_board_post_exec(const char *payload, size_t len)
 {
     uint32_t self = my_key;
     if (!parent_board || !self)

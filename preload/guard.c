@@ -28,7 +28,7 @@
 __thread int guard_tls_depth;
 static __thread pid_t tls_tid;
 
-pid_t guard_pid;
+GUARD_FORK_WRITTEN pid_t guard_pid;
 const char *guard_options_text = "";
 
 enum { STATE_UNINIT, STATE_INITIALIZING, STATE_ACTIVE, STATE_INERT };
@@ -36,14 +36,14 @@ static _Atomic int guard_state = STATE_UNINIT;
 static _Atomic int exit_status_known;
 static int exit_status;
 
-pid_t guard_gettid(void)
+GUARD_FORK_PATH pid_t guard_gettid(void)
 {
     if (__builtin_expect(tls_tid == 0, 0))
         tls_tid = (pid_t)syscall(SYS_gettid);
     return tls_tid;
 }
 
-uint64_t guard_now_ns(void)
+GUARD_FORK_PATH uint64_t guard_now_ns(void)
 {
     struct timespec ts;
     guard_real_clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -75,7 +75,7 @@ const char *guard_exe_path(void)
     return exe;
 }
 
-int guard_is_active(void)
+GUARD_FORK_PATH int guard_is_active(void)
 {
     return atomic_load_explicit(&guard_state, memory_order_acquire) == STATE_ACTIVE;
 }
@@ -143,7 +143,7 @@ void *guard_alloc(size_t size)
  * there.  Every page of the parent's
  * memory this handler writes is a page the kernel must copy for the child
  * (about a microsecond each); reads are free. */
-static void after_fork_child(void)
+GUARD_FORK_PATH static void after_fork_child(void)
 {
     if (!guard_is_active())
         return;
@@ -278,7 +278,7 @@ static void guard_ensure_init(void)
     }
 }
 
-int guard_enter(void)
+GUARD_FORK_PATH int guard_enter(void)
 {
     if (guard_tls_depth > 0)
         return 0;

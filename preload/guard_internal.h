@@ -205,6 +205,21 @@ struct guard_fork_site {
     uint64_t slot_value[GUARD_FORK_SLOTS];
 };
 extern __thread struct guard_fork_site guard_tls_fork_site;
+/* A forked child runs only a little of our code and writes a few of our
+ * variables before it execs; every page of code it runs and every page of
+ * data it writes is a page fault (and a copy) per child.  So that code and
+ * those variables are each gathered in a section of their own, a page or
+ * two, instead of being spread over all of ours (docs/performance.md). */
+#define GUARD_FORK_PATH __attribute__((section(".text.hot.guard_fork_path")))
+#define GUARD_FORK_WRITTEN __attribute__((section("guard_fork_written")))
+/* When the forking thread called fork (set by the fork hook just before
+ * the fork and cleared in the parent just after), for the child's log:
+ * the child reads no clock of its own before its first record. */
+struct guard_fork_stamp {
+    pid_t pid; /* the forking process */
+    uint64_t monotonic_ns, realtime_ns;
+};
+extern __thread struct guard_fork_stamp guard_tls_fork_stamp;
 int guard_fork_site_intact(const struct guard_fork_site *site); /* execboard.c */
 /* Walks this thread's frames into pcs (and their stack pointers into sps,
  * 0 for a frame interrupted by a signal); with `until`, stops after the

@@ -60,7 +60,7 @@ static _Atomic uint32_t dropped;
 static _Atomic int log_failed;        /* no more space, or no file */
 static char log_path_buf[PATH_MAX];
 
-static _Atomic uint32_t log_epoch = 1; /* a new log file: nothing written in it yet */
+GUARD_FORK_WRITTEN static _Atomic uint32_t log_epoch = 1; /* a new log file: nothing written in it yet */
 
 /* The file is created at the first record, not at start-up (log_always=0):
  * most processes of a test suite or a build record nothing, and creating a
@@ -68,12 +68,12 @@ static _Atomic uint32_t log_epoch = 1; /* a new log file: nothing written in it 
  * tmpfs, 0.2-0.9 ms on ext4; docs/performance.md).  A process that records
  * nothing still appears in the process tree, from its parent's records. */
 enum { LOG_OFF, LOG_PENDING, LOG_OPENING, LOG_OPEN, LOG_FAILED };
-static _Atomic int log_state = LOG_OFF;
+GUARD_FORK_WRITTEN static _Atomic int log_state = LOG_OFF;
 static _Atomic int log_opener;        /* tid of the thread creating the file */
-static pid_t pending_ppid;
-static int pending_forked;
-static uint64_t start_realtime_ns, start_monotonic_ns; /* when the process (image) started */
-static int inherited;                 /* a fork child: chunks are the parent's */
+GUARD_FORK_WRITTEN static pid_t pending_ppid;
+GUARD_FORK_WRITTEN static int pending_forked;
+GUARD_FORK_WRITTEN static uint64_t start_realtime_ns, start_monotonic_ns; /* when the process (image) started */
+GUARD_FORK_WRITTEN static int inherited;                 /* a fork child: chunks are the parent's */
 static _Atomic int preamble_open;     /* the opener is writing the preamble */
 
 const char *guard_log_path(void) { return guard_log_created() ? log_path_buf : ""; }
@@ -393,9 +393,26 @@ int guard_log_open(pid_t ppid, int forked_child)
     return 0;
 }
 
-int guard_log_created(void)
+GUARD_FORK_PATH int guard_log_created(void)
 {
     return atomic_load(&log_state) == LOG_OPEN;
+}
+
+/* A fork child's start: when its parent called fork, if the fork hook
+ * stamped it (guard_tls_fork_stamp), else now.  Other processes took it at
+ * start-up. */
+static void take_start_time(void)
+{
+    if (start_monotonic_ns)
+        return;
+    const struct guard_fork_stamp *stamp = &guard_tls_fork_stamp;
+    if (stamp->monotonic_ns && stamp->pid == pending_ppid) {
+        start_monotonic_ns = stamp->monotonic_ns;
+        start_realtime_ns = stamp->realtime_ns;
+    } else {
+        start_realtime_ns = clock_ns(CLOCK_REALTIME);
+        start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+    }
 }
 
 /* Create the file, map its first chunk, write the header, the PROCESS
@@ -414,6 +431,7 @@ static int log_materialize(void)
             atomic_store(&log_opener, (int)guard_gettid());
             if (inherited)
                 drop_inherited_log();
+            take_start_time();
             int ok = 0;
             const char *exe = guard_exe_path();
             int fd = create_log_file(exe);
@@ -487,19 +505,11 @@ static void write_file_header(struct guard_file_header *h)
  * record like any process's, and only then are the parent's chunks
  * unmapped and its descriptor closed (drop_inherited_log).  Most forked
  * children exec at once and never get there: the exec drops both. */
-void guard_log_after_fork_child(pid_t parent)
+GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent)
 {
     if (atomic_load(&log_state) == LOG_OFF)
         return; /* log=0 */
-    inherited = 1;
-    /* The descriptor is closed now (a child that never execs must not hold
-     * its parent's log open; two system calls), if it still is the log: the
-     * parent's program may have taken the number for a file of its own. */
-    if (log_fd >= 0) {
-        if (log_fd_is_ours())
-            close(log_fd);
-        log_fd = -1;
-    }
+    inherited = 1; /* the parent's chunks and descriptor go at the first record */
     if (atomic_load_explicit(&grow_lock.owner, memory_order_relaxed))
         atomic_store(&grow_lock.owner, 0);
     if (atomic_load_explicit(&log_opener, memory_order_relaxed))
@@ -508,8 +518,10 @@ void guard_log_after_fork_child(pid_t parent)
         atomic_store(&preamble_open, 0); /* another thread was writing the parent's */
     pending_ppid = parent;
     pending_forked = 1;
-    start_realtime_ns = clock_ns(CLOCK_REALTIME);
-    start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+    /* When it started: the fork hook's stamp, read at the first record
+     * (see take_start_time); no clock here, whose code and vDSO pages a
+     * child that execs at once would fault in for nothing. */
+    start_monotonic_ns = 0;
     /* A new epoch now, not at the creation: the pool decides from it
      * whether an object's full record is already in this log. */
     atomic_fetch_add(&log_epoch, 1);
@@ -524,6 +536,14 @@ void guard_log_after_fork_child(pid_t parent)
  * number for a file of its own). */
 static void drop_inherited_log(void)
 {
+    /* The descriptor, if it still is the parent's log: the child's program
+     * may have taken the number for a file of its own.  (O_CLOEXEC closes
+     * it in a child that execs first.) */
+    if (log_fd >= 0) {
+        if (log_fd_is_ours())
+            close(log_fd);
+        log_fd = -1;
+    }
     unsigned end = chunks_mapped + 1 < MAX_CHUNKS ? chunks_mapped + 1 : MAX_CHUNKS;
     for (unsigned k = 0; k < end; k++) {
         /* forget it before it goes: nothing may store into a chunk unmapped */

@@ -170,7 +170,7 @@ static void sensitive_call(unsigned kinds, const char *call, unsigned role)
 #define KIND(k) (1u << (k))
 
 /* Called by exec.c and spawn.c. */
-void guard_ns_before_spawn_or_exec(const char *call)
+GUARD_FORK_PATH void guard_ns_before_spawn_or_exec(const char *call)
 {
     sensitive_call(ALL_KINDS, call, GUARD_ROLE_CALL);
 }
@@ -551,7 +551,7 @@ GUARD_EXPORT ssize_t readlinkat(int dirfd, const char *restrict path, char *rest
     return real(dirfd, path, buf, len);
 }
 
-void guard_ns_after_fork_child(void)
+GUARD_FORK_PATH void guard_ns_after_fork_child(void)
 {
     /* only what differs: see guard_pool_after_fork_child */
     if (atomic_load_explicit(&ns_lock.owner, memory_order_relaxed))

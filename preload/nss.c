@@ -183,7 +183,7 @@ void guard_nss_at_exit(void)
     }
 }
 
-void guard_nss_after_fork_child(void)
+GUARD_FORK_PATH void guard_nss_after_fork_child(void)
 {
     /* only what differs: see guard_pool_after_fork_child */
     if (atomic_load_explicit(&report_lock.owner, memory_order_relaxed))

@@ -484,7 +484,7 @@ int guard_pool_efault(const char *call, const void *buf, size_t len, unsigned ac
  * to change, but locks another parent thread held are released (only
  * those: a store, even of the same value, makes the kernel copy the page
  * for the child). */
-void guard_pool_after_fork_child(void)
+GUARD_FORK_PATH void guard_pool_after_fork_child(void)
 {
     for (unsigned i = 0; i < SHARDS; i++)
         if (atomic_load_explicit(&shards[i].lock.owner, memory_order_relaxed))

@@ -46,12 +46,12 @@ struct child {
     char program[96];
 };
 
-static struct child *live, *spare;
+GUARD_FORK_WRITTEN static struct child *live, *spare;
 static struct guard_lock table_lock;
 static _Atomic uint64_t sequence;
 static _Atomic int autoreap_now;     /* SIGCHLD is SIG_IGN or SA_NOCLDWAIT */
-static int fork_child_threads;       /* in a fork child: the parent's thread count, else 0 */
-static _Atomic int exit_checked;
+GUARD_FORK_WRITTEN static int fork_child_threads;       /* in a fork child: the parent's thread count, else 0 */
+GUARD_FORK_WRITTEN static _Atomic int exit_checked;
 
 uint64_t guard_seq_next(void)
 {
@@ -243,7 +243,7 @@ static void describe_state(const struct child *c, char *buf, size_t cap)
     }
 }
 
-void guard_children_at_exit(const char *why)
+GUARD_FORK_PATH void guard_children_at_exit(const char *why)
 {
     if (!live || atomic_exchange(&exit_checked, 1))
         return;
@@ -328,7 +328,7 @@ void guard_proc_init(void)
 }
 
 /* In the child of fork: the parent's children are not ours. */
-void guard_proc_after_fork_child(int parent_threads)
+GUARD_FORK_PATH void guard_proc_after_fork_child(int parent_threads)
 {
     /* only what differs: see guard_pool_after_fork_child */
     if (atomic_load_explicit(&table_lock.owner, memory_order_relaxed))

@@ -28,6 +28,16 @@
  * the child (TLS is copied). */
 __thread int guard_tls_threads_at_fork;
 __thread struct guard_fork_site guard_tls_fork_site;
+__thread struct guard_fork_stamp guard_tls_fork_stamp;
+
+static void stamp_fork(void)
+{
+    struct timespec ts;
+    guard_real_clock_gettime(CLOCK_REALTIME, &ts);
+    guard_tls_fork_stamp.pid = guard_pid;
+    guard_tls_fork_stamp.realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    guard_tls_fork_stamp.monotonic_ns = guard_now_ns();
+}
 
 /* Remember the fork's frames for the child's exec (execboard.c): its
  * frame 1 (the forking function's caller) and where the return addresses
@@ -73,7 +83,19 @@ static void block_async_signals(sigset_t *old)
     pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-static pid_t fork_common(unsigned kind)
+/* The fork's stack, and its site for the child's exec.  Not inlined: the
+ * frame arrays stay out of fork_common's frame, which the child returns
+ * through (each stack page it writes is a page copied for it). */
+static __attribute__((noinline)) uint32_t take_fork_stack(void)
+{
+    uint64_t pcs[GUARD_MAX_FRAMES], sps[GUARD_FORK_SLOTS + 2];
+    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, sps, GUARD_FORK_SLOTS + 2, NULL);
+    uint32_t stack = n ? guard_stack_intern(pcs, n) : guard_stack_capture_walk();
+    note_fork_site(stack, pcs, sps, n);
+    return stack;
+}
+
+GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
 {
     GUARD_REAL(pid_t (*)(void), fork);
     if (!guard_enter())
@@ -82,19 +104,19 @@ static pid_t fork_common(unsigned kind)
     int threads = guard_thread_count();
     guard_walk_prepare(); /* here, not in the child: see walk.c */
     guard_exec_prepare();  /* and what the child's exec needs, likewise */
-    uint64_t pcs[GUARD_MAX_FRAMES], sps[GUARD_FORK_SLOTS + 2];
-    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, sps, GUARD_FORK_SLOTS + 2, NULL);
-    uint32_t stack = n ? guard_stack_intern(pcs, n) : guard_stack_capture_walk();
-    note_fork_site(stack, pcs, sps, n);
+    uint32_t stack = take_fork_stack();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     guard_tls_threads_at_fork = threads;
     sigset_t mask;
     block_async_signals(&mask);
     uint32_t board_key = guard_board_before_fork();
+    stamp_fork();
     guard_leave();
     errno = entry_errno;
     pid_t pid = real(); /* the child side is set up by our atfork handler */
     int saved = errno;
+    if (pid != 0)
+        guard_tls_fork_stamp.monotonic_ns = 0; /* a later fork not through here is not stamped */
     pthread_sigmask(SIG_SETMASK, &mask, NULL);
     if (pid > 0 && guard_enter()) {
         guard_child_started(kind, pid, stack, threads, NULL, NULL, NULL, board_key);
@@ -271,6 +293,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
             guard_tls_fork_site.stack = 0; /* its exec's stack: walked whole */
             block_async_signals(&mask);
             board_key = guard_board_before_fork();
+            stamp_fork();
         }
         guard_leave();
     }
@@ -281,6 +304,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     if (entered && copy) {
         pthread_sigmask(SIG_SETMASK, &mask, NULL);
         guard_tls_threads_at_fork = 0;
+        guard_tls_fork_stamp.monotonic_ns = 0;
     }
     if (entered && guard_enter()) { /* glibc's clone returns only in the parent */
         guard_child_started(GUARD_SPAWN_CLONE, pid > 0 ? pid : -1, spawn_stack, threads, NULL,

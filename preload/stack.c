@@ -132,15 +132,15 @@ static int unwinder_ready(void)
     return atomic_load_explicit(&unwinder, memory_order_acquire) == UNW_READY;
 }
 
-static _Atomic(struct depot_slot *) depot;           /* DEPOT_SLOTS entries */
-static _Atomic(_Atomic(struct depot_slot *) *) id_to_slot; /* MAX_IDS entries */
-static _Atomic uint32_t next_id = 1;
+GUARD_FORK_WRITTEN static _Atomic(struct depot_slot *) depot;           /* DEPOT_SLOTS entries */
+GUARD_FORK_WRITTEN static _Atomic(_Atomic(struct depot_slot *) *) id_to_slot; /* MAX_IDS entries */
+GUARD_FORK_WRITTEN static _Atomic uint32_t next_id = 1;
 static uintptr_t self_start, self_end;
 static int find_self(struct dl_phdr_info *info, size_t size, void *data);
 /* A fork child's copies of its parent's tables, unmapped when the child
  * makes its own (see guard_stack_after_fork_child). */
-static struct depot_slot *stale_depot;
-static void *stale_id_map;
+GUARD_FORK_WRITTEN static struct depot_slot *stale_depot;
+GUARD_FORK_WRITTEN static void *stale_id_map;
 static struct guard_lock tables_lock;
 
 #define DEPOT_BYTES (sizeof(struct depot_slot) * DEPOT_SLOTS)
@@ -298,7 +298,7 @@ static int in_shim(uintptr_t pc)
     return pc >= self_start && pc < self_end;
 }
 
-int guard_stack_in_shim(uintptr_t pc) { return in_shim(pc); }
+GUARD_FORK_PATH int guard_stack_in_shim(uintptr_t pc) { return in_shim(pc); }
 
 /* ---- raw stacks: registers + stack memory, unwound offline ------------- */
 
@@ -464,7 +464,7 @@ unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs)
  * before use, so the child forgets the tables (its copies of the parent's
  * are unmapped when it makes its own, at its first stack: most children
  * exec before that). */
-void guard_stack_after_fork_child(void)
+GUARD_FORK_PATH void guard_stack_after_fork_child(void)
 {
     struct depot_slot *d = atomic_load_explicit(&depot, memory_order_relaxed);
     if (d) {

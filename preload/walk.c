@@ -70,7 +70,7 @@ struct walk {
     int in_shim, joined;
 };
 
-static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
+GUARD_FORK_PATH static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
 {
     struct walk *w = arg;
     int exact = 0; /* the frame was interrupted (a signal), not calling */
@@ -102,7 +102,7 @@ static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
  * address just above the return address it pushed.  With `until`, stops
  * after the frame that called fork if it is on the stack, and then sets
  * GUARD_WALK_JOINED in the result. */
-__attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps,
+GUARD_FORK_PATH __attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps,
                                                         unsigned sps_max,
                                                         const struct guard_fork_site *until)
 {

@@ -30,7 +30,8 @@ def read_log(path):
         assert size >= 8 and size % 8 == 0 and off + size <= len(data)
         recs.append((REC.get(rtype, rtype), data[off:off + size], off))
         off += size
-    return {"pid": pid, "ppid": ppid, "records": recs}
+    (start_monotonic,) = struct.unpack_from("<Q", data, 32)
+    return {"pid": pid, "ppid": ppid, "start_monotonic": start_monotonic, "records": recs}
 
 
 def process_record(body):
@@ -184,6 +185,16 @@ def forked_child_writes_its_own_log_naming_its_parent():
     (parent,) = [h for h in logs.values() if h["ppid"] == os.getpid()]
     children = [p for p, h in logs.items() if h["ppid"] == parent["pid"]]
     assert len(children) == 1, logs
+    # Its start is when its parent called fork (the fork hook's stamp; the
+    # child reads no clock before its first record): after the parent's
+    # start, before the parent recorded the spawn, before its own events.
+    child = logs[children[0]]
+    spawns = [struct.unpack_from("<Q", b, 8)[0] for k, b, _ in parent["records"]
+              if k == "event" and struct.unpack_from("<H", b, 20)[0] == 9]
+    child_events = [struct.unpack_from("<Q", b, 8)[0] for k, b, _ in child["records"] if k == "event"]
+    assert spawns and child_events, (spawns, child_events)
+    assert parent["start_monotonic"] < child["start_monotonic"] <= min(spawns), (parent, child)
+    assert child["start_monotonic"] <= min(child_events)
     d.cleanup()
 
 
