@@ -215,11 +215,10 @@ static void run_on_slow_stack(const char *call, uintptr_t sp)
 {
     if (!guard_lock_acquire(&slow_lock))
         return;
-    if (!slow_stack) {
-        void *m = mmap(NULL, SLOW_STACK_SIZE, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        slow_stack = m == MAP_FAILED ? NULL : m;
-    }
+    /* From our arena, not a mapping of its own: each separate mapping with
+     * pages in it costs every fork ~3 us (docs/performance.md). */
+    if (!slow_stack)
+        slow_stack = guard_alloc(SLOW_STACK_SIZE);
     if (slow_stack && getcontext(&slow_ctx) == 0) {
         GUARD_REAL(void (*)(ucontext_t *, void (*)(void), int, ...), makecontext);
         slow_ctx.uc_stack.ss_sp = slow_stack;
