@@ -43,11 +43,16 @@ GUARD_FORK_PATH pid_t guard_gettid(void)
     return tls_tid;
 }
 
-GUARD_FORK_PATH uint64_t guard_now_ns(void)
+GUARD_FORK_PATH uint64_t guard_clock_ns(clockid_t clock)
 {
     struct timespec ts;
-    guard_real_clock_gettime(CLOCK_MONOTONIC, &ts);
+    guard_real_clock_gettime(clock, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+GUARD_FORK_PATH uint64_t guard_now_ns(void)
+{
+    return guard_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* For the short pool records on the hot path: the coarse clock reads the
@@ -56,9 +61,7 @@ GUARD_FORK_PATH uint64_t guard_now_ns(void)
  * place in the file; the time only says roughly when. */
 uint64_t guard_now_coarse_ns(void)
 {
-    struct timespec ts;
-    guard_real_clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return guard_clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 /* /proc/self/exe, read once per process image: a fork child has the same

@@ -46,6 +46,7 @@ extern pid_t guard_pid;                /* cached: getpid() is a system call */
 extern const char *guard_options_text; /* GUARD_OPTIONS as given, or "" */
 pid_t guard_gettid(void);              /* cached per thread */
 uint64_t guard_now_ns(void);           /* CLOCK_MONOTONIC */
+uint64_t guard_clock_ns(clockid_t clock);
 uint64_t guard_now_coarse_ns(void);    /* CLOCK_MONOTONIC_COARSE: tick resolution, cheap */
 int guard_is_active(void);             /* initialised and not inert */
 const char *guard_exe_path(void);      /* /proc/self/exe, read once per process image */

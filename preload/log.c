@@ -365,13 +365,6 @@ static void write_process_record(const char *exe, size_t exe_len)
     guard_log_commit(p);
 }
 
-static uint64_t clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-    guard_real_clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Start-up: remember what the header will say; create the file now only
  * with log_always=1. */
 int guard_log_open(pid_t ppid, int forked_child)
@@ -385,8 +378,8 @@ int guard_log_open(pid_t ppid, int forked_child)
     first_chunk = (first_chunk + (size_t)page - 1) & ~((size_t)page - 1);
     pending_ppid = ppid;
     pending_forked = forked_child;
-    start_realtime_ns = clock_ns(CLOCK_REALTIME);
-    start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+    start_realtime_ns = guard_clock_ns(CLOCK_REALTIME);
+    start_monotonic_ns = guard_clock_ns(CLOCK_MONOTONIC);
     atomic_store(&log_state, LOG_PENDING);
     if (guard_opt.log_always)
         return log_materialize() ? 0 : -1;
@@ -410,8 +403,8 @@ static void take_start_time(void)
         start_monotonic_ns = stamp->monotonic_ns;
         start_realtime_ns = stamp->realtime_ns;
     } else {
-        start_realtime_ns = clock_ns(CLOCK_REALTIME);
-        start_monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+        start_realtime_ns = guard_clock_ns(CLOCK_REALTIME);
+        start_monotonic_ns = guard_clock_ns(CLOCK_MONOTONIC);
     }
 }
 
@@ -536,9 +529,7 @@ GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent)
  * number for a file of its own). */
 static void drop_inherited_log(void)
 {
-    /* The descriptor, if it still is the parent's log: the child's program
-     * may have taken the number for a file of its own.  (O_CLOEXEC closes
-     * it in a child that execs first.) */
+    /* (O_CLOEXEC closes the descriptor in a child that execs first.) */
     if (log_fd >= 0) {
         if (log_fd_is_ours())
             close(log_fd);

@@ -32,10 +32,8 @@ __thread struct guard_fork_stamp guard_tls_fork_stamp;
 
 static void stamp_fork(void)
 {
-    struct timespec ts;
-    guard_real_clock_gettime(CLOCK_REALTIME, &ts);
     guard_tls_fork_stamp.pid = guard_pid;
-    guard_tls_fork_stamp.realtime_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    guard_tls_fork_stamp.realtime_ns = guard_clock_ns(CLOCK_REALTIME);
     guard_tls_fork_stamp.monotonic_ns = guard_now_ns();
 }
 
