@@ -41,6 +41,8 @@ struct lg_stack {
     unsigned char *raw;     /* GUARD_STACK_RAW: struct guard_stack_raw and its bytes, until
                              * rawunwind.c has turned it into pcs (then NULL) */
     size_t raw_len;
+    uint32_t join_stack;    /* GUARD_STACK_RAW_JOIN: the raw stack ends in this one's frames */
+    uint64_t join_sp;       /* ... where a frame at this stack pointer is its frame 1 */
     UT_hash_handle hh;
 };
 

@@ -259,6 +259,13 @@ static void on_stack(struct reader *r, const unsigned char *p, size_t off)
                 st->raw_len = sizeof raw + raw.len;
                 st->raw = xmalloc(st->raw_len);
                 memcpy(st->raw, p + sizeof x, st->raw_len);
+                size_t join_at = sizeof raw + (((size_t)raw.len + 7) & ~(size_t)7);
+                struct guard_stack_join join;
+                if ((x.flags & GUARD_STACK_RAW_JOIN) && avail >= join_at + sizeof join) {
+                    memcpy(&join, p + sizeof x + join_at, sizeof join);
+                    st->join_stack = join.stack;
+                    st->join_sp = join.sp;
+                }
             }
         }
         if (!st->raw)

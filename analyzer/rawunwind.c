@@ -33,6 +33,9 @@ struct raw_walk {
     uint64_t pcs[GUARD_MAX_FRAMES];
     size_t n;
     size_t frame; /* frames seen, the shim's included */
+    const struct lg_stack *join; /* the stack this one ends in (a fork's), if any */
+    uint64_t join_sp;
+    bool joined;
 };
 
 static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
@@ -88,7 +91,29 @@ static int on_frame(Dwfl_Frame *state, void *arg)
     if (w->n == 0 && lookup >= w->hdr.skip_lo && lookup < w->hdr.skip_hi)
         return DWARF_CB_OK; /* the shim's own frames on top */
     w->pcs[w->n++] = lookup;
+    /* The fork's frame 1 at its stack pointer: the frames above it are the
+     * fork's (the child checked they were still on its stack). */
+    Dwarf_Word sp;
+    if (w->join && !activation && lookup == w->join->pcs[1] &&
+        dwfl_frame_reg(state, 7, &sp) == 0 && sp == w->join_sp) {
+        w->joined = true;
+        return DWARF_CB_ABORT;
+    }
     return w->n < GUARD_MAX_FRAMES ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* The stack a raw one ends in, if it is in this log as pcs (frames 0, 1
+ * and more). */
+static const struct lg_stack *join_target(const struct lg_log *log, const struct lg_stack *st)
+{
+    if (!st->join_stack || st->join_stack == st->id)
+        return NULL;
+    struct lg_stack *target = NULL;
+    uint32_t id = st->join_stack;
+    HASH_FIND(hh, log->stacks, &id, sizeof id, target);
+    if (!target || target->raw || target->nframes < 2)
+        return NULL;
+    return target;
 }
 
 /* The module map in effect for generation gen: the newest generation <= gen
@@ -149,7 +174,11 @@ void lg_unwind_raw_stacks(struct lg_log *log)
         if (!w)
             w = xmalloc(sizeof *w);
         memset(w, 0, sizeof *w);
+        w->join = join_target(log, st);
+        w->join_sp = st->join_sp;
         size_t n = st->raw_len >= sizeof w->hdr ? unwind_one(log, st, w) : 0;
+        for (uint32_t i = 2; w->joined && i < w->join->nframes && n < GUARD_MAX_FRAMES; i++)
+            w->pcs[n++] = w->join->pcs[i];
         free(st->pcs);
         st->pcs = xcalloc(n ? n : 1, sizeof *st->pcs);
         memcpy(st->pcs, w->pcs, n * sizeof *st->pcs);

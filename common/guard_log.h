@@ -155,6 +155,8 @@ struct guard_rec_stack {
 /* flags of GUARD_REC_STACK */
 #define GUARD_STACK_RAW 1u /* no pcs[] (nframes 0): a struct guard_stack_raw follows, for the
                               analyzer to unwind (the shim had no unwinder loaded yet) */
+#define GUARD_STACK_RAW_JOIN 2u /* with GUARD_STACK_RAW: a struct guard_stack_join follows the
+                                   copied bytes (at the next multiple of 8) */
 
 /* A stack the shim could not walk itself: the registers and a copy of the
  * stack memory above the stack pointer.  The analyzer unwinds it with the
@@ -167,6 +169,16 @@ struct guard_stack_raw {
     uint8_t bytes[];
 };
 #define GUARD_RAW_PC_EXACT 1u /* regs[16] is the faulting instruction, not a return address */
+
+/* A raw stack that ends in another: a forked child's exec, copied from the
+ * exec's caller up.  Where the unwind reaches a frame whose pc is frame 1
+ * of stack `stack` (the fork's) and whose stack pointer is `sp` (that
+ * frame's at the fork), the rest of the stack is `stack` from its frame 2. */
+struct guard_stack_join {
+    uint64_t sp;
+    uint32_t stack;
+    uint32_t reserved;
+};
 
 /* Event kinds: what the program did.  args[] meaning per kind is given in
  * docs/log-format.md; unused args are 0. */

@@ -147,6 +147,16 @@ void guard_exec_prepare(void)
     atomic_store_explicit(&real_exec.resolved, 1, memory_order_release);
 }
 
+/* strnlen, here rather than libc's: libc's is one more page of code for
+ * every forked child to fault in before its exec. */
+GUARD_FORK_PATH static size_t bounded_length(const char *text, size_t max)
+{
+    size_t n = 0;
+    while (n < max && text[n])
+        n++;
+    return n;
+}
+
 /* Returns the environment to exec with. */
 GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
 {
@@ -154,12 +164,12 @@ GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const ar
         return envp;
     char payload[sizeof skipped_payload];
     size_t len = 0;
-    size_t plen = path ? strnlen(path, 255) : 0;
+    size_t plen = path ? bounded_length(path, 255) : 0;
     memcpy(payload, path ? path : "", plen);
     payload[plen] = '\0';
     len = plen + 1;
     for (int i = 0; argv && argv[i] && i < 64; i++) {
-        size_t a = strnlen(argv[i], 255);
+        size_t a = bounded_length(argv[i], 255);
         if (len + a + 1 > sizeof payload)
             break;
         memcpy(payload + len, argv[i], a);

@@ -17,69 +17,148 @@
  * under the shim (its log, if it writes one, says what ran).  A child
  * that finds the board full or closed (its parent is exiting or exec'ing)
  * writes its exec in its own log.  The board itself is plain stores into
- * shared memory: no lock, no system call.
+ * shared memory: no lock, and no system call but the exec's time.
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <time.h>
 
 #include "guard_internal.h"
 
-#define BOARD_SLOTS 256
 #define BOARD_FRAMES 32
 #define BOARD_PAYLOAD 1024
+#define BOARD_SLOTS 256
 
-struct board_slot {
+/* One child's exec, in a page of its own (each page a child touches is a
+ * page fault per child).  The exec's frames are either a copy of the
+ * child's stack from the exec's caller up (raw, unwound offline by the
+ * analyzer; see take_exec_frames) or, when that cannot be, pcs. */
+struct board_slot_head {
+    _Atomic uint32_t key;       /* the fork's key while a child has the slot; 0: free */
     _Atomic uint32_t ready;     /* the rest is written */
-    uint32_t tid, nframes;
-    uint32_t len;
-    uint32_t fork_stack;        /* nonzero: pcs[0..nframes), then this stack from its frame 2 */
-    uint32_t reserved;
+    _Atomic uint32_t closed;    /* the parent is exiting or exec'ing: no more takes */
+    uint32_t tid, nframes, len;
+    uint32_t fork_stack;        /* nonzero: the exec's frames join the fork's (its frame 2 on) */
+    uint32_t raw_len;           /* nonzero: raw[] holds the stack from raw_sp up */
     uint64_t time_ns;
+    uint64_t raw_pc, raw_sp, raw_fp; /* the exec's caller: pc (a return address), sp, rbp */
+    uint64_t join_sp;           /* raw: the fork's frame 1's stack pointer */
     uint64_t pcs[BOARD_FRAMES];
     char payload[BOARD_PAYLOAD];
 };
+#define BOARD_RAW_BYTES (4096 - sizeof(struct board_slot_head))
+struct board_slot {
+    struct board_slot_head h;
+    uint8_t raw[BOARD_RAW_BYTES];
+};
+_Static_assert(sizeof(struct board_slot) == 4096, "a board slot is one page");
 
-/* A slot is claimed under the key the parent gave the fork (a sequence
- * number, not the pid: after unshare(CLONE_NEWPID) the child's getpid()
- * is not the pid its parent sees).  The keys are kept apart from the
- * slots, so that finding a child's slot reads 1 KiB, not the 330 KiB of
- * all the slots. */
+/* The parent hands each fork a slot before it forks (the child finds its
+ * index in the forking thread's TLS), from a bitmap in the board's first
+ * page.  That page, with the key counter, is written only by the parent
+ * but lives in the shared mapping all the same: shared pages are not made
+ * copy-on-write by a fork, so the parent's next fork does not fault on
+ * them.  A forked child makes a board of its own at its first fork. */
+struct board_header {
+    _Atomic uint32_t next_key;
+    _Atomic uint32_t closing;
+    _Atomic uint64_t in_use[BOARD_SLOTS / 64];
+};
+
 struct board {
-    _Atomic uint32_t key[BOARD_SLOTS]; /* 0: free; set by the child that claims the slot */
-    _Atomic uint32_t closed;           /* the parent is exiting or exec'ing: no more takes */
+    union {
+        struct board_header h;
+        char page[4096];
+    } head;
     struct board_slot slot[BOARD_SLOTS];
 };
 
+/* The key names the slot (low bits) and the fork (a sequence number, not
+ * the pid: after unshare(CLONE_NEWPID) the child's getpid() is not the pid
+ * its parent sees).  NO_SLOT: there is a board, but no slot for this child
+ * (the board is full or closed): the child says what it ran itself. */
+#define KEY_SLOT_BITS 9
+#define NO_SLOT ((1u << KEY_SLOT_BITS) - 1)
+static inline unsigned key_slot(uint32_t key) { return key & ((1u << KEY_SLOT_BITS) - 1); }
+
 GUARD_FORK_WRITTEN static _Atomic(struct board *) board; /* this process's, for its forked children */
 GUARD_FORK_WRITTEN static struct board *parent_board;    /* in a forked child: its parent's */
-GUARD_FORK_WRITTEN static struct board_slot *claimed;    /* in a forked child: its slot */
+GUARD_FORK_WRITTEN static struct board_slot *claimed;    /* in a forked child: its slot, once used */
 GUARD_FORK_WRITTEN static pid_t board_parent;            /* in a forked child: the parent's pid */
-static _Atomic uint32_t next_key;
 static __thread uint32_t last_key;    /* the key of this thread's last fork */
 static __thread uint32_t my_key;      /* in a forked child: the key its parent gave it */
-GUARD_FORK_WRITTEN static unsigned claimed_index;
 
-/* Before fork(): the child must inherit the mapping.  Untouched pages of
- * a shared anonymous mapping cost nothing.  Returns the fork's key, which
- * the child finds in this thread's TLS (the caller keeps signals that
- * could fork in a handler blocked until the fork). */
-uint32_t guard_board_before_fork(void)
+static struct board *board_now(void)
 {
-    uint32_t key;
-    while ((key = atomic_fetch_add(&next_key, 1) + 1) == 0)
-        ;
-    last_key = key;
-    if (atomic_load_explicit(&board, memory_order_acquire))
-        return key;
+    struct board *b = atomic_load_explicit(&board, memory_order_acquire);
+    if (b)
+        return b;
     struct board *m = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
-        return 0;
+        return NULL;
     struct board *expected = NULL;
-    if (!atomic_compare_exchange_strong(&board, &expected, m))
+    if (!atomic_compare_exchange_strong(&board, &expected, m)) {
         munmap(m, sizeof(struct board)); /* another thread's fork made one first */
+        return expected;
+    }
+    return m;
+}
+
+/* A free slot, taken in the bitmap; NO_SLOT when all are taken (children
+ * the parent never reaps, with SIGCHLD ignored, hold theirs). */
+static unsigned take_free_slot(struct board_header *h, uint32_t seq)
+{
+    for (unsigned i = 0; i < BOARD_SLOTS / 64; i++) {
+        unsigned word = (seq + i) % (BOARD_SLOTS / 64);
+        uint64_t used = atomic_load_explicit(&h->in_use[word], memory_order_relaxed);
+        while (~used) {
+            unsigned bit = (unsigned)__builtin_ctzll(~used);
+            uint64_t want = used | (1ull << bit);
+            if (atomic_compare_exchange_weak(&h->in_use[word], &used, want))
+                return word * 64 + bit;
+        }
+    }
+    return NO_SLOT;
+}
+
+static void free_slot(struct board_header *h, unsigned k)
+{
+    atomic_fetch_and(&h->in_use[k / 64], ~(1ull << (k % 64)));
+}
+
+/* Before fork(): the child must inherit the mapping (untouched pages of
+ * a shared anonymous mapping cost nothing) and know its slot.  Returns the
+ * fork's key, which the child finds in this thread's TLS (the caller keeps
+ * signals that could fork in a handler blocked until the fork); 0 when
+ * there is no board. */
+uint32_t guard_board_before_fork(void)
+{
+    struct board *b = board_now();
+    if (!b)
+        return 0;
+    struct board_header *h = &b->head.h;
+    uint32_t seq = atomic_fetch_add_explicit(&h->next_key, 1, memory_order_relaxed);
+    unsigned k = take_free_slot(h, seq);
+    if (k != NO_SLOT) {
+        /* Taken (seq_cst) before looking at `closing`: a board being
+         * closed either sees this slot, or this fork sees it closing. */
+        if (atomic_load(&h->closing)) {
+            free_slot(h, k);
+            k = NO_SLOT;
+        } else {
+            struct board_slot_head *slot = &b->slot[k].h;
+            atomic_store_explicit(&slot->ready, 0, memory_order_relaxed);
+            atomic_store_explicit(&slot->closed, 0, memory_order_relaxed);
+        }
+    }
+    uint32_t key = (((seq & 0x7fffffu) | 1u) << KEY_SLOT_BITS) | k; /* never 0 */
+    if (k != NO_SLOT)
+        atomic_store(&b->slot[k].h.key, key);
+    last_key = key;
     return key;
 }
 
@@ -100,27 +179,11 @@ GUARD_FORK_PATH void guard_board_after_fork_child(pid_t parent)
         claimed = NULL;
 }
 
-/* A child looks for a free slot from the one its key hashes to, so that
- * children rarely contend for one; the parent looks for it from there too. */
-static unsigned home_slot(uint32_t key)
-{
-    return (key * 2654435761u) >> 24; /* BOARD_SLOTS == 256 */
-}
-
-/* The exec's frames.  The child walks its stack (walk.c: libgcc's
- * unwinder, no system call) only down to the fork's frame 1, the caller of
- * the function that forked, if that frame is still on its stack and
- * unchanged: the frames above it are the fork's, which the parent has.  A
- * child usually execs in or just below the forking function (`if (fork()
- * == 0) execv(...)`, or a helper as bash and CPython have), so it walks a
- * few frames.
- *
- * "Still on its stack and unchanged": the walk itself reaches a frame with
- * frame 1's stack pointer and pc (the unwinder read that frame's return
- * address where it is now, so this is not stale memory), and the return
- * addresses of all the frames above it are still in the stack slots where
- * the fork's unwind found them (reads of live stack above the walked frame).
- * The fork site must also be our parent's, not one of our own forks'. */
+/* The fork's frames joined at the exec: is the fork's frame 1 still on
+ * this stack, with all the frames above it?  The return addresses of those
+ * frames must still be in the stack slots where the fork's unwind found
+ * them (reads of live stack above the exec's frames), and the fork site
+ * must be our parent's, not one of our own forks'. */
 GUARD_FORK_PATH int guard_fork_site_intact(const struct guard_fork_site *s)
 {
     if (!s->stack || s->owner != board_parent || s->nslots > GUARD_FORK_SLOTS)
@@ -131,69 +194,131 @@ GUARD_FORK_PATH int guard_fork_site_intact(const struct guard_fork_site *s)
     return 1;
 }
 
-GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
+/* The exec's caller: the first frame, up our own frame-pointer chain (the
+ * shim is built with frame pointers), whose return address is not ours. */
+GUARD_FORK_PATH static int exec_caller(uint64_t *pc, uint64_t *sp, uint64_t *fp)
 {
-    const struct guard_fork_site *fork_site = &guard_tls_fork_site;
-    unsigned n = guard_stack_walk_raw(slot->pcs, BOARD_FRAMES, NULL, 0,
-                                      fork_site->stack ? fork_site : NULL);
-    slot->fork_stack = (n & GUARD_WALK_JOINED) ? fork_site->stack : 0;
-    slot->nframes = n & ~GUARD_WALK_JOINED;
+    const uintptr_t *frame = __builtin_frame_address(0);
+    for (int depth = 0; frame && depth < 16; depth++) {
+        uintptr_t ret = frame[1];
+        if (!guard_stack_in_shim(ret - 1)) {
+            *pc = ret;
+            *sp = (uintptr_t)(frame + 2);
+            *fp = frame[0];
+            return 1;
+        }
+        if ((uintptr_t)frame[0] <= (uintptr_t)frame)
+            return 0; /* not a chain that goes up the stack */
+        frame = (const uintptr_t *)frame[0];
+    }
+    return 0;
 }
 
-/* The exec's frames are taken only once a slot is ours: a child without a
- * board (or with a full one) does not pay for an unwind it cannot use.
- * Returns 1 when the parent will tell, 0 when there is no board, -1 when
- * the child must say it itself: the parent is exiting or exec'ing (nobody
- * will read the board), or the board is full (children the parent never
- * reaps, with SIGCHLD ignored, hold their slots). */
-GUARD_FORK_PATH int guard_board_post_exec(const char *payload, size_t len)
+/* The exec's frames.  Usually the child copies its stack from the exec's
+ * caller up to the fork's frame 1 (and, room permitting, the frames above
+ * it) into the slot: one system call (process_vm_readv, which stops at an
+ * unmapped page instead of faulting) and no unwinding, which would fault
+ * in some ten pages of libgcc's, libc's and the modules' code and unwind
+ * tables in every child.  The parent logs the copy as a raw stack and the
+ * analyzer unwinds it; where that unwind reaches the fork's frame 1 (its
+ * pc, at its stack pointer) the fork's frames continue it.
+ *
+ * When the fork site is not intact (the child left the forking function's
+ * callers, or the fork was too deep to note), or the copy fails (a seccomp
+ * profile that forbids process_vm_readv), the child walks its stack with
+ * libgcc's unwinder instead (walk.c), down to the fork's frame 1 if it is
+ * there. */
+GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
 {
-    uint32_t self = my_key;
-    if (!parent_board || !self)
-        return 0;
-    if (atomic_load(&parent_board->closed))
-        return -1;
-    struct board_slot *slot = claimed;
-    for (unsigned i = 0, at = home_slot(self); !slot && i < BOARD_SLOTS; i++) {
-        unsigned k = (at + i) % BOARD_SLOTS;
-        uint32_t expected = 0;
-        if (atomic_load_explicit(&parent_board->key[k], memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_strong(&parent_board->key[k], &expected, self)) {
-            slot = &parent_board->slot[k];
-            claimed_index = k;
+    const struct guard_fork_site *site = &guard_tls_fork_site;
+    struct board_slot_head *h = &slot->h;
+    uint64_t pc, sp, fp;
+    h->raw_len = 0;
+    h->fork_stack = 0;
+    if (site->stack && exec_caller(&pc, &sp, &fp) && sp <= site->join_sp &&
+        site->join_sp - sp <= BOARD_RAW_BYTES && guard_fork_site_intact(site)) {
+        uint64_t top = site->join_sp;
+        for (unsigned i = 0; i < site->nslots; i++)
+            if (site->slot_addr[i] + 8 > top)
+                top = site->slot_addr[i] + 8;
+        size_t want = top - sp < BOARD_RAW_BYTES ? top - sp : BOARD_RAW_BYTES;
+        struct iovec local = {slot->raw, want};
+        struct iovec remote = {(void *)(uintptr_t)sp, want};
+        long got = guard_inline_syscall6(SYS_process_vm_readv, guard_pid, (long)&local, 1,
+                                         (long)&remote, 1, 0);
+        if (got > 0 && (uint64_t)got >= site->join_sp - sp) {
+            h->raw_pc = pc;
+            h->raw_sp = sp;
+            h->raw_fp = fp;
+            h->join_sp = site->join_sp;
+            h->raw_len = (uint32_t)got;
+            h->fork_stack = site->stack;
+            h->nframes = 0;
+            return;
         }
     }
-    if (!slot)
+    unsigned n = guard_stack_walk_raw(h->pcs, BOARD_FRAMES, NULL, 0, site->stack ? site : NULL);
+    h->fork_stack = (n & GUARD_WALK_JOINED) ? site->stack : 0;
+    h->nframes = n & ~GUARD_WALK_JOINED;
+}
+
+/* The exec's time, by a system call made inline rather than through the
+ * vDSO: the vDSO's code and data pages would be two more page faults in
+ * every child; the system call costs well under a microsecond. */
+GUARD_FORK_PATH static uint64_t fork_child_now_ns(void)
+{
+    struct timespec ts;
+    if (guard_inline_syscall6(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0, 0, 0, 0) != 0)
+        return guard_now_ns();
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Returns 1 when the parent will tell, 0 when there is no board, -1 when
+ * the child must say it itself: the parent is exiting or exec'ing (nobody
+ * will read the board), or the board was full at the fork. */
+GUARD_FORK_PATH int guard_board_post_exec(const char *payload, size_t len)
+{
+    uint32_t key = my_key;
+    struct board *b = parent_board;
+    if (!b || !key)
+        return 0;
+    if (key_slot(key) == NO_SLOT)
+        return -1;
+    struct board_slot *slot = &b->slot[key_slot(key)];
+    struct board_slot_head *h = &slot->h;
+    if (atomic_load_explicit(&h->key, memory_order_relaxed) != key ||
+        atomic_load_explicit(&h->closed, memory_order_relaxed))
         return -1;
     claimed = slot;
-    atomic_store_explicit(&slot->ready, 0, memory_order_relaxed);
+    atomic_store_explicit(&h->ready, 0, memory_order_relaxed);
     if (len > BOARD_PAYLOAD)
         len = BOARD_PAYLOAD;
-    memcpy(slot->payload, payload, len);
-    slot->payload[len - 1] = '\0';
-    slot->len = (uint32_t)len;
+    memcpy(h->payload, payload, len);
+    h->payload[len - 1] = '\0';
+    h->len = (uint32_t)len;
     take_exec_frames(slot);
-    slot->tid = (uint32_t)guard_gettid();
-    slot->time_ns = guard_now_ns();
-    atomic_store(&slot->ready, 1);
+    h->tid = (uint32_t)guard_gettid();
+    h->time_ns = fork_child_now_ns();
+    atomic_store(&h->ready, 1);
     /* A parent that closed its board meanwhile may have looked already:
      * then the child says it itself (both seq_cst: the parent sees the
      * slot ready, or the child sees the board closed, or both). */
-    if (atomic_load(&parent_board->closed))
+    if (atomic_load(&h->closed))
         return -1;
     return 1;
 }
 
-/* The exec returned: the child goes on (and writes its own log).  Gives
- * back the slot and, in payload, what the slot said (returns its length). */
+/* The exec returned: the child goes on (and writes its own log).  The slot
+ * says nothing any more (the parent frees it when it reaps the child);
+ * returns in payload what it said (and its length). */
 size_t guard_board_exec_failed(char *payload, size_t cap)
 {
     if (!claimed)
         return 0;
-    size_t len = claimed->len < cap ? claimed->len : cap;
-    memcpy(payload, claimed->payload, len);
-    atomic_store_explicit(&claimed->ready, 0, memory_order_relaxed);
-    atomic_store_explicit(&parent_board->key[claimed_index], 0, memory_order_release);
+    struct board_slot_head *h = &claimed->h;
+    size_t len = h->len < cap ? h->len : cap;
+    memcpy(payload, h->payload, len);
+    atomic_store(&h->ready, 0);
     claimed = NULL;
     return len;
 }
@@ -201,17 +326,26 @@ size_t guard_board_exec_failed(char *payload, size_t cap)
 /* The exec's stack id in this (the parent's) log. */
 static uint32_t exec_stack(const struct board_slot *slot)
 {
-    unsigned n = slot->nframes <= BOARD_FRAMES ? slot->nframes : BOARD_FRAMES;
+    const struct board_slot_head *h = &slot->h;
+    if (h->raw_len) {
+        uint64_t regs[17] = {0};
+        regs[6] = h->raw_fp;
+        regs[7] = h->raw_sp;
+        regs[16] = h->raw_pc;
+        uint32_t len = h->raw_len <= BOARD_RAW_BYTES ? h->raw_len : BOARD_RAW_BYTES;
+        return guard_stack_write_raw_copy(regs, slot->raw, len, h->fork_stack, h->join_sp);
+    }
+    unsigned n = h->nframes <= BOARD_FRAMES ? h->nframes : BOARD_FRAMES;
     const uint64_t *fork_pcs;
-    unsigned nfork = slot->fork_stack ? guard_stack_frames(slot->fork_stack, &fork_pcs) : 0;
+    unsigned nfork = h->fork_stack ? guard_stack_frames(h->fork_stack, &fork_pcs) : 0;
     if (n == 0 || nfork == 0)
-        return guard_stack_intern(slot->pcs, n);
+        return guard_stack_intern(h->pcs, n);
     /* the child's frames down to the fork's frame 1 (its last one), then
      * the frames above that one */
     uint64_t pcs[BOARD_FRAMES + 256];
     unsigned total = 0;
     for (unsigned i = 0; i < n; i++)
-        pcs[total++] = slot->pcs[i];
+        pcs[total++] = h->pcs[i];
     for (unsigned i = 2; i < nfork && total < sizeof pcs / sizeof pcs[0]; i++)
         pcs[total++] = fork_pcs[i];
     if (total > guard_opt.max_frames)
@@ -224,8 +358,14 @@ static uint32_t exec_stack(const struct board_slot *slot)
 void guard_board_close(void)
 {
     struct board *b = atomic_load_explicit(&board, memory_order_acquire);
-    if (b)
-        atomic_store(&b->closed, 1);
+    if (!b)
+        return;
+    atomic_store(&b->head.h.closing, 1);
+    for (unsigned word = 0; word < BOARD_SLOTS / 64; word++) {
+        uint64_t used = atomic_load(&b->head.h.in_use[word]);
+        for (; used; used &= used - 1)
+            atomic_store(&b->slot[word * 64 + (unsigned)__builtin_ctzll(used)].h.closed, 1);
+    }
 }
 
 /* In the parent, when child `pid` (forked under `key`) is reaped, or at
@@ -233,20 +373,18 @@ void guard_board_close(void)
 void guard_board_take(uint32_t key, pid_t pid)
 {
     struct board *b = atomic_load_explicit(&board, memory_order_acquire);
-    if (!b || !key || pid <= 0)
+    if (!b || !key || key_slot(key) == NO_SLOT)
         return;
-    for (unsigned i = 0, at = home_slot(key); i < BOARD_SLOTS; i++) {
-        unsigned k = (at + i) % BOARD_SLOTS;
-        if (atomic_load(&b->key[k]) != key)
-            continue;
-        struct board_slot *slot = &b->slot[k];
-        if (atomic_load(&slot->ready)) {
-            uint32_t len = slot->len <= BOARD_PAYLOAD ? slot->len : BOARD_PAYLOAD;
-            guard_log_event(GUARD_EV_CHILD_EXEC, exec_stack(slot), (uint64_t)pid,
-                            slot->time_ns, slot->tid, 0, slot->payload, len);
-        }
-        atomic_store_explicit(&slot->ready, 0, memory_order_relaxed);
-        atomic_store_explicit(&b->key[k], 0, memory_order_release);
-        return; /* a child claims one slot */
+    struct board_slot *slot = &b->slot[key_slot(key)];
+    struct board_slot_head *h = &slot->h;
+    if (atomic_load(&h->key) != key)
+        return;
+    if (pid > 0 && atomic_load(&h->ready)) {
+        uint32_t len = h->len <= BOARD_PAYLOAD ? h->len : BOARD_PAYLOAD;
+        guard_log_event(GUARD_EV_CHILD_EXEC, exec_stack(slot), (uint64_t)pid, h->time_ns, h->tid, 0,
+                        h->payload, len);
     }
+    atomic_store_explicit(&h->ready, 0, memory_order_relaxed);
+    atomic_store_explicit(&h->key, 0, memory_order_release);
+    free_slot(&b->head.h, key_slot(key));
 }

@@ -140,7 +140,7 @@ void *guard_alloc(size_t size)
  * simply released, and the log moves to a file of the child's own.
  *
  * Most forked children exec at once, so this must cost next to nothing:
- * no system call but getpid and closing the parent's log descriptor,
+ * no system call but getpid (made inline: see guard_inline_syscall2),
  * nothing unmapped (each room puts that off until the child first needs
  * it, see log.c and stack.c), and no store of a value that is already
  * there.  Every page of the parent's
@@ -151,7 +151,7 @@ GUARD_FORK_PATH static void after_fork_child(void)
     if (!guard_is_active())
         return;
     pid_t parent = guard_pid;
-    guard_pid = getpid();
+    guard_pid = (pid_t)guard_inline_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
     tls_tid = guard_pid; /* the forking thread is the child's main thread */
     guard_tls_depth++;
     if (atomic_load_explicit(&arena_lock.owner, memory_order_relaxed))

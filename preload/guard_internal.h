@@ -6,10 +6,13 @@
 #ifndef GUARD_INTERNAL_H
 #define GUARD_INTERNAL_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "guard_log.h"
 
@@ -213,6 +216,34 @@ extern __thread struct guard_fork_site guard_tls_fork_site;
  * two, instead of being spread over all of ours (docs/performance.md). */
 #define GUARD_FORK_PATH __attribute__((section(".text.hot.guard_fork_path")))
 #define GUARD_FORK_WRITTEN __attribute__((section("guard_fork_written")))
+/* System calls made inline by the forked child before exec: through libc
+ * (getpid, or clock_gettime and the vDSO) each would be one more page of
+ * code, and the vDSO's data page, for every child to fault in.  They
+ * return -errno and leave errno alone. */
+#if defined(__x86_64__)
+static inline long guard_inline_syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#else
+static inline long guard_inline_syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+    int saved = errno;
+    long ret = syscall(nr, a, b, c, d, e, f);
+    if (ret < 0)
+        ret = -errno;
+    errno = saved;
+    return ret;
+}
+#endif
 /* When the forking thread called fork (set by the fork hook just before
  * the fork and cleared in the parent just after), for the child's log:
  * the child reads no clock of its own before its first record. */
@@ -234,6 +265,12 @@ void guard_walk_prepare(void); /* at a safe point: load libgcc_s */
 int guard_stack_in_shim(uintptr_t pc);
 void guard_exec_prepare(void);
 uint32_t guard_board_before_fork(void); /* returns the fork's key on the board */
+/* stack.c: a copy of a stack (registers in struct guard_stack_raw's order,
+ * the memory from regs[7] up) as a raw stack for the analyzer to unwind;
+ * with join_stack, where the unwind reaches that stack's frame 1 at
+ * join_sp it goes on with that stack's frames from 2.  Returns its id. */
+uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, uint32_t len,
+                                    uint32_t join_stack, uint64_t join_sp);
 void guard_board_after_fork_child(pid_t parent);
 int guard_board_post_exec(const char *payload, size_t len);
 size_t guard_board_exec_failed(char *payload, size_t cap);

@@ -354,6 +354,38 @@ static uint32_t write_raw_stack(const ucontext_t *uc, uint32_t raw_flags)
     return id;
 }
 
+uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, uint32_t len,
+                                    uint32_t join_stack, uint64_t join_sp)
+{
+    guard_modules_refresh();
+    uint32_t padded = (len + 7) & ~7u;
+    uint32_t size = (uint32_t)(sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) + padded +
+                               (join_stack ? sizeof(struct guard_stack_join) : 0));
+    struct guard_rec_stack *s = guard_log_reserve(GUARD_REC_STACK, size);
+    if (!s)
+        return 0;
+    struct guard_stack_raw *raw = (struct guard_stack_raw *)s->pcs;
+    memcpy(raw->regs, regs, sizeof raw->regs);
+    raw->skip_lo = raw->skip_hi = 0;
+    raw->flags = 0;
+    raw->len = len;
+    memcpy(raw->bytes, bytes, len);
+    s->flags = GUARD_STACK_RAW;
+    if (join_stack) {
+        struct guard_stack_join join = {join_sp, join_stack, 0};
+        memcpy(raw->bytes + padded, &join, sizeof join);
+        s->flags |= GUARD_STACK_RAW_JOIN;
+    }
+    uint32_t id = atomic_fetch_add(&next_id, 1);
+    s->id = id;
+    s->nframes = 0;
+    s->generation = guard_modules_generation();
+    s->rec.type = GUARD_REC_STACK;
+    s->rec.size = size;
+    guard_log_commit(s);
+    return id;
+}
+
 static __attribute__((noinline)) uint32_t raw_stack_here(void)
 {
     ucontext_t uc;
