@@ -42,7 +42,7 @@ struct lg_stack {
                              * rawunwind.c has turned it into pcs (then NULL) */
     size_t raw_len;
     uint32_t join_stack;    /* GUARD_STACK_RAW_JOIN: the raw stack ends in this one's frames */
-    uint64_t join_sp;       /* ... where a frame at this stack pointer is its frame 1 */
+    uint64_t join_sp[3];    /* ... from frame 1 or 2 on, found at join_sp[1] or [2] (0: not) */
     UT_hash_handle hh;
 };
 

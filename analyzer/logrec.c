@@ -264,7 +264,8 @@ static void on_stack(struct reader *r, const unsigned char *p, size_t off)
                 if ((x.flags & GUARD_STACK_RAW_JOIN) && avail >= join_at + sizeof join) {
                     memcpy(&join, p + sizeof x + join_at, sizeof join);
                     st->join_stack = join.stack;
-                    st->join_sp = join.sp;
+                    st->join_sp[1] = join.frame1_sp;
+                    st->join_sp[2] = join.frame2_sp;
                 }
             }
         }

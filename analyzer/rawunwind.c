@@ -34,8 +34,8 @@ struct raw_walk {
     size_t n;
     size_t frame; /* frames seen, the shim's included */
     const struct lg_stack *join; /* the stack this one ends in (a fork's), if any */
-    uint64_t join_sp;
-    bool joined;
+    const uint64_t *join_sp;     /* its frames 1 and 2's stack pointers ([1], [2]; 0: none) */
+    uint32_t joined_at;          /* the frame of `join` the unwind reached; 0: none */
 };
 
 static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
@@ -90,15 +90,17 @@ static int on_frame(Dwfl_Frame *state, void *arg)
     uint64_t lookup = activation ? pc : pc - 1;
     if (w->n == 0 && lookup >= w->hdr.skip_lo && lookup < w->hdr.skip_hi)
         return DWARF_CB_OK; /* the shim's own frames on top */
-    w->pcs[w->n++] = lookup;
-    /* The fork's frame 1 at its stack pointer: the frames above it are the
-     * fork's (the child checked they were still on its stack). */
+    /* One of the fork's frames, at its stack pointer then: from here on the
+     * frames are the fork's (the child checked they were still on its
+     * stack), and the copy may end here. */
     Dwarf_Word sp;
-    if (w->join && !activation && lookup == w->join->pcs[1] &&
-        dwfl_frame_reg(state, 7, &sp) == 0 && sp == w->join_sp) {
-        w->joined = true;
-        return DWARF_CB_ABORT;
-    }
+    if (w->join && !activation && dwfl_frame_reg(state, 7, &sp) == 0)
+        for (uint32_t k = 1; k <= 2 && k < w->join->nframes; k++)
+            if (w->join_sp[k] && sp == w->join_sp[k] && lookup == w->join->pcs[k]) {
+                w->joined_at = k;
+                return DWARF_CB_ABORT;
+            }
+    w->pcs[w->n++] = lookup;
     return w->n < GUARD_MAX_FRAMES ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
@@ -177,7 +179,7 @@ void lg_unwind_raw_stacks(struct lg_log *log)
         w->join = join_target(log, st);
         w->join_sp = st->join_sp;
         size_t n = st->raw_len >= sizeof w->hdr ? unwind_one(log, st, w) : 0;
-        for (uint32_t i = 2; w->joined && i < w->join->nframes && n < GUARD_MAX_FRAMES; i++)
+        for (uint32_t i = w->joined_at; i && i < w->join->nframes && n < GUARD_MAX_FRAMES; i++)
             w->pcs[n++] = w->join->pcs[i];
         free(st->pcs);
         st->pcs = xcalloc(n ? n : 1, sizeof *st->pcs);

@@ -171,11 +171,12 @@ struct guard_stack_raw {
 #define GUARD_RAW_PC_EXACT 1u /* regs[16] is the faulting instruction, not a return address */
 
 /* A raw stack that ends in another: a forked child's exec, copied from the
- * exec's caller up.  Where the unwind reaches a frame whose pc is frame 1
- * of stack `stack` (the fork's) and whose stack pointer is `sp` (that
- * frame's at the fork), the rest of the stack is `stack` from its frame 2. */
+ * exec's caller up to the fork's frames.  Where the unwind reaches a frame
+ * whose pc is frame 1 of stack `stack` (the fork's) and whose stack
+ * pointer is frame1_sp, or frame 2 at frame2_sp (0: none), the rest of the
+ * stack is `stack` from that frame on. */
 struct guard_stack_join {
-    uint64_t sp;
+    uint64_t frame1_sp, frame2_sp;
     uint32_t stack;
     uint32_t reserved;
 };

@@ -42,14 +42,16 @@ struct board_slot_head {
     _Atomic uint32_t closed;    /* the parent is exiting or exec'ing: no more takes */
     uint32_t tid, nframes, len;
     uint32_t fork_stack;        /* nonzero: the exec's frames join the fork's (its frame 2 on) */
-    uint32_t raw_len;           /* nonzero: raw[] holds the stack from raw_sp up */
+    uint32_t raw_len;           /* raw[] holds this much of the stack from raw_sp up */
     uint64_t time_ns;
     uint64_t raw_pc, raw_sp, raw_fp; /* the exec's caller: pc (a return address), sp, rbp */
-    uint64_t join_sp;           /* raw: the fork's frame 1's stack pointer */
+    uint64_t frame1_sp, frame2_sp; /* raw: the fork's frames 1 and 2's stack pointers */
+    uint32_t raw, unused;       /* nonzero: raw[] has the exec's frames (else pcs[]) */
     uint64_t pcs[BOARD_FRAMES];
     char payload[BOARD_PAYLOAD];
 };
 #define BOARD_RAW_BYTES (4096 - sizeof(struct board_slot_head))
+#define RAW_BEYOND_FRAME1 512 /* of the fork's frame 1, at most, in the exec's copy */
 struct board_slot {
     struct board_slot_head h;
     uint8_t raw[BOARD_RAW_BYTES];
@@ -215,13 +217,17 @@ GUARD_FORK_PATH static int exec_caller(uint64_t *pc, uint64_t *sp, uint64_t *fp)
 }
 
 /* The exec's frames.  Usually the child copies its stack from the exec's
- * caller up to the fork's frame 1 (and, room permitting, the frames above
- * it) into the slot: one system call (process_vm_readv, which stops at an
- * unmapped page instead of faulting) and no unwinding, which would fault
- * in some ten pages of libgcc's, libc's and the modules' code and unwind
- * tables in every child.  The parent logs the copy as a raw stack and the
- * analyzer unwinds it; where that unwind reaches the fork's frame 1 (its
- * pc, at its stack pointer) the fork's frames continue it.
+ * caller up to the fork's frames into the slot: one system call
+ * (process_vm_readv, which stops at an unmapped page instead of faulting)
+ * and no unwinding, which would fault in some ten pages of libgcc's,
+ * libc's and the modules' code and unwind tables in every child.  The
+ * parent logs the copy as a raw stack for the analyzer to unwind; where
+ * that unwind reaches one of the fork's frames (its pc, at its stack
+ * pointer) the fork's frames continue it.  The copy goes on to the fork's
+ * frame 2 if frame 1 is small: the forking function's caller (frame 1) may
+ * have moved on to another call since the fork, and then only its whole
+ * frame leads to frame 2 (a frame 1 larger than RAW_BEYOND_FRAME1 then
+ * gives a stack that ends with it).
  *
  * When the fork site is not intact (the child left the forking function's
  * callers, or the fork was too deep to note), or the copy fails (a seccomp
@@ -233,26 +239,33 @@ GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
     const struct guard_fork_site *site = &guard_tls_fork_site;
     struct board_slot_head *h = &slot->h;
     uint64_t pc, sp, fp;
+    h->raw = 0;
     h->raw_len = 0;
     h->fork_stack = 0;
+    /* Frame 2's stack pointer is just above the return address slot the
+     * fork's unwind found it by.  Frame 1 must be in the copy; frame 2
+     * too if frame 1 is small (the parent logs all of the copy, for every
+     * child). */
+    uint64_t frame2_sp = site->nslots ? site->slot_addr[0] + 8 : 0;
+    uint64_t end = frame2_sp ? frame2_sp : site->join_sp;
+    if (end > site->join_sp + RAW_BEYOND_FRAME1)
+        end = site->join_sp + RAW_BEYOND_FRAME1;
     if (site->stack && exec_caller(&pc, &sp, &fp) && sp <= site->join_sp &&
         site->join_sp - sp <= BOARD_RAW_BYTES && guard_fork_site_intact(site)) {
-        uint64_t top = site->join_sp;
-        for (unsigned i = 0; i < site->nslots; i++)
-            if (site->slot_addr[i] + 8 > top)
-                top = site->slot_addr[i] + 8;
-        size_t want = top - sp < BOARD_RAW_BYTES ? top - sp : BOARD_RAW_BYTES;
+        size_t want = end - sp < BOARD_RAW_BYTES ? end - sp : BOARD_RAW_BYTES;
         struct iovec local = {slot->raw, want};
         struct iovec remote = {(void *)(uintptr_t)sp, want};
-        long got = guard_inline_syscall6(SYS_process_vm_readv, guard_pid, (long)&local, 1,
-                                         (long)&remote, 1, 0);
-        if (got > 0 && (uint64_t)got >= site->join_sp - sp) {
+        long got = want == 0 ? 0 : guard_inline_syscall6(SYS_process_vm_readv, guard_pid, (long)&local,
+                                                         1, (long)&remote, 1, 0);
+        if (got >= (long)(site->join_sp - sp)) {
             h->raw_pc = pc;
             h->raw_sp = sp;
             h->raw_fp = fp;
-            h->join_sp = site->join_sp;
+            h->frame1_sp = site->join_sp;
+            h->frame2_sp = (uint64_t)got == end - sp ? frame2_sp : 0;
             h->raw_len = (uint32_t)got;
             h->fork_stack = site->stack;
+            h->raw = 1;
             h->nframes = 0;
             return;
         }
@@ -327,13 +340,14 @@ size_t guard_board_exec_failed(char *payload, size_t cap)
 static uint32_t exec_stack(const struct board_slot *slot)
 {
     const struct board_slot_head *h = &slot->h;
-    if (h->raw_len) {
+    if (h->raw) {
         uint64_t regs[17] = {0};
         regs[6] = h->raw_fp;
         regs[7] = h->raw_sp;
         regs[16] = h->raw_pc;
         uint32_t len = h->raw_len <= BOARD_RAW_BYTES ? h->raw_len : BOARD_RAW_BYTES;
-        return guard_stack_write_raw_copy(regs, slot->raw, len, h->fork_stack, h->join_sp);
+        struct guard_stack_join join = {h->frame1_sp, h->frame2_sp, h->fork_stack, 0};
+        return guard_stack_write_raw_copy(regs, slot->raw, len, &join);
     }
     unsigned n = h->nframes <= BOARD_FRAMES ? h->nframes : BOARD_FRAMES;
     const uint64_t *fork_pcs;

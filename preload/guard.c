@@ -133,6 +133,43 @@ void *guard_alloc(size_t size)
     return out;
 }
 
+/* Memory for what this process writes on every spawn and its fork children
+ * must not inherit (the log's tail, the table of its children): a fork
+ * does not make a MADV_WIPEONFORK mapping copy-on-write for the parent,
+ * whose next write to it is then no page fault and copy (a few of those
+ * per spawn were much of what a fork+exec cost under the shim), and the
+ * child finds it all zeros: no log tail, no children.  Where the kernel
+ * has no MADV_WIPEONFORK (before 4.14) it is ordinary memory, and the
+ * fork child's handlers reset it as they reset everything else.  Never
+ * freed: the few structures that live here are made once. */
+#define PARENT_ONLY_CHUNK (64u << 10)
+static struct guard_lock parent_only_lock;
+static char *parent_only_next, *parent_only_end;
+
+void *guard_alloc_parent_only(size_t size)
+{
+    size = (size + 63) & ~(size_t)63; /* a cache line each */
+    if (size > PARENT_ONLY_CHUNK || !guard_lock_acquire(&parent_only_lock))
+        return NULL;
+    if (!parent_only_next || (size_t)(parent_only_end - parent_only_next) < size) {
+        char *p = mmap(NULL, PARENT_ONLY_CHUNK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            guard_lock_release(&parent_only_lock);
+            return NULL;
+        }
+        int saved = errno;
+        (void)madvise(p, PARENT_ONLY_CHUNK, MADV_WIPEONFORK);
+        errno = saved;
+        parent_only_next = p;
+        parent_only_end = p + PARENT_ONLY_CHUNK;
+    }
+    void *out = parent_only_next;
+    parent_only_next += size;
+    guard_lock_release(&parent_only_lock);
+    return out;
+}
+
 /* ---- fork and exit ------------------------------------------------------ */
 
 /* Runs in the child of fork() (pthread_atfork), before fork returns there.
@@ -156,6 +193,8 @@ GUARD_FORK_PATH static void after_fork_child(void)
     guard_tls_depth++;
     if (atomic_load_explicit(&arena_lock.owner, memory_order_relaxed))
         atomic_store(&arena_lock.owner, 0);
+    if (atomic_load_explicit(&parent_only_lock.owner, memory_order_relaxed))
+        atomic_store(&parent_only_lock.owner, 0);
     guard_stack_after_fork_child();
     guard_log_after_fork_child(parent);
     guard_board_after_fork_child(parent);

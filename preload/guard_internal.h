@@ -267,10 +267,10 @@ void guard_exec_prepare(void);
 uint32_t guard_board_before_fork(void); /* returns the fork's key on the board */
 /* stack.c: a copy of a stack (registers in struct guard_stack_raw's order,
  * the memory from regs[7] up) as a raw stack for the analyzer to unwind;
- * with join_stack, where the unwind reaches that stack's frame 1 at
- * join_sp it goes on with that stack's frames from 2.  Returns its id. */
+ * with join->stack, the unwind ends in that stack (struct
+ * guard_stack_join).  Returns its id. */
 uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, uint32_t len,
-                                    uint32_t join_stack, uint64_t join_sp);
+                                    const struct guard_stack_join *join);
 void guard_board_after_fork_child(pid_t parent);
 int guard_board_post_exec(const char *payload, size_t len);
 size_t guard_board_exec_failed(char *payload, size_t cap);
@@ -303,5 +303,8 @@ void guard_clock_measure_once(void); /* under the slow path's lock */
 /* Memory for the shim's own tables: anonymous mmap, never malloc (hooks run
  * in signal handlers and in the middle of the program's malloc). */
 void *guard_alloc(size_t size);
+/* Zeroed memory that a fork child sees as zeros again and that a fork
+ * leaves writable for this process (MADV_WIPEONFORK; see guard.c). */
+void *guard_alloc_parent_only(size_t size);
 
 #endif /* GUARD_INTERNAL_H */

@@ -52,7 +52,17 @@ static inline uint64_t chunk_of(uint64_t off)
 {
     return off < first_chunk ? 0 : 1 + (off - first_chunk) / chunk_size;
 }
-static _Atomic uint64_t log_tail;
+/* Where the next record goes, written by every record: in parent-only
+ * memory (guard_alloc_parent_only), so that a fork does not make the
+ * parent's next record a page fault.  `here` says the tail is this
+ * process's: a process cloned without our fork handlers (a raw clone or
+ * fork system call) finds it 0 and writes nothing into its parent's log. */
+struct log_tail {
+    _Atomic uint64_t offset;
+    _Atomic int here;
+};
+static struct log_tail fallback_tail;
+static struct log_tail *tail = &fallback_tail;
 static _Atomic(char *) chunks[MAX_CHUNKS];
 static unsigned chunks_mapped;        /* under grow_lock */
 static struct guard_lock grow_lock;
@@ -178,13 +188,14 @@ void *guard_log_reserve(uint16_t type, uint32_t size)
     if (__builtin_expect(atomic_load_explicit(&log_state, memory_order_acquire) != LOG_OPEN, 0) &&
         !log_materialize())
         goto drop;
-    if (log_fd < 0 || atomic_load_explicit(&log_failed, memory_order_relaxed))
+    if (log_fd < 0 || atomic_load_explicit(&log_failed, memory_order_relaxed) ||
+        !atomic_load_explicit(&tail->here, memory_order_relaxed))
         goto drop;
     size = guard_rec_round(size);
     if (size > GUARD_REC_MAX_SIZE || size > chunk_size)
         goto drop;
     for (;;) {
-        uint64_t off = atomic_fetch_add_explicit(&log_tail, size, memory_order_relaxed);
+        uint64_t off = atomic_fetch_add_explicit(&tail->offset, size, memory_order_relaxed);
         uint64_t k = chunk_of(off);
         if (k >= MAX_CHUNKS)
             goto drop;
@@ -376,6 +387,9 @@ int guard_log_open(pid_t ppid, int forked_child)
     chunk_size = (chunk_size + (size_t)page - 1) & ~((size_t)page - 1);
     first_chunk = chunk_size < FIRST_CHUNK_MAX ? chunk_size : FIRST_CHUNK_MAX;
     first_chunk = (first_chunk + (size_t)page - 1) & ~((size_t)page - 1);
+    struct log_tail *own = guard_alloc_parent_only(sizeof *own);
+    if (own)
+        tail = own;
     pending_ppid = ppid;
     pending_forked = forked_child;
     start_realtime_ns = guard_clock_ns(CLOCK_REALTIME);
@@ -436,7 +450,8 @@ static int log_materialize(void)
                     log_ino = st.st_ino;
                 }
                 log_fd = fd;
-                atomic_store(&log_tail, sizeof(struct guard_file_header));
+                atomic_store(&tail->offset, sizeof(struct guard_file_header));
+                atomic_store(&tail->here, 1);
                 char *first = map_chunk(0);
                 if (first) {
                     atomic_store(&preamble_open, 1);
@@ -568,7 +583,7 @@ void guard_log_end(int status)
      * the descriptor is still ours: see map_chunk.) */
     if (log_fd >= 0 && log_fd_is_ours()) {
         long page = sysconf(_SC_PAGESIZE);
-        uint64_t used = (atomic_load(&log_tail) + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+        uint64_t used = (atomic_load(&tail->offset) + (uint64_t)page - 1) & ~((uint64_t)page - 1);
         uint64_t size = chunk_start(chunks_mapped);
         if (used < size)
             fallocate(log_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)used,

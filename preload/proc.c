@@ -46,8 +46,18 @@ struct child {
     char program[96];
 };
 
-GUARD_FORK_WRITTEN static struct child *live, *spare;
-static struct guard_lock table_lock;
+/* The children of this process: written at every spawn and reap, and in
+ * parent-only memory (guard_alloc_parent_only) with the entries
+ * themselves, so that those writes are no page faults after a fork; a
+ * fork child finds the table empty (and resets it where the kernel cannot
+ * wipe it, see guard_proc_after_fork_child). */
+struct child_table {
+    struct guard_lock lock;
+    struct child *live, *spare;
+};
+static struct child_table fallback_table;
+static struct child_table *table = &fallback_table;
+
 static _Atomic uint64_t sequence;
 static _Atomic int autoreap_now;     /* SIGCHLD is SIG_IGN or SA_NOCLDWAIT */
 GUARD_FORK_WRITTEN static int fork_child_threads;       /* in a fork child: the parent's thread count, else 0 */
@@ -100,12 +110,14 @@ int guard_thread_count(void)
 static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *program, void *stream,
                       uint32_t board_key)
 {
-    if (!guard_lock_acquire(&table_lock))
+    if (!guard_lock_acquire(&table->lock))
         return;
-    struct child *c = spare;
+    struct child *c = table->spare;
     if (c)
-        spare = c->next;
+        table->spare = c->next;
     else
+        c = guard_alloc_parent_only(sizeof *c);
+    if (!c)
         c = guard_alloc(sizeof *c);
     if (c) {
         memset(c, 0, sizeof *c);
@@ -119,10 +131,10 @@ static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *prog
         c->board_key = board_key;
         /* a fork child's program is whatever it execs later: its own log says */
         copy_program(c->program, sizeof c->program, program ? program : "forked");
-        c->next = live;
-        live = c;
+        c->next = table->live;
+        table->live = c;
     }
-    guard_lock_release(&table_lock);
+    guard_lock_release(&table->lock);
 }
 
 /* Remove the child with this pid (or this popen stream); returns 1 if it
@@ -131,20 +143,20 @@ static int remove_child(pid_t pid, void *stream, uint32_t *board_key)
 {
     int found = 0;
     *board_key = 0;
-    if (!guard_lock_acquire(&table_lock))
+    if (!guard_lock_acquire(&table->lock))
         return 0;
-    for (struct child **pp = &live; *pp; pp = &(*pp)->next) {
+    for (struct child **pp = &table->live; *pp; pp = &(*pp)->next) {
         struct child *c = *pp;
         if ((pid > 0 && c->pid == pid) || (stream && c->stream == stream)) {
             *pp = c->next;
-            c->next = spare;
-            spare = c;
+            c->next = table->spare;
+            table->spare = c;
             *board_key = c->board_key;
             found = 1;
             break;
         }
     }
-    guard_lock_release(&table_lock);
+    guard_lock_release(&table->lock);
     return found;
 }
 
@@ -188,14 +200,14 @@ void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid,
 void guard_child_signalled(pid_t pid, int sig)
 {
     int ours = 0;
-    if (!live || !guard_lock_acquire(&table_lock))
+    if (!table->live || !guard_lock_acquire(&table->lock))
         return;
-    for (struct child *c = live; c; c = c->next)
+    for (struct child *c = table->live; c; c = c->next)
         if (c->pid == pid) {
             c->signalled = sig;
             ours = 1;
         }
-    guard_lock_release(&table_lock);
+    guard_lock_release(&table->lock);
     if (ours)
         guard_log_event(GUARD_EV_KILL, 0, (uint64_t)pid, (uint64_t)sig, 0, 0, NULL, 0);
 }
@@ -205,9 +217,9 @@ void guard_child_signalled(pid_t pid, int sig)
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max)
 {
     unsigned n = 0;
-    if (!live || !guard_lock_acquire(&table_lock))
+    if (!table->live || !guard_lock_acquire(&table->lock))
         return 0;
-    for (struct child *c = live; c && n < max; c = c->next) {
+    for (struct child *c = table->live; c && n < max; c = c->next) {
         if (c->spawn_seq <= seq)
             continue;
         /* an auto-reaped child is "unreaped" only while it still runs */
@@ -219,7 +231,7 @@ unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsign
         copy_program(out[n].program, sizeof out[n].program, c->program);
         n++;
     }
-    guard_lock_release(&table_lock);
+    guard_lock_release(&table->lock);
     return n;
 }
 
@@ -245,14 +257,14 @@ static void describe_state(const struct child *c, char *buf, size_t cap)
 
 GUARD_FORK_PATH void guard_children_at_exit(const char *why)
 {
-    if (!live || atomic_exchange(&exit_checked, 1))
+    if (!table->live || atomic_exchange(&exit_checked, 1))
         return;
     guard_board_close(); /* children posting from now on tell it themselves */
-    if (!guard_lock_acquire(&table_lock))
+    if (!guard_lock_acquire(&table->lock))
         return;
-    struct child *list = live;
-    live = NULL;
-    guard_lock_release(&table_lock);
+    struct child *list = table->live;
+    table->live = NULL;
+    guard_lock_release(&table->lock);
     for (struct child *c = list; c; c = c->next) {
         guard_board_take(c->board_key, c->pid);
         if (c->autoreap && !c->stream)
@@ -322,6 +334,9 @@ void guard_sigchld_changed(const struct sigaction *now)
 
 void guard_proc_init(void)
 {
+    struct child_table *own = guard_alloc_parent_only(sizeof *own);
+    if (own)
+        table = own;
     struct sigaction now;
     if (guard_real_sigaction(SIGCHLD, NULL, &now) == 0) /* SIG_IGN is inherited across exec */
         atomic_store(&autoreap_now, now.sa_handler == SIG_IGN || (now.sa_flags & SA_NOCLDWAIT));
@@ -331,12 +346,12 @@ void guard_proc_init(void)
 GUARD_FORK_PATH void guard_proc_after_fork_child(int parent_threads)
 {
     /* only what differs: see guard_pool_after_fork_child */
-    if (atomic_load_explicit(&table_lock.owner, memory_order_relaxed))
-        atomic_store(&table_lock.owner, 0);
-    if (live)
-        live = NULL;
-    if (spare)
-        spare = NULL;
+    if (atomic_load_explicit(&table->lock.owner, memory_order_relaxed))
+        atomic_store(&table->lock.owner, 0);
+    if (table->live)
+        table->live = NULL;
+    if (table->spare)
+        table->spare = NULL;
     if (atomic_load_explicit(&exit_checked, memory_order_relaxed))
         atomic_store(&exit_checked, 0);
     int threads = parent_threads > 1 ? parent_threads : 0;

@@ -355,12 +355,14 @@ static uint32_t write_raw_stack(const ucontext_t *uc, uint32_t raw_flags)
 }
 
 uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, uint32_t len,
-                                    uint32_t join_stack, uint64_t join_sp)
+                                    const struct guard_stack_join *join)
 {
-    guard_modules_refresh();
+    /* No guard_modules_refresh (dl_iterate_phdr, under the loader's lock)
+     * for each child's exec: the copy's code is what was loaded at the
+     * fork, and the dlopen hook records each new map as it happens. */
     uint32_t padded = (len + 7) & ~7u;
     uint32_t size = (uint32_t)(sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) + padded +
-                               (join_stack ? sizeof(struct guard_stack_join) : 0));
+                               (join->stack ? sizeof(struct guard_stack_join) : 0));
     struct guard_rec_stack *s = guard_log_reserve(GUARD_REC_STACK, size);
     if (!s)
         return 0;
@@ -371,9 +373,8 @@ uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, 
     raw->len = len;
     memcpy(raw->bytes, bytes, len);
     s->flags = GUARD_STACK_RAW;
-    if (join_stack) {
-        struct guard_stack_join join = {join_sp, join_stack, 0};
-        memcpy(raw->bytes + padded, &join, sizeof join);
+    if (join->stack) {
+        memcpy(raw->bytes + padded, join, sizeof *join);
         s->flags |= GUARD_STACK_RAW_JOIN;
     }
     uint32_t id = atomic_fetch_add(&next_id, 1);
