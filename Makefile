@@ -48,8 +48,14 @@ $(BUILD)/preload/%.o: preload/%.c $(HEADERS) $(wildcard preload/*.h) | $(BUILD)/
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) -c $< -o $@
 
+# libgcc's unwinder is linked in from libgcc_eh.a (walk.c says why), its
+# symbols local; -z noseparate-code puts the headers, code and read-only
+# data in one mapping instead of three.  Each mapping of ours is one more
+# that every fork of the program copies (docs/performance.md).
+LIBGCC_EH := $(shell $(CC) -print-file-name=libgcc_eh.a)
 $(BUILD)/libguard.so: $(patsubst preload/%.c,$(BUILD)/preload/%.o,$(SHIM_SRC))
-	$(CC) -shared -Wl,-z,defs -Wl,--version-script=preload/exports.map -o $@ $^ $(SHIM_LIBS)
+	$(CC) -shared -Wl,-z,defs -Wl,-z,noseparate-code -Wl,--version-script=preload/exports.map \
+	    -o $@ $^ $(SHIM_LIBS) $(LIBGCC_EH)
 
 $(BUILD)/analyzer/%.o: analyzer/%.c $(HEADERS) $(wildcard analyzer/*.h) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)

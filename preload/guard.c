@@ -145,6 +145,12 @@ void *guard_alloc(size_t size)
 #define PARENT_ONLY_CHUNK (64u << 10)
 static struct guard_lock parent_only_lock;
 static char *parent_only_next, *parent_only_end;
+static int parent_only_wiped = 1; /* every chunk so far took MADV_WIPEONFORK */
+
+int guard_parent_only_wiped(void)
+{
+    return parent_only_next && parent_only_wiped;
+}
 
 void *guard_alloc_parent_only(size_t size)
 {
@@ -159,7 +165,8 @@ void *guard_alloc_parent_only(size_t size)
             return NULL;
         }
         int saved = errno;
-        (void)madvise(p, PARENT_ONLY_CHUNK, MADV_WIPEONFORK);
+        if (madvise(p, PARENT_ONLY_CHUNK, MADV_WIPEONFORK) != 0)
+            parent_only_wiped = 0;
         errno = saved;
         parent_only_next = p;
         parent_only_end = p + PARENT_ONLY_CHUNK;

@@ -260,8 +260,7 @@ int guard_fork_site_intact(const struct guard_fork_site *site); /* execboard.c *
 #define GUARD_WALK_JOINED 0x80000000u
 unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps, unsigned sps_max,
                               const struct guard_fork_site *until);
-/* walk.c: the spawn family's stacks, with libgcc's unwinder */
-void guard_walk_prepare(void); /* at a safe point: load libgcc_s */
+/* walk.c: the spawn family's stacks, with libgcc's unwinder (linked in) */
 int guard_stack_in_shim(uintptr_t pc);
 void guard_exec_prepare(void);
 uint32_t guard_board_before_fork(void); /* returns the fork's key on the board */
@@ -306,5 +305,6 @@ void *guard_alloc(size_t size);
 /* Zeroed memory that a fork child sees as zeros again and that a fork
  * leaves writable for this process (MADV_WIPEONFORK; see guard.c). */
 void *guard_alloc_parent_only(size_t size);
+int guard_parent_only_wiped(void); /* it really is wiped in a fork child */
 
 #endif /* GUARD_INTERNAL_H */

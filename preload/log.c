@@ -64,6 +64,7 @@ struct log_tail {
 static struct log_tail fallback_tail;
 static struct log_tail *tail = &fallback_tail;
 static _Atomic(char *) chunks[MAX_CHUNKS];
+static _Atomic uint64_t chunk_not_forked[MAX_CHUNKS / 64]; /* MADV_DONTFORK: a fork child has not it */
 static unsigned chunks_mapped;        /* under grow_lock */
 static struct guard_lock grow_lock;
 static _Atomic uint32_t dropped;
@@ -169,6 +170,17 @@ static char *map_chunk(unsigned k)
         if (m == MAP_FAILED) {
             atomic_store(&log_failed, 1);
             break;
+        }
+        /* A fork child writes a log of its own, so the fork need not give it
+         * this one's mappings (each is a mapping less for every fork to copy
+         * and every exec to tear down) -- once the tail is in wiped memory:
+         * a child cloned without our fork handlers then finds no tail and
+         * never touches the chunks it does not have. */
+        if (tail != &fallback_tail && guard_parent_only_wiped()) {
+            int saved = errno;
+            if (madvise(m, len, MADV_DONTFORK) == 0)
+                atomic_fetch_or(&chunk_not_forked[next / 64], 1ull << (next % 64));
+            errno = saved;
         }
         atomic_store_explicit(&chunks[next], m, memory_order_release);
         chunks_mapped = next + 1;
@@ -554,7 +566,10 @@ static void drop_inherited_log(void)
     for (unsigned k = 0; k < end; k++) {
         /* forget it before it goes: nothing may store into a chunk unmapped */
         char *p = atomic_exchange_explicit(&chunks[k], NULL, memory_order_relaxed);
-        if (p)
+        uint64_t bit = 1ull << (k % 64);
+        if (atomic_load_explicit(&chunk_not_forked[k / 64], memory_order_relaxed) & bit)
+            atomic_fetch_and(&chunk_not_forked[k / 64], ~bit); /* not here: the address may be reused */
+        else if (p)
             munmap(p, chunk_len(k));
     }
     chunks_mapped = 0;
@@ -568,6 +583,8 @@ void guard_log_end(int status)
 {
     if (atomic_load(&log_state) != LOG_OPEN)
         return; /* nothing was recorded: no file, and none is made to say so */
+    if (!atomic_load(&tail->here))
+        return; /* cloned without our fork handlers: the log is the parent's */
     struct guard_rec_end *end = guard_log_reserve(GUARD_REC_END, sizeof *end);
     if (end) {
         end->time_ns = guard_now_ns();

@@ -100,7 +100,6 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
         return real();
     int entry_errno = errno; /* our work may change it (libunwind's probes do) */
     int threads = guard_thread_count();
-    guard_walk_prepare(); /* here, not in the child: see walk.c */
     guard_exec_prepare();  /* and what the child's exec needs, likewise */
     uint32_t stack = take_fork_stack();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
@@ -148,7 +147,6 @@ static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *pa
     if (!guard_enter())
         return real(pid, path, fa, attr, argv, envp);
     int entry_errno = errno;
-    guard_walk_prepare();
     uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_POSIX_SPAWNP ? "posix_spawnp" : "posix_spawn");
@@ -190,7 +188,6 @@ GUARD_EXPORT int system(const char *command)
         return real(command);
     int entry_errno = errno;
     guard_check_fork_unsafe("system");
-    guard_walk_prepare();
     uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     char *const argv[] = {"sh", "-c", (char *)command, NULL};
@@ -215,7 +212,6 @@ GUARD_EXPORT FILE *popen(const char *command, const char *mode)
         return real(command, mode);
     int entry_errno = errno;
     guard_check_fork_unsafe("popen");
-    guard_walk_prepare();
     uint32_t stack = guard_stack_capture_walk();
     int threads = guard_thread_count();
     guard_leave();
@@ -283,7 +279,6 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     sigset_t mask;
     int entered = process && guard_enter();
     if (entered) {
-        guard_walk_prepare();
         spawn_stack = guard_stack_capture_walk();
         threads = guard_thread_count();
         if (copy) {

@@ -141,6 +141,10 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data);
  * makes its own (see guard_stack_after_fork_child). */
 GUARD_FORK_WRITTEN static struct depot_slot *stale_depot;
 GUARD_FORK_WRITTEN static void *stale_id_map;
+/* The tables are MADV_WIPEONFORK (Linux 4.14 on): a fork child finds them
+ * empty, which is what it needs, and the fork copies none of their page
+ * tables.  Otherwise the child makes tables of its own. */
+static int tables_wiped_at_fork;
 static struct guard_lock tables_lock;
 
 #define DEPOT_BYTES (sizeof(struct depot_slot) * DEPOT_SLOTS)
@@ -163,6 +167,10 @@ static int make_tables(void)
         void *d = mmap(NULL, DEPOT_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         void *m = mmap(NULL, ID_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (d != MAP_FAILED && m != MAP_FAILED) {
+            int saved = errno;
+            tables_wiped_at_fork = madvise(d, DEPOT_BYTES, MADV_WIPEONFORK) == 0 &&
+                                   madvise(m, ID_MAP_BYTES, MADV_WIPEONFORK) == 0;
+            errno = saved;
             atomic_store_explicit(&id_to_slot, m, memory_order_release);
             atomic_store_explicit(&depot, d, memory_order_release);
         } else {
@@ -494,13 +502,13 @@ unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs)
 }
 
 /* The child's log is a new file: every stack must be written to it again
- * before use, so the child forgets the tables (its copies of the parent's
- * are unmapped when it makes its own, at its first stack: most children
- * exec before that). */
+ * before use, so the child starts with empty tables: the kernel's wiped
+ * copies, or else its own, made at its first stack (its copies of the
+ * parent's are unmapped then: most children exec before that). */
 GUARD_FORK_PATH void guard_stack_after_fork_child(void)
 {
     struct depot_slot *d = atomic_load_explicit(&depot, memory_order_relaxed);
-    if (d) {
+    if (d && !tables_wiped_at_fork) {
         stale_depot = d;
         stale_id_map = (void *)atomic_load_explicit(&id_to_slot, memory_order_relaxed);
         atomic_store(&depot, NULL);

@@ -8,60 +8,29 @@
  * not pay for more than it needs.  libunwind's cached unw_backtrace needs
  * a 256 KiB trace cache per thread, which every fork then copies the page
  * tables of; its cursor walk takes a cache lock around every step (two
- * rt_sigprocmask calls each, ~15 per fork; docs/performance.md).  libgcc's _Unwind_Backtrace finds each frame's
- * unwind information through glibc's _dl_find_object, without a lock or a
- * system call (~0.1 us a frame), and libgcc_s is part of every Debian
- * system (package libgcc-s1, priority required) and already loaded by any
- * C++ program.  The pool API, NSS and the other frequent calls keep
- * libunwind's cached capture (~100 ns for a whole stack), and libunwind
- * still unwinds from signal contexts (crashes, faults).
+ * rt_sigprocmask calls each, ~15 per fork; docs/performance.md).  libgcc's
+ * _Unwind_Backtrace finds each frame's unwind information through glibc's
+ * _dl_find_object, without a lock or a system call (~0.1 us a frame).
+ * The pool API, NSS and the other frequent calls keep libunwind's cached
+ * capture (~100 ns for a whole stack), and libunwind still unwinds from
+ * signal contexts (crashes, faults).
+ *
+ * The unwinder is linked into the shim from gcc's libgcc_eh.a (its
+ * symbols kept local by preload/exports.map), not loaded from
+ * libgcc_s.so.1: a library loaded into the process is five more mappings
+ * that every fork copies and every exec tears down (~8 us a fork+exec,
+ * docs/performance.md), where 30 KiB more of our own code costs a fork
+ * nothing.  Our copy has its own registry of frames (empty: nothing
+ * registers with it), so it never contends with the program's exceptions.
  *
  * A walk also gives each frame's stack pointer, which the exec board needs
  * to recognise the fork's frames in a forked child (execboard.c), and it
  * can stop there.
- *
- * libgcc_s is dlopen'ed at the same safe points as libunwind (the hooks
- * that call guard_walk_prepare: fork, posix_spawn, system, popen, clone);
- * before that, or if it cannot be loaded, the stack is libunwind's (or
- * written raw, see stack.c).
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdatomic.h>
 #include <unwind.h>
 
 #include "guard_internal.h"
-
-enum { GCC_NONE, GCC_LOADING, GCC_READY, GCC_FAILED };
-static _Atomic int gcc_state = GCC_NONE;
-static struct {
-    _Unwind_Reason_Code (*backtrace)(_Unwind_Trace_Fn, void *);
-    _Unwind_Ptr (*get_ip_info)(struct _Unwind_Context *, int *);
-    _Unwind_Word (*get_cfa)(struct _Unwind_Context *);
-} gcc;
-
-void guard_walk_prepare(void)
-{
-    int expected = GCC_NONE;
-    if (atomic_load_explicit(&gcc_state, memory_order_relaxed) != GCC_NONE ||
-        !atomic_compare_exchange_strong(&gcc_state, &expected, GCC_LOADING))
-        return;
-    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (h) {
-        gcc.backtrace = (_Unwind_Reason_Code(*)(_Unwind_Trace_Fn, void *))dlsym(h, "_Unwind_Backtrace");
-        gcc.get_ip_info = (_Unwind_Ptr(*)(struct _Unwind_Context *, int *))dlsym(h, "_Unwind_GetIPInfo");
-        gcc.get_cfa = (_Unwind_Word(*)(struct _Unwind_Context *))dlsym(h, "_Unwind_GetCFA");
-    }
-    int ok = gcc.backtrace && gcc.get_ip_info && gcc.get_cfa;
-    atomic_store_explicit(&gcc_state, ok ? GCC_READY : GCC_FAILED, memory_order_release);
-    if (!ok)
-        guard_stack_prepare(); /* libunwind, then */
-}
-
-static int walker_ready(void)
-{
-    return atomic_load_explicit(&gcc_state, memory_order_acquire) == GCC_READY;
-}
 
 struct walk {
     uint64_t *pcs, *sps;
@@ -74,10 +43,10 @@ GUARD_FORK_PATH static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ct
 {
     struct walk *w = arg;
     int exact = 0; /* the frame was interrupted (a signal), not calling */
-    uintptr_t ip = (uintptr_t)gcc.get_ip_info(ctx, &exact);
+    uintptr_t ip = (uintptr_t)_Unwind_GetIPInfo(ctx, &exact);
     /* In _Unwind_Backtrace's callback the context's CFA is that of the
      * frame this one called: this frame's stack pointer at its call. */
-    uintptr_t sp = (uintptr_t)gcc.get_cfa(ctx);
+    uintptr_t sp = (uintptr_t)_Unwind_GetCFA(ctx);
     if (ip == 0)
         return _URC_END_OF_STACK;
     uintptr_t pc = exact ? ip : ip - 1; /* a return address: the call instruction */
@@ -108,18 +77,14 @@ GUARD_FORK_PATH __attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t
 {
     if (max > guard_opt.max_frames)
         max = guard_opt.max_frames;
-    if (!walker_ready())
-        return sps || until ? 0 : guard_stack_capture_raw(0, pcs, max);
     struct walk w = {pcs, sps, 0, max, sps_max, until, 1, 0};
     if (max > 0)
-        gcc.backtrace(walk_frame, &w);
+        _Unwind_Backtrace(walk_frame, &w);
     return w.n | (w.joined ? GUARD_WALK_JOINED : 0);
 }
 
 __attribute__((noinline)) uint32_t guard_stack_capture_walk(void)
 {
-    if (!walker_ready())
-        return guard_stack_capture(1); /* libunwind's, or raw */
     uint64_t pcs[GUARD_MAX_FRAMES];
     unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, NULL, 0, NULL);
     return guard_stack_intern(pcs, n);
