@@ -108,6 +108,10 @@ void guard_lock_release(struct guard_lock *lock)
 #define ARENA_CHUNK (1u << 20)
 static struct guard_lock arena_lock;
 static char *arena_next, *arena_end;
+/* The first chunk is in our .bss, not a mapping of its own: most
+ * processes never need a second, and each mapping is one more for every
+ * fork to copy.  (Untouched pages of it cost nothing.) */
+static char arena_first[ARENA_CHUNK] __attribute__((aligned(64)));
 
 void *guard_alloc(size_t size)
 {
@@ -118,7 +122,11 @@ void *guard_alloc(size_t size)
     }
     if (!guard_lock_acquire(&arena_lock))
         return NULL;
-    if (!arena_next || (size_t)(arena_end - arena_next) < size) {
+    if (!arena_next) {
+        arena_next = arena_first;
+        arena_end = arena_first + ARENA_CHUNK;
+    }
+    if ((size_t)(arena_end - arena_next) < size) {
         char *p = mmap(NULL, ARENA_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             guard_lock_release(&arena_lock);

@@ -57,6 +57,7 @@ struct child_table {
 };
 static struct child_table fallback_table;
 static struct child_table *table = &fallback_table;
+static int table_wiped_at_fork;
 
 static _Atomic uint64_t sequence;
 static _Atomic int autoreap_now;     /* SIGCHLD is SIG_IGN or SA_NOCLDWAIT */
@@ -335,8 +336,10 @@ void guard_sigchld_changed(const struct sigaction *now)
 void guard_proc_init(void)
 {
     struct child_table *own = guard_alloc_parent_only(sizeof *own);
-    if (own)
+    if (own) {
         table = own;
+        table_wiped_at_fork = guard_parent_only_wiped();
+    }
     struct sigaction now;
     if (guard_real_sigaction(SIGCHLD, NULL, &now) == 0) /* SIG_IGN is inherited across exec */
         atomic_store(&autoreap_now, now.sa_handler == SIG_IGN || (now.sa_flags & SA_NOCLDWAIT));
@@ -346,12 +349,14 @@ void guard_proc_init(void)
 GUARD_FORK_PATH void guard_proc_after_fork_child(int parent_threads)
 {
     /* only what differs: see guard_pool_after_fork_child */
-    if (atomic_load_explicit(&table->lock.owner, memory_order_relaxed))
-        atomic_store(&table->lock.owner, 0);
-    if (table->live)
-        table->live = NULL;
-    if (table->spare)
-        table->spare = NULL;
+    if (!table_wiped_at_fork) { /* else the kernel emptied it (not even a read here) */
+        if (atomic_load_explicit(&table->lock.owner, memory_order_relaxed))
+            atomic_store(&table->lock.owner, 0);
+        if (table->live)
+            table->live = NULL;
+        if (table->spare)
+            table->spare = NULL;
+    }
     if (atomic_load_explicit(&exit_checked, memory_order_relaxed))
         atomic_store(&exit_checked, 0);
     int threads = parent_threads > 1 ? parent_threads : 0;

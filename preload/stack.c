@@ -134,7 +134,17 @@ static int unwinder_ready(void)
 
 GUARD_FORK_WRITTEN static _Atomic(struct depot_slot *) depot;           /* DEPOT_SLOTS entries */
 GUARD_FORK_WRITTEN static _Atomic(_Atomic(struct depot_slot *) *) id_to_slot; /* MAX_IDS entries */
-GUARD_FORK_WRITTEN static _Atomic uint32_t next_id = 1;
+/* Stack ids handed out so far in this process's log (the next is one
+ * more): written by each new stack, so in parent-only memory (a fork child
+ * finds 0 there, as its new log needs) where the kernel can wipe it. */
+static _Atomic uint32_t fallback_ids_used;
+static _Atomic uint32_t *ids_used = &fallback_ids_used;
+GUARD_FORK_WRITTEN static int ids_wiped_at_fork;
+
+static uint32_t new_stack_id(void)
+{
+    return atomic_fetch_add(ids_used, 1) + 1;
+}
 static uintptr_t self_start, self_end;
 static int find_self(struct dl_phdr_info *info, size_t size, void *data);
 /* A fork child's copies of its parent's tables, unmapped when the child
@@ -187,6 +197,11 @@ static int make_tables(void)
 /* Called from guard_init() before any hook records. */
 void guard_stack_init(void)
 {
+    _Atomic uint32_t *own = guard_alloc_parent_only(sizeof *own);
+    if (own) {
+        ids_used = own;
+        ids_wiped_at_fork = guard_parent_only_wiped();
+    }
     if (!self_end)
         dl_iterate_phdr(find_self, (void *)(uintptr_t)guard_stack_init);
 }
@@ -243,7 +258,7 @@ static uint32_t depot_intern(const uint64_t *pcs, unsigned n)
                 seen = expected;
             } else {
                 atomic_store_explicit(&slot->filler, (int)guard_gettid(), memory_order_relaxed);
-                uint32_t id = atomic_fetch_add(&next_id, 1);
+                uint32_t id = new_stack_id();
                 uint64_t *copy = guard_alloc(n * sizeof(uint64_t));
                 if (copy)
                     memcpy(copy, pcs, n * sizeof(uint64_t));
@@ -274,7 +289,7 @@ static uint32_t depot_intern(const uint64_t *pcs, unsigned n)
         }
     }
     /* Table full or contended: log the stack without de-duplication. */
-    uint32_t id = atomic_fetch_add(&next_id, 1);
+    uint32_t id = new_stack_id();
     write_stack_record(id, pcs, n);
     return id;
 }
@@ -351,7 +366,7 @@ static uint32_t write_raw_stack(const ucontext_t *uc, uint32_t raw_flags)
         memcpy(raw->bytes, (void *)(uintptr_t)raw->regs[7], (size_t)got);
     }
     raw->len = (uint32_t)got;
-    uint32_t id = atomic_fetch_add(&next_id, 1);
+    uint32_t id = new_stack_id();
     s->id = id;
     s->nframes = 0;
     s->generation = guard_modules_generation();
@@ -385,7 +400,7 @@ uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, 
         memcpy(raw->bytes + padded, join, sizeof *join);
         s->flags |= GUARD_STACK_RAW_JOIN;
     }
-    uint32_t id = atomic_fetch_add(&next_id, 1);
+    uint32_t id = new_stack_id();
     s->id = id;
     s->nframes = 0;
     s->generation = guard_modules_generation();
@@ -516,8 +531,8 @@ GUARD_FORK_PATH void guard_stack_after_fork_child(void)
     }
     if (atomic_load_explicit(&tables_lock.owner, memory_order_relaxed))
         atomic_store(&tables_lock.owner, 0);
-    if (atomic_load_explicit(&next_id, memory_order_relaxed) != 1)
-        atomic_store(&next_id, 1);
+    if (!ids_wiped_at_fork && atomic_load_explicit(ids_used, memory_order_relaxed) != 0)
+        atomic_store(ids_used, 0);
     if (atomic_load_explicit(&raw_written, memory_order_relaxed))
         atomic_store(&raw_written, 0);
 }
