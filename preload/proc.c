@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,6 +101,12 @@ static size_t pack_argv(char *buf, size_t cap, const char *program, char *const 
 
 int guard_thread_count(void)
 {
+    /* glibc's own flag: no thread was ever created (then there is one, and
+     * the stat below, a few microseconds of procfs, is saved on every
+     * spawn of a single-threaded program: a shell, make, a test runner).
+     * It is never set back, so a program that had threads asks procfs. */
+    if (__libc_single_threaded)
+        return 1;
     /* procfs gives the task directory one link per thread, plus . and ..:
      * one stat instead of open/read/close of /proc/self/stat */
     struct stat st;
