@@ -309,3 +309,29 @@ def clone_children_get_their_own_log_and_tell_their_exec():
     assert not any(p["corrupt"] for p in report["processes"])
     assert sum(len(p["logs"]) for p in report["processes"]) == 2, \
         [(p["pid"], p["logs"]) for p in report["processes"]]
+
+
+@test
+def a_child_of_a_raw_fork_system_call_leaves_its_parents_log_alone():
+    # fork by syscall(SYS_fork): no atfork handler runs, so the shim in the
+    # child still holds its parent's log.  It used to write into it at the
+    # same offsets as the parent (a corrupt log) and end it at its _exit.
+    def parent_log(args):
+        d = LogDir()
+        r = run([prog("raw_fork_child")] + args, log_dir=d.path, options="verbosity=0")
+        assert r.returncode == 0, r.stderr
+        logs = d.logs()
+        status, report, _ = analyze(d.path)
+        d.cleanup()
+        parent = [p for p in report["processes"] if p["has_log"] and not p["forked_child"]]
+        assert len(parent) == 1, report["processes"]
+        return logs, parent[0], report
+
+    _, hooked, _ = parent_log(["hooked"])
+    for attempt in range(3):
+        logs, raw, report = parent_log([])
+        assert len(logs) == 1, "the raw child writes no log: %s" % logs
+        assert not raw["corrupt"] and not report["notes"], report["notes"]
+        assert raw["ended"] == "exit", raw["ended"]
+        assert raw["short_pool_records"] == hooked["short_pool_records"], \
+            (raw["short_pool_records"], hooked["short_pool_records"])
