@@ -105,40 +105,54 @@ void guard_lock_release(struct guard_lock *lock)
     atomic_store_explicit(&lock->owner, 0, memory_order_release);
 }
 
+/* A bump allocator over chunks of anonymous memory, never freed: what the
+ * shim allocates lives as long as the process. */
+struct bump_arena {
+    struct guard_lock lock;
+    char *next, *end;
+    size_t chunk, align;
+    int advice;       /* madvise'd on each new chunk, if not 0 */
+    int advice_taken; /* every chunk so far took it */
+};
+
+static void *bump_alloc(struct bump_arena *a, size_t size)
+{
+    size = (size + a->align - 1) & ~(a->align - 1);
+    if (size > a->chunk || !guard_lock_acquire(&a->lock))
+        return NULL;
+    if ((size_t)(a->end - a->next) < size) {
+        char *p = mmap(NULL, a->chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            guard_lock_release(&a->lock);
+            return NULL;
+        }
+        int saved = errno;
+        if (a->advice && madvise(p, a->chunk, a->advice) != 0)
+            a->advice_taken = 0;
+        errno = saved;
+        a->next = p;
+        a->end = p + a->chunk;
+    }
+    void *out = a->next;
+    a->next += size;
+    guard_lock_release(&a->lock);
+    return out;
+}
+
 #define ARENA_CHUNK (1u << 20)
-static struct guard_lock arena_lock;
-static char *arena_next, *arena_end;
 /* The first chunk is in our .bss, not a mapping of its own: most
  * processes never need a second, and each mapping is one more for every
  * fork to copy.  (Untouched pages of it cost nothing.) */
 static char arena_first[ARENA_CHUNK] __attribute__((aligned(64)));
+static struct bump_arena arena = {{0}, arena_first, arena_first + ARENA_CHUNK, ARENA_CHUNK, 16, 0, 1};
 
 void *guard_alloc(size_t size)
 {
-    size = (size + 15) & ~(size_t)15;
     if (size >= ARENA_CHUNK / 4) {
         void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return p == MAP_FAILED ? NULL : p;
     }
-    if (!guard_lock_acquire(&arena_lock))
-        return NULL;
-    if (!arena_next) {
-        arena_next = arena_first;
-        arena_end = arena_first + ARENA_CHUNK;
-    }
-    if ((size_t)(arena_end - arena_next) < size) {
-        char *p = mmap(NULL, ARENA_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            guard_lock_release(&arena_lock);
-            return NULL;
-        }
-        arena_next = p;
-        arena_end = p + ARENA_CHUNK;
-    }
-    void *out = arena_next;
-    arena_next += size;
-    guard_lock_release(&arena_lock);
-    return out;
+    return bump_alloc(&arena, size);
 }
 
 /* Memory for what this process writes on every spawn and its fork children
@@ -148,41 +162,18 @@ void *guard_alloc(size_t size)
  * per spawn were much of what a fork+exec cost under the shim), and the
  * child finds it all zeros: no log tail, no children.  Where the kernel
  * has no MADV_WIPEONFORK (before 4.14) it is ordinary memory, and the
- * fork child's handlers reset it as they reset everything else.  Never
- * freed: the few structures that live here are made once. */
-#define PARENT_ONLY_CHUNK (64u << 10)
-static struct guard_lock parent_only_lock;
-static char *parent_only_next, *parent_only_end;
-static int parent_only_wiped = 1; /* every chunk so far took MADV_WIPEONFORK */
-
-int guard_parent_only_wiped(void)
-{
-    return parent_only_next && parent_only_wiped;
-}
+ * fork child's handlers reset it as they reset everything else.  A cache
+ * line each. */
+static struct bump_arena parent_only = {{0}, NULL, NULL, 64u << 10, 64, MADV_WIPEONFORK, 1};
 
 void *guard_alloc_parent_only(size_t size)
 {
-    size = (size + 63) & ~(size_t)63; /* a cache line each */
-    if (size > PARENT_ONLY_CHUNK || !guard_lock_acquire(&parent_only_lock))
-        return NULL;
-    if (!parent_only_next || (size_t)(parent_only_end - parent_only_next) < size) {
-        char *p = mmap(NULL, PARENT_ONLY_CHUNK, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            guard_lock_release(&parent_only_lock);
-            return NULL;
-        }
-        int saved = errno;
-        if (madvise(p, PARENT_ONLY_CHUNK, MADV_WIPEONFORK) != 0)
-            parent_only_wiped = 0;
-        errno = saved;
-        parent_only_next = p;
-        parent_only_end = p + PARENT_ONLY_CHUNK;
-    }
-    void *out = parent_only_next;
-    parent_only_next += size;
-    guard_lock_release(&parent_only_lock);
-    return out;
+    return bump_alloc(&parent_only, size);
+}
+
+int guard_parent_only_wiped(void)
+{
+    return parent_only.next && parent_only.advice_taken;
 }
 
 /* ---- fork and exit ------------------------------------------------------ */
@@ -192,7 +183,7 @@ void *guard_alloc_parent_only(size_t size)
  * simply released, and the log moves to a file of the child's own.
  *
  * Most forked children exec at once, so this must cost next to nothing:
- * no system call but getpid (made inline: see guard_inline_syscall2),
+ * no system call but getpid (made inline: see guard_inline_syscall6),
  * nothing unmapped (each room puts that off until the child first needs
  * it, see log.c and stack.c), and no store of a value that is already
  * there.  Every page of the parent's
@@ -206,10 +197,10 @@ GUARD_FORK_PATH static void after_fork_child(void)
     guard_pid = (pid_t)guard_inline_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
     tls_tid = guard_pid; /* the forking thread is the child's main thread */
     guard_tls_depth++;
-    if (atomic_load_explicit(&arena_lock.owner, memory_order_relaxed))
-        atomic_store(&arena_lock.owner, 0);
-    if (atomic_load_explicit(&parent_only_lock.owner, memory_order_relaxed))
-        atomic_store(&parent_only_lock.owner, 0);
+    if (atomic_load_explicit(&arena.lock.owner, memory_order_relaxed))
+        atomic_store(&arena.lock.owner, 0);
+    if (atomic_load_explicit(&parent_only.lock.owner, memory_order_relaxed))
+        atomic_store(&parent_only.lock.owner, 0);
     guard_stack_after_fork_child();
     guard_log_after_fork_child(parent);
     guard_board_after_fork_child(parent);
