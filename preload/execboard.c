@@ -68,6 +68,7 @@ struct board_header {
     _Atomic uint32_t next_key;
     _Atomic uint32_t closing;
     _Atomic uint64_t in_use[BOARD_SLOTS / 64];
+    _Atomic uint64_t sequence; /* guard_seq_next's, shared by the whole fork tree */
 };
 
 struct board {
@@ -108,6 +109,33 @@ static struct board *board_now(void)
         return expected;
     }
     return m;
+}
+
+/* The counter that orders pool gets and spawns (guard_seq_next, proc.c),
+ * written at every spawn and every get.  It lives in the board's shared
+ * first page, which a fork does not make copy-on-write: the parent's next
+ * spawn writes it without a page fault.  A forked child goes on counting
+ * in its parent's board (never its own), which keeps the order it needs:
+ * its spawns come after the gets of the objects it inherited.  The
+ * processes of a fork tree share the counter; each still sees it grow.
+ * NULL when no board could be made: then the caller counts privately, for
+ * good (a switch later could go back in the order). */
+static _Atomic(_Atomic uint64_t *) sequence_at;
+static _Atomic int sequence_private;
+
+_Atomic uint64_t *guard_board_sequence(void)
+{
+    _Atomic uint64_t *at = atomic_load_explicit(&sequence_at, memory_order_acquire);
+    if (__builtin_expect(at != NULL, 1) || atomic_load_explicit(&sequence_private, memory_order_relaxed))
+        return at;
+    struct board *b = board_now();
+    if (!b) {
+        atomic_store(&sequence_private, 1);
+        return NULL;
+    }
+    _Atomic uint64_t *expected = NULL;
+    atomic_compare_exchange_strong(&sequence_at, &expected, &b->head.h.sequence);
+    return atomic_load(&sequence_at);
 }
 
 /* A free slot, taken in the bitmap; NO_SLOT when all are taken (children

@@ -177,6 +177,7 @@ struct guard_child_info {
 };
 struct sigaction;
 uint64_t guard_seq_next(void);       /* orders gets and spawns */
+_Atomic uint64_t *guard_board_sequence(void); /* its counter, in shared memory (execboard.c) */
 int guard_thread_count(void);        /* threads of this process, from /proc */
 void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
                      const char *program, char *const argv[]);

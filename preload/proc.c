@@ -59,15 +59,20 @@ struct child_table {
 static struct child_table fallback_table;
 static struct child_table *table = &fallback_table;
 static int table_wiped_at_fork;
+/* This process has started a child (since it was forked): until then the
+ * table is not even read, so that a forked child's exec does not fault in
+ * the parent-only page that the kernel wiped for it. */
+GUARD_FORK_WRITTEN static int started_a_child;
 
-static _Atomic uint64_t sequence;
+static _Atomic uint64_t sequence; /* only if no board could be made */
 static _Atomic int autoreap_now;     /* SIGCHLD is SIG_IGN or SA_NOCLDWAIT */
 GUARD_FORK_WRITTEN static int fork_child_threads;       /* in a fork child: the parent's thread count, else 0 */
 GUARD_FORK_WRITTEN static _Atomic int exit_checked;
 
 uint64_t guard_seq_next(void)
 {
-    return atomic_fetch_add(&sequence, 1) + 1;
+    _Atomic uint64_t *shared = guard_board_sequence(); /* see execboard.c */
+    return atomic_fetch_add(shared ? shared : &sequence, 1) + 1;
 }
 
 static const char *const spawn_names[] = {"?", "fork", "vfork", "posix_spawn", "posix_spawnp",
@@ -141,6 +146,8 @@ static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *prog
         copy_program(c->program, sizeof c->program, program ? program : "forked");
         c->next = table->live;
         table->live = c;
+        if (!started_a_child)
+            started_a_child = 1;
     }
     guard_lock_release(&table->lock);
 }
@@ -208,7 +215,7 @@ void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid,
 void guard_child_signalled(pid_t pid, int sig)
 {
     int ours = 0;
-    if (!table->live || !guard_lock_acquire(&table->lock))
+    if (!started_a_child || !table->live || !guard_lock_acquire(&table->lock))
         return;
     for (struct child *c = table->live; c; c = c->next)
         if (c->pid == pid) {
@@ -225,7 +232,7 @@ void guard_child_signalled(pid_t pid, int sig)
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max)
 {
     unsigned n = 0;
-    if (!table->live || !guard_lock_acquire(&table->lock))
+    if (!started_a_child || !table->live || !guard_lock_acquire(&table->lock))
         return 0;
     for (struct child *c = table->live; c && n < max; c = c->next) {
         if (c->spawn_seq <= seq)
@@ -265,7 +272,7 @@ static void describe_state(const struct child *c, char *buf, size_t cap)
 
 GUARD_FORK_PATH void guard_children_at_exit(const char *why)
 {
-    if (!table->live || atomic_exchange(&exit_checked, 1))
+    if (!started_a_child || !table->live || atomic_exchange(&exit_checked, 1))
         return;
     guard_board_close(); /* children posting from now on tell it themselves */
     if (!guard_lock_acquire(&table->lock))
@@ -356,6 +363,8 @@ void guard_proc_init(void)
 GUARD_FORK_PATH void guard_proc_after_fork_child(int parent_threads)
 {
     /* only what differs: see guard_pool_after_fork_child */
+    if (started_a_child)
+        started_a_child = 0;
     if (!table_wiped_at_fork) { /* else the kernel emptied it (not even a read here) */
         if (atomic_load_explicit(&table->lock.owner, memory_order_relaxed))
             atomic_store(&table->lock.owner, 0);
