@@ -364,19 +364,12 @@ size_t guard_board_exec_failed(char *payload, size_t cap)
     return len;
 }
 
-/* The exec's stack id in this (the parent's) log. */
-static uint32_t exec_stack(const struct board_slot *slot)
+/* The exec's stack id in this (the parent's) log, from frames the child
+ * walked itself (not inlined: its frame array stays off the stack of the
+ * usual, raw, path; every stack page the parent touches after a fork is
+ * a page fault). */
+static __attribute__((noinline)) uint32_t walked_exec_stack(const struct board_slot_head *h)
 {
-    const struct board_slot_head *h = &slot->h;
-    if (h->raw) {
-        uint64_t regs[17] = {0};
-        regs[6] = h->raw_fp;
-        regs[7] = h->raw_sp;
-        regs[16] = h->raw_pc;
-        uint32_t len = h->raw_len <= BOARD_RAW_BYTES ? h->raw_len : BOARD_RAW_BYTES;
-        struct guard_stack_join join = {h->frame1_sp, h->frame2_sp, h->fork_stack, 0};
-        return guard_stack_write_raw_copy(regs, slot->raw, len, &join);
-    }
     unsigned n = h->nframes <= BOARD_FRAMES ? h->nframes : BOARD_FRAMES;
     const uint64_t *fork_pcs;
     unsigned nfork = h->fork_stack ? guard_stack_frames(h->fork_stack, &fork_pcs) : 0;
@@ -393,6 +386,22 @@ static uint32_t exec_stack(const struct board_slot *slot)
     if (total > guard_opt.max_frames)
         total = guard_opt.max_frames;
     return guard_stack_intern(pcs, total);
+}
+
+/* The exec's stack id in this (the parent's) log: the child's copy of its
+ * stack, as a raw stack joined to the fork's, or the frames it walked. */
+static uint32_t exec_stack(const struct board_slot *slot)
+{
+    const struct board_slot_head *h = &slot->h;
+    if (!h->raw)
+        return walked_exec_stack(h);
+    uint64_t regs[17] = {0};
+    regs[6] = h->raw_fp;
+    regs[7] = h->raw_sp;
+    regs[16] = h->raw_pc;
+    uint32_t len = h->raw_len <= BOARD_RAW_BYTES ? h->raw_len : BOARD_RAW_BYTES;
+    struct guard_stack_join join = {h->frame1_sp, h->frame2_sp, h->fork_stack, 0};
+    return guard_stack_write_raw_copy(regs, slot->raw, len, &join);
 }
 
 /* At exit or exec (before the last takes): children that post after
