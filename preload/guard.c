@@ -115,12 +115,15 @@ struct bump_arena {
     int advice_taken; /* every chunk so far took it */
 };
 
-static void *bump_alloc(struct bump_arena *a, size_t size)
+static void *bump_alloc(struct bump_arena *a, size_t size, size_t align)
 {
-    size = (size + a->align - 1) & ~(a->align - 1);
+    if (align < a->align)
+        align = a->align;
+    size = (size + align - 1) & ~(align - 1);
     if (size > a->chunk || !guard_lock_acquire(&a->lock))
         return NULL;
-    if ((size_t)(a->end - a->next) < size) {
+    char *at = (char *)(((uintptr_t)a->next + align - 1) & ~(uintptr_t)(align - 1));
+    if (!a->next || at > a->end || (size_t)(a->end - at) < size) {
         char *p = mmap(NULL, a->chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             guard_lock_release(&a->lock);
@@ -129,14 +132,17 @@ static void *bump_alloc(struct bump_arena *a, size_t size)
         int saved = errno;
         if (a->advice && madvise(p, a->chunk, a->advice) != 0)
             a->advice_taken = 0;
+        /* Sparse tables live here: with transparent huge pages set to
+         * "always", each first touch would make 2 MiB resident. */
+        (void)madvise(p, a->chunk, MADV_NOHUGEPAGE);
         errno = saved;
         a->next = p;
         a->end = p + a->chunk;
+        at = p; /* chunks are page-aligned */
     }
-    void *out = a->next;
-    a->next += size;
+    a->next = at + size;
     guard_lock_release(&a->lock);
-    return out;
+    return at;
 }
 
 #define ARENA_CHUNK (1u << 20)
@@ -152,7 +158,7 @@ void *guard_alloc(size_t size)
         void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return p == MAP_FAILED ? NULL : p;
     }
-    return bump_alloc(&arena, size);
+    return bump_alloc(&arena, size, 16);
 }
 
 /* Memory for what this process writes on every spawn and its fork children
@@ -164,11 +170,19 @@ void *guard_alloc(size_t size)
  * has no MADV_WIPEONFORK (before 4.14) it is ordinary memory, and the
  * fork child's handlers reset it as they reset everything else.  A cache
  * line each. */
-static struct bump_arena parent_only = {{0}, NULL, NULL, 64u << 10, 64, MADV_WIPEONFORK, 1};
+static struct bump_arena parent_only = {{0}, NULL, NULL, 8u << 20, 64, MADV_WIPEONFORK, 1};
 
 void *guard_alloc_parent_only(size_t size)
 {
-    return bump_alloc(&parent_only, size);
+    return bump_alloc(&parent_only, size, 64);
+}
+
+/* Whole pages of it (the stack tables, which a fork child without a
+ * wiping kernel unmaps): one mapping with the rest, not two more for every
+ * fork to copy.  (8 MiB of address space; untouched pages cost nothing.) */
+void *guard_alloc_parent_only_pages(size_t size)
+{
+    return bump_alloc(&parent_only, size, 4096);
 }
 
 int guard_parent_only_wiped(void)

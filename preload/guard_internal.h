@@ -306,6 +306,7 @@ void *guard_alloc(size_t size);
 /* Zeroed memory that a fork child sees as zeros again and that a fork
  * leaves writable for this process (MADV_WIPEONFORK; see guard.c). */
 void *guard_alloc_parent_only(size_t size);
+void *guard_alloc_parent_only_pages(size_t size); /* page-aligned */
 int guard_parent_only_wiped(void); /* it really is wiped in a fork child */
 
 #endif /* GUARD_INTERNAL_H */

@@ -174,8 +174,20 @@ static int make_tables(void)
             stale_depot = NULL;
             stale_id_map = NULL;
         }
-        void *d = mmap(NULL, DEPOT_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        void *m = mmap(NULL, ID_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        /* In parent-only memory, which a fork child sees empty. */
+        void *d = guard_alloc_parent_only_pages(DEPOT_BYTES);
+        void *m = d ? guard_alloc_parent_only_pages(ID_MAP_BYTES) : NULL;
+        if (d && m) {
+            tables_wiped_at_fork = guard_parent_only_wiped();
+            atomic_store_explicit(&id_to_slot, m, memory_order_release);
+            atomic_store_explicit(&depot, d, memory_order_release);
+            guard_lock_release(&tables_lock);
+            return 1;
+        }
+        if (d)
+            munmap(d, DEPOT_BYTES); /* (never handed out again) */
+        d = mmap(NULL, DEPOT_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        m = mmap(NULL, ID_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (d != MAP_FAILED && m != MAP_FAILED) {
             int saved = errno;
             tables_wiped_at_fork = madvise(d, DEPOT_BYTES, MADV_WIPEONFORK) == 0 &&
