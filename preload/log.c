@@ -399,9 +399,6 @@ int guard_log_open(pid_t ppid, int forked_child)
     chunk_size = (chunk_size + (size_t)page - 1) & ~((size_t)page - 1);
     first_chunk = chunk_size < FIRST_CHUNK_MAX ? chunk_size : FIRST_CHUNK_MAX;
     first_chunk = (first_chunk + (size_t)page - 1) & ~((size_t)page - 1);
-    struct log_tail *own = guard_alloc_parent_only(sizeof *own);
-    if (own)
-        tail = own;
     pending_ppid = ppid;
     pending_forked = forked_child;
     start_realtime_ns = guard_clock_ns(CLOCK_REALTIME);
@@ -462,6 +459,11 @@ static int log_materialize(void)
                     log_ino = st.st_ino;
                 }
                 log_fd = fd;
+                if (tail == &fallback_tail) { /* the first log: made here, as the file is */
+                    struct log_tail *own = guard_alloc_parent_only(sizeof *own);
+                    if (own)
+                        tail = own;
+                }
                 atomic_store(&tail->offset, sizeof(struct guard_file_header));
                 atomic_store(&tail->here, 1);
                 char *first = map_chunk(0);

@@ -57,7 +57,7 @@ struct child_table {
     struct child *live, *spare;
 };
 static struct child_table fallback_table;
-static struct child_table *table = &fallback_table;
+static _Atomic(struct child_table *) table_at; /* made at the first child: most processes start none */
 static int table_wiped_at_fork;
 /* This process has started a child (since it was forked): until then the
  * table is not even read, so that a forked child's exec does not fault in
@@ -120,9 +120,27 @@ int guard_thread_count(void)
     return (int)st.st_nlink - 2;
 }
 
+/* The table, made when first needed (an mmap and two madvise calls that
+ * a process which starts no child does not pay for). */
+static struct child_table *children(void)
+{
+    struct child_table *t = atomic_load_explicit(&table_at, memory_order_acquire);
+    if (__builtin_expect(t != NULL, 1))
+        return t;
+    struct child_table *own = guard_alloc_parent_only(sizeof *own);
+    int wiped = own && guard_parent_only_wiped();
+    struct child_table *expected = NULL;
+    if (atomic_compare_exchange_strong(&table_at, &expected, own ? own : &fallback_table)) {
+        table_wiped_at_fork = wiped;
+        return own ? own : &fallback_table;
+    }
+    return expected; /* another thread's first child made it */
+}
+
 static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *program, void *stream,
                       uint32_t board_key)
 {
+    struct child_table *table = children();
     if (!guard_lock_acquire(&table->lock))
         return;
     struct child *c = table->spare;
@@ -158,6 +176,9 @@ static int remove_child(pid_t pid, void *stream, uint32_t *board_key)
 {
     int found = 0;
     *board_key = 0;
+    if (!started_a_child)
+        return 0; /* (the table is empty: not even read) */
+    struct child_table *table = children();
     if (!guard_lock_acquire(&table->lock))
         return 0;
     for (struct child **pp = &table->live; *pp; pp = &(*pp)->next) {
@@ -215,7 +236,8 @@ void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid,
 void guard_child_signalled(pid_t pid, int sig)
 {
     int ours = 0;
-    if (!started_a_child || !table->live || !guard_lock_acquire(&table->lock))
+    struct child_table *table = started_a_child ? children() : NULL;
+    if (!table || !table->live || !guard_lock_acquire(&table->lock))
         return;
     for (struct child *c = table->live; c; c = c->next)
         if (c->pid == pid) {
@@ -232,7 +254,8 @@ void guard_child_signalled(pid_t pid, int sig)
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max)
 {
     unsigned n = 0;
-    if (!started_a_child || !table->live || !guard_lock_acquire(&table->lock))
+    struct child_table *table = started_a_child ? children() : NULL;
+    if (!table || !table->live || !guard_lock_acquire(&table->lock))
         return 0;
     for (struct child *c = table->live; c && n < max; c = c->next) {
         if (c->spawn_seq <= seq)
@@ -272,7 +295,8 @@ static void describe_state(const struct child *c, char *buf, size_t cap)
 
 GUARD_FORK_PATH void guard_children_at_exit(const char *why)
 {
-    if (!started_a_child || !table->live || atomic_exchange(&exit_checked, 1))
+    struct child_table *table = started_a_child ? children() : NULL;
+    if (!table || !table->live || atomic_exchange(&exit_checked, 1))
         return;
     guard_board_close(); /* children posting from now on tell it themselves */
     if (!guard_lock_acquire(&table->lock))
@@ -349,11 +373,6 @@ void guard_sigchld_changed(const struct sigaction *now)
 
 void guard_proc_init(void)
 {
-    struct child_table *own = guard_alloc_parent_only(sizeof *own);
-    if (own) {
-        table = own;
-        table_wiped_at_fork = guard_parent_only_wiped();
-    }
     struct sigaction now;
     if (guard_real_sigaction(SIGCHLD, NULL, &now) == 0) /* SIG_IGN is inherited across exec */
         atomic_store(&autoreap_now, now.sa_handler == SIG_IGN || (now.sa_flags & SA_NOCLDWAIT));
@@ -365,7 +384,8 @@ GUARD_FORK_PATH void guard_proc_after_fork_child(int parent_threads)
     /* only what differs: see guard_pool_after_fork_child */
     if (started_a_child)
         started_a_child = 0;
-    if (!table_wiped_at_fork) { /* else the kernel emptied it (not even a read here) */
+    struct child_table *table = atomic_load_explicit(&table_at, memory_order_relaxed);
+    if (table && !table_wiped_at_fork) { /* else the kernel emptied it (not even a read here) */
         if (atomic_load_explicit(&table->lock.owner, memory_order_relaxed))
             atomic_store(&table->lock.owner, 0);
         if (table->live)

@@ -138,12 +138,24 @@ GUARD_FORK_WRITTEN static _Atomic(_Atomic(struct depot_slot *) *) id_to_slot; /*
  * more): written by each new stack, so in parent-only memory (a fork child
  * finds 0 there, as its new log needs) where the kernel can wipe it. */
 static _Atomic uint32_t fallback_ids_used;
-static _Atomic uint32_t *ids_used = &fallback_ids_used;
-GUARD_FORK_WRITTEN static int ids_wiped_at_fork;
+static _Atomic(_Atomic uint32_t *) ids_used; /* made at the first stack */
+static int ids_wiped_at_fork;
 
 static uint32_t new_stack_id(void)
 {
-    return atomic_fetch_add(ids_used, 1) + 1;
+    _Atomic uint32_t *counter = atomic_load_explicit(&ids_used, memory_order_acquire);
+    if (__builtin_expect(!counter, 0)) {
+        _Atomic uint32_t *own = guard_alloc_parent_only(sizeof *own);
+        int wiped = own && guard_parent_only_wiped();
+        _Atomic uint32_t *expected = NULL;
+        if (atomic_compare_exchange_strong(&ids_used, &expected, own ? own : &fallback_ids_used)) {
+            ids_wiped_at_fork = wiped;
+            counter = own ? own : &fallback_ids_used;
+        } else {
+            counter = expected;
+        }
+    }
+    return atomic_fetch_add(counter, 1) + 1;
 }
 static uintptr_t self_start, self_end;
 static int find_self(struct dl_phdr_info *info, size_t size, void *data);
@@ -209,11 +221,7 @@ static int make_tables(void)
 /* Called from guard_init() before any hook records. */
 void guard_stack_init(void)
 {
-    _Atomic uint32_t *own = guard_alloc_parent_only(sizeof *own);
-    if (own) {
-        ids_used = own;
-        ids_wiped_at_fork = guard_parent_only_wiped();
-    }
+
     if (!self_end)
         dl_iterate_phdr(find_self, (void *)(uintptr_t)guard_stack_init);
 }
@@ -543,8 +551,9 @@ GUARD_FORK_PATH void guard_stack_after_fork_child(void)
     }
     if (atomic_load_explicit(&tables_lock.owner, memory_order_relaxed))
         atomic_store(&tables_lock.owner, 0);
-    if (!ids_wiped_at_fork && atomic_load_explicit(ids_used, memory_order_relaxed) != 0)
-        atomic_store(ids_used, 0);
+    _Atomic uint32_t *counter = atomic_load_explicit(&ids_used, memory_order_relaxed);
+    if (counter && !ids_wiped_at_fork && atomic_load_explicit(counter, memory_order_relaxed) != 0)
+        atomic_store(counter, 0);
     if (atomic_load_explicit(&raw_written, memory_order_relaxed))
         atomic_store(&raw_written, 0);
 }
