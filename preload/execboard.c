@@ -51,7 +51,7 @@ struct board_slot_head {
     char payload[BOARD_PAYLOAD];
 };
 #define BOARD_RAW_BYTES (4096 - sizeof(struct board_slot_head))
-#define RAW_BEYOND_FRAME1 512 /* of the fork's frame 1, at most, in the exec's copy */
+#define RAW_BEYOND_FRAME1 256 /* of the fork's frame 1, at most, in the exec's copy */
 struct board_slot {
     struct board_slot_head h;
     uint8_t raw[BOARD_RAW_BYTES];
