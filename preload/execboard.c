@@ -81,8 +81,9 @@ struct board {
 
 /* The key names the slot (low bits) and the fork (a sequence number, not
  * the pid: after unshare(CLONE_NEWPID) the child's getpid() is not the pid
- * its parent sees).  NO_SLOT: there is a board, but no slot for this child
- * (the board is full or closed): the child says what it ran itself. */
+ * its parent sees).  NO_SLOT: no slot for this child (the board is full or
+ * closed, or the fork was a signal handler's inside another): the child
+ * says what it ran itself. */
 #define KEY_SLOT_BITS 9
 #define NO_SLOT ((1u << KEY_SLOT_BITS) - 1)
 static inline unsigned key_slot(uint32_t key) { return key & ((1u << KEY_SLOT_BITS) - 1); }
@@ -197,7 +198,9 @@ uint32_t guard_board_before_fork(void)
  * changes: see after_fork_child in guard.c.) */
 GUARD_FORK_PATH void guard_board_after_fork_child(pid_t parent)
 {
-    my_key = last_key; /* a TLS page the child has written already */
+    /* a TLS page the child has written already; a nested fork's child has
+     * no slot and says what it runs itself (see spawn.c, nested_fork) */
+    my_key = guard_tls_fork_nested ? (1u << KEY_SLOT_BITS) | NO_SLOT : last_key;
     if (board_parent != parent)
         board_parent = parent;
     struct board *b = atomic_load_explicit(&board, memory_order_relaxed);
@@ -321,10 +324,10 @@ GUARD_FORK_PATH int guard_board_post_exec(const char *payload, size_t len)
 {
     uint32_t key = my_key;
     struct board *b = parent_board;
+    if (key && key_slot(key) == NO_SLOT)
+        return -1;
     if (!b || !key)
         return 0;
-    if (key_slot(key) == NO_SLOT)
-        return -1;
     struct board_slot *slot = &b->slot[key_slot(key)];
     struct board_slot_head *h = &slot->h;
     if (atomic_load_explicit(&h->key, memory_order_relaxed) != key ||

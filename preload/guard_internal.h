@@ -253,6 +253,10 @@ struct guard_fork_stamp {
     uint64_t monotonic_ns, realtime_ns;
 };
 extern __thread struct guard_fork_stamp guard_tls_fork_stamp;
+/* Set around a real fork made inside another fork of the same thread (a
+ * signal handler's): its child must not take the TLS fork state above for
+ * its own (spawn.c, nested_fork). */
+extern __thread int guard_tls_fork_nested;
 int guard_fork_site_intact(const struct guard_fork_site *site); /* execboard.c */
 /* Walks this thread's frames into pcs (and their stack pointers into sps,
  * 0 for a frame interrupted by a signal); with `until`, stops after the

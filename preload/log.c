@@ -544,6 +544,8 @@ GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent)
      * (see take_start_time); no clock here, whose code and vDSO pages a
      * child that execs at once would fault in for nothing. */
     start_monotonic_ns = 0;
+    if (guard_tls_fork_nested)
+        guard_tls_fork_stamp.monotonic_ns = 0; /* another fork's: see spawn.c */
     /* A new epoch now, not at the creation: the pool decides from it
      * whether an object's full record is already in this log. */
     atomic_fetch_add(&log_epoch, 1);

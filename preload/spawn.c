@@ -29,6 +29,10 @@
 __thread int guard_tls_threads_at_fork;
 __thread struct guard_fork_site guard_tls_fork_site;
 __thread struct guard_fork_stamp guard_tls_fork_stamp;
+__thread int guard_tls_fork_nested;
+/* Forks of this thread in progress in fork_common: more than one when a
+ * signal handler forks while the thread is forking. */
+static __thread int fork_depth;
 
 static void stamp_fork(void)
 {
@@ -68,9 +72,10 @@ static void note_fork_site(uint32_t stack, const uint64_t *pcs, const uint64_t *
     site->stack = stack;
 }
 
-/* Signals whose handler might fork are held from the board key's choice
- * to the fork, so that the child finds its own key in TLS; the synchronous
- * ones (a fault in this very code) cannot be held. */
+/* For clone(): signals whose handler might fork are held from the board
+ * key's choice to the clone, so that the child finds its own key in TLS
+ * (fork_common handles a nested fork instead: see nested_fork); the
+ * synchronous ones (a fault in this very code) cannot be held. */
 static void block_async_signals(sigset_t *old)
 {
     sigset_t set;
@@ -93,28 +98,52 @@ static __attribute__((noinline)) uint32_t take_fork_stack(void)
     return stack;
 }
 
+/* The fork state in TLS (the board key, the fork site, the stamp, the
+ * thread count) is for the child of the fork that set it.  A fork that a
+ * signal handler makes in the middle of another (or that comes in while
+ * this thread is inside the shim, and so goes straight to the real fork)
+ * must neither overwrite it nor let its child take it for its own: such a
+ * fork sets guard_tls_fork_nested around the real call, and its child
+ * ignores the state (it gets no board slot and writes its exec in a log
+ * of its own, and its log's start is the time of its first record).  This
+ * costs nothing on the usual path; holding signals around every fork, as
+ * before, cost two system calls in the parent and one in the child. */
+GUARD_FORK_PATH static pid_t nested_fork(pid_t (*real)(void))
+{
+    int was = guard_tls_fork_nested;
+    guard_tls_fork_nested = 1;
+    pid_t pid = real();
+    int saved = errno;
+    guard_tls_fork_nested = was; /* in the parent and in the child */
+    errno = saved;
+    return pid;
+}
+
 GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
 {
     GUARD_REAL(pid_t (*)(void), fork);
     if (!guard_enter())
-        return real();
+        return nested_fork(real);
     int entry_errno = errno; /* our work may change it (libunwind's probes do) */
+    int nested = fork_depth++ > 0;
     int threads = guard_thread_count();
     guard_exec_prepare();  /* and what the child's exec needs, likewise */
-    uint32_t stack = take_fork_stack();
+    uint32_t stack = nested ? guard_stack_capture_walk() : take_fork_stack();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
-    guard_tls_threads_at_fork = threads;
-    sigset_t mask;
-    block_async_signals(&mask);
-    uint32_t board_key = guard_board_before_fork();
-    stamp_fork();
+    uint32_t board_key = 0;
+    if (!nested) {
+        guard_tls_threads_at_fork = threads;
+        board_key = guard_board_before_fork();
+        stamp_fork();
+    }
     guard_leave();
     errno = entry_errno;
-    pid_t pid = real(); /* the child side is set up by our atfork handler */
+    pid_t pid = nested ? nested_fork(real) : real(); /* the child: see our atfork handler */
     int saved = errno;
-    if (pid != 0)
+    if (pid != 0 && !nested) {
         guard_tls_fork_stamp.monotonic_ns = 0; /* a later fork not through here is not stamped */
-    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+        guard_tls_threads_at_fork = 0;
+    }
     if (pid > 0 && guard_enter()) {
         guard_child_started(kind, pid, stack, threads, NULL, NULL, NULL, board_key);
         guard_leave();
@@ -122,7 +151,7 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
         guard_child_started(kind, -1, stack, threads, NULL, NULL, NULL, 0);
         guard_leave();
     }
-    guard_tls_threads_at_fork = 0;
+    fork_depth--;
     errno = saved;
     return pid;
 }
@@ -255,6 +284,10 @@ static int clone_trampoline(void *p)
 {
     struct clone_start start = *(const struct clone_start *)p;
     guard_fork_child_setup();
+    /* This child never returns through its parent's fork_common frames:
+     * none of its forks is in progress, whatever the parent's were. */
+    fork_depth = 0;
+    guard_tls_fork_nested = 0;
     return start.fn(start.arg);
 }
 
@@ -277,24 +310,31 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     int copy = process && !(flags & (CLONE_VM | CLONE_SETTLS));
     struct clone_start start = {fn, arg};
     sigset_t mask;
+    int nested = 0;
     int entered = process && guard_enter();
     if (entered) {
         spawn_stack = guard_stack_capture_walk();
         threads = guard_thread_count();
-        if (copy) {
+        if (copy && fork_depth == 0) {
             guard_tls_threads_at_fork = threads;
             guard_tls_fork_site.stack = 0; /* its exec's stack: walked whole */
             block_async_signals(&mask);
             board_key = guard_board_before_fork();
             stamp_fork();
+        } else if (copy) {
+            nested = 1; /* a signal handler's clone inside a fork: see nested_fork */
         }
         guard_leave();
     }
     errno = entry_errno;
+    int was_nested = guard_tls_fork_nested;
+    if (nested)
+        guard_tls_fork_nested = 1;
     int pid = entered && copy ? real(clone_trampoline, stack, flags, &start, ptid, tls, ctid)
                               : real(fn, stack, flags, arg, ptid, tls, ctid);
     int saved = errno;
-    if (entered && copy) {
+    guard_tls_fork_nested = was_nested;
+    if (entered && copy && !nested) {
         pthread_sigmask(SIG_SETMASK, &mask, NULL);
         guard_tls_threads_at_fork = 0;
         guard_tls_fork_stamp.monotonic_ns = 0;
