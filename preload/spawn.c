@@ -127,7 +127,7 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
     int entry_errno = errno; /* our work may change it (libunwind's probes do) */
     int nested = fork_depth++ > 0;
     int threads = guard_thread_count();
-    guard_exec_prepare();  /* and what the child's exec needs, likewise */
+    guard_exec_prepare();  /* what the child's exec needs: looked up here, not in each child */
     uint32_t stack = nested ? guard_stack_capture_walk() : take_fork_stack();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     uint32_t board_key = 0;
