@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "crashinfo.h"
+#include "nstimeline.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -200,18 +201,6 @@ void crash_duration(char *buf, size_t n, uint64_t ns)
 
 /* ---- namespaces ------------------------------------------------------- */
 
-static const char *ns_call_name(uint64_t call)
-{
-    static const char *const names[] = {
-        NULL, "unshare", "setns", "clone", "mount", "umount", "pivot_root", "chroot",
-        "exec", "spawn", "socket", "sethostname", "open",
-    };
-    return call < sizeof names / sizeof *names ? names[call] : NULL;
-}
-
-static const char *const ns_kind_names[8] = {"mnt", "net", "uts", "ipc", "pid", "user", "cgroup",
-                                              "time"};
-
 char *crash_ns_change_text(const struct lg_event *ev)
 {
     char *buf = NULL;
@@ -219,33 +208,22 @@ char *crash_ns_change_text(const struct lg_event *ev)
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return xstrdup("namespace change");
-    const char *call = ns_call_name(ev->args[0]);
+    const char *call = nstl_call_name(ev->args[0]);
     fprintf(f, "%s()", call ? call : "namespace call");
-    static const struct {
-        uint64_t flag;
-        const char *name;
-    } flags[] = {
-        {0x00020000, "CLONE_NEWNS"},   {0x02000000, "CLONE_NEWCGROUP"},
-        {0x04000000, "CLONE_NEWUTS"},  {0x08000000, "CLONE_NEWIPC"},
-        {0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"},
-        {0x40000000, "CLONE_NEWNET"},  {0x00000080, "CLONE_NEWTIME"},
-    };
-    const char *sep = " with ";
-    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
-        if (ev->args[1] & flags[i].flag) {
-            fprintf(f, "%s%s", sep, flags[i].name);
-            sep = "|";
-        }
+    const char *names[8];
+    uint64_t rest;
+    size_t n = nstl_flag_names(ev->args[1], names, 8, &rest);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s%s", i ? "|" : " with ", names[i]);
     if ((int64_t)ev->args[2] != 0)
         fprintf(f, " failed (errno %" PRIu64 ")", ev->args[3]);
     struct guard_ns_change_payload p;
-    if (ev->payload && ev->payload_len >= sizeof p) {
-        memcpy(&p, ev->payload, sizeof p);
-        sep = ": ";
-        for (size_t k = 0; k < 8; k++)
+    if (nstl_change_payload(ev, &p)) {
+        const char *sep = ": ";
+        for (unsigned k = 0; k < 8; k++)
             if (p.before[k] != p.after[k]) {
-                fprintf(f, "%s%s:[%" PRIu64 "] -> %s:[%" PRIu64 "]", sep, ns_kind_names[k],
-                        p.before[k], ns_kind_names[k], p.after[k]);
+                fprintf(f, "%s%s:[%" PRIu64 "] -> %s:[%" PRIu64 "]", sep, nstl_link_name(k),
+                        p.before[k], nstl_link_name(k), p.after[k]);
                 sep = ", ";
             }
     }
