@@ -17,7 +17,9 @@ all its children (wait4's rusage), each against the first variant.
   bench/spawn_compare.py [-r ROUNDS] [-n SPAWNS] [--loop fork-exec|posix-spawn] \\
       none build/bench/libempty_preload.so /tmp/variant-a.so build/libguard.so
 
-Logs go to a fresh temporary directory (on /dev/shm when it exists).
+Logs go to a fresh temporary directory on /dev/shm when it exists, or in
+the directory given with --log-parent (to see what the log's file system
+adds: an ext4 page costs a journalled page_mkwrite that tmpfs does not).
 """
 import argparse
 import glob
@@ -65,6 +67,8 @@ def main():
     ap.add_argument("-r", "--rounds", type=int, default=12)
     ap.add_argument("-n", "--spawns", type=int, default=300)
     ap.add_argument("--loop", default="fork-exec", choices=["fork-exec", "posix-spawn"])
+    ap.add_argument("--log-parent", default=None,
+                    help="make the log directory in this directory (default /dev/shm, a tmpfs)")
     ap.add_argument("variants", nargs="+", help="'none' or a preloadable library")
     args = ap.parse_args()
     if not os.access(WORKER, os.X_OK):
@@ -72,7 +76,7 @@ def main():
     for v in args.variants:
         if v != "none" and not os.path.exists(v):
             raise SystemExit("spawn_compare: no such library: %s" % v)
-    logdir = tempfile.mkdtemp(prefix="spawn_compare.", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    logdir = tempfile.mkdtemp(prefix="spawn_compare.", dir=args.log_parent or ("/dev/shm" if os.path.isdir("/dev/shm") else None))
     wall = {v: [] for v in args.variants}
     cpu = {v: [] for v in args.variants}
     try:

@@ -64,7 +64,17 @@ struct log_tail {
 static struct log_tail fallback_tail;
 static struct log_tail *tail = &fallback_tail;
 static _Atomic(char *) chunks[MAX_CHUNKS];
-static _Atomic uint64_t chunk_not_forked[MAX_CHUNKS / 64]; /* MADV_DONTFORK: a fork child has not it */
+/* The chunks are mapped a window of many at a time (WINDOW_BYTES): one
+ * mapping of the file's next 16 MiB, before the file is that long (each
+ * chunk is given its disk space before its first record; nothing touches
+ * a page beyond the end of the file).  Every mapping costs each fork and
+ * each exec of the process (about 1 us for one a fork leaves out, 2 us for
+ * one it copies, docs/performance.md), and a chunk per mapping made a
+ * long-running parent's forks slower the more it had logged. */
+#define WINDOW_BYTES (16u << 20)
+static unsigned window_chunks;        /* chunks per window: WINDOW_BYTES / chunk_size, at least 1 */
+static _Atomic(char *) windows[MAX_CHUNKS];
+static _Atomic uint64_t window_not_forked[MAX_CHUNKS / 64]; /* MADV_DONTFORK: a fork child has not it */
 static unsigned chunks_mapped;        /* under grow_lock */
 static struct guard_lock grow_lock;
 static _Atomic uint32_t dropped;
@@ -139,6 +149,37 @@ static int reopen_log(void)
     return 1;
 }
 
+static inline uint64_t window_start(unsigned w) { return chunk_start((uint64_t)w * window_chunks); }
+static inline size_t window_len(unsigned w)
+{
+    return (size_t)(window_start(w + 1) - window_start(w));
+}
+
+/* The window that holds chunk k, mapped if it is not yet (under grow_lock). */
+static char *map_window(unsigned k)
+{
+    unsigned w = k / window_chunks;
+    char *m = atomic_load_explicit(&windows[w], memory_order_relaxed);
+    if (m)
+        return m;
+    m = mmap(NULL, window_len(w), PROT_READ | PROT_WRITE, MAP_SHARED, log_fd, (off_t)window_start(w));
+    if (m == MAP_FAILED)
+        return NULL;
+    /* A fork child writes a log of its own, so the fork need not give it
+     * this one's mappings (each is a mapping less for every fork to copy
+     * and every exec to tear down) -- once the tail is in wiped memory:
+     * a child cloned without our fork handlers then finds no tail and
+     * never touches the chunks it does not have. */
+    if (tail != &fallback_tail && guard_parent_only_wiped()) {
+        int saved = errno;
+        if (madvise(m, window_len(w), MADV_DONTFORK) == 0)
+            atomic_fetch_or(&window_not_forked[w / 64], 1ull << (w % 64));
+        errno = saved;
+    }
+    atomic_store_explicit(&windows[w], m, memory_order_release);
+    return m;
+}
+
 static char *map_chunk(unsigned k)
 {
     char *p = atomic_load_explicit(&chunks[k], memory_order_acquire);
@@ -166,22 +207,12 @@ static char *map_chunk(unsigned k)
             atomic_store(&log_failed, 1);
             break;
         }
-        char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, log_fd, off);
-        if (m == MAP_FAILED) {
+        char *window = map_window(next);
+        if (!window) {
             atomic_store(&log_failed, 1);
             break;
         }
-        /* A fork child writes a log of its own, so the fork need not give it
-         * this one's mappings (each is a mapping less for every fork to copy
-         * and every exec to tear down) -- once the tail is in wiped memory:
-         * a child cloned without our fork handlers then finds no tail and
-         * never touches the chunks it does not have. */
-        if (tail != &fallback_tail && guard_parent_only_wiped()) {
-            int saved = errno;
-            if (madvise(m, len, MADV_DONTFORK) == 0)
-                atomic_fetch_or(&chunk_not_forked[next / 64], 1ull << (next % 64));
-            errno = saved;
-        }
+        char *m = window + (off - (off_t)window_start(next / window_chunks));
         atomic_store_explicit(&chunks[next], m, memory_order_release);
         chunks_mapped = next + 1;
         p = atomic_load_explicit(&chunks[k], memory_order_acquire);
@@ -399,6 +430,7 @@ int guard_log_open(pid_t ppid, int forked_child)
     chunk_size = (chunk_size + (size_t)page - 1) & ~((size_t)page - 1);
     first_chunk = chunk_size < FIRST_CHUNK_MAX ? chunk_size : FIRST_CHUNK_MAX;
     first_chunk = (first_chunk + (size_t)page - 1) & ~((size_t)page - 1);
+    window_chunks = chunk_size < WINDOW_BYTES ? (unsigned)(WINDOW_BYTES / chunk_size) : 1;
     pending_ppid = ppid;
     pending_forked = forked_child;
     start_realtime_ns = guard_clock_ns(CLOCK_REALTIME);
@@ -567,14 +599,16 @@ static void drop_inherited_log(void)
         log_fd = -1;
     }
     unsigned end = chunks_mapped + 1 < MAX_CHUNKS ? chunks_mapped + 1 : MAX_CHUNKS;
-    for (unsigned k = 0; k < end; k++) {
-        /* forget it before it goes: nothing may store into a chunk unmapped */
-        char *p = atomic_exchange_explicit(&chunks[k], NULL, memory_order_relaxed);
-        uint64_t bit = 1ull << (k % 64);
-        if (atomic_load_explicit(&chunk_not_forked[k / 64], memory_order_relaxed) & bit)
-            atomic_fetch_and(&chunk_not_forked[k / 64], ~bit); /* not here: the address may be reused */
+    /* forget them before they go: nothing may store into a chunk unmapped */
+    for (unsigned k = 0; k < end; k++)
+        atomic_store_explicit(&chunks[k], NULL, memory_order_relaxed);
+    for (unsigned w = 0; window_chunks && w <= (end - 1) / window_chunks; w++) {
+        char *p = atomic_exchange_explicit(&windows[w], NULL, memory_order_relaxed);
+        uint64_t bit = 1ull << (w % 64);
+        if (atomic_load_explicit(&window_not_forked[w / 64], memory_order_relaxed) & bit)
+            atomic_fetch_and(&window_not_forked[w / 64], ~bit); /* not here: the address may be reused */
         else if (p)
-            munmap(p, chunk_len(k));
+            munmap(p, window_len(w));
     }
     chunks_mapped = 0;
     atomic_store(&log_failed, 0);

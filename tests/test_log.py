@@ -102,6 +102,33 @@ def sigkilled_process_log_is_complete_up_to_the_kill():
     d.cleanup()
 
 
+@test
+def a_log_longer_than_a_mapping_window_is_whole_and_forks_on_both_sides_keep_their_own():
+    # The writer maps the log 16 MiB at a time (preload/log.c, WINDOW_BYTES);
+    # 300,000 get/put cycles are ~19 MiB of records.
+    d = LogDir()
+    r = run([prog("log_past_a_window"), "300000"], log_dir=d.path,
+            options="verbosity=0:pool_poison=0:pool_protect=0")
+    assert r.returncode == 0 and r.stdout.strip() == "300000", (r.returncode, r.stdout, r.stderr[-500:])
+    logs = d.logs()
+    assert len(logs) == 3, "the parent's log and one per child: %s" % logs
+    parent = [p for p in logs if read_log(p)["ppid"] == os.getpid()]
+    assert len(parent) == 1, logs
+    log = read_log(parent[0])
+    kinds = [k for k, _, _ in log["records"]]
+    pool = kinds.count(9) + kinds.count(10) + kinds.count("event")  # short puts (9), gets (10)
+    assert pool >= 600000, "every get and put: %d pool records" % pool
+    assert kinds[-1] == "end", "the log ends with its END record, past the first window"
+    (finding_at,) = [off for k, _, off in log["records"] if k == "finding"]
+    assert finding_at > 16 << 20, "the parent's finding is in a later window: offset %d" % finding_at
+    status, report, _ = analyze(d.path)
+    assert status == 1
+    found = findings(report, "double-put")
+    assert len(found) == 3, "one double-put in each process: %s" % [f.get("pid") for f in found]
+    assert len({f.get("pid") for f in found}) == 3, [f.get("pid") for f in found]
+    d.cleanup()
+
+
 def copy_log(src, dst_dir, name):
     dst = os.path.join(dst_dir, name)
     shutil.copy(src, dst)
