@@ -55,7 +55,7 @@ struct known_stack {
     _Atomic uintptr_t lo;
     uintptr_t hi;
 };
-static struct known_stack coroutine_stacks[MAX_COROUTINE_STACKS];
+GUARD_LARGE static struct known_stack coroutine_stacks[MAX_COROUTINE_STACKS];
 static _Atomic unsigned ncoroutine_stacks;
 
 static void remember_coroutine_stack(uintptr_t lo, size_t size)
@@ -197,7 +197,7 @@ static _Atomic unsigned nreported_sites;
  * reading /proc/self/maps, unwinding and reporting.  One slow path at a
  * time (a lock; a second one meanwhile skips its check). */
 #define SLOW_STACK_SIZE (128 * 1024)
-static ucontext_t slow_caller_ctx, slow_ctx;
+GUARD_LARGE static ucontext_t slow_caller_ctx, slow_ctx;
 static struct guard_lock slow_lock;
 static char *slow_stack;
 static const char *slow_call;

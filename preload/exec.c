@@ -28,7 +28,7 @@ extern char **environ;
 
 static const char *self_path(void)
 {
-    static char path[PATH_MAX];
+    GUARD_LARGE static char path[PATH_MAX];
     if (!path[0]) {
         Dl_info info;
         if (dladdr((void *)self_path, &info) && info.dli_fname)

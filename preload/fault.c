@@ -31,7 +31,7 @@ typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS};
 #define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
 
-static struct sigaction app_view[NSIG]; /* the program's idea of each disposition */
+GUARD_LARGE static struct sigaction app_view[NSIG]; /* the program's idea of each disposition */
 static volatile int installed[NSIG];    /* our handler is the kernel's for this signal */
 static struct guard_lock app_lock;
 

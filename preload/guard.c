@@ -68,7 +68,7 @@ uint64_t guard_now_coarse_ns(void)
  * one (and inherits this copy), an exec starts a new image. */
 const char *guard_exe_path(void)
 {
-    static char exe[4096];
+    GUARD_LARGE static char exe[4096];
     static int known;
     if (!known) {
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -149,7 +149,7 @@ static void *bump_alloc(struct bump_arena *a, size_t size, size_t align)
 /* The first chunk is in our .bss, not a mapping of its own: most
  * processes never need a second, and each mapping is one more for every
  * fork to copy.  (Untouched pages of it cost nothing.) */
-static char arena_first[ARENA_CHUNK] __attribute__((aligned(64)));
+GUARD_LARGE static char arena_first[ARENA_CHUNK] __attribute__((aligned(64)));
 static struct bump_arena arena = {{0}, arena_first, arena_first + ARENA_CHUNK, ARENA_CHUNK, 16, 0, 1};
 
 void *guard_alloc(size_t size)

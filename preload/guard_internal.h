@@ -217,6 +217,12 @@ extern __thread struct guard_fork_site guard_tls_fork_site;
  * two, instead of being spread over all of ours (docs/performance.md). */
 #define GUARD_FORK_PATH __attribute__((section(".text.hot.guard_fork_path")))
 #define GUARD_FORK_WRITTEN __attribute__((section("guard_fork_written")))
+/* Buffers of a kilobyte or more go after every small variable (.lbss
+ * follows .bss in the link): the small ones then share a few pages, where
+ * they were strewn over a dozen between the buffers, and each page a
+ * process has touched is one more for every fork to copy and every exec
+ * to tear down. */
+#define GUARD_LARGE __attribute__((section(".lbss")))
 /* System calls made inline by the forked child before exec: through libc
  * (getpid, or clock_gettime and the vDSO) each would be one more page of
  * code, and the vDSO's data page, for every child to fault in.  They

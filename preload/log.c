@@ -63,7 +63,7 @@ struct log_tail {
 };
 static struct log_tail fallback_tail;
 static struct log_tail *tail = &fallback_tail;
-static _Atomic(char *) chunks[MAX_CHUNKS];
+GUARD_LARGE static _Atomic(char *) chunks[MAX_CHUNKS];
 /* The chunks are mapped a window of many at a time (WINDOW_BYTES): one
  * mapping of the file's next 16 MiB, before the file is that long (each
  * chunk is given its disk space before its first record; nothing touches
@@ -73,13 +73,13 @@ static _Atomic(char *) chunks[MAX_CHUNKS];
  * long-running parent's forks slower the more it had logged. */
 #define WINDOW_BYTES (16u << 20)
 static unsigned window_chunks;        /* chunks per window: WINDOW_BYTES / chunk_size, at least 1 */
-static _Atomic(char *) windows[MAX_CHUNKS];
-static _Atomic uint64_t window_not_forked[MAX_CHUNKS / 64]; /* MADV_DONTFORK: a fork child has not it */
+GUARD_LARGE static _Atomic(char *) windows[MAX_CHUNKS];
+GUARD_LARGE static _Atomic uint64_t window_not_forked[MAX_CHUNKS / 64]; /* MADV_DONTFORK: a fork child has not it */
 static unsigned chunks_mapped;        /* under grow_lock */
 static struct guard_lock grow_lock;
 static _Atomic uint32_t dropped;
 static _Atomic int log_failed;        /* no more space, or no file */
-static char log_path_buf[PATH_MAX];
+GUARD_LARGE static char log_path_buf[PATH_MAX];
 
 GUARD_FORK_WRITTEN static _Atomic uint32_t log_epoch = 1; /* a new log file: nothing written in it yet */
 
@@ -386,7 +386,7 @@ static int create_log_file(const char *exe)
 
 static void write_process_record(const char *exe, size_t exe_len)
 {
-    static char args[8192];
+    GUARD_LARGE static char args[8192];
     ssize_t args_len = read_small_file("/proc/self/cmdline", args, sizeof args);
     if (args_len < 0)
         args_len = 0;

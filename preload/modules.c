@@ -126,7 +126,7 @@ void guard_modules_record(void)
 {
     if (!guard_lock_acquire(&record_lock))
         return;
-    static struct walk_state st; /* PATH_MAX is too big for small stacks; serialised by the lock */
+    GUARD_LARGE static struct walk_state st; /* PATH_MAX is too big for small stacks; serialised by the lock */
     st.gen = atomic_load(&generation) + 1;
     st.vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
     st.first = 1;

@@ -98,7 +98,7 @@ struct erange_pending {
 };
 
 #define MAX_PENDING 64
-static struct erange_pending pending[MAX_PENDING];
+GUARD_LARGE static struct erange_pending pending[MAX_PENDING];
 static struct guard_lock pending_lock;
 static _Atomic int any_pending;
 
@@ -190,6 +190,8 @@ GUARD_FORK_PATH void guard_nss_after_fork_child(void)
         atomic_store(&report_lock.owner, 0);
     if (atomic_load_explicit(&pending_lock.owner, memory_order_relaxed))
         atomic_store(&pending_lock.owner, 0);
+    if (!atomic_load_explicit(&any_pending, memory_order_relaxed))
+        return; /* the table was never written: not even read (each page read is a fault) */
     pid_t self = guard_gettid();
     for (unsigned i = 0; i < MAX_PENDING; i++)
         if (pending[i].tid && pending[i].tid != self)

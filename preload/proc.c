@@ -196,15 +196,29 @@ static int remove_child(pid_t pid, void *stream, uint32_t *board_key)
     return found;
 }
 
-void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
-                     const char *program, char *const argv[])
+/* A spawn with its program and arguments.  Not inlined: a fork has none,
+ * and its parent, which logs it just after the fork, must not reach down
+ * the stack for this buffer (each stack page it touches then is a page
+ * fault, the child sharing it). */
+static __attribute__((noinline)) void log_spawn_with_argv(unsigned kind, pid_t pid, uint32_t stack,
+                                                         unsigned flags, int threads,
+                                                         const char *program, char *const argv[])
 {
     char payload[1024];
     size_t len = pack_argv(payload, sizeof payload, program, argv);
-    if (atomic_load(&autoreap_now))
-        flags |= GUARD_SPAWN_AUTOREAP;
     guard_log_event(GUARD_EV_SPAWN, stack, (uint64_t)pid, kind, flags, (uint64_t)threads,
                     payload, len);
+}
+
+void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
+                     const char *program, char *const argv[])
+{
+    if (atomic_load(&autoreap_now))
+        flags |= GUARD_SPAWN_AUTOREAP;
+    if (program || argv)
+        log_spawn_with_argv(kind, pid, stack, flags, threads, program, argv);
+    else /* what pack_argv makes of neither: an empty program name */
+        guard_log_event(GUARD_EV_SPAWN, stack, (uint64_t)pid, kind, flags, (uint64_t)threads, "", 1);
 }
 
 /* A spawn that returned a pid to the parent. */

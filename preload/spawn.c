@@ -88,11 +88,16 @@ static void block_async_signals(sigset_t *old)
 
 /* The fork's stack, and its site for the child's exec.  Not inlined: the
  * frame arrays stay out of fork_common's frame, which the child returns
- * through (each stack page it writes is a page copied for it). */
+ * through (each stack page it writes is a page copied for it).  The array
+ * is as long as max_frames (32 by default), not the longest it may be
+ * (256): every stack page the parent writes between two forks is a page
+ * fault, and 2 KiB more of depth made one more of them likely. */
 static __attribute__((noinline)) uint32_t take_fork_stack(void)
 {
-    uint64_t pcs[GUARD_MAX_FRAMES], sps[GUARD_FORK_SLOTS + 2];
-    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, sps, GUARD_FORK_SLOTS + 2, NULL);
+    unsigned max = guard_opt.max_frames >= 1 && guard_opt.max_frames <= GUARD_MAX_FRAMES
+                       ? guard_opt.max_frames : GUARD_MAX_FRAMES;
+    uint64_t pcs[max], sps[GUARD_FORK_SLOTS + 2];
+    unsigned n = guard_stack_walk_raw(pcs, max, sps, GUARD_FORK_SLOTS + 2, NULL);
     uint32_t stack = n ? guard_stack_intern(pcs, n) : guard_stack_capture_walk();
     note_fork_site(stack, pcs, sps, n);
     return stack;
@@ -137,7 +142,11 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
         stamp_fork();
     }
     guard_leave();
-    errno = entry_errno;
+    /* errno lives in a page of the thread's TLS that the last fork made
+     * copy-on-write: a store of the value it already holds would be a page
+     * fault in the parent (here and below). */
+    if (errno != entry_errno)
+        errno = entry_errno;
     pid_t pid = nested ? nested_fork(real) : real(); /* the child: see our atfork handler */
     int saved = errno;
     if (pid != 0 && !nested) {
@@ -152,7 +161,8 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
         guard_leave();
     }
     fork_depth--;
-    errno = saved;
+    if (errno != saved)
+        errno = saved;
     return pid;
 }
 
@@ -371,7 +381,8 @@ static void reaped(pid_t ret, int status, unsigned call, pid_t asked)
         guard_child_reaped(ret, status, call, asked > 0, NULL);
         guard_leave();
     }
-    errno = saved;
+    if (errno != saved) /* no store when unchanged: see fork_common */
+        errno = saved;
 }
 
 GUARD_EXPORT pid_t wait(int *wstatus)

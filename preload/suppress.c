@@ -30,8 +30,8 @@ struct rule {
     const char *pattern;
 };
 
-static char text[MAX_TEXT];
-static struct rule rules[MAX_RULES];
+GUARD_LARGE static char text[MAX_TEXT];
+GUARD_LARGE static struct rule rules[MAX_RULES];
 static unsigned nrules;
 
 /* Glob with * and ?; iterative, no recursion, no allocation. */

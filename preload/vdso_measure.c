@@ -28,7 +28,7 @@
 
 #define PROBE_STACK (64 * 1024)
 
-static ucontext_t caller_ctx, probe_ctx;
+GUARD_LARGE static ucontext_t caller_ctx, probe_ctx;
 static volatile uintptr_t probe_frame;
 
 static void call_gettimeofday(void)
