@@ -58,6 +58,38 @@ static void *env_space(size_t need)
     return env_buf;
 }
 
+/* String helpers for the exec path, here rather than libc's: a forked
+ * child runs this code just before its exec, and each libc string function
+ * it called was a lazy binding of our PLT slot (the dynamic linker's symbol
+ * lookup, on pages the child must fault in) and one or two more pages of
+ * libc's code, in every child, because the parent never called them. */
+
+/* strnlen */
+GUARD_FORK_PATH static size_t bounded_length(const char *text, size_t max)
+{
+    size_t n = 0;
+    while (n < max && text[n])
+        n++;
+    return n;
+}
+
+GUARD_FORK_PATH static int starts_with(const char *text, const char *prefix)
+{
+    while (*prefix)
+        if (*text++ != *prefix++)
+            return 0;
+    return 1;
+}
+
+/* strstr(text, word) != NULL, for a short word (our own path) */
+GUARD_FORK_PATH static int contains(const char *text, const char *word)
+{
+    for (; *text; text++)
+        if (starts_with(text, word))
+            return 1;
+    return !*word;
+}
+
 /* envp with the shim kept in it, or NULL when envp needs no change. */
 GUARD_FORK_PATH char *const *guard_env_with_shim(char *const envp[])
 {
@@ -68,17 +100,18 @@ GUARD_FORK_PATH char *const *guard_env_with_shim(char *const envp[])
     int has_options = 0;
     size_t n = 0;
     for (; envp[n]; n++) {
-        if (!strncmp(envp[n], "LD_PRELOAD=", 11))
+        if (starts_with(envp[n], "LD_PRELOAD="))
             preload = envp[n] + 11;
-        else if (!strncmp(envp[n], "GUARD_OPTIONS=", 14))
+        else if (starts_with(envp[n], "GUARD_OPTIONS="))
             has_options = 1;
     }
-    int need_preload = !preload || !strstr(preload, self);
+    int need_preload = !preload || !contains(preload, self);
     int need_options = !has_options && guard_options_text[0];
     if (!self[0] || (!need_preload && !need_options))
         return NULL;
-    size_t preload_len = 11 + (preload ? strlen(preload) + 1 : 0) + strlen(self) + 1;
-    size_t options_len = 14 + strlen(guard_options_text) + 1;
+    size_t preload_len = 11 + (preload ? bounded_length(preload, SIZE_MAX) + 1 : 0) +
+                         bounded_length(self, SIZE_MAX) + 1;
+    size_t options_len = 14 + bounded_length(guard_options_text, SIZE_MAX) + 1;
     size_t table = (n + 3) * sizeof(char *);
     char **out = env_space(table + preload_len + options_len);
     if (!out)
@@ -86,7 +119,7 @@ GUARD_FORK_PATH char *const *guard_env_with_shim(char *const envp[])
     char *strings = (char *)out + table;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (!(need_preload && !strncmp(envp[i], "LD_PRELOAD=", 11)))
+        if (!(need_preload && starts_with(envp[i], "LD_PRELOAD=")))
             out[k++] = envp[i];
     if (need_preload) {
         guard_fmt(strings, preload_len, "LD_PRELOAD=%s%s%s", preload ? preload : "",
@@ -103,12 +136,12 @@ GUARD_FORK_PATH char *const *guard_env_with_shim(char *const envp[])
 }
 
 /* Does this environment load the shim into the new program? */
-static int env_carries_shim(char *const *env)
+GUARD_FORK_PATH static int env_carries_shim(char *const *env)
 {
     const char *self = self_path();
     for (size_t i = 0; env && env[i]; i++)
-        if (!strncmp(env[i], "LD_PRELOAD=", 11))
-            return self[0] && strstr(env[i] + 11, self) != NULL;
+        if (starts_with(env[i], "LD_PRELOAD="))
+            return self[0] && contains(env[i] + 11, self);
     return 0;
 }
 
@@ -145,16 +178,6 @@ void guard_exec_prepare(void)
         (int (*)(int, const char *, char *const[], char *const[], int))dlsym(RTLD_NEXT, "execveat");
     (void)self_path(); /* likewise: dladdr */
     atomic_store_explicit(&real_exec.resolved, 1, memory_order_release);
-}
-
-/* strnlen, here rather than libc's: libc's is one more page of code for
- * every forked child to fault in before its exec. */
-GUARD_FORK_PATH static size_t bounded_length(const char *text, size_t max)
-{
-    size_t n = 0;
-    while (n < max && text[n])
-        n++;
-    return n;
 }
 
 /* Returns the environment to exec with. */

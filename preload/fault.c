@@ -31,7 +31,20 @@ typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS};
 #define NFATAL (sizeof fatal_signals / sizeof fatal_signals[0])
 
-GUARD_LARGE static struct sigaction app_view[NSIG]; /* the program's idea of each disposition */
+/* Its index in fatal_signals; only called for a signal there (installed). */
+static unsigned fatal_index(int sig)
+{
+    unsigned i = 0;
+    while (i + 1 < NFATAL && fatal_signals[i] != sig)
+        i++;
+    return i;
+}
+
+/* The program's idea of the disposition of each of fatal_signals, by its
+ * index there (a table by signal number was 10 KiB, two pages for every
+ * process to fault in at start-up). */
+static struct sigaction app_views[NFATAL];
+#define app_view(sig) app_views[fatal_index(sig)]
 static volatile int installed[NSIG];    /* our handler is the kernel's for this signal */
 static struct guard_lock app_lock;
 
@@ -43,7 +56,7 @@ int guard_real_sigaction(int sig, const struct sigaction *act, struct sigaction 
 
 static void pass_on(int sig, siginfo_t *info, void *uc)
 {
-    struct sigaction app = app_view[sig]; /* a copy: the program may change it meanwhile */
+    struct sigaction app = app_view(sig); /* a copy: the program may change it meanwhile */
     if (app.sa_flags & SA_SIGINFO ? app.sa_sigaction == NULL : app.sa_handler == SIG_DFL ||
                                                                  app.sa_handler == SIG_IGN) {
         int user_sent = info->si_code <= 0;
@@ -80,8 +93,8 @@ static void pass_on(int sig, siginfo_t *info, void *uc)
         sigaddset(&mask, sig);
     pthread_sigmask(SIG_BLOCK, &mask, &old);
     if (app.sa_flags & SA_RESETHAND) {
-        memset(&app_view[sig], 0, sizeof app_view[sig]);
-        app_view[sig].sa_handler = SIG_DFL;
+        memset(&app_view(sig), 0, sizeof app_view(sig));
+        app_view(sig).sa_handler = SIG_DFL;
     }
     if (app.sa_flags & SA_SIGINFO)
         app.sa_sigaction(sig, info, uc);
@@ -126,7 +139,7 @@ void guard_fault_install(void)
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
         sigemptyset(&sa.sa_mask);
         if (guard_real_sigaction(sig, &sa, &old) == 0) {
-            app_view[sig] = old;
+            app_view(sig) = old;
             installed[sig] = 1;
         }
     }
@@ -144,9 +157,9 @@ static int app_sigaction(int sig, const struct sigaction *act, struct sigaction 
     if (!guard_lock_acquire(&app_lock))
         return -2;
     if (old)
-        *old = app_view[sig];
+        *old = app_view(sig);
     if (act)
-        app_view[sig] = *act;
+        app_view(sig) = *act;
     guard_lock_release(&app_lock);
     return 0;
 }
