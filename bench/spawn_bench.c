@@ -387,7 +387,9 @@ int main(int argc, char **argv)
                     enum mode m = phases[phase][(r + (unsigned)k) % (unsigned)phase_modes[phase]];
                     if (count_logs(s.logdir, &before, 0) != 0)
                         failed = 1;
-                    double t = failed ? -1 : run_worker(&s, (enum loop)loop, m, r == 0 && (phase == 0 || m != M_NATIVE));
+                    /* each command and its logs are printed once */
+                    int first = r == 0 && (phase == 0 || m != M_NATIVE);
+                    double t = failed ? -1 : run_worker(&s, (enum loop)loop, m, first);
                     if (t < 0 || count_logs(s.logdir, &c, 0) != 0) {
                         failed = 1;
                         break;
@@ -402,7 +404,7 @@ int main(int argc, char **argv)
                     c.child -= before.child;
                     c.other -= before.other;
                     c.disk -= before.disk;
-                    if (!logs_as_expected(&s, (enum loop)loop, m, &c, r == 0 && (phase == 0 || m != M_NATIVE)))
+                    if (!logs_as_expected(&s, (enum loop)loop, m, &c, first))
                         failed = 1;
                 }
                 for (int k = 0; k < phase_modes[phase] && !failed; k++) {

@@ -211,10 +211,8 @@ GUARD_FORK_PATH static void after_fork_child(void)
     guard_pid = (pid_t)guard_inline_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
     tls_tid = guard_pid; /* the forking thread is the child's main thread */
     guard_tls_depth++;
-    if (atomic_load_explicit(&arena.lock.owner, memory_order_relaxed))
-        atomic_store(&arena.lock.owner, 0);
-    if (atomic_load_explicit(&parent_only.lock.owner, memory_order_relaxed))
-        atomic_store(&parent_only.lock.owner, 0);
+    guard_lock_reset_in_child(&arena.lock);
+    guard_lock_reset_in_child(&parent_only.lock);
     guard_stack_after_fork_child();
     guard_log_after_fork_child(parent);
     guard_board_after_fork_child(parent);

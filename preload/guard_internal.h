@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -150,6 +151,14 @@ struct guard_lock {
 };
 int guard_lock_acquire(struct guard_lock *lock);  /* 0: would self-deadlock */
 void guard_lock_release(struct guard_lock *lock);
+/* In a fork child, which has one thread: a lock some parent thread held is
+ * free.  Stored only if held: each page the child writes is a page copied
+ * for it before its exec. */
+static inline void guard_lock_reset_in_child(struct guard_lock *lock)
+{
+    if (atomic_load_explicit(&lock->owner, memory_order_relaxed))
+        atomic_store(&lock->owner, 0);
+}
 
 /* ---- pool checks (pool.c) and faults (fault.c) ------------------------- */
 /* A fault at addr: is it inside a returned, protected object?  If so,
@@ -223,6 +232,14 @@ extern __thread struct guard_fork_site guard_tls_fork_site;
  * process has touched is one more for every fork to copy and every exec
  * to tear down. */
 #define GUARD_LARGE __attribute__((section(".lbss")))
+/* errno = value, but no store when it already holds it: on the fork path
+ * errno's TLS page is copy-on-write after each fork, and a store of the
+ * value it holds would be a page fault for nothing. */
+static inline void guard_errno_restore(int value)
+{
+    if (errno != value)
+        errno = value;
+}
 /* System calls made inline by the forked child before exec: through libc
  * (getpid, or clock_gettime and the vDSO) each would be one more page of
  * code, and the vDSO's data page, for every child to fault in.  They

@@ -15,7 +15,8 @@
  * store, so a reader sees either a whole record or zeros.  A writer killed
  * between reserve and commit leaves a zero gap: the analyzer skips it.
  *
- * Disk space for a chunk is reserved with fallocate() before it is mapped:
+ * Disk space for a chunk is reserved with fallocate() before its first
+ * record (the file is mapped 16 MiB ahead of its length: see map_window):
  * a store into a mapped page that the file system cannot back would raise
  * SIGBUS in the host program.  No space: logging stops, the program runs.
  */
@@ -564,8 +565,7 @@ GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent)
     if (atomic_load(&log_state) == LOG_OFF)
         return; /* log=0 */
     inherited = 1; /* the parent's chunks and descriptor go at the first record */
-    if (atomic_load_explicit(&grow_lock.owner, memory_order_relaxed))
-        atomic_store(&grow_lock.owner, 0);
+    guard_lock_reset_in_child(&grow_lock);
     if (atomic_load_explicit(&log_opener, memory_order_relaxed))
         atomic_store(&log_opener, 0);
     if (atomic_load_explicit(&preamble_open, memory_order_relaxed))

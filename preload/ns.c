@@ -554,8 +554,7 @@ GUARD_EXPORT ssize_t readlinkat(int dirfd, const char *restrict path, char *rest
 GUARD_FORK_PATH void guard_ns_after_fork_child(void)
 {
     /* only what differs: see guard_pool_after_fork_child */
-    if (atomic_load_explicit(&ns_lock.owner, memory_order_relaxed))
-        atomic_store(&ns_lock.owner, 0);
+    guard_lock_reset_in_child(&ns_lock);
     /* the child is one thread: its namespaces are this thread's */
     if (atomic_load_explicit(&any_change, memory_order_relaxed)) {
         memset(changes, 0, sizeof changes);

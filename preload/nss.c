@@ -186,10 +186,8 @@ void guard_nss_at_exit(void)
 GUARD_FORK_PATH void guard_nss_after_fork_child(void)
 {
     /* only what differs: see guard_pool_after_fork_child */
-    if (atomic_load_explicit(&report_lock.owner, memory_order_relaxed))
-        atomic_store(&report_lock.owner, 0);
-    if (atomic_load_explicit(&pending_lock.owner, memory_order_relaxed))
-        atomic_store(&pending_lock.owner, 0);
+    guard_lock_reset_in_child(&report_lock);
+    guard_lock_reset_in_child(&pending_lock);
     if (!atomic_load_explicit(&any_pending, memory_order_relaxed))
         return; /* the table was never written: not even read (each page read is a fault) */
     pid_t self = guard_gettid();

@@ -487,6 +487,5 @@ int guard_pool_efault(const char *call, const void *buf, size_t len, unsigned ac
 GUARD_FORK_PATH void guard_pool_after_fork_child(void)
 {
     for (unsigned i = 0; i < SHARDS; i++)
-        if (atomic_load_explicit(&shards[i].lock.owner, memory_order_relaxed))
-            atomic_store(&shards[i].lock.owner, 0);
+        guard_lock_reset_in_child(&shards[i].lock);
 }

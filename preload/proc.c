@@ -400,8 +400,7 @@ GUARD_FORK_PATH void guard_proc_after_fork_child(int parent_threads)
         started_a_child = 0;
     struct child_table *table = atomic_load_explicit(&table_at, memory_order_relaxed);
     if (table && !table_wiped_at_fork) { /* else the kernel emptied it (not even a read here) */
-        if (atomic_load_explicit(&table->lock.owner, memory_order_relaxed))
-            atomic_store(&table->lock.owner, 0);
+        guard_lock_reset_in_child(&table->lock);
         if (table->live)
             table->live = NULL;
         if (table->spare)

@@ -142,11 +142,7 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
         stamp_fork();
     }
     guard_leave();
-    /* errno lives in a page of the thread's TLS that the last fork made
-     * copy-on-write: a store of the value it already holds would be a page
-     * fault in the parent (here and below). */
-    if (errno != entry_errno)
-        errno = entry_errno;
+    guard_errno_restore(entry_errno);
     pid_t pid = nested ? nested_fork(real) : real(); /* the child: see our atfork handler */
     int saved = errno;
     if (pid != 0 && !nested) {
@@ -161,8 +157,7 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
         guard_leave();
     }
     fork_depth--;
-    if (errno != saved)
-        errno = saved;
+    guard_errno_restore(saved);
     return pid;
 }
 
@@ -381,8 +376,7 @@ static void reaped(pid_t ret, int status, unsigned call, pid_t asked)
         guard_child_reaped(ret, status, call, asked > 0, NULL);
         guard_leave();
     }
-    if (errno != saved) /* no store when unchanged: see fork_common */
-        errno = saved;
+    guard_errno_restore(saved);
 }
 
 GUARD_EXPORT pid_t wait(int *wstatus)

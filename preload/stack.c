@@ -549,8 +549,7 @@ GUARD_FORK_PATH void guard_stack_after_fork_child(void)
         atomic_store(&depot, NULL);
         atomic_store(&id_to_slot, NULL);
     }
-    if (atomic_load_explicit(&tables_lock.owner, memory_order_relaxed))
-        atomic_store(&tables_lock.owner, 0);
+    guard_lock_reset_in_child(&tables_lock);
     _Atomic uint32_t *counter = atomic_load_explicit(&ids_used, memory_order_relaxed);
     if (counter && !ids_wiped_at_fork && atomic_load_explicit(counter, memory_order_relaxed) != 0)
         atomic_store(counter, 0);
