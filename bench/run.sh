@@ -23,8 +23,8 @@
 # more and shorter repetitions) for nss_bench; OPEN_OPTS (default
 # "-t 20 -r 21": a few ns judged on system calls, so many short
 # repetitions) for open_bench; SPAWN_OPTS (default
-# "-n 300 -r 7": spawns per repetition, repetitions per mode) for
-# spawn_bench.  Exit status: 0 when every bench ran and checked its own
+# "-n 300 -r 7": spawns per repetition, rounds of each context mode; the
+# judged pair runs 40 rounds, -j) for spawn_bench.  Exit status: 0 when every bench ran and checked its own
 # mode, non-zero otherwise.  A missed target is reported, not treated as a
 # failure: benchmarks are not timed tests.
 set -u
@@ -129,8 +129,8 @@ run "open/openat/readlink of an ordinary path, shim" \
     LD_PRELOAD="$SHIM" GUARD_OPTIONS="log_dir=$LOGDIR" "$BUILD/bench/open_bench" $OPEN_OPTS
 
 # Child processes: spawn_bench is a driver that runs its workers without
-# the shim, under it, and under it with follow_exec=0, alternating, and
-# prints each worker's command.  Last, because it creates and then deletes
+# the shim, under it, and under it with follow_exec=0, in rounds, and
+# prints each worker's command and the judged ratio with its 95 % interval.  Last, because it creates and then deletes
 # thousands of log files: on ext4 without a journal (this VM's /tmp), file
 # creations stay slower for minutes after many deletions.
 run "child processes: fork+exec+wait and posix_spawn+wait of /bin/true" \

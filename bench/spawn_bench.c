@@ -26,11 +26,14 @@
  * This program is the driver: it runs each (loop, mode) as a worker
  * process, `spawn_bench --worker LOOP SPAWNS WARMUP STRIP`, with the
  * environment of the mode, and prints each worker's exact command line.
- * The repetitions of the modes alternate (their order rotates), so that
- * drift of the machine hits them alike, and each mode is judged by the
- * median of its per-round ratios to the round's run without the shim.
- * log_always=1 runs after the others, against rounds of its own without
- * the shim: its thousands of log files must not disturb the judged rounds.  After every worker it counts
+ * The runs come in rounds, each with a run without the shim, and each mode
+ * is judged by the median of its per-round ratios to its round's run
+ * without the shim, given with a 95 % confidence interval.  The judged
+ * pair (follow_exec=0 against no shim) runs first and alone, in ROUNDS
+ * rounds (-j, 40 by default) whose order alternates; the other modes
+ * follow in REPS rounds (-r) whose order rotates, and log_always=1 comes
+ * last: its thousands of log files must not disturb the judged rounds.
+ * After every worker it counts
  * the logs the worker added to LOGDIR and checks that they are what the
  * mode implies (one log, the worker's: /bin/true and the forked children
  * record nothing; with log_always=1 also one per forked child and one per
@@ -41,7 +44,7 @@
  * recently deleted inodes one by one), so deleting between workers would
  * charge the bench's own clean-up to the shim's log creation.
  *
- *   build/bench/spawn_bench -n 300 -r 7 $PWD/build/libguard.so LOGDIR
+ *   build/bench/spawn_bench -n 300 -r 7 -j 40 $PWD/build/libguard.so LOGDIR
  *
  * LOGDIR must exist and hold no guard.*.log file.  Run the driver without
  * LD_PRELOAD.
@@ -49,7 +52,7 @@
  * Targets (e) and (f), docs/performance.md: with the shim, a fork+exec+wait
  * and a posix_spawn+wait of /bin/true cost at most 5 % more than without.
  *
- * usage: spawn_bench [-n SPAWNS] [-r REPS] [-w WARMUP] SHIM LOGDIR [fork-exec|posix-spawn...]
+ * usage: spawn_bench [-n SPAWNS] [-r REPS] [-j ROUNDS] [-w WARMUP] SHIM LOGDIR [fork-exec|posix-spawn...]
  */
 #include "bench_common.h"
 
@@ -73,6 +76,28 @@ static const char *const mode_titles[NMODES] = {
     "shim, log_always=1",
     "shim, follow_exec=0 (/bin/true without)",
 };
+
+/* The judged pair runs up to this many rounds (-j). */
+#define MAX_ROUNDS 200
+
+/* A 95 % confidence interval for the median of n samples, sorted, that
+ * assumes nothing about their distribution: the k-th smallest and the
+ * k-th largest, where k is the largest rank with P(Binomial(n, 1/2) < k)
+ * <= 2.5 %.  NaN when n is too small for one (below 6). */
+static void median_interval(const double *sorted, unsigned n, double *lo, double *hi)
+{
+    double p = 1, below = 0; /* P(B = i), P(B < k) */
+    for (unsigned i = 0; i < n; i++)
+        p /= 2;
+    unsigned k = 0;
+    while (k < n / 2 && below + p <= 0.025) {
+        below += p;
+        p = p * (double)(n - k) / (double)(k + 1);
+        k++;
+    }
+    *lo = k ? sorted[k - 1] : __builtin_nan("");
+    *hi = k ? sorted[n - k] : __builtin_nan("");
+}
 
 /* ---- the worker ----------------------------------------------------------- */
 
@@ -265,7 +290,7 @@ static int logs_as_expected(const struct setup *s, enum loop loop, enum mode mod
 
 static void print_usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s [-n SPAWNS] [-r REPS] [-w WARMUP] SHIM LOGDIR "
+    fprintf(stderr, "usage: %s [-n SPAWNS] [-r REPS] [-j ROUNDS] [-w WARMUP] SHIM LOGDIR "
                     "[fork-exec|posix-spawn...]\n", argv0);
 }
 
@@ -276,6 +301,7 @@ int main(int argc, char **argv)
 
     struct setup s = {.spawns = 300, .warmup = 20};
     unsigned reps = 7;
+    unsigned judged_reps = 40;
     int a = 1;
     for (; a + 1 < argc && argv[a][0] == '-'; a += 2) {
         long v = strtol(argv[a + 1], NULL, 10);
@@ -283,6 +309,8 @@ int main(int argc, char **argv)
             s.spawns = v;
         else if (!strcmp(argv[a], "-r") && v >= 1 && v <= BENCH_MAX_REPS)
             reps = (unsigned)v;
+        else if (!strcmp(argv[a], "-j") && v >= 1 && v <= MAX_ROUNDS)
+            judged_reps = (unsigned)v;
         else if (!strcmp(argv[a], "-w") && v >= 0 && v <= 100000)
             s.warmup = v;
         else {
@@ -358,8 +386,9 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("spawn_bench: %ld timed spawns (after %ld untimed) per repetition, %u repetitions per "
-           "mode, modes alternating; us per spawn+wait\n", s.spawns, s.warmup, reps);
+    printf("spawn_bench: %ld timed spawns (after %ld untimed) per repetition; %u rounds of the "
+           "judged pair, %u of each other mode; us per spawn+wait\n", s.spawns, s.warmup,
+           judged_reps, reps);
     printf("  shim %s; logs in %s (counted after each worker, deleted at the end)\n", s.shim,
            s.logdir);
 
@@ -369,37 +398,35 @@ int main(int argc, char **argv)
         if (!selected[loop])
             continue;
         printf("\n  %s: the workers' commands\n", loop_titles[loop]);
-        /* Two phases.  The modes the targets are judged by alternate in
-         * the first; log_always=1, which creates a log per process (its
-         * rounds add thousands of files to LOGDIR and dirty the page cache
-         * and the journal for the next seconds), runs in the second, paired
-         * with rounds of its own without the shim, so that its churn does
-         * not fall on the judged rounds. */
-        static const enum mode phases[2][NMODES] = {{M_NATIVE, M_FLOOR, M_SHIM, M_NOFOLLOW},
-                                                    {M_NATIVE, M_ALWAYS}};
-        static const int phase_modes[2] = {4, 2};
-        double us[NMODES][BENCH_MAX_REPS], ratio[NMODES][BENCH_MAX_REPS];
-        double us_native_again[BENCH_MAX_REPS];
-        for (int phase = 0; phase < 2 && !failed; phase++) {
-            for (unsigned r = 0; r < reps && !failed; r++) {
-                double native = 0;
+        /* Three phases, each with rounds of its own without the shim.
+         * The judged pair (no shim, follow_exec=0) comes first, alone: two
+         * workers per round, their order swapped every round, so that a
+         * round's ratio is taken between neighbours in time and a drift of
+         * the machine favours neither.  The context modes come next.  Last
+         * log_always=1, which creates a log per process: its thousands of
+         * files dirty the page cache and the journal for the next seconds,
+         * and that churn must not fall on the other rounds. */
+        static const enum mode phases[3][3] = {{M_NATIVE, M_NOFOLLOW},
+                                               {M_NATIVE, M_FLOOR, M_SHIM},
+                                               {M_NATIVE, M_ALWAYS}};
+        static const int phase_modes[3] = {2, 3, 2};
+        const unsigned phase_rounds[3] = {judged_reps, reps, reps};
+        static double us[NMODES][MAX_ROUNDS], ratio[NMODES][MAX_ROUNDS];
+        unsigned count[NMODES] = {0};
+        for (int phase = 0; phase < 3 && !failed; phase++) {
+            for (unsigned r = 0; r < phase_rounds[phase] && !failed; r++) {
+                double t[NMODES] = {0};
                 for (int k = 0; k < phase_modes[phase] && !failed; k++) {
                     enum mode m = phases[phase][(r + (unsigned)k) % (unsigned)phase_modes[phase]];
                     if (count_logs(s.logdir, &before, 0) != 0)
                         failed = 1;
                     /* each command and its logs are printed once */
                     int first = r == 0 && (phase == 0 || m != M_NATIVE);
-                    double t = failed ? -1 : run_worker(&s, (enum loop)loop, m, first);
-                    if (t < 0 || count_logs(s.logdir, &c, 0) != 0) {
+                    t[m] = failed ? -1 : run_worker(&s, (enum loop)loop, m, first);
+                    if (t[m] < 0 || count_logs(s.logdir, &c, 0) != 0) {
                         failed = 1;
                         break;
                     }
-                    if (m == M_NATIVE)
-                        native = t;
-                    if (phase == 1 && m == M_NATIVE)
-                        us_native_again[r] = t;
-                    else
-                        us[m][r] = t;
                     c.self -= before.self;
                     c.child -= before.child;
                     c.other -= before.other;
@@ -409,34 +436,50 @@ int main(int argc, char **argv)
                 }
                 for (int k = 0; k < phase_modes[phase] && !failed; k++) {
                     enum mode m = phases[phase][k];
-                    ratio[m][r] = (phase == 1 && m == M_NATIVE ? us_native_again[r] : us[m][r]) / native;
+                    if (m == M_NATIVE && phase != 0)
+                        continue; /* the table shows the judged phase's */
+                    us[m][count[m]] = t[m];
+                    ratio[m][count[m]++] = t[m] / t[M_NATIVE];
                 }
             }
         }
         if (failed)
             break;
         struct bench_result res[NMODES], rat[NMODES];
+        double lo[NMODES], hi[NMODES];
         for (int m = 0; m < NMODES; m++) {
-            res[m] = bench_summarize(us[m], reps, (uint64_t)s.spawns);
-            rat[m] = bench_summarize(ratio[m], reps, 0);
+            res[m] = bench_summarize(us[m], count[m], (uint64_t)s.spawns);
+            rat[m] = bench_summarize(ratio[m], count[m], 0);
+            median_interval(ratio[m], count[m], &lo[m], &hi[m]);
         }
         printf("\n  %-42s %9s %9s %9s   %s\n", loop_titles[loop], "median", "best", "worst",
-               "x no shim, per round: median (min..max)");
-        for (int m = 0; m < NMODES; m++) {
+               "x no shim, per round: median [95 % interval] (min..max)");
+        static const enum mode table_order[] = {M_NATIVE, M_FLOOR, M_SHIM, M_ALWAYS, M_NOFOLLOW};
+        for (unsigned i = 0; i < NMODES; i++) {
+            enum mode m = table_order[i];
             printf("  %-42s %9.1f %9.1f %9.1f", mode_titles[m], res[m].median_ns, res[m].best_ns,
                    res[m].worst_ns);
-            if (m != M_NATIVE)
-                printf("   %6.3f  (%.3f..%.3f)", rat[m].median_ns, rat[m].best_ns, rat[m].worst_ns);
+            if (m != M_NATIVE && lo[m] == lo[m]) /* not NaN: enough rounds for an interval */
+                printf("   %6.3f [%.3f..%.3f] (%.3f..%.3f)", rat[m].median_ns, lo[m], hi[m],
+                       rat[m].best_ns, rat[m].worst_ns);
+            else if (m != M_NATIVE)
+                printf("   %6.3f [too few rounds] (%.3f..%.3f)", rat[m].median_ns, rat[m].best_ns,
+                       rat[m].worst_ns);
             printf("\n");
         }
         double full = rat[M_SHIM].median_ns, nofollow = rat[M_NOFOLLOW].median_ns;
         double floor = rat[M_FLOOR].median_ns;
+        const char *verdict = hi[M_NOFOLLOW] <= 1.05 ? "MET, the whole interval is below 1.05"
+                              : nofollow <= 1.05     ? "MET, but the interval reaches past 1.05"
+                                                     : "MISSED";
         printf("\n  target (%c): %s, the spawning process under the shim <= 1.05 x no shim\n",
                loop == L_FORK_EXEC ? 'e' : 'f', loop_titles[loop]);
-        printf("              measured with follow_exec=0 (/bin/true without the shim): the median of the\n"
-               "              per-round ratios %.3fx: %s  (the medians: %.1f vs %.1f us, %.3fx)\n",
-               nofollow, nofollow <= 1.05 ? "MET" : "MISSED", res[M_NOFOLLOW].median_ns,
-               res[M_NATIVE].median_ns, res[M_NOFOLLOW].median_ns / res[M_NATIVE].median_ns);
+        printf("              %.3fx, 95 %% interval %.3f..%.3f: %s\n", nofollow, lo[M_NOFOLLOW],
+               hi[M_NOFOLLOW], verdict);
+        printf("              (the median of %u per-round ratios: follow_exec=0, /bin/true without the shim,\n"
+               "              against no shim in alternating pairs; the medians: %.1f vs %.1f us, %.3fx)\n",
+               count[M_NOFOLLOW], res[M_NOFOLLOW].median_ns, res[M_NATIVE].median_ns,
+               res[M_NOFOLLOW].median_ns / res[M_NATIVE].median_ns);
         printf("              /bin/true under the shim too: %.3fx; an empty preloaded library "
                "alone: %.3fx; the shim's own share of a /bin/true child: %+.1f us\n",
                full, floor, res[M_SHIM].median_ns - res[M_FLOOR].median_ns);

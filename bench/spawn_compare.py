@@ -62,6 +62,21 @@ def one_run(variant, loop, spawns, logdir):
     return wall_us, cpu_us
 
 
+def median_interval(samples):
+    """The median and a 95 % interval for it that assumes no distribution
+    (the k-th smallest and largest, P(Binomial(n, 1/2) < k) <= 2.5 %), as
+    spawn_bench gives it; (median, None, None) with fewer than 6 samples."""
+    xs = sorted(samples)
+    n = len(xs)
+    p, below, k = 0.5 ** n, 0.0, 0
+    while k < n // 2 and below + p <= 0.025:
+        below += p
+        p = p * (n - k) / (k + 1)
+        k += 1
+    med = statistics.median(xs)
+    return (med, xs[k - 1], xs[n - k]) if k else (med, None, None)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-r", "--rounds", type=int, default=12)
@@ -90,12 +105,16 @@ def main():
         shutil.rmtree(logdir, ignore_errors=True)
     base_w = statistics.median(wall[args.variants[0]])
     base_c = statistics.median(cpu[args.variants[0]])
-    print("%s, %d spawns x %d rounds; medians, us per spawn" % (args.loop, args.spawns, args.rounds))
+    first = args.variants[0]
+    print("%s, %d spawns x %d rounds; medians, us per spawn; 'per round': the median of the"
+          " per-round wall-time ratios to %s [95 %% interval]" % (args.loop, args.spawns, args.rounds, first))
     for v in args.variants:
         w = statistics.median(wall[v])
         c = statistics.median(cpu[v])
-        print("  wall %7.1f (%5.3fx, best %7.1f)   cpu %7.1f (%5.3fx)   %s"
-              % (w, w / base_w, min(wall[v]), c, c / base_c, v))
+        med, lo, hi = median_interval([a / b for a, b in zip(wall[v], wall[first])])
+        interval = "[%.3f..%.3f]" % (lo, hi) if lo is not None else "[too few rounds]"
+        print("  wall %7.1f (%5.3fx, best %7.1f)   per round %5.3fx %s   cpu %7.1f (%5.3fx)   %s"
+              % (w, w / base_w, min(wall[v]), med, interval, c, c / base_c, v))
 
 
 if __name__ == "__main__":
