@@ -474,7 +474,7 @@ int main(int argc, char **argv)
                                                      : "MISSED";
         printf("\n  target (%c): %s, the spawning process under the shim <= 1.05 x no shim\n",
                loop == L_FORK_EXEC ? 'e' : 'f', loop_titles[loop]);
-        printf("              %.3fx, 95 %% interval %.3f..%.3f: %s\n", nofollow, lo[M_NOFOLLOW],
+        printf("              %.4fx, 95 %% interval %.3f..%.3f: %s\n", nofollow, lo[M_NOFOLLOW],
                hi[M_NOFOLLOW], verdict);
         printf("              (the median of %u per-round ratios: follow_exec=0, /bin/true without the shim,\n"
                "              against no shim in alternating pairs; the medians: %.1f vs %.1f us, %.3fx)\n",
