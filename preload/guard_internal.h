@@ -219,6 +219,12 @@ struct guard_fork_site {
     uint64_t slot_value[GUARD_FORK_SLOTS];
 };
 extern __thread struct guard_fork_site guard_tls_fork_site;
+/* The fork's stack (forkstack.c): its frames into pcs and their stack
+ * pointers into sps (the walk's, see guard_stack_walk_raw), its id into
+ * *stack; ra and cfa are where the program called fork (the return address
+ * and the stack pointer at the call).  Returns the number of frames. */
+unsigned guard_fork_stack_take(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigned max,
+                               uint64_t *sps, unsigned sps_max, uint32_t *stack);
 /* A forked child runs only a little of our code and writes a few of our
  * variables before it execs; every page of code it runs and every page of
  * data it writes is a page fault (and a copy) per child.  So that code and

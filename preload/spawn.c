@@ -92,13 +92,13 @@ static void block_async_signals(sigset_t *old)
  * is as long as max_frames (32 by default), not the longest it may be
  * (256): every stack page the parent writes between two forks is a page
  * fault, and 2 KiB more of depth made one more of them likely. */
-static __attribute__((noinline)) uint32_t take_fork_stack(void)
+static __attribute__((noinline)) uint32_t take_fork_stack(uint64_t ra, uint64_t cfa)
 {
     unsigned max = guard_opt.max_frames >= 1 && guard_opt.max_frames <= GUARD_MAX_FRAMES
                        ? guard_opt.max_frames : GUARD_MAX_FRAMES;
     uint64_t pcs[max], sps[GUARD_FORK_SLOTS + 2];
-    unsigned n = guard_stack_walk_raw(pcs, max, sps, GUARD_FORK_SLOTS + 2, NULL);
-    uint32_t stack = n ? guard_stack_intern(pcs, n) : guard_stack_capture_walk();
+    uint32_t stack;
+    unsigned n = guard_fork_stack_take(ra, cfa, pcs, max, sps, GUARD_FORK_SLOTS + 2, &stack);
     note_fork_site(stack, pcs, sps, n);
     return stack;
 }
@@ -124,7 +124,8 @@ GUARD_FORK_PATH static pid_t nested_fork(pid_t (*real)(void))
     return pid;
 }
 
-GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
+/* ra and cfa: where the program called fork (see forkstack.c) */
+GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cfa)
 {
     GUARD_REAL(pid_t (*)(void), fork);
     if (!guard_enter())
@@ -133,7 +134,7 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
     int nested = fork_depth++ > 0;
     int threads = guard_thread_count();
     guard_exec_prepare();  /* what the child's exec needs: looked up here, not in each child */
-    uint32_t stack = nested ? guard_stack_capture_walk() : take_fork_stack();
+    uint32_t stack = nested ? guard_stack_capture_walk() : take_fork_stack(ra, cfa);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     uint32_t board_key = 0;
     if (!nested) {
@@ -163,12 +164,14 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind)
 
 GUARD_EXPORT pid_t fork(void)
 {
-    return fork_common(GUARD_SPAWN_FORK);
+    return fork_common(GUARD_SPAWN_FORK, (uint64_t)__builtin_return_address(0),
+                       (uint64_t)__builtin_dwarf_cfa());
 }
 
 GUARD_EXPORT pid_t vfork(void)
 {
-    return fork_common(GUARD_SPAWN_VFORK);
+    return fork_common(GUARD_SPAWN_VFORK, (uint64_t)__builtin_return_address(0),
+                       (uint64_t)__builtin_dwarf_cfa());
 }
 
 typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,

@@ -186,6 +186,33 @@ def child_without_a_log_still_shown_from_the_parents_records():
 
 
 @test
+def a_fork_site_reused_with_other_callers_above_gives_each_child_its_own_stack():
+    # The shim keeps a fork site's frames and reuses them while they are
+    # still on the stack (preload/forkstack.c).  40 forks from one call, at
+    # one stack pointer, through two callers (frame 2) from four lines of
+    # main (frame 3), alternating: each child's spawn stack is its own.
+    src = "testprogs/fork_site_reused.c"
+    d = LogDir()
+    r = run([prog("fork_site_reused")], log_dir=d.path)
+    assert r.returncode == 0, r.stderr
+    pids = [int(x) for x in r.stdout.split()]
+    assert len(pids) == 40, r.stdout
+    status, report, _ = analyze(d.path)
+    procs = {p["pid"]: p for p in report["processes"]}
+    callers = [("via_a", "CALL_FROM_A", "MAIN_A1"), ("via_b", "CALL_FROM_B", "MAIN_B1"),
+               ("via_a", "CALL_FROM_A", "MAIN_A2"), ("via_b", "CALL_FROM_B", "MAIN_B2")]
+    for n, pid in enumerate(pids):
+        stack = procs[pid]["spawn"]["stack"]
+        via, via_line, main_line = callers[n % 4]
+        assert functions(stack)[:4] == ["do_fork", "spawn_child", via, "main"], (n, functions(stack))
+        assert_frame(stack, "do_fork", src, source_line(src, "FORK_SITE"))
+        assert_frame(stack, "spawn_child", src, source_line(src, "CALL_DO_FORK"))
+        assert_frame(stack, via, src, source_line(src, via_line))
+        assert_frame(stack, "main", src, source_line(src, main_line))
+    d.cleanup()
+
+
+@test
 def a_forked_childs_exec_stack_is_where_it_called_exec():
     # Children that exec without a log tell their parent where they called
     # exec (CHILD_EXEC).  "direct" execs in the function that forked: the
