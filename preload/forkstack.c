@@ -114,7 +114,10 @@ static void keep(const uint64_t *pcs, const uint64_t *sps, unsigned n, uint32_t 
 unsigned guard_fork_stack_take(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigned max,
                                uint64_t *sps, unsigned sps_max, uint32_t *stack)
 {
-    int keepable = sps_max >= SITE_FRAMES && max <= SITE_FRAMES && guard_parent_only_wiped();
+    /* (the table is not even read from another stack: only the thread on
+     * the main stack touches it) */
+    int keepable = sps_max >= SITE_FRAMES && max <= SITE_FRAMES && on_main_stack(cfa, cfa) &&
+                   guard_parent_only_wiped();
     if (keepable) {
         struct kept_site *s = find(ra, cfa);
         if (s && s->n <= max && on_main_stack(s->sps[0], s->sps[s->n - 1]) &&
