@@ -98,7 +98,7 @@ GUARD_EXPORT void makecontext(ucontext_t *ucp, void (*func)(void), int argc, ...
     for (int i = 0; i < argc && i < 16; i++)
         a[i] = va_arg(ap, long); /* glibc reads them as greg_t (long) too */
     va_end(ap);
-    if (ucp && ucp->uc_stack.ss_sp && ucp->uc_stack.ss_size && guard_tls_depth == 0)
+    if (ucp && ucp->uc_stack.ss_sp && ucp->uc_stack.ss_size && guard_hot()->depth == 0)
         remember_coroutine_stack((uintptr_t)ucp->uc_stack.ss_sp, ucp->uc_stack.ss_size);
     real(ucp, func, argc, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
          a[11], a[12], a[13], a[14], a[15]);

@@ -71,9 +71,9 @@ static void dump_handler(int sig, siginfo_t *info, void *uc)
     (void)sig;
     (void)info;
     int saved = errno;
-    guard_tls_depth++;
+    guard_hot()->depth++;
     write_thread_stack(guard_gettid(), guard_stack_capture_signal(uc));
-    guard_tls_depth--;
+    guard_hot()->depth--;
     atomic_fetch_add(&answered, 1);
     errno = saved;
 }

@@ -92,7 +92,6 @@ GUARD_FORK_WRITTEN static _Atomic(struct board *) board; /* this process's, for 
 GUARD_FORK_WRITTEN static struct board *parent_board;    /* in a forked child: its parent's */
 GUARD_FORK_WRITTEN static struct board_slot *claimed;    /* in a forked child: its slot, once used */
 GUARD_FORK_WRITTEN static pid_t board_parent;            /* in a forked child: the parent's pid */
-static __thread uint32_t last_key;    /* the key of this thread's last fork */
 static __thread uint32_t my_key;      /* in a forked child: the key its parent gave it */
 
 static struct board *board_now(void)
@@ -189,18 +188,20 @@ uint32_t guard_board_before_fork(void)
     uint32_t key = (((seq & 0x7fffffu) | 1u) << KEY_SLOT_BITS) | k; /* never 0 */
     if (k != NO_SLOT)
         atomic_store(&b->slot[k].h.key, key);
-    last_key = key;
     return key;
 }
 
 /* In the child: the inherited board is the parent's, to write to; a board
- * of its own is made at its own first fork.  (Stores only where the value
- * changes: see after_fork_child in guard.c.) */
-GUARD_FORK_PATH void guard_board_after_fork_child(pid_t parent)
+ * of its own is made at its own first fork.  handoff: what the fork
+ * handed over, or NULL for a fork that did not go through the fork hook
+ * or a signal handler's fork inside another, whose child has no slot and
+ * says what it runs itself.  (Stores only where the value changes: see
+ * after_fork_child in guard.c.) */
+GUARD_FORK_PATH void guard_board_after_fork_child(pid_t parent, const struct guard_fork_handoff *handoff)
 {
-    /* a TLS page the child has written already; a nested fork's child has
-     * no slot and says what it runs itself (see spawn.c, nested_fork) */
-    my_key = guard_tls_fork_nested ? (1u << KEY_SLOT_BITS) | NO_SLOT : last_key;
+    uint32_t mine = handoff ? handoff->board_key : (1u << KEY_SLOT_BITS) | NO_SLOT;
+    if (my_key != mine)
+        my_key = mine;
     if (board_parent != parent)
         board_parent = parent;
     struct board *b = atomic_load_explicit(&board, memory_order_relaxed);

@@ -60,7 +60,7 @@ struct kept_sites {
 static struct kept_sites *kept; /* in parent-only memory, made at the first fork */
 
 /* Is [lo, hi) on the main thread's stack, above the stack pointer? */
-static int on_main_stack(uintptr_t lo, uintptr_t hi)
+int guard_on_main_stack(uintptr_t lo, uintptr_t hi)
 {
     uintptr_t top = (uintptr_t)__libc_stack_end;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
@@ -116,11 +116,11 @@ unsigned guard_fork_stack_take(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigne
 {
     /* (the table is not even read from another stack: only the thread on
      * the main stack touches it) */
-    int keepable = sps_max >= SITE_FRAMES && max <= SITE_FRAMES && on_main_stack(cfa, cfa) &&
+    int keepable = sps_max >= SITE_FRAMES && max <= SITE_FRAMES && guard_on_main_stack(cfa, cfa) &&
                    guard_parent_only_wiped();
     if (keepable) {
         struct kept_site *s = find(ra, cfa);
-        if (s && s->n <= max && on_main_stack(s->sps[0], s->sps[s->n - 1]) &&
+        if (s && s->n <= max && guard_on_main_stack(s->sps[0], s->sps[s->n - 1]) &&
             frames_in_place(s->pcs, s->sps, s->n)) {
             for (unsigned i = 0; i < s->n; i++) {
                 pcs[i] = s->pcs[i];
@@ -135,7 +135,7 @@ unsigned guard_fork_stack_take(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigne
     /* kept only if the walk started where the fork was called (no frame
      * of ours left on top) and every frame can be checked next time */
     if (keepable && *stack && n >= 1 && n <= SITE_FRAMES && pcs[0] + 1 == ra && sps[0] == cfa &&
-        on_main_stack(sps[0], sps[n - 1]) && frames_in_place(pcs, sps, n))
+        guard_on_main_stack(sps[0], sps[n - 1]) && frames_in_place(pcs, sps, n))
         keep(pcs, sps, n, *stack);
     return n;
 }

@@ -25,7 +25,13 @@
 #include "guard_internal.h"
 #include "hook.h"
 
-__thread int guard_tls_depth;
+__thread struct guard_thread_hot *guard_tls_hot;
+__thread struct guard_thread_hot guard_tls_hot_own;
+/* The main thread's (see hook.h), made at the first fork: a process that
+ * never forks makes no parent-only mapping for it.  A fork child does not
+ * use its parent's (main_hot_pid): it makes its own if it forks. */
+static struct guard_thread_hot *main_hot;
+static pid_t main_hot_pid;
 static __thread pid_t tls_tid;
 
 GUARD_FORK_WRITTEN pid_t guard_pid;
@@ -210,17 +216,28 @@ GUARD_FORK_PATH static void after_fork_child(void)
     pid_t parent = guard_pid;
     guard_pid = (pid_t)guard_inline_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
     tls_tid = guard_pid; /* the forking thread is the child's main thread */
-    guard_tls_depth++;
+    /* Our depth: 0 at a fork made through the fork hook; a signal
+     * handler's fork inside the shim gets back the depth it forked at.  It
+     * is kept in TLS again: the parent's main_hot is zeroed in the child,
+     * and each page of it the child touched would be one more fault. */
+    if (guard_tls_hot)
+        guard_tls_hot = NULL; /* back in TLS, whose page the child writes anyway (tls_tid) */
+    struct guard_thread_hot *hot = &guard_tls_hot_own;
+    int depth = guard_tls_fork_nested ? guard_tls_nested_depth : 0;
+    if (hot->depth != depth)
+        hot->depth = depth;
+    hot->depth++;
+    const struct guard_fork_handoff *handoff = guard_fork_handoff_take();
     guard_lock_reset_in_child(&arena.lock);
     guard_lock_reset_in_child(&parent_only.lock);
     guard_stack_after_fork_child();
-    guard_log_after_fork_child(parent);
-    guard_board_after_fork_child(parent);
+    guard_log_after_fork_child(parent, handoff ? &handoff->stamp : NULL);
+    guard_board_after_fork_child(parent, handoff);
     guard_pool_after_fork_child();
-    guard_proc_after_fork_child(guard_tls_threads_at_fork);
+    guard_proc_after_fork_child(handoff ? handoff->threads : 0);
     guard_nss_after_fork_child();
     guard_ns_after_fork_child();
-    guard_tls_depth--;
+    hot->depth--;
 }
 
 /* The same for a process made by clone() without CLONE_VM (spawn.c): it
@@ -249,11 +266,11 @@ static void end_log_now(int status)
 {
     if (!guard_is_active())
         return;
-    guard_tls_depth++;
+    guard_hot()->depth++;
     guard_children_at_exit("exited");
     guard_nss_at_exit();
     guard_log_end(status);
-    guard_tls_depth--;
+    guard_hot()->depth--;
 }
 
 GUARD_EXPORT void _exit(int status)
@@ -331,16 +348,52 @@ static void guard_ensure_init(void)
     int expected = STATE_UNINIT;
     if (atomic_compare_exchange_strong(&guard_state, &expected, STATE_INITIALIZING)) {
         int saved = errno;
-        guard_tls_depth++;
+        guard_hot()->depth++;
         guard_init();
-        guard_tls_depth--;
+        guard_hot()->depth--;
         errno = saved;
+    }
+}
+
+/* The main thread's depth moves to parent-only memory once the process
+ * forks (guard_main_thread_forks); that memory cannot be had in a signal
+ * handler, nor is the move safe while the thread is inside the shim, so it
+ * is made here, on the way in at depth 0.  Other threads keep theirs in
+ * TLS for good. */
+static struct guard_thread_hot *attach_hot(void)
+{
+    struct guard_thread_hot *own = &guard_tls_hot_own;
+    if (own->depth > 0 || !guard_is_active())
+        return own;
+    if (guard_gettid() != guard_pid) {
+        guard_tls_hot = own;
+        return own;
+    }
+    struct guard_thread_hot *m = __atomic_load_n(&main_hot, __ATOMIC_ACQUIRE);
+    if (!m || main_hot_pid != guard_pid)
+        return own; /* until this process's first fork */
+    guard_tls_hot = m;
+    return m;
+}
+
+/* At the main thread's first fork, outside any signal handler. */
+void guard_main_thread_forks(void)
+{
+    if ((main_hot && main_hot_pid == guard_pid) || guard_gettid() != guard_pid)
+        return;
+    struct guard_thread_hot *m = guard_alloc_parent_only(sizeof *m);
+    if (m && guard_parent_only_wiped()) { /* else (before Linux 4.14) it stays in TLS */
+        main_hot_pid = guard_pid;
+        __atomic_store_n(&main_hot, m, __ATOMIC_RELEASE);
     }
 }
 
 GUARD_FORK_PATH int guard_enter(void)
 {
-    if (guard_tls_depth > 0)
+    struct guard_thread_hot *hot = guard_tls_hot;
+    if (__builtin_expect(hot == NULL, 0))
+        hot = attach_hot();
+    if (hot->depth > 0)
         return 0;
     int state = atomic_load_explicit(&guard_state, memory_order_acquire);
     if (__builtin_expect(state != STATE_ACTIVE, 0)) {
@@ -350,7 +403,7 @@ GUARD_FORK_PATH int guard_enter(void)
         if (!guard_is_active())
             return 0;
     }
-    guard_tls_depth++;
+    hot->depth++;
     return 1;
 }
 

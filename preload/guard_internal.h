@@ -59,7 +59,9 @@ void guard_halt(void) __attribute__((noreturn)); /* halt_on_error */
 /* ---- the event log (log.c) ---------------------------------------------- */
 int guard_log_open(pid_t ppid, int forked_child);
 int guard_log_created(void);           /* the file exists (it is made at the first record) */
-void guard_log_after_fork_child(pid_t parent);
+struct guard_fork_stamp;
+/* stamp: when the parent called fork, or NULL (see take_start_time) */
+void guard_log_after_fork_child(pid_t parent, const struct guard_fork_stamp *stamp);
 void guard_fork_child_setup(void); /* a clone child's copy of the atfork handler */
 /* Reserve a record of `size` bytes (rounded up to 8) and return a pointer
  * to fill, or NULL (log off, full, or reentered from a signal handler while
@@ -274,18 +276,37 @@ static inline long guard_inline_syscall6(long nr, long a, long b, long c, long d
     return ret;
 }
 #endif
-/* When the forking thread called fork (set by the fork hook just before
- * the fork and cleared in the parent just after), for the child's log:
- * the child reads no clock of its own before its first record. */
+/* When the forking thread called fork, for the child's log: the child
+ * reads no clock of its own before its first record. */
 struct guard_fork_stamp {
     pid_t pid; /* the forking process */
     uint64_t monotonic_ns, realtime_ns;
 };
-extern __thread struct guard_fork_stamp guard_tls_fork_stamp;
+/* What a fork child takes from the fork that made it (spawn.c, "the
+ * handoff"): set by the fork hook before the real fork, read by our
+ * atfork handler in the child. */
+struct guard_fork_handoff {
+    uint32_t live;                 /* the fork is in progress (a magic value) */
+    uint32_t board_key;            /* the child's slot on the board; 0: none */
+    int threads;                   /* the parent's threads at the fork */
+    struct guard_fork_stamp stamp;
+};
+/* In a fork child's atfork handler: its fork's handoff, or NULL when the
+ * fork was not made through the fork hook or was a signal handler's inside
+ * another. */
+const struct guard_fork_handoff *guard_fork_handoff_take(void);
+/* The main thread forks (guard.c): its depth in the shim moves out of TLS
+ * (see hook.h) from its next entry on. */
+void guard_main_thread_forks(void);
+/* Is [lo, hi) on the main thread's stack, above the caller's frame?
+ * (forkstack.c; such memory can be read without a fault) */
+int guard_on_main_stack(uintptr_t lo, uintptr_t hi);
 /* Set around a real fork made inside another fork of the same thread (a
- * signal handler's): its child must not take the TLS fork state above for
- * its own (spawn.c, nested_fork). */
+ * signal handler's): its child must not take the fork state above for its
+ * own (spawn.c, nested_fork), and gets back the thread's depth in the
+ * shim at that fork. */
 extern __thread int guard_tls_fork_nested;
+extern __thread int guard_tls_nested_depth;
 int guard_fork_site_intact(const struct guard_fork_site *site); /* execboard.c */
 /* Walks this thread's frames into pcs (and their stack pointers into sps,
  * 0 for a frame interrupted by a signal); with `until`, stops after the
@@ -304,13 +325,12 @@ uint32_t guard_board_before_fork(void); /* returns the fork's key on the board *
  * guard_stack_join).  Returns its id. */
 uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, uint32_t len,
                                     const struct guard_stack_join *join);
-void guard_board_after_fork_child(pid_t parent);
+void guard_board_after_fork_child(pid_t parent, const struct guard_fork_handoff *handoff);
 int guard_board_post_exec(const char *payload, size_t len);
 size_t guard_board_exec_failed(char *payload, size_t cap);
 void guard_board_take(uint32_t key, pid_t pid);
 void guard_board_close(void);        /* at exit or exec: no more takes */
 char *const *guard_env_with_shim(char *const envp[]);
-extern __thread int guard_tls_threads_at_fork;
 
 /* ---- namespaces (ns.c) ------------------------------------------------ */
 void guard_ns_before_spawn_or_exec(const char *call);

@@ -6,9 +6,9 @@
  * (libunwind or dladdr may call read/open).  So:
  *   - the real function is resolved lazily with dlsym(RTLD_NEXT) on first
  *     use and cached in a relaxed atomic pointer;
- *   - a thread-local depth counter (initial-exec TLS: no allocation, no
- *     loader lock) lets a hook entered from inside the shim pass straight
- *     through to the real function.
+ *   - a per-thread depth counter (guard_hot: no allocation, no loader
+ *     lock) lets a hook entered from inside the shim pass straight through
+ *     to the real function.
  */
 #ifndef GUARD_HOOK_H
 #define GUARD_HOOK_H
@@ -18,7 +18,24 @@
 
 #define GUARD_EXPORT __attribute__((visibility("default")))
 
-extern __thread int guard_tls_depth;
+/* A thread's depth in the shim, and where it is kept: the main thread's
+ * in parent-only memory (guard_alloc_parent_only), which a fork does not
+ * make copy-on-write for the parent, so that a program forking in a loop
+ * does not write its TLS page after every fork (one page fault and copy
+ * per spawn); a fork child finds it zeroed, as it should (a fork hook
+ * leaves the shim before the real fork; see nested_fork for the other
+ * case).  Other threads keep theirs in TLS (guard_tls_hot_own). */
+struct guard_thread_hot {
+    int depth;
+};
+extern __thread struct guard_thread_hot *guard_tls_hot;
+extern __thread struct guard_thread_hot guard_tls_hot_own;
+
+static inline struct guard_thread_hot *guard_hot(void)
+{
+    struct guard_thread_hot *hot = guard_tls_hot;
+    return __builtin_expect(hot != NULL, 1) ? hot : &guard_tls_hot_own;
+}
 
 /* Declare and resolve the real function NAME of type TYPE into a local
  * variable `real`.  dlsym may allocate (dlerror state) but never calls back
@@ -35,6 +52,6 @@ extern __thread int guard_tls_depth;
  * through: the shim is inert (AT_SECURE, init failed) or already active on
  * this thread. */
 int guard_enter(void);
-static inline void guard_leave(void) { guard_tls_depth--; }
+static inline void guard_leave(void) { guard_hot()->depth--; }
 
 #endif /* GUARD_HOOK_H */

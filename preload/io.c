@@ -34,7 +34,7 @@ static int efault_on_buffers(const char *call, const struct iovec *iov, int n, u
 #define EFAULT_RETRY(call_expr, name, bufs, nbufs, access)                                   \
     do {                                                                                     \
         ret = call_expr;                                                                     \
-        if (__builtin_expect(ret < 0, 0) && errno == EFAULT && guard_tls_depth == 0 &&       \
+        if (__builtin_expect(ret < 0, 0) && errno == EFAULT && guard_hot()->depth == 0 &&       \
             efault_on_buffers(name, bufs, nbufs, access))                                    \
             ret = call_expr;                                                                 \
     } while (0)

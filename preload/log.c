@@ -95,6 +95,8 @@ static _Atomic int log_opener;        /* tid of the thread creating the file */
 GUARD_FORK_WRITTEN static pid_t pending_ppid;
 GUARD_FORK_WRITTEN static int pending_forked;
 GUARD_FORK_WRITTEN static uint64_t start_realtime_ns, start_monotonic_ns; /* when the process (image) started */
+/* in a fork child: when its parent called fork (see take_start_time) */
+GUARD_FORK_WRITTEN static struct guard_fork_stamp fork_stamp;
 GUARD_FORK_WRITTEN static int inherited;                 /* a fork child: chunks are the parent's */
 static _Atomic int preamble_open;     /* the opener is writing the preamble */
 
@@ -448,13 +450,13 @@ GUARD_FORK_PATH int guard_log_created(void)
 }
 
 /* A fork child's start: when its parent called fork, if the fork hook
- * stamped it (guard_tls_fork_stamp), else now.  Other processes took it at
+ * stamped it (fork_stamp), else now.  Other processes took it at
  * start-up. */
 static void take_start_time(void)
 {
     if (start_monotonic_ns)
         return;
-    const struct guard_fork_stamp *stamp = &guard_tls_fork_stamp;
+    const struct guard_fork_stamp *stamp = &fork_stamp;
     if (stamp->monotonic_ns && stamp->pid == pending_ppid) {
         start_monotonic_ns = stamp->monotonic_ns;
         start_realtime_ns = stamp->realtime_ns;
@@ -560,7 +562,7 @@ static void write_file_header(struct guard_file_header *h)
  * record like any process's, and only then are the parent's chunks
  * unmapped and its descriptor closed (drop_inherited_log).  Most forked
  * children exec at once and never get there: the exec drops both. */
-GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent)
+GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent, const struct guard_fork_stamp *stamp)
 {
     if (atomic_load(&log_state) == LOG_OFF)
         return; /* log=0 */
@@ -576,8 +578,10 @@ GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent)
      * (see take_start_time); no clock here, whose code and vDSO pages a
      * child that execs at once would fault in for nothing. */
     start_monotonic_ns = 0;
-    if (guard_tls_fork_nested)
-        guard_tls_fork_stamp.monotonic_ns = 0; /* another fork's: see spawn.c */
+    if (stamp)
+        fork_stamp = *stamp;
+    else if (fork_stamp.monotonic_ns)
+        fork_stamp.monotonic_ns = 0;
     /* A new epoch now, not at the creation: the pool decides from it
      * whether an object's full record is already in this log. */
     atomic_fetch_add(&log_epoch, 1);

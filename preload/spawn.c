@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -24,22 +25,80 @@
 #include "guard_internal.h"
 #include "hook.h"
 
-/* The forking thread's count of threads and where it called fork, read by
- * the child (TLS is copied). */
-__thread int guard_tls_threads_at_fork;
+/* Where the program called fork, read by the child at its exec (TLS is
+ * copied).  Written only where it changed: see note_fork_site. */
 __thread struct guard_fork_site guard_tls_fork_site;
-__thread struct guard_fork_stamp guard_tls_fork_stamp;
 __thread int guard_tls_fork_nested;
-/* Forks of this thread in progress in fork_common: more than one when a
- * signal handler forks while the thread is forking. */
-static __thread int fork_depth;
+__thread int guard_tls_nested_depth;
 
-static void stamp_fork(void)
+/*
+ * The handoff: what a fork child takes from the fork that made it (its
+ * board key, the parent's thread count, when fork was called), read by
+ * our atfork handler in the child, which runs inside the real fork, so
+ * inside fork_common.
+ *
+ * It used to be thread-locals written at every fork.  But a fork makes
+ * every private page of the parent copy-on-write, the thread's TLS page
+ * with the rest, so a store there at each fork was one page fault and
+ * copy per spawn in the parent (2-3 us, some 0.4 % of a fork+exec+wait;
+ * bench/spawn_bench).  So on the main thread's stack the handoff is a
+ * local of fork_common, and only a pointer to it is in TLS, stored when it
+ * moves (a program forks from a few places, at the same depth each time):
+ * the page of fork_common's frame is one the parent writes after the fork
+ * anyway.  A fork on any other stack (other threads, coroutines, signal
+ * stacks) and clone() use a thread-local handoff, as before.
+ *
+ * The pointer is only ever set to a frame on the main thread's stack
+ * (guard_on_main_stack), and that stack never shrinks: reading it can
+ * never fault, even long after the frame is gone.  `live` says whether
+ * the frame is still fork_common's, in the middle of its fork.
+ */
+#define HANDOFF_LIVE 0x6b726f66u /* "fork" */
+static __thread struct guard_fork_handoff *tls_stack_handoff;
+static __thread struct guard_fork_handoff tls_handoff;
+/* Forks of this thread in progress off the main stack (clone's too). */
+static __thread int forks_off_main_stack;
+
+/* Is this thread in the middle of a fork (a signal handler forks while
+ * fork_common or clone runs)?  On the main stack a live handoff below our
+ * own frame is a frame that is gone (a longjmp left it): not a fork in
+ * progress. */
+static int fork_in_progress(void)
 {
-    guard_tls_fork_stamp.pid = guard_pid;
-    guard_tls_fork_stamp.realtime_ns = guard_clock_ns(CLOCK_REALTIME);
-    guard_tls_fork_stamp.monotonic_ns = guard_now_ns();
+    if (forks_off_main_stack > 0)
+        return 1;
+    const struct guard_fork_handoff *h = tls_stack_handoff;
+    if (!h || h->live != HANDOFF_LIVE)
+        return 0;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    return !guard_on_main_stack(here, here) || (uintptr_t)h > here;
 }
+
+GUARD_FORK_PATH const struct guard_fork_handoff *guard_fork_handoff_take(void)
+{
+    if (guard_tls_fork_nested)
+        return NULL; /* a signal handler's fork inside another: see nested_fork */
+    if (tls_handoff.live == HANDOFF_LIVE)
+        return &tls_handoff;
+    const struct guard_fork_handoff *h = tls_stack_handoff;
+    return h && h->live == HANDOFF_LIVE ? h : NULL;
+}
+
+static void stamp_fork(struct guard_fork_handoff *h)
+{
+    h->stamp.pid = guard_pid;
+    h->stamp.realtime_ns = guard_clock_ns(CLOCK_REALTIME);
+    h->stamp.monotonic_ns = guard_now_ns();
+}
+
+/* Stores value at *at unless it is there already (see the handoff above:
+ * the fork site is the same at every fork from one place). */
+#define STORE_IF_CHANGED(at, value)       \
+    do {                                  \
+        __typeof__(at) v_ = (value);      \
+        if ((at) != v_)                   \
+            (at) = v_;                    \
+    } while (0)
 
 /* Remember the fork's frames for the child's exec (execboard.c): its
  * frame 1 (the forking function's caller) and where the return addresses
@@ -48,27 +107,33 @@ static void stamp_fork(void)
 static void note_fork_site(uint32_t stack, const uint64_t *pcs, const uint64_t *sps, unsigned n)
 {
     struct guard_fork_site *site = &guard_tls_fork_site;
-    site->stack = 0;
-    if (!stack || n < 2 || n - 2 > GUARD_FORK_SLOTS || !sps[1])
-        return;
+    int usable = stack && n >= 2 && n - 2 <= GUARD_FORK_SLOTS && sps[1];
     /* Frame i's return address (pcs[i] + 1) was pushed just below frame
      * i's stack pointer at its call: the very word the unwinder read to
      * find frame i, so reading it cannot fault.  Not so for a frame a
      * signal interrupted (its pc comes from the signal frame, and its
      * stack pointer may be at a guard page): such a site is not used. */
-    for (unsigned i = 2; i < n; i++) {
-        if (!sps[i])
-            return;
-        uintptr_t at = (uintptr_t)sps[i] - 8;
-        if (*(const uint64_t *)at != pcs[i] + 1)
-            return;
-        site->slot_addr[i - 2] = at;
-        site->slot_value[i - 2] = pcs[i] + 1;
+    for (unsigned i = 2; usable && i < n; i++)
+        usable = sps[i] && *(const uint64_t *)(uintptr_t)(sps[i] - 8) == pcs[i] + 1;
+    if (!usable) {
+        STORE_IF_CHANGED(site->stack, 0);
+        return;
     }
-    site->nslots = n - 2;
-    site->join_sp = (uintptr_t)sps[1];
-    site->join_pc = (uintptr_t)pcs[1];
-    site->owner = guard_pid;
+    int same = site->stack == stack && site->nslots == n - 2 && site->join_sp == (uintptr_t)sps[1] &&
+               site->join_pc == (uintptr_t)pcs[1] && site->owner == guard_pid;
+    for (unsigned i = 2; same && i < n; i++)
+        same = site->slot_addr[i - 2] == (uintptr_t)sps[i] - 8 && site->slot_value[i - 2] == pcs[i] + 1;
+    if (same)
+        return;
+    site->stack = 0; /* never whole while half written */
+    for (unsigned i = 2; i < n; i++) {
+        STORE_IF_CHANGED(site->slot_addr[i - 2], (uintptr_t)sps[i] - 8);
+        STORE_IF_CHANGED(site->slot_value[i - 2], pcs[i] + 1);
+    }
+    STORE_IF_CHANGED(site->nslots, n - 2);
+    STORE_IF_CHANGED(site->join_sp, (uintptr_t)sps[1]);
+    STORE_IF_CHANGED(site->join_pc, (uintptr_t)pcs[1]);
+    STORE_IF_CHANGED(site->owner, guard_pid);
     site->stack = stack;
 }
 
@@ -103,25 +168,36 @@ static __attribute__((noinline)) uint32_t take_fork_stack(uint64_t ra, uint64_t 
     return stack;
 }
 
-/* The fork state in TLS (the board key, the fork site, the stamp, the
- * thread count) is for the child of the fork that set it.  A fork that a
- * signal handler makes in the middle of another (or that comes in while
- * this thread is inside the shim, and so goes straight to the real fork)
- * must neither overwrite it nor let its child take it for its own: such a
- * fork sets guard_tls_fork_nested around the real call, and its child
- * ignores the state (it gets no board slot and writes its exec in a log
- * of its own, and its log's start is the time of its first record).  This
- * costs nothing on the usual path; holding signals around every fork, as
- * before, cost two system calls in the parent and one in the child. */
+/* The fork state (the handoff, the fork site) is for the child of the
+ * fork that set it.  A fork that a signal handler makes in the middle of
+ * another (or that comes in while this thread is inside the shim, and so
+ * goes straight to the real fork) must neither overwrite it nor let its
+ * child take it for its own: such a fork sets guard_tls_fork_nested around
+ * the real call, and its child ignores the state (it gets no board slot
+ * and writes its exec in a log of its own, and its log's start is the
+ * time of its first record).  This costs nothing on the usual path;
+ * holding signals around every fork, as before, cost two system calls in
+ * the parent and one in the child.  The child also gets back the depth
+ * the thread was at in the shim (its own is in memory a fork child finds
+ * zeroed: see guard_hot). */
 GUARD_FORK_PATH static pid_t nested_fork(pid_t (*real)(void))
 {
-    int was = guard_tls_fork_nested;
+    int was = guard_tls_fork_nested, was_depth = guard_tls_nested_depth;
+    guard_tls_nested_depth = guard_hot()->depth;
     guard_tls_fork_nested = 1;
     pid_t pid = real();
     int saved = errno;
     guard_tls_fork_nested = was; /* in the parent and in the child */
+    guard_tls_nested_depth = was_depth;
     errno = saved;
     return pid;
+}
+
+static void handoff_set_live(struct guard_fork_handoff *h, uint32_t live)
+{
+    atomic_signal_fence(memory_order_seq_cst); /* a signal handler's fork reads it */
+    *(volatile uint32_t *)&h->live = live;
+    atomic_signal_fence(memory_order_seq_cst);
 }
 
 /* ra and cfa: where the program called fork (see forkstack.c) */
@@ -131,24 +207,47 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cf
     if (!guard_enter())
         return nested_fork(real);
     int entry_errno = errno; /* our work may change it (libunwind's probes do) */
-    int nested = fork_depth++ > 0;
+    struct guard_fork_handoff on_stack; /* see the handoff above */
+    struct guard_fork_handoff *handoff = NULL;
+    int nested = fork_in_progress();
+    if (!nested) {
+        guard_main_thread_forks();
+        if (guard_on_main_stack((uintptr_t)&on_stack, (uintptr_t)(&on_stack + 1))) {
+            handoff = &on_stack;
+            handoff->live = 0;
+            STORE_IF_CHANGED(tls_stack_handoff, handoff);
+        } else {
+            handoff = &tls_handoff;
+            forks_off_main_stack++;
+        }
+        handoff_set_live(handoff, HANDOFF_LIVE);
+    }
     int threads = guard_thread_count();
     guard_exec_prepare();  /* what the child's exec needs: looked up here, not in each child */
     uint32_t stack = nested ? guard_stack_capture_walk() : take_fork_stack(ra, cfa);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     uint32_t board_key = 0;
     if (!nested) {
-        guard_tls_threads_at_fork = threads;
+        handoff->threads = threads;
         board_key = guard_board_before_fork();
-        stamp_fork();
+        handoff->board_key = board_key;
+        stamp_fork(handoff);
     }
     guard_leave();
     guard_errno_restore(entry_errno);
     pid_t pid = nested ? nested_fork(real) : real(); /* the child: see our atfork handler */
     int saved = errno;
-    if (pid != 0 && !nested) {
-        guard_tls_fork_stamp.monotonic_ns = 0; /* a later fork not through here is not stamped */
-        guard_tls_threads_at_fork = 0;
+    if (!nested) { /* a later fork not through here takes nothing */
+        if (handoff == &tls_handoff) {
+            handoff_set_live(handoff, 0);
+            forks_off_main_stack--;
+        } else if (pid != 0) {
+            handoff_set_live(handoff, 0);
+        } else {
+            /* the child forgets the frame instead: its TLS page is one it
+             * has written already (after_fork_child), this frame's maybe not */
+            tls_stack_handoff = NULL;
+        }
     }
     if (pid > 0 && guard_enter()) {
         guard_child_started(kind, pid, stack, threads, NULL, NULL, NULL, board_key);
@@ -157,7 +256,6 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cf
         guard_child_started(kind, -1, stack, threads, NULL, NULL, NULL, 0);
         guard_leave();
     }
-    fork_depth--;
     guard_errno_restore(saved);
     return pid;
 }
@@ -292,9 +390,12 @@ static int clone_trampoline(void *p)
 {
     struct clone_start start = *(const struct clone_start *)p;
     guard_fork_child_setup();
-    /* This child never returns through its parent's fork_common frames:
-     * none of its forks is in progress, whatever the parent's were. */
-    fork_depth = 0;
+    /* This child never returns through its parent's fork_common frames or
+     * clone's: none of its forks is in progress, whatever the parent's
+     * were. */
+    forks_off_main_stack = 0;
+    tls_handoff.live = 0;
+    tls_stack_handoff = NULL;
     guard_tls_fork_nested = 0;
     return start.fn(start.arg);
 }
@@ -323,12 +424,15 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     if (entered) {
         spawn_stack = guard_stack_capture_walk();
         threads = guard_thread_count();
-        if (copy && fork_depth == 0) {
-            guard_tls_threads_at_fork = threads;
+        if (copy && !fork_in_progress()) {
+            tls_handoff.threads = threads;
             guard_tls_fork_site.stack = 0; /* its exec's stack: walked whole */
             block_async_signals(&mask);
+            forks_off_main_stack++;
             board_key = guard_board_before_fork();
-            stamp_fork();
+            tls_handoff.board_key = board_key;
+            stamp_fork(&tls_handoff);
+            handoff_set_live(&tls_handoff, HANDOFF_LIVE);
         } else if (copy) {
             nested = 1; /* a signal handler's clone inside a fork: see nested_fork */
         }
@@ -343,9 +447,9 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     int saved = errno;
     guard_tls_fork_nested = was_nested;
     if (entered && copy && !nested) {
+        handoff_set_live(&tls_handoff, 0);
+        forks_off_main_stack--;
         pthread_sigmask(SIG_SETMASK, &mask, NULL);
-        guard_tls_threads_at_fork = 0;
-        guard_tls_fork_stamp.monotonic_ns = 0;
     }
     if (entered && guard_enter()) { /* glibc's clone returns only in the parent */
         guard_child_started(GUARD_SPAWN_CLONE, pid > 0 ? pid : -1, spawn_stack, threads, NULL,
