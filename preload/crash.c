@@ -71,9 +71,9 @@ static void dump_handler(int sig, siginfo_t *info, void *uc)
     (void)sig;
     (void)info;
     int saved = errno;
-    guard_hot()->depth++;
+    guard_enter_anyway();
     write_thread_stack(guard_gettid(), guard_stack_capture_signal(uc));
-    guard_hot()->depth--;
+    guard_leave();
     atomic_fetch_add(&answered, 1);
     errno = saved;
 }

@@ -65,9 +65,9 @@ static void pass_on(int sig, siginfo_t *info, void *uc)
             return; /* kill -SEGV of an ignoring process: ignored */
         /* The process is about to die of this signal: record it first. */
         if (guard_is_active()) {
-            guard_hot()->depth++;
+            guard_enter_anyway();
             guard_crash_record(sig, info, uc);
-            guard_hot()->depth--;
+            guard_leave();
         }
         /* Default action.  For a real fault, returning re-executes the
          * instruction, which faults again and now kills the process with
@@ -113,9 +113,9 @@ static void fault_handler(int sig, siginfo_t *info, void *uc)
         access = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2) ? GUARD_ACCESS_WRITE
                                                                        : GUARD_ACCESS_READ;
 #endif
-        guard_hot()->depth++;
+        guard_enter_anyway();
         int ours = guard_pool_fault((uintptr_t)info->si_addr, access, uc);
-        guard_hot()->depth--;
+        guard_leave();
         if (ours) {
             errno = saved;
             return; /* the object is unprotected now: the access is retried */

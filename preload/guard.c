@@ -266,11 +266,11 @@ static void end_log_now(int status)
 {
     if (!guard_is_active())
         return;
-    guard_hot()->depth++;
+    guard_enter_anyway();
     guard_children_at_exit("exited");
     guard_nss_at_exit();
     guard_log_end(status);
-    guard_hot()->depth--;
+    guard_leave();
 }
 
 GUARD_EXPORT void _exit(int status)
@@ -348,9 +348,9 @@ static void guard_ensure_init(void)
     int expected = STATE_UNINIT;
     if (atomic_compare_exchange_strong(&guard_state, &expected, STATE_INITIALIZING)) {
         int saved = errno;
-        guard_hot()->depth++;
+        guard_enter_anyway();
         guard_init();
-        guard_hot()->depth--;
+        guard_leave();
         errno = saved;
     }
 }
@@ -358,8 +358,9 @@ static void guard_ensure_init(void)
 /* The main thread's depth moves to parent-only memory once the process
  * forks (guard_main_thread_forks); that memory cannot be had in a signal
  * handler, nor is the move safe while the thread is inside the shim, so it
- * is made here, on the way in at depth 0.  Other threads keep theirs in
- * TLS for good. */
+ * is made here, on the way in at depth 0 (see guard_depth_settle for a
+ * signal handler that makes it under our feet).  Other threads keep
+ * theirs in TLS for good. */
 static struct guard_thread_hot *attach_hot(void)
 {
     struct guard_thread_hot *own = &guard_tls_hot_own;
@@ -404,6 +405,7 @@ GUARD_FORK_PATH int guard_enter(void)
             return 0;
     }
     hot->depth++;
+    guard_depth_settle(hot);
     return 1;
 }
 

@@ -54,4 +54,27 @@ static inline struct guard_thread_hot *guard_hot(void)
 int guard_enter(void);
 static inline void guard_leave(void) { guard_hot()->depth--; }
 
+/* Where the thread's depth is kept changes once, on a way into the shim at
+ * depth 0 (guard_enter).  A signal handler's hook can make that change
+ * between our read of the place and our increment: then the increment
+ * moves to the new place (no change can come after it: depth is not 0). */
+static inline void guard_depth_settle(struct guard_thread_hot *incremented)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    struct guard_thread_hot *now = guard_hot();
+    if (__builtin_expect(now != incremented, 0)) {
+        incremented->depth--;
+        now->depth++;
+    }
+}
+
+/* Into the shim whatever the depth (the fault and crash handlers, start-up
+ * and exit), for a guard_leave() after. */
+static inline void guard_enter_anyway(void)
+{
+    struct guard_thread_hot *hot = guard_hot();
+    hot->depth++;
+    guard_depth_settle(hot);
+}
+
 #endif /* GUARD_HOOK_H */
