@@ -32,15 +32,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "..", "build", "bench", "spawn_bench")
 
 
-def one_run(variant, loop, spawns, logdir):
-    for f in glob.glob(os.path.join(logdir, "*")):
-        os.unlink(f)
+def variant_env(variant, logdir):
+    """The worker's environment: the variant preloaded ('none': nothing),
+    logs in logdir, its children exec'd without it (follow_exec=0)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.pop("GUARD_OPTIONS", None)
     if variant != "none":
         env["LD_PRELOAD"] = os.path.abspath(variant)
         env["GUARD_OPTIONS"] = "log_dir=%s:follow_exec=0" % logdir
+    return env
+
+
+def one_run(variant, loop, spawns, logdir):
+    for f in glob.glob(os.path.join(logdir, "*")):
+        os.unlink(f)
+    env = variant_env(variant, logdir)
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:

@@ -33,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 
+from spawn_compare import variant_env
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "..", "build", "bench", "spawn_bench")
 EVENTS = ("sched:sched_process_fork,syscalls:sys_enter_execve,sched:sched_process_exec,"
@@ -42,12 +44,7 @@ LINE = re.compile(r"\s*(\d+)\s+([\d.]+):\s+(\S+):\s*(.*)")
 
 
 def trace(variant, spawns, logdir, workdir):
-    env = dict(os.environ)
-    env.pop("LD_PRELOAD", None)
-    env.pop("GUARD_OPTIONS", None)
-    if variant != "none":
-        env["LD_PRELOAD"] = os.path.abspath(variant)
-        env["GUARD_OPTIONS"] = "log_dir=%s:follow_exec=0" % logdir
+    env = variant_env(variant, logdir)
     data = os.path.join(workdir, "perf.data")
     subprocess.run(["perf", "record", "-q", "-e", EVENTS, "-o", data, "--", WORKER, "--worker",
                     "fork-exec", str(spawns), "20", "1"], env=env, check=True,
