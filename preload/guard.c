@@ -220,9 +220,9 @@ GUARD_FORK_PATH static void after_fork_child(void)
      * handler's fork inside the shim gets back the depth it forked at.  It
      * is kept in TLS again: the parent's main_hot is zeroed in the child,
      * and each page of it the child touched would be one more fault. */
-    if (guard_tls_hot)
-        guard_tls_hot = NULL; /* back in TLS, whose page the child writes anyway (tls_tid) */
     struct guard_thread_hot *hot = &guard_tls_hot_own;
+    if (guard_tls_hot != hot)
+        guard_tls_hot = hot; /* back in TLS, whose page the child writes anyway (tls_tid) */
     int depth = guard_tls_fork_nested ? guard_tls_nested_depth : 0;
     if (hot->depth != depth)
         hot->depth = depth;
@@ -355,29 +355,28 @@ static void guard_ensure_init(void)
     }
 }
 
-/* The main thread's depth moves to parent-only memory once the process
- * forks (guard_main_thread_forks); that memory cannot be had in a signal
- * handler, nor is the move safe while the thread is inside the shim, so it
- * is made here, on the way in at depth 0 (see guard_depth_settle for a
- * signal handler that makes it under our feet).  Other threads keep
- * theirs in TLS for good. */
+/* Where this thread's depth is kept, chosen at its first way into the
+ * shim once it is active (guard_tls_hot is NULL until then), and again
+ * after the main thread's first fork: the main thread's depth moves to
+ * parent-only memory then.  The move is not safe while the thread is
+ * inside the shim, so it is made here, on the way in at depth 0 (see
+ * guard_depth_settle for a signal handler that makes it under our feet).
+ * Other threads keep theirs in TLS for good. */
 static struct guard_thread_hot *attach_hot(void)
 {
     struct guard_thread_hot *own = &guard_tls_hot_own;
     if (own->depth > 0 || !guard_is_active())
         return own;
-    if (guard_gettid() != guard_pid) {
-        guard_tls_hot = own;
-        return own;
-    }
     struct guard_thread_hot *m = __atomic_load_n(&main_hot, __ATOMIC_ACQUIRE);
-    if (!m || main_hot_pid != guard_pid)
-        return own; /* until this process's first fork */
+    if (!m || main_hot_pid != guard_pid || guard_gettid() != guard_pid)
+        m = own;
     guard_tls_hot = m;
     return m;
 }
 
-/* At the main thread's first fork, outside any signal handler. */
+/* At the main thread's fork (from the fork hook, in the shim): the first
+ * makes the main thread's place in parent-only memory, and the thread
+ * takes it at its next way into the shim (attach_hot). */
 void guard_main_thread_forks(void)
 {
     if ((main_hot && main_hot_pid == guard_pid) || guard_gettid() != guard_pid)
@@ -386,6 +385,7 @@ void guard_main_thread_forks(void)
     if (m && guard_parent_only_wiped()) { /* else (before Linux 4.14) it stays in TLS */
         main_hot_pid = guard_pid;
         __atomic_store_n(&main_hot, m, __ATOMIC_RELEASE);
+        guard_tls_hot = NULL; /* its depth is on guard_tls_hot_own until it leaves */
     }
 }
 

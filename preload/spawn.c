@@ -127,13 +127,13 @@ static void note_fork_site(uint32_t stack, const uint64_t *pcs, const uint64_t *
         return;
     site->stack = 0; /* never whole while half written */
     for (unsigned i = 2; i < n; i++) {
-        STORE_IF_CHANGED(site->slot_addr[i - 2], (uintptr_t)sps[i] - 8);
-        STORE_IF_CHANGED(site->slot_value[i - 2], pcs[i] + 1);
+        site->slot_addr[i - 2] = (uintptr_t)sps[i] - 8;
+        site->slot_value[i - 2] = pcs[i] + 1;
     }
-    STORE_IF_CHANGED(site->nslots, n - 2);
-    STORE_IF_CHANGED(site->join_sp, (uintptr_t)sps[1]);
-    STORE_IF_CHANGED(site->join_pc, (uintptr_t)pcs[1]);
-    STORE_IF_CHANGED(site->owner, guard_pid);
+    site->nslots = n - 2;
+    site->join_sp = (uintptr_t)sps[1];
+    site->join_pc = (uintptr_t)pcs[1];
+    site->owner = guard_pid;
     site->stack = stack;
 }
 
