@@ -71,8 +71,9 @@ int guard_on_main_stack(uintptr_t lo, uintptr_t hi)
  * each frame's return address in the slot below its callee's stack
  * pointer?  Frame 0's is the fork call's own, checked by the caller.  The
  * stack pointers must rise frame by frame, so that every read is between
- * the first and the last, which on_main_stack has checked. */
-static int frames_in_place(const uint64_t *pcs, const uint64_t *sps, unsigned n)
+ * the first and the last: here on_main_stack has checked those; for a
+ * fresh walk (spawn.c) the unwinder has just read the same words. */
+int guard_frames_in_place(const uint64_t *pcs, const uint64_t *sps, unsigned n)
 {
     for (unsigned i = 1; i < n; i++)
         if (sps[i] <= sps[i - 1] || *(const volatile uint64_t *)(uintptr_t)(sps[i] - 8) != pcs[i] + 1)
@@ -121,7 +122,7 @@ unsigned guard_fork_stack_take(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigne
     if (keepable) {
         struct kept_site *s = find(ra, cfa);
         if (s && s->n <= max && guard_on_main_stack(s->sps[0], s->sps[s->n - 1]) &&
-            frames_in_place(s->pcs, s->sps, s->n)) {
+            guard_frames_in_place(s->pcs, s->sps, s->n)) {
             for (unsigned i = 0; i < s->n; i++) {
                 pcs[i] = s->pcs[i];
                 sps[i] = s->sps[i];
@@ -135,7 +136,7 @@ unsigned guard_fork_stack_take(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigne
     /* kept only if the walk started where the fork was called (no frame
      * of ours left on top) and every frame can be checked next time */
     if (keepable && *stack && n >= 1 && n <= SITE_FRAMES && pcs[0] + 1 == ra && sps[0] == cfa &&
-        guard_on_main_stack(sps[0], sps[n - 1]) && frames_in_place(pcs, sps, n))
+        guard_on_main_stack(sps[0], sps[n - 1]) && guard_frames_in_place(pcs, sps, n))
         keep(pcs, sps, n, *stack);
     return n;
 }

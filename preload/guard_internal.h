@@ -301,6 +301,10 @@ void guard_main_thread_forks(void);
 /* Is [lo, hi) on the main thread's stack, above the caller's frame?
  * (forkstack.c; such memory can be read without a fault) */
 int guard_on_main_stack(uintptr_t lo, uintptr_t hi);
+/* Is each frame i >= 1 of a walk still on the stack, its return address
+ * (pcs[i] + 1) in the slot below sps[i], the stack pointers rising?
+ * (forkstack.c) */
+int guard_frames_in_place(const uint64_t *pcs, const uint64_t *sps, unsigned n);
 /* Set around a real fork made inside another fork of the same thread (a
  * signal handler's): its child must not take the fork state above for its
  * own (spawn.c, nested_fork), and gets back the thread's depth in the

@@ -107,14 +107,15 @@ static void stamp_fork(struct guard_fork_handoff *h)
 static void note_fork_site(uint32_t stack, const uint64_t *pcs, const uint64_t *sps, unsigned n)
 {
     struct guard_fork_site *site = &guard_tls_fork_site;
-    int usable = stack && n >= 2 && n - 2 <= GUARD_FORK_SLOTS && sps[1];
     /* Frame i's return address (pcs[i] + 1) was pushed just below frame
      * i's stack pointer at its call: the very word the unwinder read to
      * find frame i, so reading it cannot fault.  Not so for a frame a
      * signal interrupted (its pc comes from the signal frame, and its
-     * stack pointer may be at a guard page): such a site is not used. */
-    for (unsigned i = 2; usable && i < n; i++)
-        usable = sps[i] && *(const uint64_t *)(uintptr_t)(sps[i] - 8) == pcs[i] + 1;
+     * stack pointer, 0 in sps, may be at a guard page): such a site is not
+     * used.  Frames 2 on are checked (frame 1 is where the exec's own
+     * frames join). */
+    int usable = stack && n >= 2 && n - 2 <= GUARD_FORK_SLOTS && sps[1] &&
+                 guard_frames_in_place(pcs + 1, sps + 1, n - 1);
     if (!usable) {
         STORE_IF_CHANGED(site->stack, 0);
         return;
