@@ -51,10 +51,15 @@ $(BUILD)/preload/%.o: preload/%.c $(HEADERS) $(wildcard preload/*.h) | $(BUILD)/
 # libgcc's unwinder is linked in from libgcc_eh.a (walk.c says why), its
 # symbols local; -z noseparate-code puts the headers, code and read-only
 # data in one mapping instead of three.  Each mapping of ours is one more
-# that every fork of the program copies (docs/performance.md).
+# that every fork of the program copies (docs/performance.md).  -z norelro
+# likewise: a RELRO page is a mapping of its own (with a page written by
+# the relocations), and the writable segment becomes one mapping at the
+# first fork (preload/segments.c), which a read-only part would split.
+# RELRO would guard little here: the shim keeps the real functions it
+# calls (dlsym's answers) in writable memory anyway (docs/design.md).
 LIBGCC_EH := $(shell $(CC) -print-file-name=libgcc_eh.a)
 $(BUILD)/libguard.so: $(patsubst preload/%.c,$(BUILD)/preload/%.o,$(SHIM_SRC))
-	$(CC) -shared -Wl,-z,defs -Wl,-z,noseparate-code -Wl,--version-script=preload/exports.map \
+	$(CC) -shared -Wl,-z,defs -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--version-script=preload/exports.map \
 	    -o $@ $^ $(SHIM_LIBS) $(LIBGCC_EH)
 
 $(BUILD)/analyzer/%.o: analyzer/%.c $(HEADERS) $(wildcard analyzer/*.h) | $(BUILD)/.deps-ok

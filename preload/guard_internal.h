@@ -190,6 +190,10 @@ struct sigaction;
 uint64_t guard_seq_next(void);       /* orders gets and spawns */
 _Atomic uint64_t *guard_board_sequence(void); /* its counter, in shared memory (execboard.c) */
 int guard_thread_count(void);        /* threads of this process, from /proc */
+/* Our writable segment as one mapping (segments.c), once, when `threads`
+ * (this process's) is 1: called at a fork. */
+void guard_segments_consolidate(int threads);
+void guard_segments_shared(void); /* clone(CLONE_VM): never */
 void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
                      const char *program, char *const argv[]);
 void guard_child_started(unsigned kind, pid_t pid, uint32_t stack, int threads,

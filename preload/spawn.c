@@ -211,7 +211,9 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cf
     struct guard_fork_handoff on_stack; /* see the handoff above */
     struct guard_fork_handoff *handoff = NULL;
     int nested = fork_in_progress();
+    int threads = guard_thread_count();
     if (!nested) {
+        guard_segments_consolidate(threads);
         guard_main_thread_forks();
         if (guard_on_main_stack((uintptr_t)&on_stack, (uintptr_t)(&on_stack + 1))) {
             handoff = &on_stack;
@@ -223,7 +225,6 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cf
         }
         handoff_set_live(handoff, HANDOFF_LIVE);
     }
-    int threads = guard_thread_count();
     guard_exec_prepare();  /* what the child's exec needs: looked up here, not in each child */
     uint32_t stack = nested ? guard_stack_capture_walk() : take_fork_stack(ra, cfa);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
@@ -411,6 +412,8 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     void *tls = va_arg(ap, void *);
     pid_t *ctid = va_arg(ap, pid_t *);
     va_end(ap);
+    if (flags & CLONE_VM)
+        guard_segments_shared();
     int process = !(flags & CLONE_THREAD);
     uint32_t spawn_stack = 0, board_key = 0;
     int threads = 0;

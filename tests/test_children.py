@@ -380,3 +380,26 @@ def a_fork_loop_costs_its_parent_no_page_fault_of_ours():
         return float(r.stdout.split()[1])
     without, under = best(False), best(True)
     assert under <= without + 0.5, (under, without)
+
+
+@test
+def the_shims_writable_segment_is_one_mapping_after_a_fork_and_its_state_survives():
+    # Every mapping of the shim is one more for each fork of the program to
+    # copy and each exec to tear down: at the first fork of a
+    # single-threaded process the shim moves its writable segment (two
+    # mappings as the dynamic linker makes them) into one
+    # (preload/segments.c).  What it recorded before the move must still be
+    # there after it: a double-put whose first put came before the move.
+    # With another thread running, the segment is left as it was.
+    src = "testprogs/segment_after_fork.c"
+    for args, want in (((), "before 2 after 1"), (("threaded",), "before 2 after 2")):
+        d = LogDir()
+        r = run([prog("segment_after_fork"), *args], log_dir=d.path)
+        status, report, _ = analyze(d.path)
+        d.cleanup()
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "segment_mappings " + want, (args, r.stdout)
+        (f,) = findings(report, "double-put")
+        assert_frame(f["stacks"]["put"], "main", src, source_line(src, "BUG: put back twice"))
+        assert_frame(f["stacks"]["first_put"], "main", src, source_line(src, "first put: recorded before"))
+        assert len(report["findings"]) == 1, report["findings"]
