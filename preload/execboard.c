@@ -248,11 +248,26 @@ GUARD_FORK_PATH static int exec_caller(uint64_t *pc, uint64_t *sp, uint64_t *fp)
     return 0;
 }
 
+/* memcpy, in our own code: libc's would be one more page of code to fault
+ * in for every child (sp is 8-aligned, and so is want: see below). */
+GUARD_FORK_PATH static void copy_words(void *to, const void *from, size_t bytes)
+{
+    uint64_t *t = to;
+    const volatile uint64_t *f = from;
+    for (size_t i = 0; i < bytes / 8; i++)
+        t[i] = f[i];
+    for (size_t i = bytes & ~(size_t)7; i < bytes; i++)
+        ((unsigned char *)to)[i] = ((const volatile unsigned char *)from)[i];
+}
+
 /* The exec's frames.  Usually the child copies its stack from the exec's
- * caller up to the fork's frames into the slot: one system call
- * (process_vm_readv, which stops at an unmapped page instead of faulting)
- * and no unwinding, which would fault in some ten pages of libgcc's,
- * libc's and the modules' code and unwind tables in every child.  The
+ * caller up to the fork's frames into the slot, and no unwinding.  On the
+ * main thread's stack the range is provably mapped (guard_on_main_stack)
+ * and a plain copy does; elsewhere (a thread's stack, a coroutine's) it is
+ * one system call, process_vm_readv, which stops at an unmapped page
+ * instead of faulting.  Unwinding would fault in some ten pages of
+ * libgcc's, libc's and the modules' code and unwind tables in every
+ * child.  The
  * parent logs the copy as a raw stack for the analyzer to unwind; where
  * that unwind reaches one of the fork's frames (its pc, at its stack
  * pointer) the fork's frames continue it.  The copy goes on to the fork's
@@ -285,10 +300,18 @@ GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
     if (site->stack && exec_caller(&pc, &sp, &fp) && sp <= site->join_sp &&
         site->join_sp - sp <= BOARD_RAW_BYTES && guard_fork_site_intact(site)) {
         size_t want = end - sp < BOARD_RAW_BYTES ? end - sp : BOARD_RAW_BYTES;
-        struct iovec local = {slot->raw, want};
-        struct iovec remote = {(void *)(uintptr_t)sp, want};
-        long got = want == 0 ? 0 : guard_inline_syscall6(SYS_process_vm_readv, guard_pid, (long)&local,
-                                                         1, (long)&remote, 1, 0);
+        long got;
+        if (guard_on_main_stack(sp, sp + want)) {
+            /* all of it between our frame and the main stack's top: mapped
+             * (a plain copy, where the system call cost a microsecond) */
+            copy_words(slot->raw, (const void *)(uintptr_t)sp, want);
+            got = (long)want;
+        } else {
+            struct iovec local = {slot->raw, want};
+            struct iovec remote = {(void *)(uintptr_t)sp, want};
+            got = want == 0 ? 0 : guard_inline_syscall6(SYS_process_vm_readv, guard_pid, (long)&local,
+                                                        1, (long)&remote, 1, 0);
+        }
         if (got >= (long)(site->join_sp - sp)) {
             h->raw_pc = pc;
             h->raw_sp = sp;

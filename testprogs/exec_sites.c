@@ -17,10 +17,14 @@
  *             fork's stack pointer while the fork's return addresses are
  *             still in the memory above, unused (41 children, sizes 0 to
  *             640 bytes)
+ *   "thread"  as "direct", but forked from a second thread: its stack is
+ *             not the main thread's, so the child copies it with a system
+ *             call (process_vm_readv) instead of a plain copy
  * No child records anything, so none writes a log.
  */
 #define _GNU_SOURCE
 #include <alloca.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -108,11 +112,31 @@ __attribute__((noinline)) static void spawn_over_stale_frames(void)
     }
 }
 
+__attribute__((noinline)) static void spawn_from_thread(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/true", "true", "thread", (char *)NULL); /* EXEC_FROM_THREAD */
+        _exit(127);
+    }
+    reap(pid);
+}
+
+static void *spawning_thread(void *arg)
+{
+    (void)arg;
+    spawn_from_thread(); /* CALL_FROM_THREAD */
+    return NULL;
+}
+
 int main(void)
 {
     spawn_direct();
     spawn_via_helper();
     spawn_then_call_again();
     spawn_over_stale_frames();
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, spawning_thread, NULL) != 0 || pthread_join(thread, NULL) != 0)
+        return 1;
     return 0;
 }

@@ -218,7 +218,9 @@ def a_forked_childs_exec_stack_is_where_it_called_exec():
     # exec (CHILD_EXEC).  "direct" execs in the function that forked: the
     # shim builds its stack from the fork's, with no unwinder in the child;
     # "helper" execs one call deeper: the child unwinds.  Both must read as
-    # the real call chain, line for line, every run.
+    # the real call chain, line for line, every run.  "thread" is "direct"
+    # off the main thread's stack, which the child copies with a system
+    # call rather than a plain copy.
     src = "testprogs/exec_sites.c"
     for attempt in range(5):
         d = LogDir()
@@ -228,10 +230,14 @@ def a_forked_childs_exec_stack_is_where_it_called_exec():
         status, report, _ = analyze(d.path)
         told = {p["argv"][-1]: p["exec_chain"][-1] for p in report["processes"]
                 if p["exec_chain"] and p["exec_chain"][-1]["log"] is None}
-        assert set(told) == {"direct", "helper", "again", "stale"}, report["processes"]
+        assert set(told) == {"direct", "helper", "again", "stale", "thread"}, report["processes"]
         direct = told["direct"]["stack"]
         assert functions(direct)[:2] == ["spawn_direct", "main"], functions(direct)
         assert_frame(direct, "spawn_direct", "exec_sites.c", source_line(src, "EXEC_DIRECT"))
+        thread = told["thread"]["stack"]
+        assert functions(thread)[:2] == ["spawn_from_thread", "spawning_thread"], functions(thread)
+        assert_frame(thread, "spawn_from_thread", "exec_sites.c", source_line(src, "EXEC_FROM_THREAD"))
+        assert_frame(thread, "spawning_thread", "exec_sites.c", source_line(src, "CALL_FROM_THREAD"))
         helper = told["helper"]["stack"]
         assert functions(helper)[:3] == ["exec_true_from_helper", "spawn_via_helper", "main"], \
             functions(helper)
