@@ -38,8 +38,11 @@
 
 #include "guard_internal.h"
 
+extern void *__libc_stack_end; /* ld.so's: the main thread's stack pointer at start */
+
 #define SITES 4
 #define SITE_FRAMES (GUARD_FORK_SLOTS + 2) /* the frames whose stack pointers a walk gives */
+#define MAIN_STACK_SPAN (64u << 20)
 
 struct kept_site {
     uint64_t cfa;              /* frame 0's stack pointer at its fork call; 0: empty */
@@ -55,6 +58,16 @@ struct kept_sites {
 };
 
 static struct kept_sites *kept; /* in parent-only memory, made at the first fork */
+
+/* Is [lo, hi) on the main thread's stack, above the stack pointer?  (Not
+ * inlined: "above" is above this function's own frame, so any local of
+ * the caller qualifies.) */
+GUARD_FORK_PATH __attribute__((noinline)) int guard_on_main_stack(uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t top = (uintptr_t)__libc_stack_end;
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    return top && sp < lo && lo <= hi && hi <= top && top - sp < MAIN_STACK_SPAN;
+}
 
 /* Are the frames of a kept site (or of a fresh walk) still on the stack:
  * each frame's return address in the slot below its callee's stack

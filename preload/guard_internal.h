@@ -302,22 +302,10 @@ const struct guard_fork_handoff *guard_fork_handoff_take(void);
 /* The main thread forks (guard.c): its depth in the shim moves out of TLS
  * (see hook.h) from its next entry on. */
 void guard_main_thread_forks(void);
-/* Is [lo, hi) on the main thread's stack, above the caller's frame?  Such
- * memory can be read without a fault: the main stack is one mapping from
- * the stack pointer up to __libc_stack_end, and no other mapping is placed
- * within 128 MiB below it (the kernel keeps mmap_base at least that far
- * down), so a frame in the 64 MiB below __libc_stack_end is on that stack,
- * and so is every address between it and __libc_stack_end (forkstack.c
- * says more).  Inline: a forked child asks it before its exec, and each
- * page of our code it runs is a page fault. */
-extern void *__libc_stack_end; /* ld.so's: the main thread's stack pointer at start */
-#define GUARD_MAIN_STACK_SPAN (64u << 20)
-static inline __attribute__((always_inline)) int guard_on_main_stack(uintptr_t lo, uintptr_t hi)
-{
-    uintptr_t top = (uintptr_t)__libc_stack_end;
-    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    return top && sp < lo && lo <= hi && hi <= top && top - sp < GUARD_MAIN_STACK_SPAN;
-}
+/* Is [lo, hi) on the main thread's stack, above the caller's frame?
+ * (forkstack.c; such memory can be read without a fault.  On the fork
+ * path: a forked child asks it before its exec.) */
+int guard_on_main_stack(uintptr_t lo, uintptr_t hi);
 /* Is each frame i >= 1 of a walk still on the stack, its return address
  * (pcs[i] + 1) in the slot below sps[i], the stack pointers rising?
  * (forkstack.c) */
