@@ -32,22 +32,48 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "..", "build", "bench", "spawn_bench")
 
 
-def variant_env(variant, logdir):
-    """The worker's environment: the variant preloaded ('none': nothing),
-    logs in logdir, its children exec'd without it (follow_exec=0)."""
+def stage_variants(variants, workdir):
+    """Copies of the libraries under names of one length (workdir/v00.so,
+    v01.so, ...): the length of LD_PRELOAD moves the worker's stack, and
+    with it where a page boundary falls under the fork hook's frames: one
+    page fault more or less per spawn, whatever the library does (two
+    builds under /tmp/var/cur.so and /tmp/var/cons_norelro.so read 1.039
+    and 1.060; renamed A.so and B.so, 1.039 and 1.022).  Returns
+    {variant: path to preload, or None for 'none'}."""
+    staged = {}
+    for i, v in enumerate(variants):
+        if v == "none":
+            staged[v] = None
+        elif v not in staged:
+            staged[v] = os.path.join(workdir, "v%02d.so" % i)
+            shutil.copy(v, staged[v])
+    return staged
+
+
+def variant_env(library, logdir, like=None):
+    """The worker's environment: library preloaded (None: nothing), logs in
+    logdir, its children exec'd without it (follow_exec=0).  Without a
+    library the environment gets two variables as long as LD_PRELOAD=like
+    and GUARD_OPTIONS would be, so that the stack starts where it does
+    under the others (see stage_variants)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.pop("GUARD_OPTIONS", None)
-    if variant != "none":
-        env["LD_PRELOAD"] = os.path.abspath(variant)
-        env["GUARD_OPTIONS"] = "log_dir=%s:follow_exec=0" % logdir
+    options = "log_dir=%s:follow_exec=0" % logdir
+    if library is not None:
+        env["LD_PRELOAD"] = os.path.abspath(library)
+        env["GUARD_OPTIONS"] = options
+    elif like is not None:
+        for name, real_name, value in (("SPAWN_PAD_P", "LD_PRELOAD", os.path.abspath(like)),
+                                       ("SPAWN_PAD_OPTIONS", "GUARD_OPTIONS", options)):
+            env[name] = "x" * (len(real_name) + len(value) - len(name))
     return env
 
 
-def one_run(variant, loop, spawns, logdir):
+def one_run(library, loop, spawns, logdir, like):
     for f in glob.glob(os.path.join(logdir, "*")):
         os.unlink(f)
-    env = variant_env(variant, logdir)
+    env = variant_env(library, logdir, like)
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -99,17 +125,21 @@ def main():
         if v != "none" and not os.path.exists(v):
             raise SystemExit("spawn_compare: no such library: %s" % v)
     logdir = tempfile.mkdtemp(prefix="spawn_compare.", dir=args.log_parent or ("/dev/shm" if os.path.isdir("/dev/shm") else None))
+    libdir = tempfile.mkdtemp(prefix="spawn_compare.libs.")
     wall = {v: [] for v in args.variants}
     cpu = {v: [] for v in args.variants}
     try:
+        staged = stage_variants(args.variants, libdir)
+        like = next((p for p in staged.values() if p), None)
         for r in range(args.rounds):
             order = args.variants if r % 2 == 0 else args.variants[::-1]
             for v in order:
-                w, c = one_run(v, args.loop, args.spawns, logdir)
+                w, c = one_run(staged[v], args.loop, args.spawns, logdir, like)
                 wall[v].append(w)
                 cpu[v].append(c)
     finally:
         shutil.rmtree(logdir, ignore_errors=True)
+        shutil.rmtree(libdir, ignore_errors=True)
     base_w = statistics.median(wall[args.variants[0]])
     base_c = statistics.median(cpu[args.variants[0]])
     first = args.variants[0]

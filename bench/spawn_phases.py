@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 
-from spawn_compare import variant_env
+from spawn_compare import stage_variants, variant_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "..", "build", "bench", "spawn_bench")
@@ -43,8 +43,8 @@ PHASES = ("fork->execve", "execve", "true", "exit->waited", "waited->fork")
 LINE = re.compile(r"\s*(\d+)\s+([\d.]+):\s+(\S+):\s*(.*)")
 
 
-def trace(variant, spawns, logdir, workdir):
-    env = variant_env(variant, logdir)
+def trace(library, spawns, logdir, workdir, like):
+    env = variant_env(library, logdir, like)
     data = os.path.join(workdir, "perf.data")
     subprocess.run(["perf", "record", "-q", "-e", EVENTS, "-o", data, "--", WORKER, "--worker",
                     "fork-exec", str(spawns), "20", "1"], env=env, check=True,
@@ -112,9 +112,11 @@ def main():
     os.mkdir(logdir)
     all_runs = {v: {p: [] for p in PHASES} for v in args.variants}
     try:
+        staged = stage_variants(args.variants, work)
+        like = next((p for p in staged.values() if p), None)
         for _ in range(args.r):
             for v in args.variants:
-                got = phases(trace(v, args.n, logdir, work))
+                got = phases(trace(staged[v], args.n, logdir, work, like))
                 if not got or not got["execve"]:
                     sys.exit("spawn_phases: no tracepoint events (run as root, with perf "
                              "allowed to trace: kernel.perf_event_paranoid)")
