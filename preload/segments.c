@@ -150,11 +150,11 @@ static int alone(void)
            task_dir.st_nlink == 3; /* ".", ".." and ours */
 }
 
-void guard_segments_consolidate(int threads)
+/* Not inlined into the check below: its frame (a page of pagemap
+ * entries) stays off the stack of every later fork. */
+static __attribute__((noinline)) void consolidate(void)
 {
     struct writable_segment seg;
-    if (consolidated || threads != 1)
-        return;
     consolidated = 1;
     if (!alone() || !find_writable_segment(&seg) || seg.file_end == seg.end)
         return;
@@ -175,4 +175,10 @@ void guard_segments_consolidate(int threads)
         }
     }
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(uint64_t));
+}
+
+void guard_segments_consolidate(int threads)
+{
+    if (!consolidated && threads == 1)
+        consolidate();
 }
