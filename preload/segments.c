@@ -10,7 +10,7 @@
  * fork+exec (bench/fork_mapping_cost).  A program that spawns a lot pays
  * that for each of ours at every spawn, for nothing.
  *
- * So at start-up we move the whole segment into one anonymous mapping of
+ * So at the first fork we move the whole segment into one anonymous mapping of
  * the same place and contents: the pages that hold anything are copied
  * into a fresh mapping, which mremap then puts where the segment was, in
  * one step (the old mappings go in the same system call).  Addresses do
@@ -104,7 +104,7 @@ static int find_writable_segment(struct writable_segment *seg)
  * untouched .bss stays untouched, so it costs no memory. */
 static int copy_segment(const struct writable_segment *seg, unsigned char *to)
 {
-    long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    long fd = guard_inline_syscall6(SYS_openat, AT_FDCWD, (long)"/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0, 0, 0);
     if (fd < 0)
         return 0;
     int ok = 1;
@@ -113,7 +113,8 @@ static int copy_segment(const struct writable_segment *seg, unsigned char *to)
     for (size_t done = 0; ok && done < pages; done += sizeof entry / sizeof entry[0]) {
         size_t n = pages - done < sizeof entry / sizeof entry[0] ? pages - done : sizeof entry / sizeof entry[0];
         uintptr_t at = seg->start + done * PAGE;
-        long got = syscall(SYS_pread64, fd, entry, n * sizeof entry[0], (long)(at / PAGE * sizeof entry[0]));
+        long got = guard_inline_syscall6(SYS_pread64, fd, (long)entry, (long)(n * sizeof entry[0]),
+                                         (long)(at / PAGE * sizeof entry[0]), 0, 0);
         if (got != (long)(n * sizeof entry[0])) {
             ok = 0;
             break;
@@ -125,7 +126,7 @@ static int copy_segment(const struct writable_segment *seg, unsigned char *to)
                 memcpy(to + (done + i) * PAGE, page, PAGE);
         }
     }
-    syscall(SYS_close, fd);
+    guard_inline_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
     return ok;
 }
 
@@ -146,7 +147,7 @@ void guard_segments_shared(void)
 static int alone(void)
 {
     struct stat task_dir;
-    return syscall(SYS_newfstatat, AT_FDCWD, "/proc/self/task", &task_dir, 0) == 0 &&
+    return guard_inline_syscall6(SYS_newfstatat, AT_FDCWD, (long)"/proc/self/task", (long)&task_dir, 0, 0, 0) == 0 &&
            task_dir.st_nlink == 3; /* ".", ".." and ours */
 }
 
@@ -161,8 +162,9 @@ static __attribute__((noinline)) void consolidate(void)
     size_t len = seg.end - seg.start;
     sigset_t all, old;
     sigfillset(&all);
-    /* raw: libc's sigprocmask would not let us hold its own signals */
-    if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(uint64_t)) != 0)
+    /* raw: libc's sigprocmask would not let us hold its own signals.  (No
+     * call here goes through libc's syscall(), which the shim hooks.) */
+    if (guard_inline_syscall6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)&old, sizeof(uint64_t), 0, 0) != 0)
         return;
     unsigned char *fresh = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (fresh != MAP_FAILED) {
@@ -174,7 +176,7 @@ static __attribute__((noinline)) void consolidate(void)
             munmap(fresh, len);
         }
     }
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(uint64_t));
+    guard_inline_syscall6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, sizeof(uint64_t), 0, 0);
 }
 
 void guard_segments_consolidate(int threads)
