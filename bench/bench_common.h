@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +58,22 @@ static BENCH_UNUSED int bench_shim_loaded(void)
 {
     /* the name not followed by '(' is not the function-like macro */
     return (guard_pool_put) != NULL;
+}
+
+/* One fork + execve(/bin/true, an empty environment: /bin/true without
+ * the shim) + waitpid; 0 when /bin/true exited 0, else -1. */
+static BENCH_UNUSED int bench_spawn_true(void)
+{
+    static char *const argv[] = {"/bin/true", NULL}, *const envp[] = {NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    return 0;
 }
 
 static BENCH_UNUSED const char *bench_env(const char *name)

@@ -17,7 +17,6 @@
  */
 #include "bench_common.h"
 
-#include <sys/wait.h>
 
 static char pool[1][64];
 
@@ -33,20 +32,12 @@ int main(int argc, char **argv)
         guard_pool_get(pool, pool[0], sizeof pool[0]);
         guard_pool_put(pool, pool[0], sizeof pool[0]);
     }
-    char *child_argv[] = {"/bin/true", NULL}, *child_env[] = {NULL};
     double samples[BENCH_MAX_REPS];
     unsigned reps = 7;
     for (unsigned r = 0; r < reps; r++) {
         uint64_t t0 = bench_now_ns();
         for (long i = 0; i < spawns; i++) {
-            pid_t pid = fork();
-            if (pid == 0) {
-                execve(child_argv[0], child_argv, child_env);
-                _exit(127);
-            }
-            int status;
-            if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-                WEXITSTATUS(status) != 0) {
+            if (bench_spawn_true() != 0) {
                 fprintf(stderr, "big_log_fork: a spawn failed\n");
                 return 1;
             }

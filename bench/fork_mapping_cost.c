@@ -44,18 +44,11 @@ static int map_extra(enum kind kind, int pairs)
 /* In the worker: us per fork+exec+wait, or -1. */
 static double spawn_loop(long spawns)
 {
-    char *argv[] = {"/bin/true", NULL}, *envp[] = {NULL};
     for (long i = 0; i < spawns + 20; i++) { /* the first 20: warm-up, untimed */
         static uint64_t t0;
         if (i == 20)
             t0 = bench_now_ns();
-        pid_t pid = fork();
-        if (pid == 0) {
-            execve(argv[0], argv, envp);
-            _exit(127);
-        }
-        int status;
-        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+        if (bench_spawn_true() != 0)
             return -1;
         if (i == spawns + 19)
             return (double)(bench_now_ns() - t0) / 1e3 / (double)spawns;

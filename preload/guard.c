@@ -196,6 +196,21 @@ int guard_parent_only_wiped(void)
     return parent_only.next && parent_only.advice_taken;
 }
 
+void *guard_parent_only_object(_Atomic(void *) *at, size_t size, void *fallback, int *wiped)
+{
+    void *made = atomic_load_explicit(at, memory_order_acquire);
+    if (__builtin_expect(made != NULL, 1))
+        return made;
+    void *own = guard_alloc_parent_only(size);
+    int own_wiped = own && guard_parent_only_wiped();
+    void *expected = NULL;
+    if (atomic_compare_exchange_strong(at, &expected, own ? own : fallback)) {
+        *wiped = own_wiped;
+        return own ? own : fallback;
+    }
+    return expected; /* another thread made it first (its memory stays unused) */
+}
+
 /* ---- fork and exit ------------------------------------------------------ */
 
 /* Runs in the child of fork() (pthread_atfork), before fork returns there.

@@ -190,6 +190,9 @@ struct sigaction;
 uint64_t guard_seq_next(void);       /* orders gets and spawns */
 _Atomic uint64_t *guard_board_sequence(void); /* its counter, in shared memory (execboard.c) */
 int guard_thread_count(void);        /* threads of this process, from /proc */
+/* The same, always from procfs: glibc's flag, which the above trusts
+ * first, misses threads made with a raw clone system call. */
+int guard_thread_count_procfs(void);
 /* Our writable segment as one mapping (segments.c), once, when `threads`
  * (this process's) is 1: called at a fork. */
 void guard_segments_consolidate(int threads);
@@ -370,5 +373,10 @@ void *guard_alloc(size_t size);
 void *guard_alloc_parent_only(size_t size);
 void *guard_alloc_parent_only_pages(size_t size); /* page-aligned */
 int guard_parent_only_wiped(void); /* it really is wiped in a fork child */
+/* The object *at points to, made at the first call: size bytes of
+ * parent-only memory, or `fallback` when none can be had.  *wiped is set
+ * by the call that makes it: whether a fork child finds it zeroed (else
+ * the child's handler must empty it).  Threads racing agree on one. */
+void *guard_parent_only_object(_Atomic(void *) *at, size_t size, void *fallback, int *wiped);
 
 #endif /* GUARD_INTERNAL_H */

@@ -57,7 +57,7 @@ struct child_table {
     struct child *live, *spare;
 };
 static struct child_table fallback_table;
-static _Atomic(struct child_table *) table_at; /* made at the first child: most processes start none */
+static _Atomic(void *) table_at; /* made at the first child: most processes start none */
 static int table_wiped_at_fork;
 /* This process has started a child (since it was forked): until then the
  * table is not even read, so that a forked child's exec does not fault in
@@ -104,14 +104,8 @@ static size_t pack_argv(char *buf, size_t cap, const char *program, char *const 
     return len;
 }
 
-int guard_thread_count(void)
+int guard_thread_count_procfs(void)
 {
-    /* glibc's own flag: no thread was ever created (then there is one, and
-     * the stat below, a few microseconds of procfs, is saved on every
-     * spawn of a single-threaded program: a shell, make, a test runner).
-     * It is never set back, so a program that had threads asks procfs. */
-    if (__libc_single_threaded)
-        return 1;
     /* procfs gives the task directory one link per thread, plus . and ..:
      * one stat instead of open/read/close of /proc/self/stat */
     struct stat st;
@@ -120,21 +114,30 @@ int guard_thread_count(void)
     return (int)st.st_nlink - 2;
 }
 
+int guard_thread_count(void)
+{
+    /* glibc's own flag: no thread was ever created (then there is one, and
+     * the stat, a few microseconds of procfs, is saved on every spawn of a
+     * single-threaded program: a shell, make, a test runner).  It is never
+     * set back, so a program that had threads asks procfs. */
+    if (__libc_single_threaded)
+        return 1;
+    return guard_thread_count_procfs();
+}
+
 /* The table, made when first needed (an mmap and two madvise calls that
  * a process which starts no child does not pay for). */
 static struct child_table *children(void)
 {
-    struct child_table *t = atomic_load_explicit(&table_at, memory_order_acquire);
-    if (__builtin_expect(t != NULL, 1))
-        return t;
-    struct child_table *own = guard_alloc_parent_only(sizeof *own);
-    int wiped = own && guard_parent_only_wiped();
-    struct child_table *expected = NULL;
-    if (atomic_compare_exchange_strong(&table_at, &expected, own ? own : &fallback_table)) {
-        table_wiped_at_fork = wiped;
-        return own ? own : &fallback_table;
-    }
-    return expected; /* another thread's first child made it */
+    return guard_parent_only_object(&table_at, sizeof(struct child_table), &fallback_table,
+                                    &table_wiped_at_fork);
+}
+
+/* The table if this process has started a child, else NULL (an empty
+ * table: not even read, see started_a_child). */
+static struct child_table *table_if_started(void)
+{
+    return started_a_child ? children() : NULL;
 }
 
 static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *program, void *stream,
@@ -176,10 +179,8 @@ static int remove_child(pid_t pid, void *stream, uint32_t *board_key)
 {
     int found = 0;
     *board_key = 0;
-    if (!started_a_child)
-        return 0; /* (the table is empty: not even read) */
-    struct child_table *table = children();
-    if (!guard_lock_acquire(&table->lock))
+    struct child_table *table = table_if_started();
+    if (!table || !guard_lock_acquire(&table->lock))
         return 0;
     for (struct child **pp = &table->live; *pp; pp = &(*pp)->next) {
         struct child *c = *pp;
@@ -250,7 +251,7 @@ void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid,
 void guard_child_signalled(pid_t pid, int sig)
 {
     int ours = 0;
-    struct child_table *table = started_a_child ? children() : NULL;
+    struct child_table *table = table_if_started();
     if (!table || !table->live || !guard_lock_acquire(&table->lock))
         return;
     for (struct child *c = table->live; c; c = c->next)
@@ -268,7 +269,7 @@ void guard_child_signalled(pid_t pid, int sig)
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max)
 {
     unsigned n = 0;
-    struct child_table *table = started_a_child ? children() : NULL;
+    struct child_table *table = table_if_started();
     if (!table || !table->live || !guard_lock_acquire(&table->lock))
         return 0;
     for (struct child *c = table->live; c && n < max; c = c->next) {
@@ -309,7 +310,7 @@ static void describe_state(const struct child *c, char *buf, size_t cap)
 
 GUARD_FORK_PATH void guard_children_at_exit(const char *why)
 {
-    struct child_table *table = started_a_child ? children() : NULL;
+    struct child_table *table = table_if_started();
     if (!table || !table->live || atomic_exchange(&exit_checked, 1))
         return;
     guard_board_close(); /* children posting from now on tell it themselves */

@@ -34,7 +34,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -140,24 +139,16 @@ void guard_segments_shared(void)
         consolidated = 1;
 }
 
-/* The only task in this address space?  `threads` comes from glibc's
- * single-threaded flag when it is set, which a thread made with a raw
- * clone system call would not clear: procfs, which lists every thread,
- * has the last word (once per process). */
-static int alone(void)
-{
-    struct stat task_dir;
-    return guard_inline_syscall6(SYS_newfstatat, AT_FDCWD, (long)"/proc/self/task", (long)&task_dir, 0, 0, 0) == 0 &&
-           task_dir.st_nlink == 3; /* ".", ".." and ours */
-}
-
 /* Not inlined into the check below: its frame (a page of pagemap
  * entries) stays off the stack of every later fork. */
 static __attribute__((noinline)) void consolidate(void)
 {
     struct writable_segment seg;
     consolidated = 1;
-    if (!alone() || !find_writable_segment(&seg) || seg.file_end == seg.end)
+    /* `threads` came from glibc's single-threaded flag if it is set:
+     * procfs, which lists every thread, has the last word (once per
+     * process, before anything is copied). */
+    if (guard_thread_count_procfs() != 1 || !find_writable_segment(&seg) || seg.file_end == seg.end)
         return;
     size_t len = seg.end - seg.start;
     sigset_t all, old;

@@ -138,23 +138,13 @@ GUARD_FORK_WRITTEN static _Atomic(_Atomic(struct depot_slot *) *) id_to_slot; /*
  * more): written by each new stack, so in parent-only memory (a fork child
  * finds 0 there, as its new log needs) where the kernel can wipe it. */
 static _Atomic uint32_t fallback_ids_used;
-static _Atomic(_Atomic uint32_t *) ids_used; /* made at the first stack */
+static _Atomic(void *) ids_used; /* made at the first stack */
 static int ids_wiped_at_fork;
 
 static uint32_t new_stack_id(void)
 {
-    _Atomic uint32_t *counter = atomic_load_explicit(&ids_used, memory_order_acquire);
-    if (__builtin_expect(!counter, 0)) {
-        _Atomic uint32_t *own = guard_alloc_parent_only(sizeof *own);
-        int wiped = own && guard_parent_only_wiped();
-        _Atomic uint32_t *expected = NULL;
-        if (atomic_compare_exchange_strong(&ids_used, &expected, own ? own : &fallback_ids_used)) {
-            ids_wiped_at_fork = wiped;
-            counter = own ? own : &fallback_ids_used;
-        } else {
-            counter = expected;
-        }
-    }
+    _Atomic uint32_t *counter = guard_parent_only_object(&ids_used, sizeof *counter, &fallback_ids_used,
+                                                         &ids_wiped_at_fork);
     return atomic_fetch_add(counter, 1) + 1;
 }
 static uintptr_t self_start, self_end;
@@ -221,7 +211,6 @@ static int make_tables(void)
 /* Called from guard_init() before any hook records. */
 void guard_stack_init(void)
 {
-
     if (!self_end)
         dl_iterate_phdr(find_self, (void *)(uintptr_t)guard_stack_init);
 }
