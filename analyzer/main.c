@@ -13,6 +13,19 @@
  * be read is still reported, and then 2 wins over 1: CI must not take a
  * damaged run for a clean or merely buggy one.  Suppressed findings, and
  * with --baseline the findings the baseline already had, do not count.
+ *
+ * The folders are the pipeline, in the order analyze() runs it:
+ *   read/     one log file into plain structs (lg_*: logread.c walks the
+ *             file, logrec.c one record, logcrash.c a crash's history,
+ *             logns.c the namespace timeline, rawunwind.c raw stacks)
+ *   model/    the run as findings: symbolized, folded, fingerprinted, tied
+ *             to the process tree, the namespace timelines and the crash;
+ *             suppressions and a baseline applied
+ *   report/   the model written as text, JSON, SARIF or JUnit XML
+ *   inspect/  `guard-analyze inspect`, a tool of its own: static checks on
+ *             executables and the vDSO's stack use (no logs)
+ * with main.c (this command line), progress.c (its progress line) and
+ * util.c (allocation, notes, untrusted strings: used everywhere) on top.
  */
 #define _GNU_SOURCE
 #include <dirent.h>

@@ -18,10 +18,10 @@ json_t *rj_frames(const struct sym_stack *s);
 json_t *rj_event(const struct fnd_event *e);
 /* A finding's crash fields (report_json_crash.c): signal, registers,
  * threads with their stacks and events, links. */
-void rj_crash_fields(json_t *j, const struct fnd *f);
+void report_json_crash_fields(json_t *j, const struct fnd *f);
 /* A process's "namespaces", "namespaces_dropped" and "namespace_threads"
  * (report_ns.c). */
-void rj_ns_fields(json_t *p, const struct pt_node *n);
+void report_ns_json_fields(json_t *p, const struct pt_node *n);
 /* Dump root to out with a final newline; 0 or -1. */
 int rj_dump(json_t *root, FILE *out);
 

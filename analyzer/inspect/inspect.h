@@ -31,7 +31,8 @@ enum inspect_link {
     INSPECT_OTHER,        /* ET_REL, ET_CORE... */
 };
 
-/* A small set of strings (names, evidence), without duplicates. */
+/* A small set of strings (names, evidence), without duplicates
+ * (inspect_strs.c). */
 struct inspect_strs {
     char **v;
     size_t n, cap;
@@ -108,7 +109,7 @@ bool inspect_has_symbol(const struct inspect_target *t, const char *name);
  * strings that survive stripping); the nss-static-binary check. */
 void inspect_nss_scan(struct inspect_target *t);
 void inspect_nss_free(struct inspect_nss *n);
-void inspect_check_nss_static(const struct inspect_target *t, struct inspect_result *res);
+void inspect_nss_check_static(const struct inspect_target *t, struct inspect_result *res);
 json_t *inspect_nss_json(const struct inspect_nss *n);
 /* A remark for the per-binary description, NULL: none. */
 const char *inspect_nss_note(const struct inspect_nss *n);

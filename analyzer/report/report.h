@@ -35,10 +35,10 @@ int report_sarif(FILE *out, const struct report *r);
 int report_junit(FILE *out, const struct report *r);
 
 /* The "Process tree:" section of the text report (report_tree.c). */
-void report_text_tree(FILE *out, const struct report *r);
+void report_tree_text(FILE *out, const struct report *r);
 /* The namespace timeline of each process with namespace events
  * (report_ns.c). */
-void report_text_ns(FILE *out, const struct report *r);
+void report_ns_text(FILE *out, const struct report *r);
 /* One finding as the text report shows it (report_text.c): also the body
  * of a JUnit <failure>. */
 void report_text_finding(FILE *out, const struct report *r, const struct fnd *f);
@@ -50,6 +50,6 @@ void report_text_event(FILE *out, const struct lg_event *ev);
 void report_text_time(FILE *out, const struct lg_log *log, uint64_t t);
 /* The crash part of a crash finding: signal, registers, every thread's
  * stack and last events, and the links (report_crash.c). */
-void report_text_crash(FILE *out, const struct report *r, const struct fnd *f);
+void report_crash_text(FILE *out, const struct report *r, const struct fnd *f);
 
 #endif /* ANALYZER_REPORT_H */

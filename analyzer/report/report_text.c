@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crashinfo.h"
+#include "crash.h"
 
 static const char *plural(size_t n, const char *one, const char *many)
 {
@@ -267,7 +267,7 @@ void report_text_finding(FILE *out, const struct report *r, const struct fnd *f)
     }
     print_details(out, r, f);
     if (f->crash) {
-        report_text_crash(out, r, f);
+        report_crash_text(out, r, f);
     } else {
         for (size_t i = 0; i < f->nstacks; i++)
             print_stack(out, f, &f->stacks[i]);
@@ -380,8 +380,8 @@ int report_text(FILE *out, const struct report *r)
     const struct fnd_db *db = r->db;
     for (size_t i = 0; i < db->n; i++)
         report_text_finding(out, r, db->sorted[i]);
-    report_text_tree(out, r);
-    report_text_ns(out, r);
+    report_tree_text(out, r);
+    report_ns_text(out, r);
     if (r->verbose)
         print_processes(out, r);
     print_notes(out, r->notes);

@@ -14,8 +14,8 @@
  *     the number of its events.
  * When the CRASH record comes, the history is frozen into an lg_crash and
  * the links are computed from it; at the end of the log the rings are
- * freed (a log without a crash keeps nothing of them).  Then the stacks
- * that nothing kept refers to are dropped.
+ * freed (a log without a crash keeps nothing of them).  Then logread.c
+ * drops the stacks that nothing kept refers to.
  */
 #define _GNU_SOURCE
 #include "logread_priv.h"
@@ -71,7 +71,7 @@ static struct lg_thread_state *thread_state(struct reader *r, uint32_t tid)
     return t;
 }
 
-void lg_hist_event(struct reader *r, const struct lg_event *ev)
+void lg_crash_hist_event(struct reader *r, const struct lg_event *ev)
 {
     if (r->crash_frozen)
         return;
@@ -116,7 +116,7 @@ void lg_hist_event(struct reader *r, const struct lg_event *ev)
     t->next = (t->next + 1) % t->cap;
 }
 
-void lg_hist_pool(struct lg_pool_state *o, const struct lg_event *ev)
+void lg_crash_hist_pool(struct lg_pool_state *o, const struct lg_event *ev)
 {
     struct lg_obj_event e = {true, ev->time_ns, ev->tid, ev->stack_id};
     if (ev->kind == GUARD_EV_POOL_PUT) {
@@ -421,7 +421,7 @@ static void select_threads(struct lg_crash *c)
     c->ntev = k;
 }
 
-void lg_hist_done(struct reader *r)
+void lg_crash_hist_done(struct reader *r)
 {
     struct lg_crash *c = r->log->crash;
     if (c) {
@@ -437,53 +437,6 @@ void lg_hist_done(struct reader *r)
         thread_state_free(t);
     }
     r->last_thread = NULL;
-}
-
-/* ---- stacks nothing refers to ------------------------------------------ */
-
-static void keep(struct lg_log *log, uint32_t id)
-{
-    struct lg_stack *st = NULL;
-    if (!id)
-        return;
-    HASH_FIND(hh, log->stacks, &id, sizeof id, st);
-    if (st)
-        st->keep = true;
-}
-
-void lg_prune_stacks(struct lg_log *log)
-{
-    for (size_t i = 0; i < log->nfindings; i++)
-        for (size_t k = 0; k < log->findings[i].nstacks; k++)
-            keep(log, log->findings[i].stacks[k].stack_id);
-    for (size_t i = 0; i < log->npevents; i++)
-        keep(log, log->pevents[i].stack_id);
-    for (size_t i = 0; i < log->nns; i++)
-        keep(log, log->ns[i].ev.stack_id);
-    const struct lg_crash *c = log->crash;
-    if (c) {
-        keep(log, c->stack_id);
-        for (size_t i = 0; i < c->nthreads; i++)
-            keep(log, c->threads[i].stack_id);
-        for (size_t i = 0; i < c->ntev; i++)
-            for (size_t j = 0; j < c->tev[i].n; j++)
-                keep(log, c->tev[i].ev[j].stack_id);
-        for (size_t i = 0; i < c->nobjs; i++) {
-            keep(log, c->objs[i].put.stack_id);
-            keep(log, c->objs[i].get.stack_id);
-        }
-        for (size_t i = 0; i < c->nns; i++)
-            keep(log, c->ns_changes[i].stack_id);
-    }
-    struct lg_stack *st, *tmp;
-    HASH_ITER(hh, log->stacks, st, tmp) {
-        if (st->keep)
-            continue;
-        HASH_DEL(log->stacks, st);
-        free(st->pcs);
-        free(st->raw);
-        free(st);
-    }
 }
 
 void lg_crash_free(struct lg_crash *c)

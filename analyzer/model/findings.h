@@ -38,7 +38,7 @@ struct fnd_event {
     const struct sym_stack *sym; /* shared, as above */
 };
 
-struct fnd_crash;        /* crashinfo.h */
+struct fnd_crash;        /* crash.h */
 struct supp_rule;        /* suppress.h */
 
 /* Length of a fingerprint: 32 hex digits. */
@@ -54,7 +54,7 @@ struct fnd {
     size_t nstacks;
     struct fnd_event *events;       /* crash: every kept event, oldest first */
     size_t nevents;
-    struct fnd_crash *crash;        /* crash: threads, registers, links (crashinfo.h) */
+    struct fnd_crash *crash;        /* crash: threads, registers, links (crash.h) */
     size_t count;                   /* occurrences folded into this one */
     uint32_t *pids;                 /* distinct pids, in first-seen order */
     size_t npids, pids_cap;

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "checks_help.h"
-#include "crashinfo.h"
+#include "crash.h"
 #include "fingerprint.h"
 
 #define SARIF_SCHEMA \

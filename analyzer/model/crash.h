@@ -1,8 +1,8 @@
 /*
- * crashinfo.h — a crash finding as the reports show it: every thread's
+ * crash.h — a crash finding as the reports show it: every thread's
  * stack (the crashing one first, like GOTRACEBACK=crash), each thread's
  * last events, the registers, the signal and what its si_code means, and
- * the links to what libguard knows (crashinfo.c builds them, after all
+ * the links to what libguard knows (crash.c builds them, after all
  * findings exist):
  *   - object: the fault address or a register inside a pooled object that
  *     was put back (its pool, size, put stack and thread, how long before
@@ -15,8 +15,8 @@
  *     reaped by then;
  *   - finding: another finding of the same process, before the crash.
  */
-#ifndef ANALYZER_CRASHINFO_H
-#define ANALYZER_CRASHINFO_H
+#ifndef ANALYZER_CRASH_H
+#define ANALYZER_CRASH_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -105,4 +105,4 @@ void crash_duration(char *buf, size_t n, uint64_t ns);
 /* A namespace change event in words (fresh string). */
 char *crash_ns_change_text(const struct lg_event *ev);
 
-#endif /* ANALYZER_CRASHINFO_H */
+#endif /* ANALYZER_CRASH_H */

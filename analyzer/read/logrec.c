@@ -136,29 +136,7 @@ enum rec_status lg_rec_type_check(const unsigned char *p, const struct guard_rec
 
 /* ---- interpreting records ------------------------------------------ */
 
-void lg_event_clear(struct lg_event *ev)
-{
-    free(ev->payload);
-    ev->payload = NULL;
-}
-
-/* A payload of n bytes as a NUL-terminated copy that keeps inner NULs
- * (SPAWN and EXEC payloads are NUL-separated strings). */
-static char *payload_copy(const void *p, size_t n)
-{
-    char *c = xmalloc(n + 1);
-    memcpy(c, p, n);
-    c[n] = '\0';
-    return c;
-}
-
-void lg_event_copy(struct lg_event *dst, const struct lg_event *src)
-{
-    *dst = *src;
-    dst->payload = src->payload ? payload_copy(src->payload, src->payload_len) : NULL;
-}
-
-void lg_reader_done(struct reader *r)
+void lg_rec_done(struct reader *r)
 {
     struct lg_pool_state *o, *tmp;
     HASH_ITER(hh, r->objs, o, tmp) {
@@ -289,7 +267,7 @@ static void add_event(struct reader *r, const struct lg_event *ev)
     struct lg_log *log = r->log;
     log->nevents++;
     note_time(log, ev->time_ns);
-    lg_hist_event(r, ev);
+    lg_crash_hist_event(r, ev);
 
     if (ev->kind == GUARD_EV_NS_CHANGE || ev->kind == GUARD_EV_NS_CALL ||
         ev->kind == GUARD_EV_THREAD_START)
@@ -345,7 +323,7 @@ static void on_event(struct reader *r, const unsigned char *p)
             o->have_put = true;
         }
         if (!r->crash_frozen)
-            lg_hist_pool(o, &ev);
+            lg_crash_hist_pool(o, &ev);
     }
     add_event(r, &ev);
 }
@@ -380,7 +358,7 @@ static void on_pool_short(struct reader *r, const unsigned char *p, uint16_t typ
          * comes from a full event, if one ever comes) */
         if (!o)
             o = pool_state(r, x.obj, true);
-        lg_hist_pool(o, &ev);
+        lg_crash_hist_pool(o, &ev);
     }
     r->log->nshort++;
     add_event(r, &ev);

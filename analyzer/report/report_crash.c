@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crashinfo.h"
+#include "crash.h"
 
 static void print_registers(FILE *out, const struct lg_crash *c)
 {
@@ -161,7 +161,7 @@ static void print_links(FILE *out, const struct fnd_crash *fc)
     }
 }
 
-void report_text_crash(FILE *out, const struct report *r, const struct fnd *f)
+void report_crash_text(FILE *out, const struct report *r, const struct fnd *f)
 {
     (void)r;
     const struct fnd_crash *fc = f->crash;

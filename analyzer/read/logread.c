@@ -437,6 +437,53 @@ static void finish_notes(struct reader *r, struct lg_log *log, bool verbose)
                 log->nunknown);
 }
 
+/* ---- stacks nothing refers to ------------------------------------------ */
+
+static void keep(struct lg_log *log, uint32_t id)
+{
+    struct lg_stack *st = NULL;
+    if (!id)
+        return;
+    HASH_FIND(hh, log->stacks, &id, sizeof id, st);
+    if (st)
+        st->keep = true;
+}
+
+static void prune_stacks(struct lg_log *log)
+{
+    for (size_t i = 0; i < log->nfindings; i++)
+        for (size_t k = 0; k < log->findings[i].nstacks; k++)
+            keep(log, log->findings[i].stacks[k].stack_id);
+    for (size_t i = 0; i < log->npevents; i++)
+        keep(log, log->pevents[i].stack_id);
+    for (size_t i = 0; i < log->nns; i++)
+        keep(log, log->ns[i].ev.stack_id);
+    const struct lg_crash *c = log->crash;
+    if (c) {
+        keep(log, c->stack_id);
+        for (size_t i = 0; i < c->nthreads; i++)
+            keep(log, c->threads[i].stack_id);
+        for (size_t i = 0; i < c->ntev; i++)
+            for (size_t j = 0; j < c->tev[i].n; j++)
+                keep(log, c->tev[i].ev[j].stack_id);
+        for (size_t i = 0; i < c->nobjs; i++) {
+            keep(log, c->objs[i].put.stack_id);
+            keep(log, c->objs[i].get.stack_id);
+        }
+        for (size_t i = 0; i < c->nns; i++)
+            keep(log, c->ns_changes[i].stack_id);
+    }
+    struct lg_stack *st, *tmp;
+    HASH_ITER(hh, log->stacks, st, tmp) {
+        if (st->keep)
+            continue;
+        HASH_DEL(log->stacks, st);
+        free(st->pcs);
+        free(st->raw);
+        free(st);
+    }
+}
+
 struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool *input_error)
 {
     /* on the heap: its fields change after sigsetjmp */
@@ -483,13 +530,13 @@ out:
     if (log) {
         log->file_size = m.len;
         log->exec_ended = !log->ended && r->exec_pending;
-        lg_hist_done(r);
+        lg_crash_hist_done(r);
         lg_ns_done(r);
-        lg_prune_stacks(log);
+        prune_stacks(log);
         lg_unwind_raw_stacks(log);
         finish_notes(r, log, verbose);
     }
-    lg_reader_done(r);
+    lg_rec_done(r);
     free(r);
     return log;
 }
@@ -566,6 +613,28 @@ const struct lg_module *lg_find_module(const struct lg_log *log, uint64_t pc, ui
         }
     }
     return le ? le : gt;
+}
+
+void lg_event_clear(struct lg_event *ev)
+{
+    free(ev->payload);
+    ev->payload = NULL;
+}
+
+/* A payload of n bytes as a NUL-terminated copy that keeps inner NULs
+ * (SPAWN and EXEC payloads are NUL-separated strings). */
+static char *payload_copy(const void *p, size_t n)
+{
+    char *c = xmalloc(n + 1);
+    memcpy(c, p, n);
+    c[n] = '\0';
+    return c;
+}
+
+void lg_event_copy(struct lg_event *dst, const struct lg_event *src)
+{
+    *dst = *src;
+    dst->payload = src->payload ? payload_copy(src->payload, src->payload_len) : NULL;
 }
 
 const char *lg_event_kind_name(unsigned kind)

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include "crashinfo.h"
+#include "crash.h"
 #include "report_json.h"
 
 json_t *rj_str(const char *s)
@@ -207,7 +207,7 @@ static json_t *finding_json(const struct report *r, const struct fnd *f)
     if (f->nevents)
         json_object_set_new(j, "events", events_json(f));
     if (f->crash)
-        rj_crash_fields(j, f);
+        report_json_crash_fields(j, f);
     return j;
 }
 
@@ -423,7 +423,7 @@ static json_t *process_json(const struct pt_node *n)
     json_object_set_new(p, "short_pool_records", rj_uint(nshort));
     json_object_set_new(p, "dropped_events", rj_uint(dropped));
     json_object_set_new(p, "corrupt", json_boolean(corrupt));
-    rj_ns_fields(p, n);
+    report_ns_json_fields(p, n);
     return p;
 }
 

@@ -304,7 +304,7 @@ static void print_children(struct tree_printer *tp, const struct pt_node *const 
     free(byhash);
 }
 
-void report_text_tree(FILE *out, const struct report *r)
+void report_tree_text(FILE *out, const struct report *r)
 {
     const struct ptree *t = &r->db->tree;
     if (!t->n || (t->n == 1 && !r->verbose))

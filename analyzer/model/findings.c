@@ -9,13 +9,13 @@
  * records of one log with the same stacks (lg_finding.count).
  *
  * Then every finding gets its fingerprint, crash findings their threads
- * and links (crashinfo.c), and fnd_partition() splits them into reported,
+ * and links (crash.c), and fnd_partition() splits them into reported,
  * suppressed (suppress.c) and known from a baseline (baseline.c).
  */
 #define _GNU_SOURCE
 #include "findings.h"
 
-#include "crashinfo.h"
+#include "crash.h"
 #include "fingerprint.h"
 #include "nstimeline.h"
 

@@ -89,6 +89,10 @@ enum rec_status {
 
 /* A note about a damaged region that is not an input error (logread.c). */
 void lg_region_note(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Free an event's payload / copy an event with a payload of its own
+ * (logread.c). */
+void lg_event_clear(struct lg_event *ev);
+void lg_event_copy(struct lg_event *dst, const struct lg_event *src);
 
 /* Check the type-specific fixed part and payload lengths of the record at
  * p, whose header validated and which lies inside the file (logrec.c). */
@@ -96,25 +100,22 @@ enum rec_status lg_rec_type_check(const unsigned char *p, const struct guard_rec
                                   size_t whylen);
 /* Copy what a valid record says into r->log (logrec.c). */
 void lg_rec_handle(struct reader *r, size_t off, const struct guard_rec *rec);
-void lg_event_clear(struct lg_event *ev);
 /* Free what the record handlers kept in the reader (logrec.c). */
-void lg_reader_done(struct reader *r);
-void lg_event_copy(struct lg_event *dst, const struct lg_event *src);
+void lg_rec_done(struct reader *r);
 
 /* ---- logcrash.c: history for a crash, and the crash itself ---- */
 
 /* An event (full or short, already resolved) into its thread's ring. */
-void lg_hist_event(struct reader *r, const struct lg_event *ev);
+void lg_crash_hist_event(struct reader *r, const struct lg_event *ev);
 /* The pool state of an object after a put or get event (resolved). */
-void lg_hist_pool(struct lg_pool_state *o, const struct lg_event *ev);
+void lg_crash_hist_pool(struct lg_pool_state *o, const struct lg_event *ev);
 /* A CRASH record / a THREAD_STACK record / a crash FINDING. */
 void lg_crash_record(struct reader *r, const unsigned char *p, size_t off);
 void lg_crash_thread_stack(struct reader *r, const unsigned char *p);
 void lg_crash_finding(struct reader *r, const struct lg_finding *f);
 /* At the end of the log: keep the threads the report shows; free the rest
- * of the history.  Then drop the stacks nothing refers to. */
-void lg_hist_done(struct reader *r);
-void lg_prune_stacks(struct lg_log *log);
+ * of the history (logread.c then drops the stacks nothing refers to). */
+void lg_crash_hist_done(struct reader *r);
 void lg_crash_free(struct lg_crash *c);
 
 /* ---- logns.c: the namespace timeline ---- */

@@ -45,7 +45,7 @@ static const struct {
     const char *name;
     inspect_check_fn fn;
 } checks[] = {
-    {"nss-static-binary", inspect_check_nss_static},
+    {"nss-static-binary", inspect_nss_check_static},
     {NULL, NULL},
 };
 

@@ -260,7 +260,7 @@ static void text_timeline(FILE *out, const struct pt_node *n)
     fputc('\n', out);
 }
 
-void report_text_ns(FILE *out, const struct report *r)
+void report_ns_text(FILE *out, const struct report *r)
 {
     const struct ptree *t = &r->db->tree;
     size_t total = 0, shown = 0;
@@ -371,7 +371,7 @@ static json_t *entry_json(const struct pt_node *n, const struct ns_item *it)
     return j;
 }
 
-void rj_ns_fields(json_t *p, const struct pt_node *n)
+void report_ns_json_fields(json_t *p, const struct pt_node *n)
 {
     json_t *a = json_array(), *threads = json_array();
     const struct ns_timeline *tl = n->ns;

@@ -82,41 +82,6 @@ static const char *const thread_strs[] = {"pthread_create", "runtime.newosproc"}
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-void inspect_strs_add(struct inspect_strs *s, const char *str)
-{
-    if (inspect_strs_has(s, str))
-        return;
-    VEC_GROW(s->v, s->n, s->cap);
-    s->v[s->n++] = xstrdup(str);
-}
-
-bool inspect_strs_has(const struct inspect_strs *s, const char *str)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->v[i], str) == 0)
-            return true;
-    return false;
-}
-
-void inspect_strs_free(struct inspect_strs *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
-json_t *inspect_strs_json(const struct inspect_strs *s)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < s->n; i++) {
-        char *c = utf8_sanitize(s->v[i]);
-        json_array_append_new(a, json_string(c));
-        free(c);
-    }
-    return a;
-}
-
 void inspect_nss_free(struct inspect_nss *n)
 {
     inspect_strs_free(&n->entry);
@@ -388,7 +353,7 @@ static char *join(const struct inspect_strs *s, size_t max)
     return out;
 }
 
-void inspect_check_nss_static(const struct inspect_target *t, struct inspect_result *res)
+void inspect_nss_check_static(const struct inspect_target *t, struct inspect_result *res)
 {
     const struct inspect_nss *n = &t->nss;
     if ((t->link != INSPECT_STATIC && t->link != INSPECT_STATIC_PIE) || !n->scanned)

@@ -1,5 +1,5 @@
 /*
- * crashinfo.c — a crash finding's threads, signal and links (crashinfo.h).
+ * crash.c — a crash finding's threads, signal and links (crash.h).
  *
  * The reader froze the history at the crash (logcrash.c): per-thread last
  * events, the pool objects the registers point into, poisoned registers,
@@ -10,7 +10,7 @@
  * JSON and SARIF reports say the same thing.
  */
 #define _GNU_SOURCE
-#include "crashinfo.h"
+#include "crash.h"
 #include "nstimeline.h"
 
 #include <inttypes.h>

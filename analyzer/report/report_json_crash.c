@@ -20,7 +20,7 @@
 
 #include <stdlib.h>
 
-#include "crashinfo.h"
+#include "crash.h"
 
 static void signal_fields(json_t *j, const struct lg_crash *c)
 {
@@ -162,7 +162,7 @@ static json_t *link_json(const struct fnd_crash *fc, const struct crash_link *l)
     return j;
 }
 
-void rj_crash_fields(json_t *j, const struct fnd *f)
+void report_json_crash_fields(json_t *j, const struct fnd *f)
 {
     const struct fnd_crash *fc = f->crash;
     const struct lg_crash *c = fc->c;
