@@ -1,8 +1,13 @@
 # libguard — build, test, demo, install.  See README.md.
 #
 #   make           build/libguard.so, build/guard-analyze, test programs
-#   make check     the whole test suite (also an ASan+UBSan analyzer)
-#   make demo      run a buggy program under the shim and show the report
+#                  (never installs anything: names `make deps` when a
+#                  Debian package is missing)
+#   make deps      install the Debian build dependencies (apt-get as root,
+#                  sudo otherwise)
+#   make check     deps, then the whole test suite (also an ASan+UBSan
+#                  analyzer)
+#   make demo      deps, then a buggy program under the shim and its report
 #   make bench     the benchmarks in bench/ (numbers: docs/performance.md)
 #   make install   PREFIX=/usr/local DESTDIR=
 
@@ -11,8 +16,16 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 
+# The shim is x86-64 Linux code (inline system calls, signal-context
+# registers, vDSO prologue decoding): stop at once anywhere else.
+TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifeq ($(filter x86_64-%linux-gnu x86_64-linux-%,$(TARGET)),)
+$(error libguard builds for x86-64 Linux only; $(CC) targets '$(TARGET)')
+endif
+
 WARN     = -Wall -Wextra -Werror
-BASEFLAGS = -std=gnu11 -g -O2 $(WARN) -Icommon -Iinclude
+DEPFLAGS = -MMD -MP
+BASEFLAGS = -std=gnu11 -g -O2 $(WARN) $(DEPFLAGS) -Icommon -Iinclude
 # initial-exec TLS: the shim's thread-locals must never call into the
 # dynamic loader (which may allocate or lock) from a hook or signal handler.
 SHIM_CFLAGS = $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
@@ -25,84 +38,115 @@ ANA_LIBS    = -ldw -lelf -ljansson -lcapstone
 ASAN_FLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 PROG_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -Iinclude -pthread
 
-SHIM_SRC = $(wildcard preload/*.c)
-ANA_SRC  = $(wildcard analyzer/*.c)
+# Sources may sit in subfolders (a folder is a room: analyzer/read, ...);
+# each folder is on the include path of its own component.
+SHIM_SRC = $(sort $(shell find preload -name '*.c'))
+ANA_SRC  = $(sort $(shell find analyzer -name '*.c'))
+SHIM_INC = $(addprefix -I,$(sort $(shell find preload -type d)))
+ANA_INC  = $(addprefix -I,$(sort $(shell find analyzer -type d)))
+SHIM_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(SHIM_SRC))
+ANA_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(ANA_SRC))
 PROG_SRC = $(wildcard testprogs/*.c)
 BENCH_SRC = $(wildcard bench/*.c)
 PROGS    = $(patsubst testprogs/%.c,$(BUILD)/testprogs/%,$(filter-out testprogs/lib%.c,$(PROG_SRC)))
 TESTLIBS = $(patsubst testprogs/%.c,$(BUILD)/testprogs/%.so,$(filter testprogs/lib%.c,$(PROG_SRC)))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-HEADERS  = $(wildcard common/*.h include/*.h)
 
-.PHONY: all deps check demo bench install clean analyzer-asan
-all: $(BUILD)/.deps-ok $(BUILD)/libguard.so $(BUILD)/guard-analyze $(PROGS) $(TESTLIBS)
+.PHONY: all deps check demo bench install clean analyzer-asan unit
+all: $(BUILD)/libguard.so $(BUILD)/guard-analyze $(PROGS) $(TESTLIBS)
 
-# Install the Debian build dependencies when any is missing (root: apt-get,
-# otherwise sudo).  The stamp keeps this from running on every build.
-deps $(BUILD)/.deps-ok: scripts/install-deps.sh
-	@mkdir -p $(BUILD)
+# `make deps` installs the Debian packages the build and the tests need;
+# a plain build only checks for them (the stamp keeps that off every
+# build) and names `make deps` when one is missing.
+deps:
 	@sh scripts/install-deps.sh
-	@touch $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok: scripts/install-deps.sh
+	@mkdir -p $(BUILD)
+	@sh scripts/install-deps.sh --check
+	@touch $@
 
-$(BUILD)/preload/%.o: preload/%.c $(HEADERS) $(wildcard preload/*.h) | $(BUILD)/.deps-ok
+$(BUILD)/preload/%.o: preload/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(SHIM_CFLAGS) -c $< -o $@
+	$(CC) $(SHIM_CFLAGS) $(SHIM_INC) -c $< -o $@
 
-# libgcc's unwinder is linked in from libgcc_eh.a (walk.c says why), its
-# symbols local; -z noseparate-code puts the headers, code and read-only
-# data in one mapping instead of three.  Each mapping of ours is one more
-# that every fork of the program copies (docs/performance.md).  -z norelro
-# likewise: a RELRO page is a mapping of its own (with a page written by
-# the relocations), and the writable segment becomes one mapping at the
-# first fork (preload/segments.c), which a read-only part would split.
-# RELRO would guard little here: the shim keeps the real functions it
-# calls (dlsym's answers) in writable memory anyway (docs/design.md).
+# The export list is made from the one list of hooked functions
+# (preload/hook_list.h): only the API and the hooks leave libguard.so.
+$(BUILD)/exports.map: preload/hook_list.h scripts/exports-map.sh
+	@mkdir -p $(dir $@)
+	sh scripts/exports-map.sh $< > $@
+
+# libgcc's unwinder is linked in from libgcc_eh.a (preload/fork/walk.c says
+# why), its symbols local; -z noseparate-code puts the headers, code and
+# read-only data in one mapping instead of three (each mapping of ours is
+# one more that every fork copies).  Full RELRO: the library is preloaded
+# into every process of its user and keeps the hardening they expect.
 LIBGCC_EH := $(shell $(CC) -print-file-name=libgcc_eh.a)
-$(BUILD)/libguard.so: $(patsubst preload/%.c,$(BUILD)/preload/%.o,$(SHIM_SRC))
-	$(CC) -shared -Wl,-z,defs -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--version-script=preload/exports.map \
-	    -o $@ $^ $(SHIM_LIBS) $(LIBGCC_EH)
+$(BUILD)/libguard.so: $(SHIM_OBJ) $(BUILD)/exports.map
+	$(CC) -shared -Wl,-z,defs -Wl,-z,noseparate-code -Wl,-z,relro -Wl,-z,now \
+	    -Wl,--version-script=$(BUILD)/exports.map -o $@ $(SHIM_OBJ) $(SHIM_LIBS) $(LIBGCC_EH)
 
-$(BUILD)/analyzer/%.o: analyzer/%.c $(HEADERS) $(wildcard analyzer/*.h) | $(BUILD)/.deps-ok
+$(BUILD)/analyzer/%.o: analyzer/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(ANA_CFLAGS) -c $< -o $@
+	$(CC) $(ANA_CFLAGS) $(ANA_INC) -c $< -o $@
 
-$(BUILD)/guard-analyze: $(patsubst analyzer/%.c,$(BUILD)/analyzer/%.o,$(ANA_SRC))
+$(BUILD)/guard-analyze: $(ANA_OBJ)
 	$(CC) -o $@ $^ $(ANA_LIBS)
 
 # The analyzer reads untrusted logs from the field: the test suite runs a
 # sanitizer build of it over every log it produces.
+ANA_ASAN_OBJ = $(patsubst %.c,$(BUILD)/asan/%.o,$(ANA_SRC))
 analyzer-asan: $(BUILD)/guard-analyze-asan
-$(BUILD)/guard-analyze-asan: $(ANA_SRC) $(HEADERS) $(wildcard analyzer/*.h) | $(BUILD)/.deps-ok
-	$(CC) $(ANA_CFLAGS) -O1 $(ASAN_FLAGS) -o $@ $(ANA_SRC) $(ANA_LIBS)
-
-$(BUILD)/testprogs/%: testprogs/%.c include/guard.h $(wildcard testprogs/*.h) | $(BUILD)/.deps-ok
+$(BUILD)/asan/analyzer/%.o: analyzer/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) -o $@ $< -ldl
+	$(CC) $(ANA_CFLAGS) $(ANA_INC) -O1 $(ASAN_FLAGS) -c $< -o $@
+$(BUILD)/guard-analyze-asan: $(ANA_ASAN_OBJ)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(ANA_LIBS)
+
+$(BUILD)/testprogs/%: testprogs/%.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -o $@ $< -ldl
 
 # Static test programs (inspect's checks): the name says so.
 $(BUILD)/testprogs/nss_static: testprogs/nss_static.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@# ld warns that static getpwuid_r needs the shared NSS libraries at run
 	@# time: that is the very hazard this program exists to show.
-	$(CC) $(PROG_CFLAGS) -static -o $@ $< 2>$@.ldwarn || (cat $@.ldwarn; false)
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -static -o $@ $< 2>$@.ldwarn || (cat $@.ldwarn; false)
 
 $(BUILD)/testprogs/plain_static: testprogs/plain_static.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) -static -o $@ $<
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -static -o $@ $<
 
 $(BUILD)/testprogs/%.so: testprogs/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) -fPIC -shared -o $@ $<
+	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -fPIC -shared -o $@ $<
 
-$(BUILD)/bench/%: bench/%.c include/guard.h | $(BUILD)/.deps-ok
+$(BUILD)/bench/%: bench/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g $(WARN) -Iinclude -Icommon -pthread -o $@ $< -ldl
+	$(CC) -std=gnu11 -O2 -g $(WARN) $(DEPFLAGS) -Iinclude -Icommon -pthread -o $@ $< -ldl
 
-check: all $(BUILD)/guard-analyze-asan
+# Unit tests of the shim's own parts (formatter, glob matcher, option
+# parser): each links the shim objects it names with the test's stubs.
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNITS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+$(BUILD)/tests/unit/%: tests/unit/%.c $(SHIM_OBJ) | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(SHIM_INC) -Itests/unit -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ $< $(filter $(addprefix $(BUILD)/preload/,$(shell sed -n 's/^ *\* *links: *//p' $<)),$(SHIM_OBJ)) $(SHIM_LIBS)
+unit: $(UNITS)
+	@set -e; for u in $(UNITS); do $$u; done
+
+# The suite runs twice: with the fork subsystem's fast path (the default)
+# and with its plain path (fork_fast=0); both must pass.
+check: deps
+	@$(MAKE) --no-print-directory all analyzer-asan $(UNITS)
 	@sh scripts/install-test-tools.sh $(BUILD)
+	@$(MAKE) --no-print-directory unit
 	@python3 tests/run_tests.py --build $(BUILD)
+	@python3 tests/run_tests.py --build $(BUILD) --shim-options fork_fast=0
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh $(BUILD)
 
 # The floor of spawn_bench: an LD_PRELOAD library that does nothing.
@@ -126,3 +170,5 @@ install: all
 
 clean:
 	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,6 +1,6 @@
 /*
  * spawn_bench — what the shim costs a program that starts child processes
- * (preload/spawn.c, proc.c, exec.c), and what it costs the children.
+ * (preload/fork/, preload/children.c), and what it costs the children.
  *
  * Two loops, each timed over SPAWNS iterations after WARMUP untimed ones:
  *   fork-exec    pid = fork(); child: execve("/bin/true"); parent: waitpid(pid)

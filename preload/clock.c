@@ -91,17 +91,19 @@ static int find_coroutine_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 
 GUARD_EXPORT void makecontext(ucontext_t *ucp, void (*func)(void), int argc, ...)
 {
-    GUARD_REAL(void (*)(ucontext_t *, void (*)(void), int, ...), makecontext);
     long a[16] = {0};
     va_list ap;
     va_start(ap, argc);
     for (int i = 0; i < argc && i < 16; i++)
         a[i] = va_arg(ap, long); /* glibc reads them as greg_t (long) too */
     va_end(ap);
-    if (ucp && ucp->uc_stack.ss_sp && ucp->uc_stack.ss_size && guard_hot()->depth == 0)
+    struct guard_hook h;
+    if (ucp && ucp->uc_stack.ss_sp && ucp->uc_stack.ss_size && guard_hook_begin(&h)) {
         remember_coroutine_stack((uintptr_t)ucp->uc_stack.ss_sp, ucp->uc_stack.ss_size);
-    real(ucp, func, argc, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10],
-         a[11], a[12], a[13], a[14], a[15]);
+        guard_hook_end(&h);
+    }
+    GUARD_REAL(makecontext)(ucp, func, argc, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+                            a[9], a[10], a[11], a[12], a[13], a[14], a[15]);
 }
 
 /* ---- finding the stack the pointer is on -------------------------------- */
@@ -116,14 +118,14 @@ static const char *const stack_kind_names[] = {"?", "thread stack", "main thread
  * [stack], the lower end is where RLIMIT_STACK lets it grow. */
 static int find_mapping(uintptr_t sp, uintptr_t *lo, uintptr_t *hi, int *is_main_stack)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int fd = guard_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return 0;
     char buf[4096];
     size_t have = 0;
     int found = 0;
     for (;;) {
-        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+        long n = guard_sys_read(fd, buf + have, sizeof buf - 1 - have);
         if (n <= 0)
             break;
         have += (size_t)n;
@@ -153,7 +155,7 @@ static int find_mapping(uintptr_t sp, uintptr_t *lo, uintptr_t *hi, int *is_main
         have = strlen(line);
         memmove(buf, line, have);
     }
-    close(fd);
+    guard_sys_close(fd);
     if (found && *is_main_stack) {
         struct rlimit rl;
         if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
@@ -220,11 +222,10 @@ static void run_on_slow_stack(const char *call, uintptr_t sp)
     if (!slow_stack)
         slow_stack = guard_alloc(SLOW_STACK_SIZE);
     if (slow_stack && getcontext(&slow_ctx) == 0) {
-        GUARD_REAL(void (*)(ucontext_t *, void (*)(void), int, ...), makecontext);
         slow_ctx.uc_stack.ss_sp = slow_stack;
         slow_ctx.uc_stack.ss_size = SLOW_STACK_SIZE;
         slow_ctx.uc_link = &slow_caller_ctx;
-        real(&slow_ctx, slow_entry, 0);
+        GUARD_REAL(makecontext)(&slow_ctx, slow_entry, 0);
         slow_call = call;
         slow_sp = sp;
         swapcontext(&slow_caller_ctx, &slow_ctx);
@@ -280,12 +281,11 @@ static void check_headroom(const char *call, uintptr_t sp)
     /* a coroutine or custom stack this thread keeps using, with room */
     if (sp < tls_other_hi && sp >= tls_other_lo + headroom_threshold)
         return;
-    int saved = errno;
-    if (guard_enter()) {
+    struct guard_hook h;
+    if (guard_hook_begin(&h)) {
         run_on_slow_stack(call, sp);
-        guard_leave();
+        guard_hook_end(&h);
     }
-    errno = saved;
 }
 
 /* The stack pointer of the hook's caller, near enough: our own frame. */
@@ -293,43 +293,38 @@ static void check_headroom(const char *call, uintptr_t sp)
 
 GUARD_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 {
-    GUARD_REAL(int (*)(clockid_t, struct timespec *), clock_gettime);
     uintptr_t sp = CALLER_SP();
     if (__builtin_expect(!headroom_ok(sp), 0))
         check_headroom("clock_gettime", sp);
-    return real(clk, ts);
+    return GUARD_REAL(clock_gettime)(clk, ts);
 }
 
 GUARD_EXPORT int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 {
-    GUARD_REAL(int (*)(struct timeval *, void *), gettimeofday);
     uintptr_t sp = CALLER_SP();
     if (__builtin_expect(!headroom_ok(sp), 0))
         check_headroom("gettimeofday", sp);
-    return real(tv, tz);
+    return GUARD_REAL(gettimeofday)(tv, tz);
 }
 
 GUARD_EXPORT time_t time(time_t *out)
 {
-    GUARD_REAL(time_t (*)(time_t *), time);
     uintptr_t sp = CALLER_SP();
     if (__builtin_expect(!headroom_ok(sp), 0))
         check_headroom("time", sp);
-    return real(out);
+    return GUARD_REAL(time)(out);
 }
 
 GUARD_EXPORT int clock_getres(clockid_t clk, struct timespec *res)
 {
-    GUARD_REAL(int (*)(clockid_t, struct timespec *), clock_getres);
     uintptr_t sp = CALLER_SP();
     if (__builtin_expect(!headroom_ok(sp), 0))
         check_headroom("clock_getres", sp);
-    return real(clk, res);
+    return GUARD_REAL(clock_getres)(clk, res);
 }
 
 /* The shim's own clock reads skip the check. */
-int guard_real_clock_gettime(clockid_t clk, struct timespec *ts)
+int guard_clock_real_gettime(clockid_t clk, struct timespec *ts)
 {
-    GUARD_REAL(int (*)(clockid_t, struct timespec *), clock_gettime);
-    return real(clk, ts);
+    return GUARD_REAL(clock_gettime)(clk, ts);
 }

@@ -70,12 +70,11 @@ static void dump_handler(int sig, siginfo_t *info, void *uc)
 {
     (void)sig;
     (void)info;
-    int saved = errno;
-    guard_enter_anyway();
+    struct guard_hook h;
+    guard_handler_begin(&h);
     write_thread_stack(guard_gettid(), guard_stack_capture_signal(uc));
-    guard_leave();
+    guard_handler_end(&h);
     atomic_fetch_add(&answered, 1);
-    errno = saved;
 }
 
 /* Ask every other thread for its stack; wait at most crash_wait_ms. */
@@ -87,16 +86,16 @@ static unsigned dump_other_threads(void)
     sa.sa_sigaction = dump_handler;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigfillset(&sa.sa_mask);
-    if (guard_real_sigaction(dump_signal, &sa, NULL) != 0)
+    if (guard_fault_real_sigaction(dump_signal, &sa, NULL) != 0)
         return 0;
-    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = guard_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0)
         return 0;
     unsigned sent = 0;
     pid_t self = guard_gettid();
     char buf[4096];
     for (;;) {
-        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        long n = GUARD_SYS3(SYS_getdents64, fd, buf, sizeof buf);
         if (n <= 0)
             break;
         for (long off = 0; off < n;) {
@@ -105,11 +104,11 @@ static unsigned dump_other_threads(void)
             pid_t tid = 0;
             for (const char *p = d->d_name; *p >= '0' && *p <= '9'; p++)
                 tid = tid * 10 + (*p - '0');
-            if (tid > 0 && tid != self && syscall(SYS_tgkill, guard_pid, tid, dump_signal) == 0)
+            if (tid > 0 && tid != self && guard_sys_tgkill(guard_pid, tid, dump_signal) == 0)
                 sent++;
         }
     }
-    close(fd);
+    guard_sys_close(fd);
     struct timespec pause_1ms = {0, 1000000};
     for (unsigned waited = 0; atomic_load(&answered) < sent && waited < guard_opt.crash_wait_ms;
          waited++)

@@ -48,10 +48,9 @@ static struct sigaction app_views[NFATAL];
 static volatile int installed[NSIG];    /* our handler is the kernel's for this signal */
 static struct guard_lock app_lock;
 
-int guard_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+int guard_fault_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-    GUARD_REAL(sigaction_fn, sigaction);
-    return real(sig, act, old);
+    return GUARD_REAL(sigaction)(sig, act, old);
 }
 
 static void pass_on(int sig, siginfo_t *info, void *uc)
@@ -65,9 +64,10 @@ static void pass_on(int sig, siginfo_t *info, void *uc)
             return; /* kill -SEGV of an ignoring process: ignored */
         /* The process is about to die of this signal: record it first. */
         if (guard_is_active()) {
-            guard_enter_anyway();
+            struct guard_hook h;
+            guard_handler_begin(&h);
             guard_crash_record(sig, info, uc);
-            guard_leave();
+            guard_handler_end(&h);
         }
         /* Default action.  For a real fault, returning re-executes the
          * instruction, which faults again and now kills the process with
@@ -75,7 +75,7 @@ static void pass_on(int sig, siginfo_t *info, void *uc)
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
-        guard_real_sigaction(sig, &dfl, NULL);
+        guard_fault_real_sigaction(sig, &dfl, NULL);
         installed[sig] = 0;
         if (user_sent || sig == SIGABRT) {
             sigset_t unblock;
@@ -105,7 +105,6 @@ static void pass_on(int sig, siginfo_t *info, void *uc)
 
 static void fault_handler(int sig, siginfo_t *info, void *uc)
 {
-    int saved = errno;
     if (sig == SIGSEGV && info->si_code == SEGV_ACCERR && guard_is_active()) {
         unsigned access = GUARD_ACCESS_UNKNOWN;
 #if defined(__x86_64__)
@@ -113,15 +112,13 @@ static void fault_handler(int sig, siginfo_t *info, void *uc)
         access = (((ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2) ? GUARD_ACCESS_WRITE
                                                                        : GUARD_ACCESS_READ;
 #endif
-        guard_enter_anyway();
+        struct guard_hook h;
+        guard_handler_begin(&h);
         int ours = guard_pool_fault((uintptr_t)info->si_addr, access, uc);
-        guard_leave();
-        if (ours) {
-            errno = saved;
+        guard_handler_end(&h);
+        if (ours)
             return; /* the object is unprotected now: the access is retried */
-        }
     }
-    errno = saved;
     pass_on(sig, info, uc);
 }
 
@@ -138,7 +135,7 @@ void guard_fault_install(void)
         sa.sa_sigaction = fault_handler;
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        if (guard_real_sigaction(sig, &sa, &old) == 0) {
+        if (guard_fault_real_sigaction(sig, &sa, &old) == 0) {
             app_view(sig) = old;
             installed[sig] = 1;
         }
@@ -171,11 +168,11 @@ GUARD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigactio
         if (rc == 0)
             return 0;
     }
-    int rc = guard_real_sigaction(sig, act, old);
-    if (rc == 0 && act && sig == SIGCHLD) {
-        int saved = errno;
-        guard_sigchld_changed(act); /* SIG_IGN / SA_NOCLDWAIT: children reap themselves */
-        errno = saved;
+    int rc = guard_fault_real_sigaction(sig, act, old);
+    struct guard_hook h;
+    if (rc == 0 && act && sig == SIGCHLD && guard_hook_begin(&h)) {
+        guard_children_sigchld_changed(act); /* SIG_IGN / SA_NOCLDWAIT: children reap themselves */
+        guard_hook_end(&h);
     }
     return rc;
 }
@@ -201,12 +198,14 @@ static int segv_view(int sig, sighandler_t handler, int flags, sighandler_t *old
 
 static void sigchld_set_by_signal(sighandler_t handler)
 {
-    int saved = errno;
-    struct sigaction now;
-    memset(&now, 0, sizeof now);
-    now.sa_handler = handler;
-    guard_sigchld_changed(&now);
-    errno = saved;
+    struct guard_hook h;
+    if (guard_hook_begin(&h)) {
+        struct sigaction now;
+        memset(&now, 0, sizeof now);
+        now.sa_handler = handler;
+        guard_children_sigchld_changed(&now);
+        guard_hook_end(&h);
+    }
 }
 
 #define SIGNAL_HOOK(name, flags)                                   \
@@ -215,8 +214,7 @@ static void sigchld_set_by_signal(sighandler_t handler)
         sighandler_t old;                                          \
         if (segv_view(sig, handler, flags, &old))                  \
             return old;                                            \
-        GUARD_REAL(sighandler_t (*)(int, sighandler_t), name);     \
-        old = real(sig, handler);                                  \
+        old = GUARD_REAL(name)(sig, handler);                      \
         if (sig == SIGCHLD && old != SIG_ERR)                      \
             sigchld_set_by_signal(handler);                        \
         return old;                                                \

@@ -1,21 +1,27 @@
 /*
- * guard_internal.h — what the rooms of the shim share: options, process
- * state, and the small interfaces between log, stacks, modules, reports and
- * the check families.
+ * guard_internal.h — what the rooms of the shim share, one section per
+ * file (the section names its file; a function's name starts with it:
+ * guard_log_* is log.c's).  The fork and spawn subsystem has its own
+ * header, fork/fork.h; the hook idiom is hook.h; the shim's own system
+ * calls are sys.h.
  */
 #ifndef GUARD_INTERNAL_H
 #define GUARD_INTERNAL_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guard_log.h"
+#include "sys.h"
+
+#include "fork/fork.h"
 
 /* ---- options (options.c) ------------------------------------------------ */
 struct guard_options {
@@ -37,6 +43,8 @@ struct guard_options {
     unsigned crash_wait_ms;   /* how long to wait for other threads' stacks */
     unsigned crash_events;    /* recent events per thread the report shows */
     char suppressions[512];   /* file of KIND:PATTERN rules */
+    int fork_fast;            /* the fork subsystem's fast path (fork/fork.h) */
+    int help;                 /* list the keys on stderr */
 };
 extern struct guard_options guard_opt;
 
@@ -45,7 +53,7 @@ extern struct guard_options guard_opt;
 void guard_options_parse(const char *text);
 void guard_options_defaults(void);
 
-/* ---- process state (guard.c) ------------------------------------------- */
+/* ---- the shim's state: start-up, exit, ids and clocks (guard.c) -------- */
 extern pid_t guard_pid;                /* cached: getpid() is a system call */
 extern const char *guard_options_text; /* GUARD_OPTIONS as given, or "" */
 pid_t guard_gettid(void);              /* cached per thread */
@@ -55,14 +63,19 @@ uint64_t guard_now_coarse_ns(void);    /* CLOCK_MONOTONIC_COARSE: tick resolutio
 int guard_is_active(void);             /* initialised and not inert */
 const char *guard_exe_path(void);      /* /proc/self/exe, read once per process image */
 void guard_halt(void) __attribute__((noreturn)); /* halt_on_error */
+void guard_set_tid(pid_t tid);         /* a fork child's thread is its main thread */
 
 /* ---- the event log (log.c) ---------------------------------------------- */
 int guard_log_open(pid_t ppid, int forked_child);
 int guard_log_created(void);           /* the file exists (it is made at the first record) */
-struct guard_fork_stamp;
+/* When the forking thread called fork, for the child's log: the child
+ * reads no clock of its own before its first record. */
+struct guard_fork_stamp {
+    pid_t pid; /* the forking process */
+    uint64_t monotonic_ns, realtime_ns;
+};
 /* stamp: when the parent called fork, or NULL (see take_start_time) */
 void guard_log_after_fork_child(pid_t parent, const struct guard_fork_stamp *stamp);
-void guard_fork_child_setup(void); /* a clone child's copy of the atfork handler */
 /* Reserve a record of `size` bytes (rounded up to 8) and return a pointer
  * to fill, or NULL (log off, full, or reentered from a signal handler while
  * this thread was growing the log).  guard_log_commit() publishes it. */
@@ -87,9 +100,6 @@ uint32_t guard_stack_capture(int skip);
  * signal handler cannot make (stack.c says why). */
 void guard_stack_prepare(void);
 unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max);
-/* The same without unw_backtrace's 256 KiB per-thread cache, for calls made
- * once per child (spawn, exec, fork-unsafe checks): see stack.c. */
-uint32_t guard_stack_capture_walk(void);
 uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n);
 /* The same from a signal context: frame 0 is the interrupted instruction. */
 uint32_t guard_stack_capture_signal(void *ucontext);
@@ -99,6 +109,14 @@ uint32_t guard_stack_capture_context(void *ucontext);
 unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs);
 void guard_stack_init(void);
 void guard_stack_after_fork_child(void);
+/* Is pc in the shim's own code? (frames of ours are left out of stacks) */
+int guard_stack_in_shim(uintptr_t pc);
+/* A copy of a stack (registers in struct guard_stack_raw's order, the
+ * memory from regs[7] up) as a raw stack for the analyzer to unwind; with
+ * join->stack, the unwind ends in that stack (struct guard_stack_join).
+ * Returns its id. */
+uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, uint32_t len,
+                                    const struct guard_stack_join *join);
 
 /* ---- modules (modules.c) ------------------------------------------------ */
 void guard_modules_record(void);       /* write a new module map generation */
@@ -133,18 +151,20 @@ struct guard_finding {
 void guard_report_finding(const struct guard_finding *f);
 
 /* ---- suppressions (suppress.c) ----------------------------------------- */
-void guard_suppressions_load(const char *path);
-int guard_suppressed(const struct guard_finding *f); /* rule index + 1, or 0 */
-int guard_glob_match(const char *pattern, const char *s);
+void guard_suppress_load(const char *path);
+int guard_suppress_rule(const struct guard_finding *f); /* rule index + 1, or 0 */
+int guard_suppress_glob(const char *pattern, const char *s);
 
-/* Async-signal-safe formatting into a fixed buffer (no malloc, no locale).
+/* ---- formatting (fmt.c) ---------------------------------------------------
+ * Async-signal-safe formatting into a fixed buffer (no malloc, no locale).
  * Supports %s %d %u %ld %lu %zu %x %lx %p %c %%; returns the length. */
 size_t guard_fmt(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-size_t guard_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
-void guard_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+size_t guard_fmt_va(char *buf, size_t cap, const char *fmt, va_list ap);
+void guard_fmt_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void guard_fmt_write_all(int fd, const char *s, size_t len); /* errno untouched */
 
-/* ---- locks ---------------------------------------------------------------
+/* ---- locks (alloc.c) ------------------------------------------------------
  * A spinlock that knows its owner: a signal handler that interrupts the
  * owning thread and wants the same lock gets a failure instead of a
  * deadlock.  Hold it only for short, non-blocking work. */
@@ -168,181 +188,45 @@ static inline void guard_lock_reset_in_child(struct guard_lock *lock)
 int guard_pool_fault(uintptr_t addr, unsigned access, void *ucontext);
 /* A system call failed with EFAULT: does [buf, buf+len) overlap a returned
  * object?  If so, report with the call's name, unprotect and return 1 so
- * the caller may retry the call. */
+ * the caller may retry the call.  Called inside the shim (io.c's hooks). */
 int guard_pool_efault(const char *call, const void *buf, size_t len, unsigned access);
 void guard_fault_install(void);
 /* The crash flight recorder (crash.c): called from the fatal signal's
  * handler before the default action runs. */
-#include <signal.h>
 void guard_crash_record(int sig, siginfo_t *info, void *ucontext);
 struct sigaction;
-int guard_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+int guard_fault_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 void guard_pool_after_fork_child(void);
 
-/* ---- child processes (proc.c, spawn.c, exec.c) ------------------------- */
+/* ---- child processes: the children checks (children.c) ------------------ */
 struct guard_child_info {
     pid_t pid;
     pid_t spawn_tid;
     uint32_t spawn_stack;
     char program[96];
 };
-struct sigaction;
-uint64_t guard_seq_next(void);       /* orders gets and spawns */
-_Atomic uint64_t *guard_board_sequence(void); /* its counter, in shared memory (execboard.c) */
-int guard_thread_count(void);        /* threads of this process, from /proc */
-/* The same, always from procfs: glibc's flag, which the above trusts
- * first, misses threads made with a raw clone system call. */
-int guard_thread_count_procfs(void);
-/* Our writable segment as one mapping (segments.c), once, when `threads`
- * (this process's) is 1: called at a fork. */
-void guard_segments_consolidate(int threads);
-void guard_segments_shared(void); /* clone(CLONE_VM): never */
-void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
-                     const char *program, char *const argv[]);
-void guard_child_started(unsigned kind, pid_t pid, uint32_t stack, int threads,
-                         const char *program, char *const argv[], void *stream,
-                         uint32_t board_key);
-void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream);
-void guard_child_signalled(pid_t pid, int sig);
+uint64_t guard_children_seq_next(void); /* orders gets and spawns */
+void guard_children_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
+                              const char *program, char *const argv[]);
+void guard_children_started(unsigned kind, pid_t pid, uint32_t stack, int threads,
+                            const char *program, char *const argv[], void *stream,
+                            uint32_t board_key);
+void guard_children_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream);
+void guard_children_signalled(pid_t pid, int sig);
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max);
 void guard_children_at_exit(const char *why);
-void guard_check_fork_unsafe(const char *call);
-void guard_sigchld_changed(const struct sigaction *now);
-void guard_proc_init(void);
-void guard_proc_after_fork_child(int parent_threads);
+void guard_children_exec_happened(void);
+void guard_children_fork_unsafe_call(const char *call);
+struct sigaction;
+void guard_children_sigchld_changed(const struct sigaction *now);
+void guard_children_init(void);
+void guard_children_after_fork_child(int parent_threads);
 
-/* ---- what forked children exec'd (execboard.c) ---------------------------- */
-/* Where the program called fork: a child that execs with the forking
- * function's caller still on its stack, unchanged, has the parent's fork
- * stack above that frame (see execboard.c). */
-#define GUARD_FORK_SLOTS 32
-struct guard_fork_site {
-    uint32_t stack;              /* the fork's stack id in the parent's log; 0: none */
-    pid_t owner;                 /* the process that forked (whose log has `stack`) */
-    uintptr_t join_sp, join_pc;  /* the forking function's caller: its stack pointer at
-                                    its call, and its pc (the fork stack's frame 1) */
-    /* The return addresses of the frames above it, where they were on the
-     * stack at the fork: while they are all still there, so are those frames. */
-    unsigned nslots;
-    uintptr_t slot_addr[GUARD_FORK_SLOTS];
-    uint64_t slot_value[GUARD_FORK_SLOTS];
-};
-extern __thread struct guard_fork_site guard_tls_fork_site;
-/* The fork's stack (forkstack.c): its frames into pcs and their stack
- * pointers into sps (the walk's, see guard_stack_walk_raw), its id into
- * *stack; ra and cfa are where the program called fork (the return address
- * and the stack pointer at the call).  Returns the number of frames. */
-unsigned guard_fork_stack_take(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigned max,
-                               uint64_t *sps, unsigned sps_max, uint32_t *stack);
-/* A forked child runs only a little of our code and writes a few of our
- * variables before it execs; every page of code it runs and every page of
- * data it writes is a page fault (and a copy) per child.  So that code and
- * those variables are each gathered in a section of their own, a page or
- * two, instead of being spread over all of ours (docs/performance.md). */
-#define GUARD_FORK_PATH __attribute__((section(".text.hot.guard_fork_path")))
-#define GUARD_FORK_WRITTEN __attribute__((section("guard_fork_written")))
-/* Buffers of a kilobyte or more go after every small variable (.lbss
- * follows .bss in the link): the small ones then share a few pages, where
- * they were strewn over a dozen between the buffers, and each page a
- * process has touched is one more for every fork to copy and every exec
- * to tear down. */
-#define GUARD_LARGE __attribute__((section(".lbss")))
-/* errno = value, but no store when it already holds it: on the fork path
- * errno's TLS page is copy-on-write after each fork, and a store of the
- * value it holds would be a page fault for nothing. */
-static inline void guard_errno_restore(int value)
-{
-    if (errno != value)
-        errno = value;
-}
-/* System calls made inline by the forked child before exec: through libc
- * (getpid, or clock_gettime and the vDSO) each would be one more page of
- * code, and the vDSO's data page, for every child to fault in.  They
- * return -errno and leave errno alone. */
-#if defined(__x86_64__)
-static inline long guard_inline_syscall6(long nr, long a, long b, long c, long d, long e, long f)
-{
-    long ret;
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
-#else
-static inline long guard_inline_syscall6(long nr, long a, long b, long c, long d, long e, long f)
-{
-    int saved = errno;
-    long ret = syscall(nr, a, b, c, d, e, f);
-    if (ret < 0)
-        ret = -errno;
-    errno = saved;
-    return ret;
-}
-#endif
-/* When the forking thread called fork, for the child's log: the child
- * reads no clock of its own before its first record. */
-struct guard_fork_stamp {
-    pid_t pid; /* the forking process */
-    uint64_t monotonic_ns, realtime_ns;
-};
-/* What a fork child takes from the fork that made it (spawn.c, "the
- * handoff"): set by the fork hook before the real fork, read by our
- * atfork handler in the child. */
-struct guard_fork_handoff {
-    uint32_t live;                 /* the fork is in progress (a magic value) */
-    uint32_t board_key;            /* the child's slot on the board; 0: none */
-    int threads;                   /* the parent's threads at the fork */
-    struct guard_fork_stamp stamp;
-};
-/* In a fork child's atfork handler: its fork's handoff, or NULL when the
- * fork was not made through the fork hook or was a signal handler's inside
- * another. */
-const struct guard_fork_handoff *guard_fork_handoff_take(void);
-/* The main thread forks (guard.c): its depth in the shim moves out of TLS
- * (see hook.h) from its next entry on. */
-void guard_main_thread_forks(void);
-/* Is [lo, hi) on the main thread's stack, above the caller's frame?
- * (forkstack.c; such memory can be read without a fault.  On the fork
- * path: a forked child asks it before its exec.) */
-int guard_on_main_stack(uintptr_t lo, uintptr_t hi);
-/* Is each frame i >= 1 of a walk still on the stack, its return address
- * (pcs[i] + 1) in the slot below sps[i], the stack pointers rising?
- * (forkstack.c) */
-int guard_frames_in_place(const uint64_t *pcs, const uint64_t *sps, unsigned n);
-/* Set around a real fork made inside another fork of the same thread (a
- * signal handler's): its child must not take the fork state above for its
- * own (spawn.c, nested_fork), and gets back the thread's depth in the
- * shim at that fork. */
-extern __thread int guard_tls_fork_nested;
-extern __thread int guard_tls_nested_depth;
-int guard_fork_site_intact(const struct guard_fork_site *site); /* execboard.c */
-/* Walks this thread's frames into pcs (and their stack pointers into sps,
- * 0 for a frame interrupted by a signal); with `until`, stops after the
- * fork's frame 1 if it is on the stack, unchanged, and then sets
- * GUARD_WALK_JOINED in the result. */
-#define GUARD_WALK_JOINED 0x80000000u
-unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps, unsigned sps_max,
-                              const struct guard_fork_site *until);
-/* walk.c: the spawn family's stacks, with libgcc's unwinder (linked in) */
-int guard_stack_in_shim(uintptr_t pc);
-void guard_exec_prepare(void);
-uint32_t guard_board_before_fork(void); /* returns the fork's key on the board */
-/* stack.c: a copy of a stack (registers in struct guard_stack_raw's order,
- * the memory from regs[7] up) as a raw stack for the analyzer to unwind;
- * with join->stack, the unwind ends in that stack (struct
- * guard_stack_join).  Returns its id. */
-uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, uint32_t len,
-                                    const struct guard_stack_join *join);
-void guard_board_after_fork_child(pid_t parent, const struct guard_fork_handoff *handoff);
-int guard_board_post_exec(const char *payload, size_t len);
-size_t guard_board_exec_failed(char *payload, size_t cap);
-void guard_board_take(uint32_t key, pid_t pid);
-void guard_board_close(void);        /* at exit or exec: no more takes */
-char *const *guard_env_with_shim(char *const envp[]);
+/* ---- threads (threads.c) ------------------------------------------------- */
+int guard_threads_count(void); /* threads of this process */
+/* The same, always from procfs: glibc's flag, which the above trusts
+ * first, misses threads made with a raw clone system call. */
+int guard_threads_count_procfs(void);
 
 /* ---- namespaces (ns.c) ------------------------------------------------ */
 void guard_ns_before_spawn_or_exec(const char *call);
@@ -354,8 +238,7 @@ void guard_nss_at_exit(void);
 void guard_nss_after_fork_child(void);
 
 /* ---- time calls (clock.c, vdso_measure.c) ------------------------------ */
-#include <time.h>
-int guard_real_clock_gettime(clockid_t clk, struct timespec *ts);
+int guard_clock_real_gettime(clockid_t clk, struct timespec *ts);
 void guard_clock_set_threshold(unsigned long bytes);
 unsigned long guard_clock_threshold(void);
 /* How deep below the caller's stack pointer this host's vDSO time calls
@@ -365,18 +248,33 @@ unsigned long guard_vdso_measure(void);
 void guard_clock_init(void);
 void guard_clock_measure_once(void); /* under the slow path's lock */
 
-/* Memory for the shim's own tables: anonymous mmap, never malloc (hooks run
+/* ---- memory (alloc.c) ------------------------------------------------------
+ * Memory for the shim's own tables: anonymous mmap, never malloc (hooks run
  * in signal handlers and in the middle of the program's malloc). */
 void *guard_alloc(size_t size);
 /* Zeroed memory that a fork child sees as zeros again and that a fork
- * leaves writable for this process (MADV_WIPEONFORK; see guard.c). */
+ * leaves writable for this process (MADV_WIPEONFORK; see alloc.c). */
 void *guard_alloc_parent_only(size_t size);
 void *guard_alloc_parent_only_pages(size_t size); /* page-aligned */
-int guard_parent_only_wiped(void); /* it really is wiped in a fork child */
+int guard_alloc_parent_only_wiped(void); /* it really is wiped in a fork child */
 /* The object *at points to, made at the first call: size bytes of
  * parent-only memory, or `fallback` when none can be had.  *wiped is set
  * by the call that makes it: whether a fork child finds it zeroed (else
  * the child's handler must empty it).  Threads racing agree on one. */
-void *guard_parent_only_object(_Atomic(void *) *at, size_t size, void *fallback, int *wiped);
+void *guard_alloc_parent_only_object(_Atomic(void *) *at, size_t size, void *fallback, int *wiped);
+void guard_alloc_after_fork_child(void);
+
+/* ---- memory layout ----------------------------------------------------------
+ * A forked child runs only a little of our code and writes a few of our
+ * variables before it execs; every page of code it runs and every page of
+ * data it writes is a page fault (and a copy) per child.  So that code and
+ * those variables are each gathered in a section of their own, a page or
+ * two, instead of being spread over all of ours. */
+#define GUARD_FORK_PATH __attribute__((section(".text.hot.guard_fork_path")))
+#define GUARD_FORK_WRITTEN __attribute__((section("guard_fork_written")))
+/* Buffers of a kilobyte or more go after every small variable (.lbss
+ * follows .bss in the link): the small ones then share a few pages, and
+ * each page a process has touched is one more for every fork to copy. */
+#define GUARD_LARGE __attribute__((section(".lbss")))
 
 #endif /* GUARD_INTERNAL_H */

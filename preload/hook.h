@@ -1,30 +1,93 @@
 /*
- * hook.h — how a hook finds the function it wraps, and the reentrancy guard.
+ * hook.h — the one way a hook is written.
  *
- * Hooks can be called before our constructor (another library's constructor
- * may call them first), from signal handlers and from inside the shim itself
- * (libunwind or dladdr may call read/open).  So:
- *   - the real function is resolved lazily with dlsym(RTLD_NEXT) on first
- *     use and cached in a relaxed atomic pointer;
- *   - a per-thread depth counter (guard_hot: no allocation, no loader
- *     lock) lets a hook entered from inside the shim pass straight through
- *     to the real function.
+ * Hooks run before our constructor (another library's constructor may call
+ * them), in signal handlers, and while the shim itself is working on the
+ * same thread.  Every hook therefore has the same shape:
+ *
+ *     GUARD_EXPORT int unshare(int flags)
+ *     {
+ *         struct guard_hook h;
+ *         if (guard_hook_begin(&h)) {     // our work before the call
+ *             ...;
+ *             guard_hook_end(&h);
+ *         }
+ *         int rc = GUARD_REAL(unshare)(flags);
+ *         if (guard_hook_begin(&h)) {     // and after it
+ *             ...;
+ *             guard_hook_end(&h);
+ *         }
+ *         return rc;
+ *     }
+ *
+ * guard_hook_begin enters the shim and saves errno; it returns 0, and the
+ * hook does none of its own work, when the shim is inert (AT_SECURE, not
+ * initialised on this thread yet) or this thread is already inside it.
+ * guard_hook_end leaves the shim and puts errno back as it was at begin,
+ * so the real call always sees the program's errno and the program always
+ * sees the real call's.  The real function is GUARD_REAL(name), resolved
+ * once with dlsym(RTLD_NEXT) into the table of real functions (hook.c),
+ * with the type hook_list.h gives it.
+ *
+ * The fault and crash handlers and the end of the process enter whatever
+ * the depth, with the other pair, guard_handler_begin/guard_handler_end:
+ * a fault may come while the thread is inside the shim, and the end of the
+ * log must be written however the process ends.
  */
 #ifndef GUARD_HOOK_H
 #define GUARD_HOOK_H
 
-#include <dlfcn.h>
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <ucontext.h>
 
 #define GUARD_EXPORT __attribute__((visibility("default")))
 
-/* A thread's depth in the shim, and where it is kept: the main thread's
- * in parent-only memory (guard_alloc_parent_only), which a fork does not
- * make copy-on-write for the parent, so that a program forking in a loop
- * does not write its TLS page after every fork (one page fault and copy
- * per spawn); a fork child finds it zeroed, as it should (a fork hook
- * leaves the shim before the real fork; see nested_fork for the other
- * case).  Other threads keep theirs in TLS (guard_tls_hot_own). */
+/* The type of each real function (guard_real_NAME_fn) and its index in
+ * the table of real functions (GUARD_HOOK_ID_NAME). */
+#define GUARD_API(name)
+#define GUARD_HOOK(name, ret, params) typedef ret(*guard_real_##name##_fn) params;
+#include "hook_list.h"
+#undef GUARD_HOOK
+#define GUARD_HOOK(name, ret, params) GUARD_HOOK_ID_##name,
+enum guard_hook_id {
+#include "hook_list.h"
+    GUARD_HOOK_COUNT
+};
+#undef GUARD_HOOK
+#undef GUARD_API
+
+extern _Atomic(void *) guard_hook_real_table[GUARD_HOOK_COUNT];
+/* The next definition of the hook's name after ours (NULL if none). */
+void *guard_hook_resolve(enum guard_hook_id id);
+
+static inline void *guard_hook_real(enum guard_hook_id id)
+{
+    void *fn = atomic_load_explicit(&guard_hook_real_table[id], memory_order_relaxed);
+    return __builtin_expect(fn != NULL, 1) ? fn : guard_hook_resolve(id);
+}
+
+/* The real function a hook wraps, typed. */
+#define GUARD_REAL(name) ((guard_real_##name##_fn)guard_hook_real(GUARD_HOOK_ID_##name))
+
+/* ---- the depth of a thread in the shim ----------------------------------- */
+
+/* Where a thread's depth is kept: in TLS (guard_tls_hot_own), except the
+ * main thread's once it forks with the fast fork path, which is in
+ * parent-only memory (fork/fork.h: guard_fork_depth_moves). */
 struct guard_thread_hot {
     int depth;
 };
@@ -37,20 +100,8 @@ static inline struct guard_thread_hot *guard_hot(void)
     return __builtin_expect(hot != NULL, 1) ? hot : &guard_tls_hot_own;
 }
 
-/* Declare and resolve the real function NAME of type TYPE into a local
- * variable `real`.  dlsym may allocate (dlerror state) but never calls back
- * into the hooks we have. */
-#define GUARD_REAL(type, name)                                                   \
-    static _Atomic(type) real_##name##_cache;                                    \
-    __typeof__(type) real = atomic_load_explicit(&real_##name##_cache, memory_order_relaxed); \
-    if (__builtin_expect(real == NULL, 0)) {                                     \
-        real = (__typeof__(type))dlsym(RTLD_NEXT, #name);                                    \
-        atomic_store_explicit(&real_##name##_cache, real, memory_order_relaxed); \
-    }
-
-/* Enter/leave the shim.  guard_enter() returns 0 when the hook must pass
- * through: the shim is inert (AT_SECURE, init failed) or already active on
- * this thread. */
+/* Enter the shim: 0 when the caller must pass through (inert, or this
+ * thread is already inside).  Initialises the shim at the first call. */
 int guard_enter(void);
 static inline void guard_leave(void) { guard_hot()->depth--; }
 
@@ -68,13 +119,51 @@ static inline void guard_depth_settle(struct guard_thread_hot *incremented)
     }
 }
 
-/* Into the shim whatever the depth (the fault and crash handlers, start-up
- * and exit), for a guard_leave() after. */
+/* Into the shim whatever the depth, for a guard_leave() after. */
 static inline void guard_enter_anyway(void)
 {
     struct guard_thread_hot *hot = guard_hot();
     hot->depth++;
     guard_depth_settle(hot);
+}
+
+/* errno = value, but no store when it already holds it: on the fork path
+ * errno's TLS page is copy-on-write after each fork, and a store of the
+ * value it holds would be a page fault for nothing. */
+static inline void guard_errno_restore(int value)
+{
+    if (errno != value)
+        errno = value;
+}
+
+/* ---- the hook idiom --------------------------------------------------- */
+
+struct guard_hook {
+    int saved_errno;
+};
+
+static inline int guard_hook_begin(struct guard_hook *h)
+{
+    h->saved_errno = errno;
+    return guard_enter();
+}
+
+static inline void guard_hook_end(struct guard_hook *h)
+{
+    guard_leave();
+    guard_errno_restore(h->saved_errno);
+}
+
+static inline void guard_handler_begin(struct guard_hook *h)
+{
+    h->saved_errno = errno;
+    guard_enter_anyway();
+}
+
+static inline void guard_handler_end(struct guard_hook *h)
+{
+    guard_leave();
+    guard_errno_restore(h->saved_errno);
 }
 
 #endif /* GUARD_HOOK_H */

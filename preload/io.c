@@ -22,19 +22,21 @@
 /* Did this EFAULT come from a returned object?  (Any buffer of the call.) */
 static int efault_on_buffers(const char *call, const struct iovec *iov, int n, unsigned access)
 {
-    int errno_saved = errno;
+    struct guard_hook h;
+    if (!guard_hook_begin(&h))
+        return 0;
     int ours = 0;
     for (int i = 0; i < n && i < 1024; i++)
         if (iov[i].iov_len && guard_pool_efault(call, iov[i].iov_base, iov[i].iov_len, access))
             ours = 1;
-    errno = errno_saved;
+    guard_hook_end(&h);
     return ours;
 }
 
 #define EFAULT_RETRY(call_expr, name, bufs, nbufs, access)                                   \
     do {                                                                                     \
         ret = call_expr;                                                                     \
-        if (__builtin_expect(ret < 0, 0) && errno == EFAULT && guard_hot()->depth == 0 &&       \
+        if (__builtin_expect(ret < 0, 0) && errno == EFAULT &&                               \
             efault_on_buffers(name, bufs, nbufs, access))                                    \
             ret = call_expr;                                                                 \
     } while (0)
@@ -44,10 +46,9 @@ static int efault_on_buffers(const char *call, const struct iovec *iov, int n, u
 #define IO_HOOK_BUF(ret_t, name, access, params, args, buf, len)                \
     GUARD_EXPORT ret_t name params                                              \
     {                                                                           \
-        GUARD_REAL(ret_t(*) params, name);                                      \
         ret_t ret;                                                              \
         struct iovec one = {(void *)(buf), (len)};                              \
-        EFAULT_RETRY(real args, #name, &one, 1, access);                        \
+        EFAULT_RETRY(GUARD_REAL(name) args, #name, &one, 1, access);            \
         return ret;                                                             \
     }
 
@@ -69,9 +70,8 @@ IO_HOOK_BUF(ssize_t, recvfrom, GUARD_ACCESS_WRITE,
 #define IO_HOOK_IOV(name, access, params, args, iov, cnt)                       \
     GUARD_EXPORT ssize_t name params                                            \
     {                                                                           \
-        GUARD_REAL(ssize_t(*) params, name);                                    \
         ssize_t ret;                                                            \
-        EFAULT_RETRY(real args, #name, iov, cnt, access);                       \
+        EFAULT_RETRY(GUARD_REAL(name) args, #name, iov, cnt, access);           \
         return ret;                                                             \
     }
 

@@ -139,7 +139,7 @@ static int move_high(int fd)
  * be the program's now.) */
 static int reopen_log(void)
 {
-    int fd = open(log_path_buf, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    int fd = guard_sys_open(log_path_buf, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0)
         return 0;
     fd = move_high(fd);
@@ -173,7 +173,7 @@ static char *map_window(unsigned k)
      * and every exec to tear down) -- once the tail is in wiped memory:
      * a child cloned without our fork handlers then finds no tail and
      * never touches the chunks it does not have. */
-    if (tail != &fallback_tail && guard_parent_only_wiped()) {
+    if (tail != &fallback_tail && guard_alloc_parent_only_wiped()) {
         int saved = errno;
         if (madvise(m, window_len(w), MADV_DONTFORK) == 0)
             atomic_fetch_or(&window_not_forked[w / 64], 1ull << (w % 64));
@@ -316,7 +316,7 @@ void guard_log_note(const char *fmt, ...)
     char text[512];
     va_list ap;
     va_start(ap, fmt);
-    size_t len = guard_vfmt(text, sizeof text, fmt, ap);
+    size_t len = guard_fmt_va(text, sizeof text, fmt, ap);
     va_end(ap);
     uint32_t size = (uint32_t)(sizeof(struct guard_rec_note) + len);
     struct guard_rec_note *note = guard_log_reserve(GUARD_REC_NOTE, size);
@@ -335,17 +335,17 @@ void guard_log_note(const char *fmt, ...)
 
 static ssize_t read_small_file(const char *path, char *buf, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = guard_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return -1;
     size_t got = 0;
     while (got < cap) {
-        ssize_t n = read(fd, buf + got, cap - got);
+        long n = guard_sys_read(fd, buf + got, cap - got);
         if (n <= 0)
             break;
         got += (size_t)n;
     }
-    close(fd);
+    guard_sys_close(fd);
     return (ssize_t)got;
 }
 
@@ -368,6 +368,7 @@ static int create_log_file(const char *exe)
 {
     char name[96];
     exe_short_name(exe, name, sizeof name);
+    int fd = -EINVAL;
     for (int attempt = 0; attempt < 100; attempt++) {
         if (attempt == 0)
             guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.log",
@@ -375,14 +376,14 @@ static int create_log_file(const char *exe)
         else /* pid reused in the same log_dir (long nightly runs) */
             guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.%d.log",
                       guard_opt.log_dir, name, (int)guard_pid, attempt);
-        int fd = open(log_path_buf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        fd = guard_sys_open(log_path_buf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0)
             return fd;
-        if (errno != EEXIST)
+        if (fd != -EEXIST)
             break;
     }
-    guard_stderr("libguard: cannot create log %s: %s; continuing without a log\n",
-                 log_path_buf, strerror(errno));
+    guard_fmt_stderr("libguard: cannot create log %s: %s; continuing without a log\n",
+                 log_path_buf, strerror(-fd));
     log_path_buf[0] = '\0';
     return -1;
 }
@@ -508,7 +509,7 @@ static int log_materialize(void)
                     write_process_record(exe, strlen(exe));
                     ok = 1;
                 } else {
-                    guard_stderr("libguard: cannot map log %s; continuing without a log\n",
+                    guard_fmt_stderr("libguard: cannot map log %s; continuing without a log\n",
                                  log_path_buf);
                     close(log_fd);
                     log_fd = -1;

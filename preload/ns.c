@@ -92,7 +92,7 @@ static void record_change(unsigned call, const char *name, int flags, int rc, in
                     (uint64_t)err, (const char *)&p, sizeof p);
     if (rc != 0)
         return;
-    int threads = guard_thread_count();
+    int threads = guard_threads_count();
     if (!guard_lock_acquire(&ns_lock))
         return;
     for (int k = 1; k < GUARD_NSK_COUNT_; k++) {
@@ -169,7 +169,7 @@ static void sensitive_call(unsigned kinds, const char *call, unsigned role)
 #define ALL_KINDS 0x1feu
 #define KIND(k) (1u << (k))
 
-/* Called by exec.c and spawn.c. */
+/* Called by fork/exec.c and fork/hooks.c. */
 GUARD_FORK_PATH void guard_ns_before_spawn_or_exec(const char *call)
 {
     sensitive_call(ALL_KINDS, call, GUARD_ROLE_CALL);
@@ -177,54 +177,38 @@ GUARD_FORK_PATH void guard_ns_before_spawn_or_exec(const char *call)
 
 /* ---- hooks: changes ----------------------------------------------------- */
 
-static int do_unshare(int (*real)(int), int flags)
+/* unshare and setns: the thread's namespaces before, the change after.
+ * nstype_or_flags is what the timeline shows. */
+static int ns_change(unsigned call_id, const char *call, int fd, int flags)
 {
-    if (!guard_enter())
-        return real(flags);
-    int entry_errno = errno; /* the reads below may change it */
-    guard_stack_prepare();
+    struct guard_hook h;
     uint64_t before[8];
-    read_all(before);
-    guard_leave();
-    errno = entry_errno;
-    int rc = real(flags);
-    int err = errno;
-    if (guard_enter()) {
-        record_change(GUARD_NS_UNSHARE, "unshare", flags, rc, rc ? err : 0, before);
-        guard_leave();
+    int entered = guard_hook_begin(&h);
+    if (entered) {
+        guard_stack_prepare();
+        read_all(before);
+        guard_hook_end(&h);
     }
-    errno = err;
+    int rc = call_id == GUARD_NS_UNSHARE ? GUARD_REAL(unshare)(flags)
+                                         : GUARD_REAL(setns)(fd, flags);
+    if (entered && guard_hook_begin(&h)) {
+        record_change(call_id, call, flags, rc, rc ? h.saved_errno : 0, before);
+        guard_hook_end(&h);
+    }
     return rc;
 }
 
 GUARD_EXPORT int unshare(int flags)
 {
-    GUARD_REAL(int (*)(int), unshare);
-    return do_unshare(real, flags);
+    return ns_change(GUARD_NS_UNSHARE, "unshare", -1, flags);
 }
 
 GUARD_EXPORT int setns(int fd, int nstype)
 {
-    GUARD_REAL(int (*)(int, int), setns);
-    if (!guard_enter())
-        return real(fd, nstype);
-    int entry_errno = errno;
-    guard_stack_prepare();
-    uint64_t before[8];
-    read_all(before);
-    guard_leave();
-    errno = entry_errno;
-    int rc = real(fd, nstype);
-    int err = errno;
-    if (guard_enter()) {
-        record_change(GUARD_NS_SETNS, "setns", nstype, rc, rc ? err : 0, before);
-        guard_leave();
-    }
-    errno = err;
-    return rc;
+    return ns_change(GUARD_NS_SETNS, "setns", fd, nstype);
 }
 
-/* clone() with CLONE_NEW* flags (spawn.c calls this in the parent): the
+/* clone() with CLONE_NEW* flags (fork/hooks.c calls this in the parent): the
  * caller's namespaces do not change, the child starts in new ones.  The
  * timeline records it so that the child's namespaces can be told apart. */
 void guard_ns_clone(int flags, long pid, int err)
@@ -243,11 +227,15 @@ void guard_ns_clone(int flags, long pid, int err)
 
 /* ---- hooks: namespace-sensitive calls ------------------------------------ */
 
+/* After a namespace-sensitive call that returned rc: the check, and (but
+ * for socket and sethostname) the call in the timeline. */
 static void ns_call(unsigned call_id, const char *call, unsigned kinds, unsigned role,
-                    const char *target, int rc, int err)
+                    const char *target, int rc)
 {
-    if (!guard_enter())
+    struct guard_hook h;
+    if (!guard_hook_begin(&h))
         return;
+    int err = rc ? h.saved_errno : 0;
     if (call_id != GUARD_NS_SOCKET) /* socket() is async-signal-safe: not a safe point */
         guard_stack_prepare();
     sensitive_call(kinds, call, role);
@@ -255,68 +243,61 @@ static void ns_call(unsigned call_id, const char *call, unsigned kinds, unsigned
         guard_log_event(GUARD_EV_NS_CALL, guard_stack_capture(2), call_id, (uint64_t)rc,
                         (uint64_t)err, thread_ns_ino(GUARD_NSK_MNT), target,
                         target ? strnlen(target, 512) : 0);
-    guard_leave();
+    guard_hook_end(&h);
+}
+
+static int ns_mount(const char *src, const char *target, const char *type, unsigned long flags,
+                    const void *data)
+{
+    int rc = GUARD_REAL(mount)(src, target, type, flags, data);
+    ns_call(GUARD_NS_MOUNT, "mount", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, target, rc);
+    return rc;
+}
+
+static int ns_umount2(const char *target, int flags)
+{
+    int rc = GUARD_REAL(umount2)(target, flags);
+    ns_call(GUARD_NS_UMOUNT, "umount2", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, target, rc);
+    return rc;
 }
 
 GUARD_EXPORT int mount(const char *src, const char *target, const char *type, unsigned long flags,
                        const void *data)
 {
-    GUARD_REAL(int (*)(const char *, const char *, const char *, unsigned long, const void *), mount);
-    int rc = real(src, target, type, flags, data);
-    int err = errno;
-    ns_call(GUARD_NS_MOUNT, "mount", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, target, rc, rc ? err : 0);
-    errno = err;
-    return rc;
+    return ns_mount(src, target, type, flags, data);
 }
 
 GUARD_EXPORT int umount(const char *target)
 {
-    GUARD_REAL(int (*)(const char *), umount);
-    int rc = real(target);
-    int err = errno;
-    ns_call(GUARD_NS_UMOUNT, "umount", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, target, rc, rc ? err : 0);
-    errno = err;
+    int rc = GUARD_REAL(umount)(target);
+    ns_call(GUARD_NS_UMOUNT, "umount", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, target, rc);
     return rc;
 }
 
 GUARD_EXPORT int umount2(const char *target, int flags)
 {
-    GUARD_REAL(int (*)(const char *, int), umount2);
-    int rc = real(target, flags);
-    int err = errno;
-    ns_call(GUARD_NS_UMOUNT, "umount2", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, target, rc, rc ? err : 0);
-    errno = err;
-    return rc;
+    return ns_umount2(target, flags);
 }
 
 GUARD_EXPORT int chroot(const char *path)
 {
-    GUARD_REAL(int (*)(const char *), chroot);
-    int rc = real(path);
-    int err = errno;
-    ns_call(GUARD_NS_CHROOT, "chroot", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, path, rc, rc ? err : 0);
-    errno = err;
+    int rc = GUARD_REAL(chroot)(path);
+    ns_call(GUARD_NS_CHROOT, "chroot", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT, path, rc);
     return rc;
 }
 
 GUARD_EXPORT int socket(int domain, int type, int protocol)
 {
-    GUARD_REAL(int (*)(int, int, int), socket);
-    int rc = real(domain, type, protocol);
-    int err = errno;
+    int rc = GUARD_REAL(socket)(domain, type, protocol);
     if (atomic_load_explicit(&any_change, memory_order_relaxed))
-        ns_call(GUARD_NS_SOCKET, "socket", KIND(GUARD_NSK_NET), GUARD_ROLE_CALL, NULL, rc, 0);
-    errno = err;
+        ns_call(GUARD_NS_SOCKET, "socket", KIND(GUARD_NSK_NET), GUARD_ROLE_CALL, NULL, 0);
     return rc;
 }
 
 GUARD_EXPORT int sethostname(const char *name, size_t len)
 {
-    GUARD_REAL(int (*)(const char *, size_t), sethostname);
-    int rc = real(name, len);
-    int err = errno;
-    ns_call(GUARD_NS_SETHOSTNAME, "sethostname", KIND(GUARD_NSK_UTS), GUARD_ROLE_CALL, NULL, rc, 0);
-    errno = err;
+    int rc = GUARD_REAL(sethostname)(name, len);
+    ns_call(GUARD_NS_SETHOSTNAME, "sethostname", KIND(GUARD_NSK_UTS), GUARD_ROLE_CALL, NULL, 0);
     return rc;
 }
 
@@ -325,7 +306,6 @@ GUARD_EXPORT int sethostname(const char *name, size_t len)
  * with its six argument registers untouched. */
 GUARD_EXPORT long syscall(long number, ...)
 {
-    GUARD_REAL(long (*)(long, ...), syscall);
     va_list ap;
     va_start(ap, number);
     long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
@@ -333,24 +313,22 @@ GUARD_EXPORT long syscall(long number, ...)
     va_end(ap);
     switch (number) {
     case SYS_pivot_root: {
-        long rc = real(number, a1, a2, a3, a4, a5, a6);
-        int err = errno;
+        long rc = GUARD_REAL(syscall)(number, a1, a2, a3, a4, a5, a6);
         ns_call(GUARD_NS_PIVOT_ROOT, "pivot_root", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT,
-                (const char *)a1, (int)rc, rc ? err : 0);
-        errno = err;
+                (const char *)a1, (int)rc);
         return rc;
     }
     case SYS_unshare:
-        return unshare((int)a1);
+        return ns_change(GUARD_NS_UNSHARE, "unshare", -1, (int)a1);
     case SYS_setns:
-        return setns((int)a1, (int)a2);
+        return ns_change(GUARD_NS_SETNS, "setns", (int)a1, (int)a2);
     case SYS_mount:
-        return mount((const char *)a1, (const char *)a2, (const char *)a3, (unsigned long)a4,
-                     (const void *)a5);
+        return ns_mount((const char *)a1, (const char *)a2, (const char *)a3, (unsigned long)a4,
+                        (const void *)a5);
     case SYS_umount2:
-        return umount2((const char *)a1, (int)a2);
+        return ns_umount2((const char *)a1, (int)a2);
     default:
-        return real(number, a1, a2, a3, a4, a5, a6);
+        return GUARD_REAL(syscall)(number, a1, a2, a3, a4, a5, a6);
     }
 }
 
@@ -454,12 +432,11 @@ static inline int maybe_proc_path(const char *path)
 
 static void proc_path_hook(const char *call, const char *path)
 {
-    int saved = errno;
-    if (guard_enter()) {
+    struct guard_hook h;
+    if (guard_hook_begin(&h)) {
         check_proc_ns_path(call, path);
-        guard_leave();
+        guard_hook_end(&h);
     }
-    errno = saved;
 }
 
 #define OPEN_MODE(flags, ap, mode)                            \
@@ -472,83 +449,74 @@ static void proc_path_hook(const char *call, const char *path)
 
 GUARD_EXPORT int open(const char *path, int flags, ...)
 {
-    GUARD_REAL(int (*)(const char *, int, ...), open);
     va_list ap;
     OPEN_MODE(flags, ap, mode);
     if (__builtin_expect(maybe_proc_path(path), 0))
         proc_path_hook("open", path);
-    return real(path, flags, mode);
+    return GUARD_REAL(open)(path, flags, mode);
 }
 
 GUARD_EXPORT int open64(const char *path, int flags, ...)
 {
-    GUARD_REAL(int (*)(const char *, int, ...), open64);
     va_list ap;
     OPEN_MODE(flags, ap, mode);
     if (__builtin_expect(maybe_proc_path(path), 0))
         proc_path_hook("open", path);
-    return real(path, flags, mode);
+    return GUARD_REAL(open64)(path, flags, mode);
 }
 
 GUARD_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
-    GUARD_REAL(int (*)(int, const char *, int, ...), openat);
     va_list ap;
     OPEN_MODE(flags, ap, mode);
     if (__builtin_expect(maybe_proc_path(path), 0))
         proc_path_hook("openat", path);
-    return real(dirfd, path, flags, mode);
+    return GUARD_REAL(openat)(dirfd, path, flags, mode);
 }
 
 GUARD_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
-    GUARD_REAL(int (*)(int, const char *, int, ...), openat64);
     va_list ap;
     OPEN_MODE(flags, ap, mode);
     if (__builtin_expect(maybe_proc_path(path), 0))
         proc_path_hook("openat", path);
-    return real(dirfd, path, flags, mode);
+    return GUARD_REAL(openat64)(dirfd, path, flags, mode);
 }
 
 /* _FORTIFY_SOURCE builds call these instead of open/openat. */
 GUARD_EXPORT int __open_2(const char *path, int flags)
 {
-    GUARD_REAL(int (*)(const char *, int), __open_2);
     if (__builtin_expect(maybe_proc_path(path), 0))
         proc_path_hook("open", path);
-    return real(path, flags);
+    return GUARD_REAL(__open_2)(path, flags);
 }
 
 GUARD_EXPORT int __open64_2(const char *path, int flags)
 {
-    GUARD_REAL(int (*)(const char *, int), __open64_2);
     if (__builtin_expect(maybe_proc_path(path), 0))
         proc_path_hook("open", path);
-    return real(path, flags);
+    return GUARD_REAL(__open64_2)(path, flags);
 }
 
 GUARD_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-    GUARD_REAL(int (*)(int, const char *, int), __openat_2);
     if (__builtin_expect(maybe_proc_path(path), 0))
         proc_path_hook("openat", path);
-    return real(dirfd, path, flags);
+    return GUARD_REAL(__openat_2)(dirfd, path, flags);
 }
 
 GUARD_EXPORT ssize_t readlink(const char *restrict path, char *restrict buf, size_t len)
 {
-    GUARD_REAL(ssize_t (*)(const char *, char *, size_t), readlink);
     if (__builtin_expect(maybe_proc_path(path), 0))
         proc_path_hook("readlink", path);
-    return real(path, buf, len);
+    return GUARD_REAL(readlink)(path, buf, len);
 }
 
 GUARD_EXPORT ssize_t readlinkat(int dirfd, const char *restrict path, char *restrict buf, size_t len)
 {
-    GUARD_REAL(ssize_t (*)(int, const char *, char *, size_t), readlinkat);
     if (__builtin_expect(maybe_proc_path(path), 0))
         proc_path_hook("readlinkat", path);
-    return real(dirfd, path, buf, len);
+    return GUARD_REAL(readlinkat)(dirfd, path, buf, len);
 }
 
 GUARD_FORK_PATH void guard_ns_after_fork_child(void)

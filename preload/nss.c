@@ -14,7 +14,7 @@
  *     and at exit.
  *   - fork-unsafe-call: these functions take locks and may load NSS
  *     modules; in a child forked from a multithreaded process they can
- *     deadlock before exec (proc.c decides).
+ *     deadlock before exec (children.c decides).
  *
  * NSS calls cost microseconds (file parsing, maybe IPC), so the checks'
  * bookkeeping is small beside them; the hooks never change a result.
@@ -54,7 +54,7 @@ static int already_reported(uint32_t stack)
 
 static void nonreentrant_call(const char *call)
 {
-    guard_check_fork_unsafe(call);
+    guard_children_fork_unsafe_call(call);
     pid_t self = guard_gettid();
     uint32_t stack = guard_stack_capture(2);
     pid_t expected = 0;
@@ -65,7 +65,7 @@ static void nonreentrant_call(const char *call)
     }
     if (expected == self)
         return;
-    int threads = guard_thread_count();
+    int threads = guard_threads_count();
     if (threads < 2 || already_reported(stack))
         return;
     struct guard_finding f;
@@ -202,22 +202,18 @@ GUARD_FORK_PATH void guard_nss_after_fork_child(void)
     GUARD_EXPORT int name(keytype key, struct entry *result_buf, char *buf, size_t buflen,   \
                           struct entry **result)                                             \
     {                                                                                        \
-        GUARD_REAL(int (*)(keytype, struct entry *, char *, size_t, struct entry **), name); \
-        if (!guard_enter())                                                                  \
-            return real(key, result_buf, buf, buflen, result);                               \
-        int saved = errno;                                                                   \
-        guard_stack_prepare();                                                               \
-        guard_check_fork_unsafe(#name);                                                      \
-        settle_pending(#name, keyexpr, buflen);                                              \
-        guard_leave();                                                                       \
-        errno = saved;                                                                       \
-        int rc = real(key, result_buf, buf, buflen, result);                                 \
-        saved = errno;                                                                       \
-        if (guard_enter()) {                                                                 \
-            after_reentrant(#name, keyexpr, buflen, rc);                                     \
-            guard_leave();                                                                   \
+        struct guard_hook h;                                                                 \
+        if (guard_hook_begin(&h)) {                                                          \
+            guard_stack_prepare();                                                           \
+            guard_children_fork_unsafe_call(#name);                                          \
+            settle_pending(#name, keyexpr, buflen);                                          \
+            guard_hook_end(&h);                                                              \
         }                                                                                    \
-        errno = saved;                                                                       \
+        int rc = GUARD_REAL(name)(key, result_buf, buf, buflen, result);                     \
+        if (guard_hook_begin(&h)) {                                                          \
+            after_reentrant(#name, keyexpr, buflen, rc);                                     \
+            guard_hook_end(&h);                                                              \
+        }                                                                                    \
         return rc;                                                                           \
     }
 
@@ -229,15 +225,13 @@ REENTRANT_HOOK(getgrnam_r, const char *, name_key(key), group)
 #define NONREENTRANT_HOOK(ret, name, params, args)    \
     GUARD_EXPORT ret name params                      \
     {                                                 \
-        GUARD_REAL(ret(*) params, name);              \
-        if (guard_enter()) {                          \
-            int saved = errno;                        \
+        struct guard_hook h;                          \
+        if (guard_hook_begin(&h)) {                   \
             guard_stack_prepare();                    \
             nonreentrant_call(#name);                 \
-            guard_leave();                            \
-            errno = saved;                            \
+            guard_hook_end(&h);                       \
         }                                             \
-        return real args;                             \
+        return GUARD_REAL(name) args;                 \
     }
 
 NONREENTRANT_HOOK(struct passwd *, getpwuid, (uid_t uid), (uid))
@@ -249,13 +243,11 @@ NONREENTRANT_HOOK(struct group *, getgrent, (void), ())
 
 GUARD_EXPORT int getgrouplist(const char *user, gid_t group, gid_t *groups, int *ngroups)
 {
-    GUARD_REAL(int (*)(const char *, gid_t, gid_t *, int *), getgrouplist);
-    if (guard_enter()) {
-        int saved = errno;
+    struct guard_hook h;
+    if (guard_hook_begin(&h)) {
         guard_stack_prepare();
-        guard_check_fork_unsafe("getgrouplist");
-        guard_leave();
-        errno = saved;
+        guard_children_fork_unsafe_call("getgrouplist");
+        guard_hook_end(&h);
     }
-    return real(user, group, groups, ngroups);
+    return GUARD_REAL(getgrouplist)(user, group, groups, ngroups);
 }

@@ -4,7 +4,8 @@
  * Parsed once at start-up, before anything else runs.  A typo must never
  * stop the program, but must not pass silently either: every unknown key
  * and every bad value gets one warning line on stderr naming it, and the
- * default stays in force.  docs/options.md documents every key.
+ * default stays in force.  option_table is the one list of keys: the parser,
+ * help=1 and docs/options.md (checked by the test suite) all follow it.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ void guard_options_defaults(void)
     guard_opt.crash_handler = 1;
     guard_opt.crash_wait_ms = 500;
     guard_opt.crash_events = 16;
+    guard_opt.fork_fast = 1;
 }
 
 enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
@@ -44,28 +46,48 @@ struct opt_desc {
     enum opt_type type;
     void *target;
     long min, max;
+    const char *help; /* one line, for help=1 */
 };
 
 static const struct opt_desc option_table[] = {
-    {"log_dir", OPT_PATH, guard_opt.log_dir, 0, 0},
-    {"suppressions", OPT_PATH, guard_opt.suppressions, 0, 0},
-    {"halt_on_error", OPT_BOOL, &guard_opt.halt_on_error, 0, 1},
-    {"verbosity", OPT_INT, &guard_opt.verbosity, 0, 3},
-    {"max_frames", OPT_UINT, &guard_opt.max_frames, 1, GUARD_MAX_FRAMES},
-    {"pool_poison", OPT_BOOL, &guard_opt.pool_poison, 0, 1},
-    {"pool_protect", OPT_BOOL, &guard_opt.pool_protect, 0, 1},
-    {"max_protected", OPT_UINT, &guard_opt.max_protected, 0, 1000000},
-    {"report_stderr", OPT_BOOL, &guard_opt.report_stderr, 0, 1},
-    {"log", OPT_BOOL, &guard_opt.log, 0, 1},
-    {"log_always", OPT_BOOL, &guard_opt.log_always, 0, 1},
-    {"log_chunk_kb", OPT_UINT, &guard_opt.log_chunk_kb, 64, 1 << 20},
-    {"follow_exec", OPT_BOOL, &guard_opt.follow_exec, 0, 1},
-    {"vdso_min_headroom", OPT_UINT, &guard_opt.vdso_min_headroom, 0, 1 << 20},
-    {"vdso_measure", OPT_BOOL, &guard_opt.vdso_measure, 0, 1},
-    {"crash_handler", OPT_BOOL, &guard_opt.crash_handler, 0, 1},
-    {"crash_wait_ms", OPT_UINT, &guard_opt.crash_wait_ms, 0, 10000},
-    {"crash_events", OPT_UINT, &guard_opt.crash_events, 0, 4096},
+    {"log_dir", OPT_PATH, guard_opt.log_dir, 0, 0, "directory of the log files"},
+    {"suppressions", OPT_PATH, guard_opt.suppressions, 0, 0, "file of KIND:PATTERN rules"},
+    {"halt_on_error", OPT_BOOL, &guard_opt.halt_on_error, 0, 1, "abort after the first finding"},
+    {"verbosity", OPT_INT, &guard_opt.verbosity, 0, 3, "0 silent, 1 reports, 2 start-up line"},
+    {"max_frames", OPT_UINT, &guard_opt.max_frames, 1, GUARD_MAX_FRAMES, "frames kept per stack"},
+    {"pool_poison", OPT_BOOL, &guard_opt.pool_poison, 0, 1, "poison returned objects"},
+    {"pool_protect", OPT_BOOL, &guard_opt.pool_protect, 0, 1, "PROT_NONE returned objects' pages"},
+    {"max_protected", OPT_UINT, &guard_opt.max_protected, 0, 1000000, "objects protected at once"},
+    {"report_stderr", OPT_BOOL, &guard_opt.report_stderr, 0, 1, "print findings on stderr"},
+    {"log", OPT_BOOL, &guard_opt.log, 0, 1, "write the event log"},
+    {"log_always", OPT_BOOL, &guard_opt.log_always, 0, 1, "create the log at start-up"},
+    {"log_chunk_kb", OPT_UINT, &guard_opt.log_chunk_kb, 64, 1 << 20, "log growth step (KiB)"},
+    {"follow_exec", OPT_BOOL, &guard_opt.follow_exec, 0, 1, "keep the shim in exec'd programs"},
+    {"vdso_min_headroom", OPT_UINT, &guard_opt.vdso_min_headroom, 0, 1 << 20,
+     "stack bytes a time call needs"},
+    {"vdso_measure", OPT_BOOL, &guard_opt.vdso_measure, 0, 1, "measure this host's vDSO"},
+    {"crash_handler", OPT_BOOL, &guard_opt.crash_handler, 0, 1, "record fatal signals"},
+    {"crash_wait_ms", OPT_UINT, &guard_opt.crash_wait_ms, 0, 10000, "wait for threads' stacks"},
+    {"crash_events", OPT_UINT, &guard_opt.crash_events, 0, 4096, "events per thread in a crash"},
+    {"fork_fast", OPT_BOOL, &guard_opt.fork_fast, 0, 1, "the fork path's page-saving tricks"},
+    {"help", OPT_BOOL, &guard_opt.help, 0, 1, "list every key on stderr"},
 };
+#define NOPTIONS (sizeof option_table / sizeof option_table[0])
+
+/* help=1: every key, its range, its value now and what it does. */
+static void print_help(void)
+{
+    guard_fmt_stderr("libguard: GUARD_OPTIONS keys (key=value:key=value; docs/options.md):\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct opt_desc *d = &option_table[i];
+        if (d->type == OPT_PATH)
+            guard_fmt_stderr("  %s (a path; now '%s'): %s\n", d->key, (const char *)d->target,
+                             d->help);
+        else
+            guard_fmt_stderr("  %s (%ld..%ld; now %d): %s\n", d->key, d->min, d->max,
+                             *(const int *)d->target, d->help);
+    }
+}
 
 static int parse_number(const char *value, long *out)
 {
@@ -81,13 +103,13 @@ static int parse_number(const char *value, long *out)
 
 static void apply_one(const char *key, size_t key_len, const char *value)
 {
-    for (size_t i = 0; i < sizeof option_table / sizeof option_table[0]; i++) {
+    for (size_t i = 0; i < NOPTIONS; i++) {
         const struct opt_desc *d = &option_table[i];
         if (strlen(d->key) != key_len || memcmp(d->key, key, key_len) != 0)
             continue;
         if (d->type == OPT_PATH) {
             if (*value == '\0' || strlen(value) >= sizeof guard_opt.log_dir) {
-                guard_stderr("libguard: warning: GUARD_OPTIONS: bad value for %s "
+                guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: bad value for %s "
                              "(empty or too long); keeping '%s'\n", d->key, (char *)d->target);
                 return;
             }
@@ -102,7 +124,7 @@ static void apply_one(const char *key, size_t key_len, const char *value)
                 value = "0";
         }
         if (!parse_number(value, &v) || v < d->min || v > d->max) {
-            guard_stderr("libguard: warning: GUARD_OPTIONS: bad value '%s' for %s "
+            guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: bad value '%s' for %s "
                          "(expected %ld..%ld); keeping the default\n",
                          value, d->key, d->min, d->max);
             return;
@@ -117,7 +139,7 @@ static void apply_one(const char *key, size_t key_len, const char *value)
     size_t n = key_len < sizeof name - 1 ? key_len : sizeof name - 1;
     memcpy(name, key, n);
     name[n] = '\0';
-    guard_stderr("libguard: warning: GUARD_OPTIONS: unknown key '%s' (ignored; "
+    guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: unknown key '%s' (ignored; "
                  "see docs/options.md)\n", name);
 }
 
@@ -130,13 +152,13 @@ void guard_options_parse(const char *text)
         size_t len = sep ? (size_t)(sep - p) : strlen(p);
         if (len > 0) {
             if (len >= sizeof item) {
-                guard_stderr("libguard: warning: GUARD_OPTIONS: item too long, ignored\n");
+                guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: item too long, ignored\n");
             } else {
                 memcpy(item, p, len);
                 item[len] = '\0';
                 char *eq = strchr(item, '=');
                 if (!eq)
-                    guard_stderr("libguard: warning: GUARD_OPTIONS: '%s' is not key=value "
+                    guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: '%s' is not key=value "
                                  "(ignored)\n", item);
                 else
                     apply_one(item, (size_t)(eq - item), eq + 1);
@@ -144,4 +166,6 @@ void guard_options_parse(const char *text)
         }
         p = sep ? sep + 1 : NULL;
     }
+    if (guard_opt.help)
+        print_help();
 }

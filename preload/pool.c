@@ -43,7 +43,7 @@ struct pool_obj {
     int reported;          /* a use-after-return was reported in this put cycle */
     int poisoned;
     uint32_t put_stack, get_stack;
-    uint64_t get_seq;      /* when it was last taken, in guard_seq_next() order; 0: never */
+    uint64_t get_seq;      /* when it was last taken, in guard_children_seq_next() order; 0: never */
     pid_t put_tid, get_tid;
     uintptr_t prot_start;  /* protected whole pages, 0 if none */
     size_t prot_len;
@@ -180,7 +180,7 @@ static unsigned protect(struct pool_obj *o)
             guard_log_note("max_protected=%u reached: further returned objects are "
                            "poisoned but not protected", guard_opt.max_protected);
             if (guard_opt.verbosity >= 1)
-                guard_stderr("==%d==libguard: max_protected=%u reached; further returned "
+                guard_fmt_stderr("==%d==libguard: max_protected=%u reached; further returned "
                              "objects are only poisoned (late writes are still found at get, "
                              "late reads are not)\n", (int)guard_pid, guard_opt.max_protected);
         }
@@ -288,9 +288,9 @@ static void check_children_at_put(const void *pool, const void *obj, size_t size
 
 GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
 {
-    if (!obj || !size || !guard_enter())
+    struct guard_hook h;
+    if (!obj || !size || !guard_hook_begin(&h))
         return;
-    int saved_errno = errno;
     guard_stack_prepare();
     uint32_t stack = guard_stack_capture(1);
     struct pool_obj **bucket;
@@ -337,15 +337,14 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
         guard_report_finding(&f);
     else if (got.seq)
         check_children_at_put(pool, obj, size, stack, &got);
-    errno = saved_errno;
-    guard_leave();
+    guard_hook_end(&h);
 }
 
 GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
 {
-    if (!obj || !size || !guard_enter())
+    struct guard_hook h;
+    if (!obj || !size || !guard_hook_begin(&h))
         return;
-    int saved_errno = errno;
     guard_stack_prepare();
     uint32_t stack = guard_stack_capture(1);
     struct pool_obj **bucket;
@@ -385,7 +384,7 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
             o->size = size;
             o->get_stack = stack;
             o->get_tid = guard_gettid();
-            o->get_seq = guard_seq_next();
+            o->get_seq = guard_children_seq_next();
         }
         plan = plan_log(o, 0, pool, size, 0);
         guard_lock_release(&s->lock);
@@ -393,8 +392,7 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
     log_pool_event(GUARD_EV_POOL_GET, plan, stack, pool, obj, size);
     if (report)
         guard_report_finding(&f);
-    errno = saved_errno;
-    guard_leave();
+    guard_hook_end(&h);
 }
 
 /* Find the returned object whose protected pages meet [addr, addr+len);
@@ -467,8 +465,6 @@ int guard_pool_fault(uintptr_t addr, unsigned access, void *ucontext)
 
 int guard_pool_efault(const char *call, const void *buf, size_t len, unsigned access)
 {
-    if (!guard_enter())
-        return 0;
     struct shard *s;
     struct pool_obj *o = find_protected((uintptr_t)buf, len ? len : 1, &s);
     if (o) {
@@ -476,7 +472,6 @@ int guard_pool_efault(const char *call, const void *buf, size_t len, unsigned ac
         report_caught(o, s, (uintptr_t)buf, access, stack, call,
                       GUARD_FINDING_CAUGHT_IN_ACT | GUARD_FINDING_SYSCALL, len);
     }
-    guard_leave();
     return o != NULL;
 }
 

@@ -2,8 +2,8 @@
  * report.c — the immediate report on stderr, and the finding record.
  *
  * Findings are often raised from a SIGSEGV handler, so everything here is
- * async-signal-safe in practice: a small formatter of our own instead of
- * stdio (which locks and may allocate), one write(2) per line, stacks
+ * async-signal-safe in practice: the formatter of fmt.c instead of stdio
+ * (which locks and may allocate), one write(2) per line, stacks
  * symbolized best-effort with dladdr (function+offset and module).  The log
  * gets the exact record; the analyzer adds file:line later.
  */
@@ -16,139 +16,6 @@
 
 #include "guard_internal.h"
 
-/* ---- formatter ---------------------------------------------------------- */
-
-struct out {
-    char *buf;
-    size_t cap, len;
-};
-
-static void put_char(struct out *o, char c)
-{
-    if (o->len + 1 < o->cap)
-        o->buf[o->len++] = c;
-}
-
-static void put_str(struct out *o, const char *s)
-{
-    if (!s)
-        s = "(null)";
-    while (*s)
-        put_char(o, *s++);
-}
-
-static void put_unsigned(struct out *o, unsigned long long v, unsigned base, int min_digits)
-{
-    char tmp[32];
-    int n = 0;
-    do {
-        tmp[n++] = "0123456789abcdef"[v % base];
-        v /= base;
-    } while (v && n < (int)sizeof tmp);
-    while (n < min_digits && n < (int)sizeof tmp)
-        tmp[n++] = '0';
-    while (n > 0)
-        put_char(o, tmp[--n]);
-}
-
-size_t guard_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
-{
-    struct out o = {buf, cap, 0};
-    if (cap == 0)
-        return 0;
-    for (const char *p = fmt; *p; p++) {
-        if (*p != '%') {
-            put_char(&o, *p);
-            continue;
-        }
-        p++;
-        int is_long = 0, is_size = 0;
-        while (*p == 'l') {
-            is_long++;
-            p++;
-        }
-        if (*p == 'z') {
-            is_size = 1;
-            p++;
-        }
-        switch (*p) {
-        case 's':
-            put_str(&o, va_arg(ap, const char *));
-            break;
-        case 'c':
-            put_char(&o, (char)va_arg(ap, int));
-            break;
-        case 'd': {
-            long long v = is_long ? va_arg(ap, long) : va_arg(ap, int);
-            if (v < 0) {
-                put_char(&o, '-');
-                put_unsigned(&o, (unsigned long long)(-(v + 1)) + 1, 10, 1);
-            } else {
-                put_unsigned(&o, (unsigned long long)v, 10, 1);
-            }
-            break;
-        }
-        case 'u':
-            put_unsigned(&o, is_size ? va_arg(ap, size_t)
-                             : is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10, 1);
-            break;
-        case 'x':
-            put_unsigned(&o, is_size ? va_arg(ap, size_t)
-                             : is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16, 1);
-            break;
-        case 'p':
-            put_str(&o, "0x");
-            put_unsigned(&o, (uintptr_t)va_arg(ap, void *), 16, 1);
-            break;
-        case '%':
-            put_char(&o, '%');
-            break;
-        case '\0':
-            p--;
-            break;
-        default:
-            put_char(&o, '%');
-            put_char(&o, *p);
-        }
-    }
-    o.buf[o.len] = '\0';
-    return o.len;
-}
-
-size_t guard_fmt(char *buf, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t n = guard_vfmt(buf, cap, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
-static void write_all(int fd, const char *s, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, s, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        s += n;
-        len -= (size_t)n;
-    }
-}
-
-void guard_stderr(const char *fmt, ...)
-{
-    int saved = errno;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    size_t n = guard_vfmt(line, sizeof line, fmt, ap);
-    va_end(ap);
-    write_all(2, line, n);
-    errno = saved;
-}
-
 /* ---- the report --------------------------------------------------------- */
 
 static void print_stack(uint32_t id)
@@ -156,7 +23,7 @@ static void print_stack(uint32_t id)
     const uint64_t *pcs = NULL;
     unsigned n = guard_stack_frames(id, &pcs);
     if (n == 0) {
-        guard_stderr("    (stack #%u is in the log%s)\n", id,
+        guard_fmt_stderr("    (stack #%u is in the log%s)\n", id,
                      id ? ", raw: guard-analyze unwinds it" : "");
         return;
     }
@@ -167,14 +34,14 @@ static void print_stack(uint32_t id)
          * the same). */
         if (dladdr((void *)(uintptr_t)pcs[i], &info) && info.dli_fname) {
             if (info.dli_sname)
-                guard_stderr("    #%u 0x%lx in %s+0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i],
+                guard_fmt_stderr("    #%u 0x%lx in %s+0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i],
                              info.dli_sname, (unsigned long)(pcs[i] - (uintptr_t)info.dli_saddr),
                              info.dli_fname, (unsigned long)(pcs[i] - (uintptr_t)info.dli_fbase));
             else
-                guard_stderr("    #%u 0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i], info.dli_fname,
+                guard_fmt_stderr("    #%u 0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i], info.dli_fname,
                              (unsigned long)(pcs[i] - (uintptr_t)info.dli_fbase));
         } else {
-            guard_stderr("    #%u 0x%lx\n", i, (unsigned long)pcs[i]);
+            guard_fmt_stderr("    #%u 0x%lx\n", i, (unsigned long)pcs[i]);
         }
     }
 }
@@ -235,7 +102,7 @@ void guard_report_finding(const struct guard_finding *in)
     int saved = errno;
     struct guard_finding marked;
     const struct guard_finding *f = in;
-    int suppressed = guard_suppressed(in);
+    int suppressed = guard_suppress_rule(in);
     if (suppressed) {
         marked = *in;
         marked.flags |= GUARD_FINDING_SUPPRESSED;
@@ -245,18 +112,18 @@ void guard_report_finding(const struct guard_finding *in)
     if (!suppressed && guard_opt.report_stderr && guard_opt.verbosity > 0) {
         static struct guard_lock print_lock; /* keep concurrent reports apart */
         int locked = guard_lock_acquire(&print_lock);
-        guard_stderr("=================================================================\n");
-        guard_stderr("==%d==ERROR: libguard: %s\n", (int)guard_pid,
+        guard_fmt_stderr("=================================================================\n");
+        guard_fmt_stderr("==%d==ERROR: libguard: %s\n", (int)guard_pid,
                      guard_finding_kind_name(f->kind));
-        guard_stderr("%s\n", f->summary);
+        guard_fmt_stderr("%s\n", f->summary);
         for (unsigned i = 0; i < f->nstacks; i++) {
-            guard_stderr("%s by thread T%d:\n", role_heading(f->stacks[i].role),
+            guard_fmt_stderr("%s by thread T%d:\n", role_heading(f->stacks[i].role),
                          (int)f->stacks[i].tid);
             print_stack(f->stacks[i].stack_id);
         }
         const char *path = guard_log_path();
         if (path[0])
-            guard_stderr("==%d==libguard: details in %s (run guard-analyze on it for "
+            guard_fmt_stderr("==%d==libguard: details in %s (run guard-analyze on it for "
                          "file:line)\n", (int)guard_pid, path);
         if (locked)
             guard_lock_release(&print_lock);

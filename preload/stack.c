@@ -69,7 +69,7 @@ static void initialise_with_low_fds_held(void (*init)(void))
 {
     int held[UNWINDER_FD_FLOOR];
     unsigned nheld = 0;
-    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fd = guard_sys_open("/dev/null", O_RDONLY | O_CLOEXEC, 0);
     while (fd >= 0 && fd < UNWINDER_FD_FLOOR && nheld < UNWINDER_FD_FLOOR) {
         held[nheld++] = fd;
         fd = fcntl(held[0], F_DUPFD_CLOEXEC, 0); /* the lowest free one */
@@ -107,7 +107,7 @@ static void load_unwinder(void)
         local = dlsym(h, "_ULx86_64_local_addr_space");
     }
     if (!unw.backtrace || !unw.init_local2 || !unw.get_reg || !unw.step) {
-        guard_stderr("libguard: cannot load libunwind.so.8 (%s): stacks are written raw, for the "
+        guard_fmt_stderr("libguard: cannot load libunwind.so.8 (%s): stacks are written raw, for the "
                      "analyzer to unwind\n", h ? "symbols missing" : "not found");
         atomic_store_explicit(&unwinder, UNW_FAILED, memory_order_release);
         return;
@@ -143,7 +143,7 @@ static int ids_wiped_at_fork;
 
 static uint32_t new_stack_id(void)
 {
-    _Atomic uint32_t *counter = guard_parent_only_object(&ids_used, sizeof *counter, &fallback_ids_used,
+    _Atomic uint32_t *counter = guard_alloc_parent_only_object(&ids_used, sizeof *counter, &fallback_ids_used,
                                                          &ids_wiped_at_fork);
     return atomic_fetch_add(counter, 1) + 1;
 }
@@ -180,7 +180,7 @@ static int make_tables(void)
         void *d = guard_alloc_parent_only_pages(DEPOT_BYTES);
         void *m = d ? guard_alloc_parent_only_pages(ID_MAP_BYTES) : NULL;
         if (d && m) {
-            tables_wiped_at_fork = guard_parent_only_wiped();
+            tables_wiped_at_fork = guard_alloc_parent_only_wiped();
             atomic_store_explicit(&id_to_slot, m, memory_order_release);
             atomic_store_explicit(&depot, d, memory_order_release);
             guard_lock_release(&tables_lock);
@@ -429,7 +429,9 @@ static __attribute__((noinline)) uint32_t raw_stack_here(void)
 
 /* The caller's frames, without the shim's own, into pcs (lookup
  * addresses); nothing is written.  Returns how many (0 when libunwind is
- * not loaded). */
+ * not loaded).  The innermost frames are dropped while they are the
+ * shim's, however many there are (inlining decides that); `skip`, the
+ * shim frames the caller expects above it, only sizes the walk. */
 __attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max)
 {
     void *raw[GUARD_MAX_FRAMES + 8];
@@ -442,7 +444,7 @@ __attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *p
         return 0;
     int got = unw.backtrace(raw, want);
     unsigned n = 0;
-    int i = skip + 1;
+    int i = 0;
     while (i < got && in_shim((uintptr_t)raw[i] - 1))
         i++;
     for (; i < got && n < max; i++) {
@@ -463,7 +465,7 @@ __attribute__((noinline)) uint32_t guard_stack_capture(int skip)
     return depot_intern(pcs, n);
 }
 
-/* Frames captured elsewhere (a forked child's, see execboard.c). */
+/* Frames captured elsewhere (a forked child's, see fork/board.c). */
 uint32_t guard_stack_intern(const uint64_t *pcs, unsigned n)
 {
     return depot_intern(pcs, n);

@@ -35,7 +35,7 @@ GUARD_LARGE static struct rule rules[MAX_RULES];
 static unsigned nrules;
 
 /* Glob with * and ?; iterative, no recursion, no allocation. */
-int guard_glob_match(const char *pat, const char *s)
+int guard_suppress_glob(const char *pat, const char *s)
 {
     const char *star = NULL, *resume = NULL;
     while (*s) {
@@ -57,18 +57,18 @@ int guard_glob_match(const char *pat, const char *s)
     return *pat == '\0';
 }
 
-void guard_suppressions_load(const char *path)
+void guard_suppress_load(const char *path)
 {
     nrules = 0;
     if (!path || !*path)
         return;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = guard_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
-        guard_stderr("libguard: warning: GUARD_OPTIONS: cannot read suppressions file %s\n", path);
+        guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: cannot read suppressions file %s\n", path);
         return;
     }
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
+    long n = guard_sys_read(fd, text, sizeof text - 1);
+    guard_sys_close(fd);
     if (n < 0)
         n = 0;
     text[n] = '\0';
@@ -89,7 +89,7 @@ void guard_suppressions_load(const char *path)
         if (*line) {
             char *colon = strchr(line, ':');
             if (!colon || colon == line || !colon[1]) {
-                guard_stderr("libguard: warning: %s:%u: not KIND:PATTERN, ignored\n", path, lineno);
+                guard_fmt_stderr("libguard: warning: %s:%u: not KIND:PATTERN, ignored\n", path, lineno);
             } else if (nrules < MAX_RULES) {
                 *colon = '\0';
                 rules[nrules++] = (struct rule){line, colon + 1};
@@ -104,12 +104,12 @@ static int frame_matches(const char *pattern, uint64_t pc)
     Dl_info info;
     if (!dladdr((void *)(uintptr_t)pc, &info))
         return 0;
-    return (info.dli_sname && guard_glob_match(pattern, info.dli_sname)) ||
-           (info.dli_fname && guard_glob_match(pattern, info.dli_fname));
+    return (info.dli_sname && guard_suppress_glob(pattern, info.dli_sname)) ||
+           (info.dli_fname && guard_suppress_glob(pattern, info.dli_fname));
 }
 
 /* Does a rule cover this finding?  Returns the rule's index + 1, or 0. */
-int guard_suppressed(const struct guard_finding *f)
+int guard_suppress_rule(const struct guard_finding *f)
 {
     const char *kind = guard_finding_kind_name(f->kind);
     for (unsigned r = 0; r < nrules; r++) {
@@ -122,7 +122,7 @@ int guard_suppressed(const struct guard_finding *f)
                 if (frame_matches(rules[r].pattern, pcs[i]))
                     return (int)r + 1;
         }
-        if (f->call && guard_glob_match(rules[r].pattern, f->call))
+        if (f->call && guard_suppress_glob(rules[r].pattern, f->call))
             return (int)r + 1;
     }
     return 0;

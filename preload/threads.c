@@ -1,15 +1,40 @@
 /*
- * threads.c — pthread_create: who started each thread.  A new thread
- * inherits its creator's namespaces (ns.c's timeline says which thread
- * came from where), so each thread's first record names its creator.
+ * threads.c — the program's threads: how many there are, and who started
+ * each (pthread_create).  A new thread inherits its creator's namespaces
+ * (ns.c's timeline says which thread came from where), so each thread's
+ * first record names its creator.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/single_threaded.h>
+#include <sys/stat.h>
 
 #include "guard_internal.h"
 #include "hook.h"
+
+/* Procfs counts threads made with a raw clone system call too. */
+int guard_threads_count_procfs(void)
+{
+    /* procfs gives the task directory one link per thread, plus . and ..:
+     * one stat instead of open/read/close of /proc/self/stat */
+    struct stat st;
+    if (stat("/proc/self/task", &st) != 0 || st.st_nlink < 3)
+        return 0;
+    return (int)st.st_nlink - 2;
+}
+
+int guard_threads_count(void)
+{
+    /* glibc's own flag: no thread was ever created (then there is one, and
+     * the stat, a few microseconds of procfs, is saved on every spawn of a
+     * single-threaded program: a shell, make, a test runner).  It is never
+     * set back, so a program that had threads asks procfs. */
+    if (__libc_single_threaded)
+        return 1;
+    return guard_threads_count_procfs();
+}
 
 struct thread_start {
     struct thread_start *next;  /* free list */
@@ -47,9 +72,10 @@ static void *trampoline(void *p)
 {
     struct thread_start t = *(struct thread_start *)p;
     give_back(p);
-    if (guard_enter()) {
+    struct guard_hook h;
+    if (guard_hook_begin(&h)) {
         guard_log_event(GUARD_EV_THREAD_START, t.stack, (uint64_t)t.creator, 0, 0, 0, NULL, 0);
-        guard_leave();
+        guard_hook_end(&h);
     }
     return t.start(t.arg);
 }
@@ -57,11 +83,9 @@ static void *trampoline(void *p)
 GUARD_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                                 void *(*start)(void *), void *arg)
 {
-    GUARD_REAL(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *),
-               pthread_create);
-    if (!guard_enter())
-        return real(thread, attr, start, arg);
-    int saved = errno;
+    struct guard_hook h;
+    if (!guard_hook_begin(&h))
+        return GUARD_REAL(pthread_create)(thread, attr, start, arg);
     guard_stack_prepare(); /* before a second thread exists: fork children inherit it */
     struct thread_start *t = take();
     if (t) {
@@ -70,11 +94,10 @@ GUARD_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
         t->creator = guard_gettid();
         t->stack = guard_stack_capture(1);
     }
-    guard_leave();
-    errno = saved;
+    guard_hook_end(&h);
     if (!t)
-        return real(thread, attr, start, arg);
-    int rc = real(thread, attr, trampoline, t);
+        return GUARD_REAL(pthread_create)(thread, attr, start, arg);
+    int rc = GUARD_REAL(pthread_create)(thread, attr, trampoline, t);
     if (rc != 0)
         give_back(t); /* pthread_create reports errors by return value; errno is untouched */
     return rc;

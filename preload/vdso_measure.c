@@ -34,21 +34,18 @@ static volatile uintptr_t probe_frame;
 static void call_gettimeofday(void)
 {
     struct timeval tv;
-    GUARD_REAL(int (*)(struct timeval *, void *), gettimeofday);
-    real(&tv, NULL);
+    GUARD_REAL(gettimeofday)(&tv, NULL);
 }
 
 static void call_time(void)
 {
-    GUARD_REAL(time_t (*)(time_t *), time);
-    real(NULL);
+    GUARD_REAL(time)(NULL);
 }
 
 static void call_clock_getres(void)
 {
     struct timespec ts;
-    GUARD_REAL(int (*)(clockid_t, struct timespec *), clock_getres);
-    real(CLOCK_MONOTONIC, &ts);
+    GUARD_REAL(clock_getres)(CLOCK_MONOTONIC, &ts);
 }
 
 /* Runs on the fresh stack.  Each call is made from this frame's depth, as
@@ -57,8 +54,8 @@ static void probe_time_calls(void)
 {
     struct timespec ts;
     probe_frame = (uintptr_t)__builtin_frame_address(0);
-    guard_real_clock_gettime(CLOCK_MONOTONIC, &ts);
-    guard_real_clock_gettime(CLOCK_REALTIME, &ts);
+    guard_clock_real_gettime(CLOCK_MONOTONIC, &ts);
+    guard_clock_real_gettime(CLOCK_REALTIME, &ts);
     call_gettimeofday();
     call_time();
     call_clock_getres();
@@ -76,7 +73,7 @@ unsigned long guard_vdso_measure(void)
         probe_ctx.uc_stack.ss_sp = stack;
         probe_ctx.uc_stack.ss_size = PROBE_STACK;
         probe_ctx.uc_link = &caller_ctx;
-        makecontext(&probe_ctx, probe_time_calls, 0);
+        GUARD_REAL(makecontext)(&probe_ctx, probe_time_calls, 0);
         if (swapcontext(&caller_ctx, &probe_ctx) == 0) {
             unsigned char resident[PROBE_STACK / 4096];
             size_t npages = PROBE_STACK / (size_t)page;

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Install the Debian packages libguard needs to build and test, when any is
-# missing.  Run by `make`, `make check` and `make demo` on a fresh machine.
-# As root it uses apt-get directly, otherwise sudo.
+# missing: `make deps` (and so `make check` and `make demo`) on a fresh
+# machine.  As root it uses apt-get directly, otherwise sudo.
+#   --check   install nothing: name what is missing and exit 1 (plain `make`)
 set -eu
+CHECK_ONLY=0
+[ "${1:-}" = "--check" ] && CHECK_ONLY=1
 PACKAGES="gcc make pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev
 libjansson-dev libcapstone-dev python3 gzip"
 missing=""
@@ -12,6 +15,10 @@ for p in $PACKAGES; do
     fi
 done
 [ -z "$missing" ] && exit 0
+if [ "$CHECK_ONLY" = 1 ]; then
+    echo "libguard: missing build dependencies:$missing; run 'make deps' (installs them with apt-get)" >&2
+    exit 1
+fi
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "libguard: missing build dependencies:$missing (no apt-get here: install them by hand)" >&2
     exit 1

@@ -3,7 +3,7 @@
  * same stack pointer: through two callers at the same depth (via_a and
  * via_b, frame 2), each called from two lines of main (frame 3).  The
  * shim keeps a fork site's frames and reuses them while they are still on
- * the stack (preload/forkstack.c); every child's spawn stack must still be
+ * the stack (preload/fork/site.c); every child's spawn stack must still be
  * its own.  Each child exits at once with its number; the parent reaps it.
  * The children's order and callers are printed, one per line, for the
  * test to compare with the report. */

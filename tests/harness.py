@@ -16,6 +16,14 @@ import traceback
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 TESTS = []
+# Options put in front of every GUARD_OPTIONS the suite sets (--shim-options):
+# `make check` runs the whole suite once more with fork_fast=0.
+SHIM_OPTIONS = ""
+
+
+def fork_fast():
+    """Is the fork subsystem's fast path on in this run of the suite?"""
+    return "fork_fast=0" not in SHIM_OPTIONS.split(":")
 
 
 def test(fn):
@@ -62,7 +70,7 @@ def run(argv, env_extra=None, preload=True, options="", log_dir=None, timeout=60
     env.pop("GUARD_OPTIONS", None)
     if preload:
         env["LD_PRELOAD"] = shim() if preload is True else preload
-    opts = []
+    opts = [SHIM_OPTIONS] if SHIM_OPTIONS and preload else []
     if log_dir:
         opts.append("log_dir=" + log_dir)
     if options:
@@ -152,8 +160,14 @@ def main(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("-k", dest="pattern", default="")
+    ap.add_argument("--shim-options", default="",
+                    help="GUARD_OPTIONS put in front of every test's own (e.g. fork_fast=0)")
     args = ap.parse_args(argv)
     configure(args.build)
+    global SHIM_OPTIONS
+    SHIM_OPTIONS = args.shim_options
+    if SHIM_OPTIONS:
+        print("libguard test suite with GUARD_OPTIONS=%s in front of every test's" % SHIM_OPTIONS)
     passed = failed = 0
     for fn in TESTS:
         if args.pattern and not re.search(args.pattern, fn.__name__):

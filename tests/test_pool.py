@@ -123,7 +123,8 @@ def repeat_runs(name, runs=20):
     r = subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), "--log-dir", d.path, "--repeat",
                         str(runs), "--format", "json", "--output", out, "--", prog(name)],
                        capture_output=True, text=True, timeout=600,
-                       env=dict(os.environ, GUARD_OPTIONS="verbosity=0"))
+                       env=dict(os.environ, GUARD_OPTIONS=":".join(
+                           o for o in (harness.SHIM_OPTIONS, "verbosity=0") if o)))
     import json
     report = json.load(open(out))
     d.cleanup()

@@ -1,5 +1,5 @@
 /*
- * proc.c — child processes: who started them, who reaped them, and what is
+ * children.c — child processes: who started them, who reaped them, and what is
  * left when the process ends.
  *
  * Every child gets a record on the parent's side at spawn (pid, spawning
@@ -43,7 +43,7 @@ struct child {
     int autoreap;          /* SIGCHLD ignored when it was started: never a zombie */
     int signalled;         /* last signal sent with kill(), 0 if none */
     void *stream;          /* popen's FILE */
-    uint32_t board_key;    /* a fork child's key on the exec board (execboard.c); 0: none */
+    uint32_t board_key;    /* a fork child's key on the exec board (fork/board.c); 0: none */
     char program[96];
 };
 
@@ -51,7 +51,7 @@ struct child {
  * parent-only memory (guard_alloc_parent_only) with the entries
  * themselves, so that those writes are no page faults after a fork; a
  * fork child finds the table empty (and resets it where the kernel cannot
- * wipe it, see guard_proc_after_fork_child). */
+ * wipe it, see guard_children_after_fork_child). */
 struct child_table {
     struct guard_lock lock;
     struct child *live, *spare;
@@ -69,9 +69,9 @@ static _Atomic int autoreap_now;     /* SIGCHLD is SIG_IGN or SA_NOCLDWAIT */
 GUARD_FORK_WRITTEN static int fork_child_threads;       /* in a fork child: the parent's thread count, else 0 */
 GUARD_FORK_WRITTEN static _Atomic int exit_checked;
 
-uint64_t guard_seq_next(void)
+uint64_t guard_children_seq_next(void)
 {
-    _Atomic uint64_t *shared = guard_board_sequence(); /* see execboard.c */
+    _Atomic uint64_t *shared = guard_fork_board_sequence(); /* see fork/board.c */
     return atomic_fetch_add(shared ? shared : &sequence, 1) + 1;
 }
 
@@ -104,32 +104,11 @@ static size_t pack_argv(char *buf, size_t cap, const char *program, char *const 
     return len;
 }
 
-int guard_thread_count_procfs(void)
-{
-    /* procfs gives the task directory one link per thread, plus . and ..:
-     * one stat instead of open/read/close of /proc/self/stat */
-    struct stat st;
-    if (stat("/proc/self/task", &st) != 0 || st.st_nlink < 3)
-        return 0;
-    return (int)st.st_nlink - 2;
-}
-
-int guard_thread_count(void)
-{
-    /* glibc's own flag: no thread was ever created (then there is one, and
-     * the stat, a few microseconds of procfs, is saved on every spawn of a
-     * single-threaded program: a shell, make, a test runner).  It is never
-     * set back, so a program that had threads asks procfs. */
-    if (__libc_single_threaded)
-        return 1;
-    return guard_thread_count_procfs();
-}
-
 /* The table, made when first needed (an mmap and two madvise calls that
  * a process which starts no child does not pay for). */
 static struct child_table *children(void)
 {
-    return guard_parent_only_object(&table_at, sizeof(struct child_table), &fallback_table,
+    return guard_alloc_parent_only_object(&table_at, sizeof(struct child_table), &fallback_table,
                                     &table_wiped_at_fork);
 }
 
@@ -159,7 +138,7 @@ static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *prog
         c->kind = kind;
         c->spawn_tid = guard_gettid();
         c->spawn_stack = stack;
-        c->spawn_seq = guard_seq_next();
+        c->spawn_seq = guard_children_seq_next();
         c->autoreap = atomic_load(&autoreap_now);
         c->stream = stream;
         c->board_key = board_key;
@@ -211,7 +190,7 @@ static __attribute__((noinline)) void log_spawn_with_argv(unsigned kind, pid_t p
                     payload, len);
 }
 
-void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
+void guard_children_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
                      const char *program, char *const argv[])
 {
     if (atomic_load(&autoreap_now))
@@ -223,32 +202,32 @@ void guard_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, i
 }
 
 /* A spawn that returned a pid to the parent. */
-void guard_child_started(unsigned kind, pid_t pid, uint32_t stack, int threads,
+void guard_children_started(unsigned kind, pid_t pid, uint32_t stack, int threads,
                          const char *program, char *const argv[], void *stream,
                          uint32_t board_key)
 {
     unsigned flags = threads > 1 ? GUARD_SPAWN_MULTITHREADED : 0;
     if (pid < 0 || (pid == 0 && !stream))
         flags |= GUARD_SPAWN_FAILED;
-    guard_log_spawn(kind, pid, stack, flags, threads, program, argv);
+    guard_children_log_spawn(kind, pid, stack, flags, threads, program, argv);
     if (!(flags & GUARD_SPAWN_FAILED))
         add_child(pid, kind, stack, program, stream, board_key);
 }
 
-void guard_child_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream)
+void guard_children_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream)
 {
     /* A stopped or continued child is still a child. */
     if (!stream && (WIFSTOPPED(status) || WIFCONTINUED(status)))
         return;
     uint32_t board_key;
     int ours = remove_child(pid, stream, &board_key);
-    guard_board_take(board_key, pid);
+    guard_fork_board_take(board_key, pid);
     if (ours || pid > 0 || call == GUARD_REAP_SYSTEM) /* system(): its own child, pid unknown */
         guard_log_event(GUARD_EV_REAP, 0, (uint64_t)pid, (uint64_t)(unsigned)status, call,
                         (uint64_t)asked_for_pid, NULL, 0);
 }
 
-void guard_child_signalled(pid_t pid, int sig)
+void guard_children_signalled(pid_t pid, int sig)
 {
     int ours = 0;
     struct child_table *table = table_if_started();
@@ -276,7 +255,7 @@ unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsign
         if (c->spawn_seq <= seq)
             continue;
         /* an auto-reaped child is "unreaped" only while it still runs */
-        if (c->autoreap && c->pid > 0 && kill(c->pid, 0) != 0)
+        if (c->autoreap && c->pid > 0 && guard_sys_kill(c->pid, 0) != 0)
             continue;
         out[n].pid = c->pid;
         out[n].spawn_tid = c->spawn_tid;
@@ -295,7 +274,7 @@ static void describe_state(const struct child *c, char *buf, size_t cap)
     siginfo_t si;
     memset(&si, 0, sizeof si);
     /* WNOWAIT: look without reaping, so the program's state is unchanged */
-    if (c->pid > 0 && waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+    if (c->pid > 0 && guard_sys_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         si.si_pid == c->pid) {
         if (si.si_code == CLD_EXITED)
             guard_fmt(buf, cap, "a zombie (exited with status %d)", si.si_status);
@@ -313,14 +292,14 @@ GUARD_FORK_PATH void guard_children_at_exit(const char *why)
     struct child_table *table = table_if_started();
     if (!table || !table->live || atomic_exchange(&exit_checked, 1))
         return;
-    guard_board_close(); /* children posting from now on tell it themselves */
+    guard_fork_board_close(); /* children posting from now on tell it themselves */
     if (!guard_lock_acquire(&table->lock))
         return;
     struct child *list = table->live;
     table->live = NULL;
     guard_lock_release(&table->lock);
     for (struct child *c = list; c; c = c->next) {
-        guard_board_take(c->board_key, c->pid);
+        guard_fork_board_take(c->board_key, c->pid);
         if (c->autoreap && !c->stream)
             continue; /* the kernel reaps these */
         struct guard_finding f;
@@ -356,7 +335,7 @@ GUARD_FORK_PATH void guard_children_at_exit(const char *why)
  * forked from a multithreaded process, such a call before exec may deadlock
  * on a lock some other parent thread held at the fork (or read state that
  * thread left half-written). */
-void guard_check_fork_unsafe(const char *call)
+void guard_children_fork_unsafe_call(const char *call)
 {
     if (!fork_child_threads)
         return;
@@ -369,32 +348,32 @@ void guard_check_fork_unsafe(const char *call)
               "%s() called in child %d before exec, but the parent had %d threads at fork(): "
               "only async-signal-safe functions are safe there", call, (int)guard_pid,
               fork_child_threads);
-    uint32_t stack = guard_stack_capture_walk();
+    uint32_t stack = guard_fork_walk_capture();
     f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_CALL, stack, (uint32_t)f.tid};
     f.nstacks = stack ? 1 : 0;
     guard_report_finding(&f);
 }
 
-void guard_exec_happened(void) { fork_child_threads = 0; }
+void guard_children_exec_happened(void) { fork_child_threads = 0; }
 
 /* ---- SIGCHLD disposition (fault.c's sigaction hook tells us) ----------- */
 
-void guard_sigchld_changed(const struct sigaction *now)
+void guard_children_sigchld_changed(const struct sigaction *now)
 {
     int autoreap = now->sa_handler == SIG_IGN || (now->sa_flags & SA_NOCLDWAIT);
     if (atomic_exchange(&autoreap_now, autoreap) != autoreap && guard_is_active())
         guard_log_event(GUARD_EV_SIGCHLD, 0, (uint64_t)autoreap, 0, 0, 0, NULL, 0);
 }
 
-void guard_proc_init(void)
+void guard_children_init(void)
 {
     struct sigaction now;
-    if (guard_real_sigaction(SIGCHLD, NULL, &now) == 0) /* SIG_IGN is inherited across exec */
+    if (guard_fault_real_sigaction(SIGCHLD, NULL, &now) == 0) /* SIG_IGN is inherited across exec */
         atomic_store(&autoreap_now, now.sa_handler == SIG_IGN || (now.sa_flags & SA_NOCLDWAIT));
 }
 
 /* In the child of fork: the parent's children are not ours. */
-GUARD_FORK_PATH void guard_proc_after_fork_child(int parent_threads)
+GUARD_FORK_PATH void guard_children_after_fork_child(int parent_threads)
 {
     /* only what differs: see guard_pool_after_fork_child */
     if (started_a_child)

@@ -1,5 +1,5 @@
 /*
- * execboard.c — how a forked child tells its parent what it exec'd,
+ * fork/board.c — how a forked child tells its parent what it exec'd,
  * without a log file of its own.
  *
  * Most forked children exec at once.  Creating a log file only to say
@@ -26,7 +26,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "guard_internal.h"
+#include "fork_internal.h"
 
 #define BOARD_FRAMES 32
 #define BOARD_PAYLOAD 1024
@@ -68,7 +68,7 @@ struct board_header {
     _Atomic uint32_t next_key;
     _Atomic uint32_t closing;
     _Atomic uint64_t in_use[BOARD_SLOTS / 64];
-    _Atomic uint64_t sequence; /* guard_seq_next's, shared by the whole fork tree */
+    _Atomic uint64_t sequence; /* guard_children_seq_next's, shared by the whole fork tree */
 };
 
 struct board {
@@ -111,7 +111,7 @@ static struct board *board_now(void)
     return m;
 }
 
-/* The counter that orders pool gets and spawns (guard_seq_next, proc.c),
+/* The counter that orders pool gets and spawns (guard_children_seq_next, children.c),
  * written at every spawn and every get.  It lives in the board's shared
  * first page, which a fork does not make copy-on-write: the parent's next
  * spawn writes it without a page fault.  A forked child goes on counting
@@ -123,7 +123,7 @@ static struct board *board_now(void)
 static _Atomic(_Atomic uint64_t *) sequence_at;
 static _Atomic int sequence_private;
 
-_Atomic uint64_t *guard_board_sequence(void)
+_Atomic uint64_t *guard_fork_board_sequence(void)
 {
     _Atomic uint64_t *at = atomic_load_explicit(&sequence_at, memory_order_acquire);
     if (__builtin_expect(at != NULL, 1) || atomic_load_explicit(&sequence_private, memory_order_relaxed))
@@ -165,7 +165,7 @@ static void free_slot(struct board_header *h, unsigned k)
  * fork's key, which the child finds in this thread's TLS (the caller keeps
  * signals that could fork in a handler blocked until the fork); 0 when
  * there is no board. */
-uint32_t guard_board_before_fork(void)
+uint32_t guard_fork_board_before_fork(void)
 {
     struct board *b = board_now();
     if (!b)
@@ -196,8 +196,8 @@ uint32_t guard_board_before_fork(void)
  * handed over, or NULL for a fork that did not go through the fork hook
  * or a signal handler's fork inside another, whose child has no slot and
  * says what it runs itself.  (Stores only where the value changes: see
- * after_fork_child in guard.c.) */
-GUARD_FORK_PATH void guard_board_after_fork_child(pid_t parent, const struct guard_fork_handoff *handoff)
+ * after_fork_child in child.c.) */
+GUARD_FORK_PATH void guard_fork_board_after_fork_child(pid_t parent, const struct guard_fork_handoff *handoff)
 {
     uint32_t mine = handoff ? handoff->board_key : (1u << KEY_SLOT_BITS) | NO_SLOT;
     if (my_key != mine)
@@ -262,7 +262,7 @@ GUARD_FORK_PATH static void copy_words(void *to, const void *from, size_t bytes)
 
 /* The exec's frames.  Usually the child copies its stack from the exec's
  * caller up to the fork's frames into the slot, and no unwinding.  On the
- * main thread's stack the range is provably mapped (guard_on_main_stack)
+ * main thread's stack the range is provably mapped (guard_fork_on_main_stack)
  * and a plain copy does; elsewhere (a thread's stack, a coroutine's) it is
  * one system call, process_vm_readv, which stops at an unmapped page
  * instead of faulting.  Unwinding would fault in some ten pages of
@@ -280,7 +280,7 @@ GUARD_FORK_PATH static void copy_words(void *to, const void *from, size_t bytes)
  * callers, or the fork was too deep to note), or the copy fails (a seccomp
  * profile that forbids process_vm_readv), the child walks its stack with
  * libgcc's unwinder instead (walk.c), down to the fork's frame 1 if it is
- * there. */
+ * there.  The plain path always walks, and walks the whole stack. */
 GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
 {
     const struct guard_fork_site *site = &guard_tls_fork_site;
@@ -289,6 +289,10 @@ GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
     h->raw = 0;
     h->raw_len = 0;
     h->fork_stack = 0;
+    if (!guard_fork_fast()) {
+        h->nframes = guard_fork_walk_raw(h->pcs, BOARD_FRAMES, NULL, 0, NULL);
+        return;
+    }
     /* Frame 2's stack pointer is just above the return address slot the
      * fork's unwind found it by.  Frame 1 must be in the copy; frame 2
      * too if frame 1 is small (the parent logs all of the copy, for every
@@ -301,7 +305,7 @@ GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
         site->join_sp - sp <= BOARD_RAW_BYTES && guard_fork_site_intact(site)) {
         size_t want = end - sp < BOARD_RAW_BYTES ? end - sp : BOARD_RAW_BYTES;
         long got;
-        if (guard_on_main_stack(sp, sp + want)) {
+        if (guard_fork_on_main_stack(sp, sp + want)) {
             /* all of it between our frame and the main stack's top: mapped
              * (a plain copy, where the system call cost a microsecond) */
             copy_words(slot->raw, (const void *)(uintptr_t)sp, want);
@@ -309,7 +313,7 @@ GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
         } else {
             struct iovec local = {slot->raw, want};
             struct iovec remote = {(void *)(uintptr_t)sp, want};
-            got = want == 0 ? 0 : guard_inline_syscall6(SYS_process_vm_readv, guard_pid, (long)&local,
+            got = want == 0 ? 0 : guard_sys_call6(SYS_process_vm_readv, guard_pid, (long)&local,
                                                         1, (long)&remote, 1, 0);
         }
         if (got >= (long)(site->join_sp - sp)) {
@@ -325,7 +329,7 @@ GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
             return;
         }
     }
-    unsigned n = guard_stack_walk_raw(h->pcs, BOARD_FRAMES, NULL, 0, site->stack ? site : NULL);
+    unsigned n = guard_fork_walk_raw(h->pcs, BOARD_FRAMES, NULL, 0, site->stack ? site : NULL);
     h->fork_stack = (n & GUARD_WALK_JOINED) ? site->stack : 0;
     h->nframes = n & ~GUARD_WALK_JOINED;
 }
@@ -336,7 +340,7 @@ GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
 GUARD_FORK_PATH static uint64_t fork_child_now_ns(void)
 {
     struct timespec ts;
-    if (guard_inline_syscall6(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0, 0, 0, 0) != 0)
+    if (guard_sys_call6(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0, 0, 0, 0) != 0)
         return guard_now_ns();
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
@@ -344,7 +348,7 @@ GUARD_FORK_PATH static uint64_t fork_child_now_ns(void)
 /* Returns 1 when the parent will tell, 0 when there is no board, -1 when
  * the child must say it itself: the parent is exiting or exec'ing (nobody
  * will read the board), or the board was full at the fork. */
-GUARD_FORK_PATH int guard_board_post_exec(const char *payload, size_t len)
+GUARD_FORK_PATH int guard_fork_board_post_exec(const char *payload, size_t len)
 {
     uint32_t key = my_key;
     struct board *b = parent_board;
@@ -379,7 +383,7 @@ GUARD_FORK_PATH int guard_board_post_exec(const char *payload, size_t len)
 /* The exec returned: the child goes on (and writes its own log).  The slot
  * says nothing any more (the parent frees it when it reaps the child);
  * returns in payload what it said (and its length). */
-size_t guard_board_exec_failed(char *payload, size_t cap)
+size_t guard_fork_board_exec_failed(char *payload, size_t cap)
 {
     if (!claimed)
         return 0;
@@ -433,7 +437,7 @@ static uint32_t exec_stack(const struct board_slot *slot)
 
 /* At exit or exec (before the last takes): children that post after
  * this tell their exec in their own logs. */
-void guard_board_close(void)
+void guard_fork_board_close(void)
 {
     struct board *b = atomic_load_explicit(&board, memory_order_acquire);
     if (!b)
@@ -448,7 +452,7 @@ void guard_board_close(void)
 
 /* In the parent, when child `pid` (forked under `key`) is reaped, or at
  * exit: log what it exec'd, if it said, and free its slot. */
-void guard_board_take(uint32_t key, pid_t pid)
+void guard_fork_board_take(uint32_t key, pid_t pid)
 {
     struct board *b = atomic_load_explicit(&board, memory_order_acquire);
     if (!b || !key || key_slot(key) == NO_SLOT)

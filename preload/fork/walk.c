@@ -1,5 +1,5 @@
 /*
- * walk.c — the stacks of the spawn family (fork, vfork, posix_spawn,
+ * fork/walk.c — the stacks of the spawn family (fork, vfork, posix_spawn,
  * system, popen, clone, exec, the fork-unsafe checks), taken with libgcc's
  * unwinder instead of libunwind.
  *
@@ -24,13 +24,13 @@
  * registers with it), so it never contends with the program's exceptions.
  *
  * A walk also gives each frame's stack pointer, which the exec board needs
- * to recognise the fork's frames in a forked child (execboard.c), and it
+ * to recognise the fork's frames in a forked child (fork/board.c), and it
  * can stop there.
  */
 #define _GNU_SOURCE
 #include <unwind.h>
 
-#include "guard_internal.h"
+#include "fork_internal.h"
 
 struct walk {
     uint64_t *pcs, *sps;
@@ -71,7 +71,7 @@ GUARD_FORK_PATH static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ct
  * address just above the return address it pushed.  With `until`, stops
  * after the frame that called fork if it is on the stack, and then sets
  * GUARD_WALK_JOINED in the result. */
-GUARD_FORK_PATH __attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps,
+GUARD_FORK_PATH __attribute__((noinline)) unsigned guard_fork_walk_raw(uint64_t *pcs, unsigned max, uint64_t *sps,
                                                         unsigned sps_max,
                                                         const struct guard_fork_site *until)
 {
@@ -83,9 +83,9 @@ GUARD_FORK_PATH __attribute__((noinline)) unsigned guard_stack_walk_raw(uint64_t
     return w.n | (w.joined ? GUARD_WALK_JOINED : 0);
 }
 
-__attribute__((noinline)) uint32_t guard_stack_capture_walk(void)
+__attribute__((noinline)) uint32_t guard_fork_walk_capture(void)
 {
     uint64_t pcs[GUARD_MAX_FRAMES];
-    unsigned n = guard_stack_walk_raw(pcs, GUARD_MAX_FRAMES, NULL, 0, NULL);
+    unsigned n = guard_fork_walk_raw(pcs, GUARD_MAX_FRAMES, NULL, 0, NULL);
     return guard_stack_intern(pcs, n);
 }

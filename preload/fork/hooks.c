@@ -1,8 +1,8 @@
 /*
- * spawn.c — the hooks that start and reap child processes: fork, vfork,
+ * fork/hooks.c — the hooks that start and reap child processes: fork, vfork,
  * posix_spawn(p), system, popen/pclose, clone, kill, and the wait family.
- * The bookkeeping is proc.c's; here are the entry points, each transparent
- * (same return value, same errno).
+ * The bookkeeping is children.c's; here are the entry points, each transparent
+ * (same return value, same errno), and the handoff a fork leaves its child.
  *
  * vfork is run as fork: a vfork child borrows the parent's stack, so no
  * wrapper function can return into it safely.  A correct vfork program is
@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guard_internal.h"
+#include "fork_internal.h"
 #include "hook.h"
 
 /* Where the program called fork, read by the child at its exec (TLS is
@@ -34,24 +34,22 @@ __thread int guard_tls_nested_depth;
 /*
  * The handoff: what a fork child takes from the fork that made it (its
  * board key, the parent's thread count, when fork was called), read by
- * our atfork handler in the child, which runs inside the real fork, so
+ * the atfork handler in the child, which runs inside the real fork, so
  * inside fork_common.
  *
- * It used to be thread-locals written at every fork.  But a fork makes
- * every private page of the parent copy-on-write, the thread's TLS page
- * with the rest, so a store there at each fork was one page fault and
- * copy per spawn in the parent (2-3 us, some 0.4 % of a fork+exec+wait;
- * bench/spawn_bench).  So on the main thread's stack the handoff is a
- * local of fork_common, and only a pointer to it is in TLS, stored when it
- * moves (a program forks from a few places, at the same depth each time):
- * the page of fork_common's frame is one the parent writes after the fork
- * anyway.  A fork on any other stack (other threads, coroutines, signal
- * stacks) and clone() use a thread-local handoff, as before.
+ * Plain path: it is a thread-local (tls_handoff).  Fast path, on the main
+ * thread's stack: it is a local of fork_common, and only a pointer to it
+ * is in TLS, stored when it moves (a program forks from a few places, at
+ * the same depth each time): a fork makes the TLS page copy-on-write, and
+ * a store there at every fork would be one page fault and copy per spawn
+ * in the parent, where fork_common's frame is a page the parent writes
+ * after the fork anyway.  A fork on any other stack (other threads,
+ * coroutines, signal stacks) and clone() use the thread-local.
  *
- * The pointer is only ever set to a frame on the main thread's stack
- * (guard_on_main_stack), and that stack never shrinks: reading it can
- * never fault, even long after the frame is gone.  `live` says whether
- * the frame is still fork_common's, in the middle of its fork.
+ * Invariant: the pointer is only ever set to a frame on the main thread's
+ * stack (guard_fork_on_main_stack), which never shrinks, so reading it
+ * cannot fault even long after the frame is gone; `live` says whether the
+ * frame is still fork_common's, in the middle of its fork.
  */
 #define HANDOFF_LIVE 0x6b726f66u /* "fork" */
 static __thread struct guard_fork_handoff *tls_stack_handoff;
@@ -71,7 +69,7 @@ static int fork_in_progress(void)
     if (!h || h->live != HANDOFF_LIVE)
         return 0;
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    return !guard_on_main_stack(here, here) || (uintptr_t)h > here;
+    return !guard_fork_on_main_stack(here, here) || (uintptr_t)h > here;
 }
 
 GUARD_FORK_PATH const struct guard_fork_handoff *guard_fork_handoff_take(void)
@@ -100,7 +98,7 @@ static void stamp_fork(struct guard_fork_handoff *h)
             (at) = v_;                    \
     } while (0)
 
-/* Remember the fork's frames for the child's exec (execboard.c): its
+/* Remember the fork's frames for the child's exec (fork/board.c): its
  * frame 1 (the forking function's caller) and where the return addresses
  * of the frames above it are.  pcs/sps are the fork's frames and their
  * stack pointers (n of them; sps[i] == 0: interrupted by a signal). */
@@ -115,7 +113,7 @@ static void note_fork_site(uint32_t stack, const uint64_t *pcs, const uint64_t *
      * used.  Frames 2 on are checked (frame 1 is where the exec's own
      * frames join). */
     int usable = stack && n >= 2 && n - 2 <= GUARD_FORK_SLOTS && sps[1] &&
-                 guard_frames_in_place(pcs + 1, sps + 1, n - 1);
+                 guard_fork_frames_in_place(pcs + 1, sps + 1, n - 1);
     if (!usable) {
         STORE_IF_CHANGED(site->stack, 0);
         return;
@@ -152,19 +150,22 @@ static void block_async_signals(sigset_t *old)
     pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-/* The fork's stack, and its site for the child's exec.  Not inlined: the
- * frame arrays stay out of fork_common's frame, which the child returns
- * through (each stack page it writes is a page copied for it).  The array
- * is as long as max_frames (32 by default), not the longest it may be
- * (256): every stack page the parent writes between two forks is a page
- * fault, and 2 KiB more of depth made one more of them likely. */
+/* The fork's stack, and (fast path) its site for the child's exec.  Not
+ * inlined: the frame arrays stay out of fork_common's frame, which the
+ * child returns through (each stack page it writes is a page copied for
+ * it); the array is max_frames long, not the longest it may be (every
+ * stack page the parent writes between two forks is a page fault). */
 static __attribute__((noinline)) uint32_t take_fork_stack(uint64_t ra, uint64_t cfa)
 {
+    if (!guard_fork_fast()) {
+        STORE_IF_CHANGED(guard_tls_fork_site.stack, 0); /* the child's exec walks whole */
+        return guard_fork_walk_capture();
+    }
     unsigned max = guard_opt.max_frames >= 1 && guard_opt.max_frames <= GUARD_MAX_FRAMES
                        ? guard_opt.max_frames : GUARD_MAX_FRAMES;
     uint64_t pcs[max], sps[GUARD_FORK_SLOTS + 2];
     uint32_t stack;
-    unsigned n = guard_fork_stack_take(ra, cfa, pcs, max, sps, GUARD_FORK_SLOTS + 2, &stack);
+    unsigned n = guard_fork_site_stack(ra, cfa, pcs, max, sps, GUARD_FORK_SLOTS + 2, &stack);
     note_fork_site(stack, pcs, sps, n);
     return stack;
 }
@@ -176,17 +177,16 @@ static __attribute__((noinline)) uint32_t take_fork_stack(uint64_t ra, uint64_t 
  * child take it for its own: such a fork sets guard_tls_fork_nested around
  * the real call, and its child ignores the state (it gets no board slot
  * and writes its exec in a log of its own, and its log's start is the
- * time of its first record).  This costs nothing on the usual path;
- * holding signals around every fork, as before, cost two system calls in
- * the parent and one in the child.  The child also gets back the depth
- * the thread was at in the shim (its own is in memory a fork child finds
- * zeroed: see guard_hot). */
-GUARD_FORK_PATH static pid_t nested_fork(pid_t (*real)(void))
+ * time of its first record).  Unlike holding signals around every fork,
+ * this costs nothing on the usual path.  The child also gets back the
+ * depth the thread was at in the shim (its own is in memory a fork child
+ * finds zeroed: see guard_hot). */
+GUARD_FORK_PATH static pid_t nested_fork(void)
 {
     int was = guard_tls_fork_nested, was_depth = guard_tls_nested_depth;
     guard_tls_nested_depth = guard_hot()->depth;
     guard_tls_fork_nested = 1;
-    pid_t pid = real();
+    pid_t pid = GUARD_REAL(fork)();
     int saved = errno;
     guard_tls_fork_nested = was; /* in the parent and in the child */
     guard_tls_nested_depth = was_depth;
@@ -201,21 +201,21 @@ static void handoff_set_live(struct guard_fork_handoff *h, uint32_t live)
     atomic_signal_fence(memory_order_seq_cst);
 }
 
-/* ra and cfa: where the program called fork (see forkstack.c) */
+/* ra and cfa: where the program called fork (see fork/site.c) */
 GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cfa)
 {
-    GUARD_REAL(pid_t (*)(void), fork);
-    if (!guard_enter())
-        return nested_fork(real);
-    int entry_errno = errno; /* our work may change it (libunwind's probes do) */
+    struct guard_hook h;
+    if (!guard_hook_begin(&h))
+        return nested_fork();
     struct guard_fork_handoff on_stack; /* see the handoff above */
     struct guard_fork_handoff *handoff = NULL;
     int nested = fork_in_progress();
-    int threads = guard_thread_count();
+    int threads = guard_threads_count();
     if (!nested) {
-        guard_segments_consolidate(threads);
-        guard_main_thread_forks();
-        if (guard_on_main_stack((uintptr_t)&on_stack, (uintptr_t)(&on_stack + 1))) {
+        if (guard_fork_fast())
+            guard_fork_depth_moves();
+        if (guard_fork_fast() &&
+            guard_fork_on_main_stack((uintptr_t)&on_stack, (uintptr_t)(&on_stack + 1))) {
             handoff = &on_stack;
             handoff->live = 0;
             STORE_IF_CHANGED(tls_stack_handoff, handoff);
@@ -225,20 +225,18 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cf
         }
         handoff_set_live(handoff, HANDOFF_LIVE);
     }
-    guard_exec_prepare();  /* what the child's exec needs: looked up here, not in each child */
-    uint32_t stack = nested ? guard_stack_capture_walk() : take_fork_stack(ra, cfa);
+    guard_fork_exec_prepare(); /* what the child's exec needs: looked up here, not in each child */
+    uint32_t stack = nested ? guard_fork_walk_capture() : take_fork_stack(ra, cfa);
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_VFORK ? "vfork" : "fork");
     uint32_t board_key = 0;
     if (!nested) {
         handoff->threads = threads;
-        board_key = guard_board_before_fork();
+        board_key = guard_fork_board_before_fork();
         handoff->board_key = board_key;
         stamp_fork(handoff);
     }
-    guard_leave();
-    guard_errno_restore(entry_errno);
-    pid_t pid = nested ? nested_fork(real) : real(); /* the child: see our atfork handler */
-    int saved = errno;
+    guard_hook_end(&h);
+    pid_t pid = nested ? nested_fork() : GUARD_REAL(fork)(); /* the child: see child.c */
     if (!nested) { /* a later fork not through here takes nothing */
         if (handoff == &tls_handoff) {
             handoff_set_live(handoff, 0);
@@ -251,14 +249,11 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cf
             tls_stack_handoff = NULL;
         }
     }
-    if (pid > 0 && guard_enter()) {
-        guard_child_started(kind, pid, stack, threads, NULL, NULL, NULL, board_key);
-        guard_leave();
-    } else if (pid < 0 && guard_enter()) {
-        guard_child_started(kind, -1, stack, threads, NULL, NULL, NULL, 0);
-        guard_leave();
+    if (pid != 0 && guard_hook_begin(&h)) {
+        guard_children_started(kind, pid > 0 ? pid : -1, stack, threads, NULL, NULL, NULL,
+                               pid > 0 ? board_key : 0);
+        guard_hook_end(&h);
     }
-    guard_errno_restore(saved);
     return pid;
 }
 
@@ -277,104 +272,92 @@ GUARD_EXPORT pid_t vfork(void)
 typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
                         const posix_spawnattr_t *, char *const[], char *const[]);
 
+/* *pid is written only when the spawn succeeded, as libc does. */
 static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *path,
                         const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
                         char *const argv[], char *const envp[])
 {
-    if (!guard_enter())
+    struct guard_hook h;
+    if (!guard_hook_begin(&h))
         return real(pid, path, fa, attr, argv, envp);
-    int entry_errno = errno;
-    uint32_t stack = guard_stack_capture_walk();
-    int threads = guard_thread_count();
+    uint32_t stack = guard_fork_walk_capture();
+    int threads = guard_threads_count();
     guard_ns_before_spawn_or_exec(kind == GUARD_SPAWN_POSIX_SPAWNP ? "posix_spawnp" : "posix_spawn");
-    char *const *env = guard_env_with_shim(envp);
-    guard_leave();
-    errno = entry_errno;
+    char *const *env = guard_fork_env_with_shim(envp);
+    guard_hook_end(&h);
     pid_t local_pid = 0;
     int rc = real(&local_pid, path, fa, attr, argv, env ? env : envp);
-    int saved = errno;
-    if (pid)
+    if (pid && rc == 0)
         *pid = local_pid;
-    if (guard_enter()) {
-        guard_child_started(kind, rc == 0 ? local_pid : -1, stack, threads, path, argv, NULL, 0);
-        guard_leave();
+    if (guard_hook_begin(&h)) {
+        guard_children_started(kind, rc == 0 ? local_pid : -1, stack, threads, path, argv, NULL, 0);
+        guard_hook_end(&h);
     }
-    errno = saved;
     return rc;
 }
 
 GUARD_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
                              const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    GUARD_REAL(spawn_fn, posix_spawn);
-    return spawn_common(real, GUARD_SPAWN_POSIX_SPAWN, pid, path, fa, attr, argv, envp);
+    return spawn_common(GUARD_REAL(posix_spawn), GUARD_SPAWN_POSIX_SPAWN, pid, path, fa, attr, argv,
+                        envp);
 }
 
 GUARD_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
                               const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-    GUARD_REAL(spawn_fn, posix_spawnp);
-    return spawn_common(real, GUARD_SPAWN_POSIX_SPAWNP, pid, file, fa, attr, argv, envp);
+    return spawn_common(GUARD_REAL(posix_spawnp), GUARD_SPAWN_POSIX_SPAWNP, pid, file, fa, attr,
+                        argv, envp);
 }
 
 /* system() starts and reaps its child inside libc: record both ends. */
 GUARD_EXPORT int system(const char *command)
 {
-    GUARD_REAL(int (*)(const char *), system);
-    if (!guard_enter())
-        return real(command);
-    int entry_errno = errno;
-    guard_check_fork_unsafe("system");
-    uint32_t stack = guard_stack_capture_walk();
-    int threads = guard_thread_count();
-    char *const argv[] = {"sh", "-c", (char *)command, NULL};
-    guard_log_spawn(GUARD_SPAWN_SYSTEM, 0, stack, command ? 0 : GUARD_SPAWN_FAILED, threads,
-                    "/bin/sh", argv);
-    guard_leave();
-    errno = entry_errno;
-    int rc = real(command);
-    int saved = errno;
-    if (command && rc != -1 && guard_enter()) {
-        guard_child_reaped(0, rc, GUARD_REAP_SYSTEM, 1, NULL);
-        guard_leave();
+    struct guard_hook h;
+    if (guard_hook_begin(&h)) {
+        guard_children_fork_unsafe_call("system");
+        uint32_t stack = guard_fork_walk_capture();
+        int threads = guard_threads_count();
+        char *const argv[] = {"sh", "-c", (char *)command, NULL};
+        guard_children_log_spawn(GUARD_SPAWN_SYSTEM, 0, stack, command ? 0 : GUARD_SPAWN_FAILED,
+                                 threads, "/bin/sh", argv);
+        guard_hook_end(&h);
     }
-    errno = saved;
+    int rc = GUARD_REAL(system)(command);
+    if (command && rc != -1 && guard_hook_begin(&h)) {
+        guard_children_reaped(0, rc, GUARD_REAP_SYSTEM, 1, NULL);
+        guard_hook_end(&h);
+    }
     return rc;
 }
 
 GUARD_EXPORT FILE *popen(const char *command, const char *mode)
 {
-    GUARD_REAL(FILE *(*)(const char *, const char *), popen);
-    if (!guard_enter())
-        return real(command, mode);
-    int entry_errno = errno;
-    guard_check_fork_unsafe("popen");
-    uint32_t stack = guard_stack_capture_walk();
-    int threads = guard_thread_count();
-    guard_leave();
-    errno = entry_errno;
-    FILE *stream = real(command, mode);
-    int saved = errno;
-    if (guard_enter()) {
+    struct guard_hook h;
+    if (!guard_hook_begin(&h))
+        return GUARD_REAL(popen)(command, mode);
+    guard_children_fork_unsafe_call("popen");
+    uint32_t stack = guard_fork_walk_capture();
+    int threads = guard_threads_count();
+    guard_hook_end(&h);
+    FILE *stream = GUARD_REAL(popen)(command, mode);
+    if (guard_hook_begin(&h)) {
         char *const argv[] = {"sh", "-c", (char *)command, NULL};
-        guard_child_started(GUARD_SPAWN_POPEN, stream ? 0 : -1, stack, threads, command, argv, stream,
-                            0);
-        guard_leave();
+        guard_children_started(GUARD_SPAWN_POPEN, stream ? 0 : -1, stack, threads, command, argv,
+                               stream, 0);
+        guard_hook_end(&h);
     }
-    errno = saved;
     return stream;
 }
 
 GUARD_EXPORT int pclose(FILE *stream)
 {
-    GUARD_REAL(int (*)(FILE *), pclose);
-    int rc = real(stream);
-    int saved = errno;
-    if (rc != -1 && guard_enter()) {
-        guard_child_reaped(0, rc, GUARD_REAP_PCLOSE, 1, stream);
-        guard_leave();
+    int rc = GUARD_REAL(pclose)(stream);
+    struct guard_hook h;
+    if (rc != -1 && guard_hook_begin(&h)) {
+        guard_children_reaped(0, rc, GUARD_REAP_PCLOSE, 1, stream);
+        guard_hook_end(&h);
     }
-    errno = saved;
     return rc;
 }
 
@@ -405,76 +388,71 @@ static int clone_trampoline(void *p)
 /* clone() through libc: a new process unless CLONE_THREAD. */
 GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
-    GUARD_REAL(int (*)(int (*)(void *), void *, int, void *, ...), clone);
     va_list ap;
     va_start(ap, arg);
     pid_t *ptid = va_arg(ap, pid_t *);
     void *tls = va_arg(ap, void *);
     pid_t *ctid = va_arg(ap, pid_t *);
     va_end(ap);
-    if (flags & CLONE_VM)
-        guard_segments_shared();
     int process = !(flags & CLONE_THREAD);
     uint32_t spawn_stack = 0, board_key = 0;
     int threads = 0;
-    int entry_errno = errno;
     /* A copy of our memory and our TLS (no CLONE_SETTLS: our TLS offsets
      * in someone else's block would be wild stores) gets the set-up. */
     int copy = process && !(flags & (CLONE_VM | CLONE_SETTLS));
     struct clone_start start = {fn, arg};
     sigset_t mask;
     int nested = 0;
-    int entered = process && guard_enter();
+    struct guard_hook h;
+    int entered = process && guard_hook_begin(&h);
     if (entered) {
-        spawn_stack = guard_stack_capture_walk();
-        threads = guard_thread_count();
+        spawn_stack = guard_fork_walk_capture();
+        threads = guard_threads_count();
         if (copy && !fork_in_progress()) {
             tls_handoff.threads = threads;
             guard_tls_fork_site.stack = 0; /* its exec's stack: walked whole */
             block_async_signals(&mask);
             forks_off_main_stack++;
-            board_key = guard_board_before_fork();
+            board_key = guard_fork_board_before_fork();
             tls_handoff.board_key = board_key;
             stamp_fork(&tls_handoff);
             handoff_set_live(&tls_handoff, HANDOFF_LIVE);
         } else if (copy) {
             nested = 1; /* a signal handler's clone inside a fork: see nested_fork */
         }
-        guard_leave();
+        guard_hook_end(&h);
     }
-    errno = entry_errno;
     int was_nested = guard_tls_fork_nested;
     if (nested)
         guard_tls_fork_nested = 1;
-    int pid = entered && copy ? real(clone_trampoline, stack, flags, &start, ptid, tls, ctid)
-                              : real(fn, stack, flags, arg, ptid, tls, ctid);
-    int saved = errno;
+    int pid = entered && copy
+                  ? GUARD_REAL(clone)(clone_trampoline, stack, flags, &start, ptid, tls, ctid)
+                  : GUARD_REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+    int err = errno;
     guard_tls_fork_nested = was_nested;
     if (entered && copy && !nested) {
         handoff_set_live(&tls_handoff, 0);
         forks_off_main_stack--;
         pthread_sigmask(SIG_SETMASK, &mask, NULL);
+        guard_errno_restore(err);
     }
-    if (entered && guard_enter()) { /* glibc's clone returns only in the parent */
-        guard_child_started(GUARD_SPAWN_CLONE, pid > 0 ? pid : -1, spawn_stack, threads, NULL,
-                            NULL, NULL, board_key);
-        guard_ns_clone(flags, pid, saved);
-        guard_leave();
+    if (entered && guard_hook_begin(&h)) { /* glibc's clone returns only in the parent */
+        guard_children_started(GUARD_SPAWN_CLONE, pid > 0 ? pid : -1, spawn_stack, threads, NULL,
+                               NULL, NULL, board_key);
+        guard_ns_clone(flags, pid, err);
+        guard_hook_end(&h);
     }
-    errno = saved;
     return pid;
 }
 
 GUARD_EXPORT int kill(pid_t pid, int sig)
 {
-    GUARD_REAL(int (*)(pid_t, int), kill);
-    int rc = real(pid, sig);
-    int saved = errno;
-    if (rc == 0 && pid > 0 && sig != 0 && guard_enter()) {
-        guard_child_signalled(pid, sig);
-        guard_leave();
+    int rc = GUARD_REAL(kill)(pid, sig);
+    struct guard_hook h;
+    if (rc == 0 && pid > 0 && sig != 0 && guard_hook_begin(&h)) {
+        guard_children_signalled(pid, sig);
+        guard_hook_end(&h);
     }
-    errno = saved;
     return rc;
 }
 
@@ -482,54 +460,50 @@ GUARD_EXPORT int kill(pid_t pid, int sig)
 
 static void reaped(pid_t ret, int status, unsigned call, pid_t asked)
 {
-    int saved = errno;
-    if (ret > 0 && guard_enter()) {
-        guard_child_reaped(ret, status, call, asked > 0, NULL);
-        guard_leave();
+    struct guard_hook h;
+    if (ret > 0 && guard_hook_begin(&h)) {
+        guard_children_reaped(ret, status, call, asked > 0, NULL);
+        guard_hook_end(&h);
     }
-    guard_errno_restore(saved);
 }
 
+/* A status pointer of our own when the caller gave none: the status is
+ * what says how the child ended. */
 GUARD_EXPORT pid_t wait(int *wstatus)
 {
-    GUARD_REAL(pid_t (*)(int *), wait);
-    int local = 0, *sp = wstatus ? wstatus : &local; /* the caller's pointer, as given */
-    pid_t ret = real(sp);
+    int local = 0, *sp = wstatus ? wstatus : &local;
+    pid_t ret = GUARD_REAL(wait)(sp);
     reaped(ret, ret > 0 ? *sp : 0, GUARD_REAP_WAIT, -1);
     return ret;
 }
 
 GUARD_EXPORT pid_t waitpid(pid_t pid, int *wstatus, int options)
 {
-    GUARD_REAL(pid_t (*)(pid_t, int *, int), waitpid);
     int local = 0, *sp = wstatus ? wstatus : &local;
-    pid_t ret = real(pid, sp, options);
+    pid_t ret = GUARD_REAL(waitpid)(pid, sp, options);
     reaped(ret, ret > 0 ? *sp : 0, GUARD_REAP_WAITPID, pid);
     return ret;
 }
 
 GUARD_EXPORT pid_t wait3(int *wstatus, int options, struct rusage *ru)
 {
-    GUARD_REAL(pid_t (*)(int *, int, struct rusage *), wait3);
     int local = 0, *sp = wstatus ? wstatus : &local;
-    pid_t ret = real(sp, options, ru);
+    pid_t ret = GUARD_REAL(wait3)(sp, options, ru);
     reaped(ret, ret > 0 ? *sp : 0, GUARD_REAP_WAIT3, -1);
     return ret;
 }
 
 GUARD_EXPORT pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *ru)
 {
-    GUARD_REAL(pid_t (*)(pid_t, int *, int, struct rusage *), wait4);
     int local = 0, *sp = wstatus ? wstatus : &local;
-    pid_t ret = real(pid, sp, options, ru);
+    pid_t ret = GUARD_REAL(wait4)(pid, sp, options, ru);
     reaped(ret, ret > 0 ? *sp : 0, GUARD_REAP_WAIT4, pid);
     return ret;
 }
 
 GUARD_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
-    GUARD_REAL(int (*)(idtype_t, id_t, siginfo_t *, int), waitid);
-    int rc = real(idtype, id, info, options);
+    int rc = GUARD_REAL(waitid)(idtype, id, info, options);
     if (rc == 0 && info && info->si_pid > 0 && !(options & WNOWAIT) &&
         (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED)) {
         int status = info->si_code == CLD_EXITED ? (info->si_status & 0xff) << 8

@@ -1,5 +1,5 @@
 /*
- * exec.c — the exec family.  Before the process image is replaced: its
+ * fork/exec.c — the exec family.  Before the process image is replaced: its
  * unreaped children are reported (the new image cannot know about them),
  * an EXEC event closes the log, and LD_PRELOAD/GUARD_OPTIONS are put back
  * into an environment that dropped them, so the new program is watched too
@@ -21,7 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "guard_internal.h"
+#include "fork_internal.h"
 #include "hook.h"
 
 extern char **environ;
@@ -91,7 +91,7 @@ GUARD_FORK_PATH static int contains(const char *text, const char *word)
 }
 
 /* envp with the shim kept in it, or NULL when envp needs no change. */
-GUARD_FORK_PATH char *const *guard_env_with_shim(char *const envp[])
+GUARD_FORK_PATH char *const *guard_fork_env_with_shim(char *const envp[])
 {
     if (!guard_opt.follow_exec || !envp)
         return NULL;
@@ -146,7 +146,7 @@ GUARD_FORK_PATH static int env_carries_shim(char *const *env)
 }
 
 /* A process that has recorded nothing does not create its log only to say
- * that it exec'd: a forked child tells its parent instead (execboard.c),
+ * that it exec'd: a forked child tells its parent instead (fork/board.c),
  * and a program exec'd under the shim writes its own log if it has anything
  * to say.  (Creating the file was most of what a fork+exec cost under the
  * shim.)  If the exec fails, the EXEC event is written then, with the
@@ -156,34 +156,28 @@ static __thread char skipped_payload[1024];
 static __thread size_t skipped_len;
 static __thread int skipped_on_board;
 
-/* The real exec calls, looked up by the parent before it forks (fork
- * hook): a child that looked them up itself would run the dynamic linker's
- * symbol lookup on pages it has to fault in and copy, before every exec. */
-static struct {
-    int (*execve)(const char *, char *const[], char *const[]);
-    int (*execvpe)(const char *, char *const[], char *const[]);
-    int (*fexecve)(int, char *const[], char *const[]);
-    int (*execveat)(int, const char *, char *const[], char *const[], int);
-    _Atomic int resolved;
-} real_exec;
-
-void guard_exec_prepare(void)
+/* The real exec calls are resolved by the parent before it forks (the
+ * fork hook): a child that looked them up itself would run the dynamic
+ * linker's symbol lookup on pages it has to fault in and copy, before
+ * every exec.  Likewise our own path (dladdr). */
+void guard_fork_exec_prepare(void)
 {
-    if (atomic_load_explicit(&real_exec.resolved, memory_order_acquire))
+    static _Atomic int prepared;
+    if (atomic_load_explicit(&prepared, memory_order_acquire))
         return;
-    real_exec.execve = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execve");
-    real_exec.execvpe = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execvpe");
-    real_exec.fexecve = (int (*)(int, char *const[], char *const[]))dlsym(RTLD_NEXT, "fexecve");
-    real_exec.execveat =
-        (int (*)(int, const char *, char *const[], char *const[], int))dlsym(RTLD_NEXT, "execveat");
-    (void)self_path(); /* likewise: dladdr */
-    atomic_store_explicit(&real_exec.resolved, 1, memory_order_release);
+    (void)GUARD_REAL(execve);
+    (void)GUARD_REAL(execvpe);
+    (void)GUARD_REAL(fexecve);
+    (void)GUARD_REAL(execveat);
+    (void)self_path();
+    atomic_store_explicit(&prepared, 1, memory_order_release);
 }
 
 /* Returns the environment to exec with. */
 GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
 {
-    if (!guard_enter())
+    struct guard_hook h;
+    if (!guard_hook_begin(&h))
         return envp;
     char payload[sizeof skipped_payload];
     size_t len = 0;
@@ -201,12 +195,12 @@ GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const ar
     }
     guard_ns_before_spawn_or_exec("exec");
     guard_children_at_exit("replaced itself with exec");
-    char *const *env = guard_env_with_shim(envp);
+    char *const *env = guard_fork_env_with_shim(envp);
     if (skipped_len)
         skipped_len = 0;
     skipped_on_board = 0;
     if (!guard_log_created() && !guard_opt.log_always) {
-        int told = guard_board_post_exec(payload, len);
+        int told = guard_fork_board_post_exec(payload, len);
         if (told > 0) {
             skipped_on_board = 1;
         } else if (told == 0 && env_carries_shim(env ? env : envp)) {
@@ -215,18 +209,21 @@ GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const ar
         }
     }
     if (!skipped_on_board && !skipped_len)
-        guard_log_event(GUARD_EV_EXEC, guard_stack_capture_walk(), 0, 0, 0, 0, payload, len);
-    guard_leave();
+        guard_log_event(GUARD_EV_EXEC, guard_fork_walk_capture(), 0, 0, 0, 0, payload, len);
+    guard_hook_end(&h);
     return env ? env : envp;
 }
 
-static void exec_failed(int err)
+/* The exec returned (it failed): errno is its error. */
+static void exec_failed(void)
 {
-    if (guard_enter()) {
+    struct guard_hook h;
+    if (guard_hook_begin(&h)) {
+        int err = h.saved_errno;
         char payload[sizeof skipped_payload];
         size_t len = 0;
         if (skipped_on_board) {
-            len = guard_board_exec_failed(payload, sizeof payload);
+            len = guard_fork_board_exec_failed(payload, sizeof payload);
             skipped_on_board = 0;
         } else if (skipped_len) {
             memcpy(payload, skipped_payload, skipped_len);
@@ -234,22 +231,17 @@ static void exec_failed(int err)
             skipped_len = 0;
         }
         if (len)
-            guard_log_event(GUARD_EV_EXEC, guard_stack_capture_walk(), 0, 0, 0, 0, payload, len);
+            guard_log_event(GUARD_EV_EXEC, guard_fork_walk_capture(), 0, 0, 0, 0, payload, len);
         guard_log_event(GUARD_EV_EXEC_FAILED, 0, (uint64_t)err, 0, 0, 0, NULL, 0);
-        guard_leave();
+        guard_hook_end(&h);
     }
-    errno = err;
 }
-
-#define RESOLVED(name) (atomic_load_explicit(&real_exec.resolved, memory_order_acquire) \
-                        ? real_exec.name : (guard_exec_prepare(), real_exec.name))
 
 GUARD_FORK_PATH static int vector_exec(const char *path, char *const argv[], char *const envp[], int search)
 {
-    int (*real)(const char *, char *const[], char *const[]) =
-        search ? RESOLVED(execvpe) : RESOLVED(execve);
-    int rc = real(path, argv, before_exec(path, argv, envp));
-    exec_failed(errno);
+    char *const *env = before_exec(path, argv, envp);
+    int rc = search ? GUARD_REAL(execvpe)(path, argv, env) : GUARD_REAL(execve)(path, argv, env);
+    exec_failed();
     return rc;
 }
 
@@ -275,16 +267,18 @@ GUARD_EXPORT int execvp(const char *file, char *const argv[])
 
 GUARD_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    int rc = RESOLVED(fexecve)(fd, argv, before_exec("(fexecve)", argv, envp));
-    exec_failed(errno);
+    char *const *env = before_exec("(fexecve)", argv, envp);
+    int rc = GUARD_REAL(fexecve)(fd, argv, env);
+    exec_failed();
     return rc;
 }
 
 GUARD_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
                           int flags)
 {
-    int rc = RESOLVED(execveat)(dirfd, path, argv, before_exec(path, argv, envp), flags);
-    exec_failed(errno);
+    char *const *env = before_exec(path, argv, envp);
+    int rc = GUARD_REAL(execveat)(dirfd, path, argv, env, flags);
+    exec_failed();
     return rc;
 }
 

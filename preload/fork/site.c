@@ -1,5 +1,5 @@
 /*
- * forkstack.c — the fork's stack, kept per call site.
+ * fork/site.c — the fork's stack, kept per call site.
  *
  * A program that starts many children (a shell, make, a test runner)
  * forks from a handful of places.  Each fork's stack used to be a walk
@@ -36,7 +36,7 @@
 #define _GNU_SOURCE
 #include <stdint.h>
 
-#include "guard_internal.h"
+#include "fork_internal.h"
 
 extern void *__libc_stack_end; /* ld.so's: the main thread's stack pointer at start */
 
@@ -62,7 +62,7 @@ static struct kept_sites *kept; /* in parent-only memory, made at the first fork
 /* Is [lo, hi) on the main thread's stack, above the stack pointer?  (Not
  * inlined: "above" is above this function's own frame, so any local of
  * the caller qualifies.) */
-GUARD_FORK_PATH __attribute__((noinline)) int guard_on_main_stack(uintptr_t lo, uintptr_t hi)
+GUARD_FORK_PATH __attribute__((noinline)) int guard_fork_on_main_stack(uintptr_t lo, uintptr_t hi)
 {
     uintptr_t top = (uintptr_t)__libc_stack_end;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
@@ -74,8 +74,8 @@ GUARD_FORK_PATH __attribute__((noinline)) int guard_on_main_stack(uintptr_t lo, 
  * pointer?  Frame 0's is the fork call's own, checked by the caller.  The
  * stack pointers must rise frame by frame, so that every read is between
  * the first and the last: here on_main_stack has checked those; for a
- * fresh walk (spawn.c) the unwinder has just read the same words. */
-int guard_frames_in_place(const uint64_t *pcs, const uint64_t *sps, unsigned n)
+ * fresh walk (fork/hooks.c) the unwinder has just read the same words. */
+int guard_fork_frames_in_place(const uint64_t *pcs, const uint64_t *sps, unsigned n)
 {
     for (unsigned i = 1; i < n; i++)
         if (sps[i] <= sps[i - 1] || *(const volatile uint64_t *)(uintptr_t)(sps[i] - 8) != pcs[i] + 1)
@@ -114,17 +114,17 @@ static void keep(const uint64_t *pcs, const uint64_t *sps, unsigned n, uint32_t 
     s->cfa = sps[0];
 }
 
-unsigned guard_fork_stack_take(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigned max,
+unsigned guard_fork_site_stack(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigned max,
                                uint64_t *sps, unsigned sps_max, uint32_t *stack)
 {
     /* (the table is not even read from another stack: only the thread on
      * the main stack touches it) */
-    int keepable = sps_max >= SITE_FRAMES && max <= SITE_FRAMES && guard_on_main_stack(cfa, cfa) &&
-                   guard_parent_only_wiped();
+    int keepable = sps_max >= SITE_FRAMES && max <= SITE_FRAMES && guard_fork_on_main_stack(cfa, cfa) &&
+                   guard_alloc_parent_only_wiped();
     if (keepable) {
         struct kept_site *s = find(ra, cfa);
-        if (s && s->n <= max && guard_on_main_stack(s->sps[0], s->sps[s->n - 1]) &&
-            guard_frames_in_place(s->pcs, s->sps, s->n)) {
+        if (s && s->n <= max && guard_fork_on_main_stack(s->sps[0], s->sps[s->n - 1]) &&
+            guard_fork_frames_in_place(s->pcs, s->sps, s->n)) {
             for (unsigned i = 0; i < s->n; i++) {
                 pcs[i] = s->pcs[i];
                 sps[i] = s->sps[i];
@@ -133,12 +133,12 @@ unsigned guard_fork_stack_take(uint64_t ra, uint64_t cfa, uint64_t *pcs, unsigne
             return s->n;
         }
     }
-    unsigned n = guard_stack_walk_raw(pcs, max, sps, sps_max, NULL);
-    *stack = n ? guard_stack_intern(pcs, n) : guard_stack_capture_walk();
+    unsigned n = guard_fork_walk_raw(pcs, max, sps, sps_max, NULL);
+    *stack = n ? guard_stack_intern(pcs, n) : guard_fork_walk_capture();
     /* kept only if the walk started where the fork was called (no frame
      * of ours left on top) and every frame can be checked next time */
     if (keepable && *stack && n >= 1 && n <= SITE_FRAMES && pcs[0] + 1 == ra && sps[0] == cfa &&
-        guard_on_main_stack(sps[0], sps[n - 1]) && guard_frames_in_place(pcs, sps, n))
+        guard_fork_on_main_stack(sps[0], sps[n - 1]) && guard_fork_frames_in_place(pcs, sps, n))
         keep(pcs, sps, n, *stack);
     return n;
 }

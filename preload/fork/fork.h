@@ -1,0 +1,48 @@
+/*
+ * fork/fork.h — the fork and spawn subsystem: the hooks that start, exec
+ * and reap processes (fork, vfork, clone, posix_spawn, system, popen, the
+ * exec and wait families, kill), what a forked child does before it runs
+ * the program again, and how it tells its parent what it exec'd.
+ *
+ * Two paths, chosen by the fork_fast option (options.c):
+ *   plain (fork_fast=0): a fork is the hook, a libgcc walk of its stack,
+ *     the child's handoff in TLS, the atfork handler; a child's exec is
+ *     recorded with a walk of its own stack.  Any engineer can follow it.
+ *   fast (fork_fast=1, the default): the same records, with fewer pages
+ *     written and copied per spawn: the fork's stack is reused from its
+ *     call site while its frames are provably unchanged (site.c), the
+ *     handoff lives in the fork hook's frame, the main thread's depth moves
+ *     to parent-only memory (child.c), and a child's exec stack is a raw
+ *     copy joined to its fork's stack (board.c).
+ * The test suite runs whole with either (make check).
+ *
+ * The rest of the shim sees these entry points only.
+ */
+#ifndef GUARD_FORK_H
+#define GUARD_FORK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct guard_thread_hot;
+
+/* At start-up: the atfork handler (child.c). */
+void guard_fork_init(void);
+/* Where this thread's depth in the shim is kept, chosen on its way in at
+ * depth 0 (hook.h's guard_enter; child.c). */
+struct guard_thread_hot *guard_fork_depth_place(void);
+/* The counter that orders pool gets and spawns, shared by a fork tree
+ * (board.c); NULL when none could be made. */
+_Atomic uint64_t *guard_fork_board_sequence(void);
+/* The parent reaped the child of board key `key` (pid): its exec, if on
+ * the board, goes into the parent's log (board.c). */
+void guard_fork_board_take(uint32_t key, pid_t pid);
+/* At exit or exec: no more takes (board.c). */
+void guard_fork_board_close(void);
+/* The caller's stack with libgcc's unwinder (walk.c): for calls made once
+ * per child (spawn, exec, fork-unsafe checks), without libunwind's 256 KiB
+ * per-thread cache. */
+uint32_t guard_fork_walk_capture(void);
+
+#endif /* GUARD_FORK_H */
