@@ -1,12 +1,10 @@
 /*
- * alloc.c — the shim's memory and its lock.
+ * alloc.c — the shim's memory.
  *
  * Hooks run in signal handlers and in the middle of the program's malloc,
  * so the shim never uses malloc: its tables come from bump arenas over
  * anonymous memory, never freed (what the shim allocates lives as long as
- * the process), and its critical sections use an owner-aware spinlock
- * that refuses, rather than deadlocks, when a signal handler interrupts
- * the thread holding it.
+ * the process).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,26 +16,6 @@
 #include "guard_internal.h"
 
 
-
-int guard_lock_acquire(struct guard_lock *lock)
-{
-    int self = (int)guard_gettid();
-    for (unsigned spins = 0;; spins++) {
-        int expected = 0;
-        if (atomic_compare_exchange_weak_explicit(&lock->owner, &expected, self,
-                                                  memory_order_acquire, memory_order_relaxed))
-            return 1;
-        if (expected == self)
-            return 0; /* we interrupted ourselves: refuse rather than deadlock */
-        if (spins > 64)
-            sched_yield();
-    }
-}
-
-void guard_lock_release(struct guard_lock *lock)
-{
-    atomic_store_explicit(&lock->owner, 0, memory_order_release);
-}
 
 /* A bump allocator over chunks of anonymous memory, never freed: what the
  * shim allocates lives as long as the process. */

@@ -209,7 +209,7 @@ static void low_stack_slow(const char *call, uintptr_t sp);
 
 static void slow_entry(void)
 {
-    guard_clock_measure_once();
+    guard_vdso_measure_once();
     low_stack_slow(slow_call, slow_sp);
 }
 

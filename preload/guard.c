@@ -29,7 +29,6 @@ __thread struct guard_thread_hot guard_tls_hot_own;
 static __thread pid_t tls_tid;
 
 GUARD_FORK_WRITTEN pid_t guard_pid;
-const char *guard_options_text = "";
 
 enum { STATE_UNINIT, STATE_INITIALIZING, STATE_ACTIVE, STATE_INERT };
 static _Atomic int guard_state = STATE_UNINIT;
@@ -48,7 +47,7 @@ GUARD_FORK_PATH void guard_set_tid(pid_t tid)
     tls_tid = tid;
 }
 
-GUARD_FORK_PATH uint64_t guard_clock_ns(clockid_t clock)
+GUARD_FORK_PATH uint64_t guard_now_ns_on(clockid_t clock)
 {
     struct timespec ts;
     guard_clock_real_gettime(clock, &ts);
@@ -57,7 +56,7 @@ GUARD_FORK_PATH uint64_t guard_clock_ns(clockid_t clock)
 
 GUARD_FORK_PATH uint64_t guard_now_ns(void)
 {
-    return guard_clock_ns(CLOCK_MONOTONIC);
+    return guard_now_ns_on(CLOCK_MONOTONIC);
 }
 
 /* For the short pool records on the hot path: the coarse clock reads the
@@ -66,7 +65,7 @@ GUARD_FORK_PATH uint64_t guard_now_ns(void)
  * place in the file; the time only says roughly when. */
 uint64_t guard_now_coarse_ns(void)
 {
-    return guard_clock_ns(CLOCK_MONOTONIC_COARSE);
+    return guard_now_ns_on(CLOCK_MONOTONIC_COARSE);
 }
 
 /* /proc/self/exe, read once per process image: a fork child has the same
@@ -176,7 +175,7 @@ static void guard_init(void)
     guard_log_open(getppid(), 0);
     guard_fault_install();
     guard_children_init();
-    guard_clock_init();
+    guard_vdso_measure_init();
     guard_fork_init();
     if (guard_opt.verbosity >= 2)
         guard_fmt_stderr("==%d==libguard: active, log %s%s; vdso-low-stack threshold %lu bytes\n",

@@ -52,13 +52,15 @@ extern struct guard_options guard_opt;
  * bad values.  Returns nothing: bad input never stops the program. */
 void guard_options_parse(const char *text);
 void guard_options_defaults(void);
-
-/* ---- the shim's state: start-up, exit, ids and clocks (guard.c) -------- */
-extern pid_t guard_pid;                /* cached: getpid() is a system call */
 extern const char *guard_options_text; /* GUARD_OPTIONS as given, or "" */
+
+/* ---- the shim's state: start-up, exit, ids and clocks (guard.c) --------
+ * guard.c's names are plain guard_* (guard_pid, guard_enter, ...). */
+extern pid_t guard_pid;                /* cached: getpid() is a system call */
+
 pid_t guard_gettid(void);              /* cached per thread */
 uint64_t guard_now_ns(void);           /* CLOCK_MONOTONIC */
-uint64_t guard_clock_ns(clockid_t clock);
+uint64_t guard_now_ns_on(clockid_t clock);
 uint64_t guard_now_coarse_ns(void);    /* CLOCK_MONOTONIC_COARSE: tick resolution, cheap */
 int guard_is_active(void);             /* initialised and not inert */
 const char *guard_exe_path(void);      /* /proc/self/exe, read once per process image */
@@ -164,7 +166,7 @@ size_t guard_fmt_va(char *buf, size_t cap, const char *fmt, va_list ap);
 void guard_fmt_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void guard_fmt_write_all(int fd, const char *s, size_t len); /* errno untouched */
 
-/* ---- locks (alloc.c) ------------------------------------------------------
+/* ---- locks (lock.c) -------------------------------------------------------
  * A spinlock that knows its owner: a signal handler that interrupts the
  * owning thread and wants the same lock gets a failure instead of a
  * deadlock.  Hold it only for short, non-blocking work. */
@@ -245,8 +247,8 @@ unsigned long guard_clock_threshold(void);
  * touch memory, measured by running them on a fresh stack (bytes; 0 if the
  * measurement failed). */
 unsigned long guard_vdso_measure(void);
-void guard_clock_init(void);
-void guard_clock_measure_once(void); /* under the slow path's lock */
+void guard_vdso_measure_init(void);
+void guard_vdso_measure_once(void); /* under the slow path's lock */
 
 /* ---- memory (alloc.c) ------------------------------------------------------
  * Memory for the shim's own tables: anonymous mmap, never malloc (hooks run

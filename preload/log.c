@@ -437,8 +437,8 @@ int guard_log_open(pid_t ppid, int forked_child)
     window_chunks = chunk_size < WINDOW_BYTES ? (unsigned)(WINDOW_BYTES / chunk_size) : 1;
     pending_ppid = ppid;
     pending_forked = forked_child;
-    start_realtime_ns = guard_clock_ns(CLOCK_REALTIME);
-    start_monotonic_ns = guard_clock_ns(CLOCK_MONOTONIC);
+    start_realtime_ns = guard_now_ns_on(CLOCK_REALTIME);
+    start_monotonic_ns = guard_now_ns_on(CLOCK_MONOTONIC);
     atomic_store(&log_state, LOG_PENDING);
     if (guard_opt.log_always)
         return log_materialize() ? 0 : -1;
@@ -462,8 +462,8 @@ static void take_start_time(void)
         start_monotonic_ns = stamp->monotonic_ns;
         start_realtime_ns = stamp->realtime_ns;
     } else {
-        start_realtime_ns = guard_clock_ns(CLOCK_REALTIME);
-        start_monotonic_ns = guard_clock_ns(CLOCK_MONOTONIC);
+        start_realtime_ns = guard_now_ns_on(CLOCK_REALTIME);
+        start_monotonic_ns = guard_now_ns_on(CLOCK_MONOTONIC);
     }
 }
 

@@ -14,6 +14,7 @@
 #include "guard_internal.h"
 
 struct guard_options guard_opt;
+const char *guard_options_text = ""; /* GUARD_OPTIONS as given */
 
 void guard_options_defaults(void)
 {

@@ -96,13 +96,13 @@ unsigned long guard_vdso_measure(void)
  * first time a time call takes the slow path (a thread's first time call,
  * or a small stack), so that a process that never asks for the time —
  * most short-lived children — does not pay its ~30 us. */
-void guard_clock_init(void)
+void guard_vdso_measure_init(void)
 {
     guard_clock_set_threshold(guard_opt.vdso_min_headroom);
 }
 
 /* Called from the time calls' slow path (on its own stack, one at a time). */
-void guard_clock_measure_once(void)
+void guard_vdso_measure_once(void)
 {
     static int measured;
     if (measured)

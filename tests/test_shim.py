@@ -4,6 +4,7 @@ hooks called before our constructor, transparency of hooked calls, and
 run-with-guard.sh."""
 import glob
 import os
+import re
 import subprocess
 
 from harness import LogDir, ROOT, analyze, findings, prog, run, shim, test
@@ -205,3 +206,36 @@ def make_install_honours_prefix_and_destdir():
     assert "prefix=/opt/lg" in pc
     assert "/opt/lg/lib/libguard.so" in open(os.path.join(root, "bin/run-with-guard")).read()
     d.cleanup()
+
+
+def _hook_list():
+    """The names preload/hook_list.h lists: the one source of the exports."""
+    names = set()
+    with open(os.path.join(ROOT, "preload", "hook_list.h")) as fh:
+        for line in fh:
+            m = re.match(r"GUARD_(?:API|HOOK)\((\w+)", line)
+            if m:
+                names.add(m.group(1))
+    return names
+
+
+@test
+def the_shim_exports_exactly_its_hook_list_and_never_calls_its_own_hooks():
+    # Only the API and the hooks leave libguard.so, and all of them come
+    # from one list.  The shim's own file and process operations are
+    # system calls of its own (preload/sys.h): a call through libc to a
+    # function it hooks would bind to its own hook (a relocation against
+    # that name), re-entering the shim from inside it.
+    listed = _hook_list()
+    assert {"guard_pool_get", "guard_pool_put", "fork", "open", "read"} <= listed, listed
+    syms = subprocess.run(["readelf", "--dyn-syms", "-W", shim()], capture_output=True,
+                          text=True).stdout
+    exported = {f[7] for f in (line.split() for line in syms.splitlines())
+                if len(f) >= 8 and f[6] != "UND" and f[4] in ("GLOBAL", "WEAK")
+                and f[3] in ("FUNC", "IFUNC")}
+    assert exported == listed, ("exported, not listed: %s; listed, not exported: %s"
+                                % (sorted(exported - listed), sorted(listed - exported)))
+    relocs = subprocess.run(["readelf", "-rW", shim()], capture_output=True, text=True).stdout
+    referenced = {f[4].split("@")[0] for f in (line.split() for line in relocs.splitlines())
+                  if len(f) >= 5 and f[0][:1].isalnum() and "R_X86_64" in f[2]}
+    assert not (referenced & listed), "the shim calls its own hooks: %s" % sorted(referenced & listed)

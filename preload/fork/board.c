@@ -283,7 +283,7 @@ GUARD_FORK_PATH static void copy_words(void *to, const void *from, size_t bytes)
  * there.  The plain path always walks, and walks the whole stack. */
 GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
 {
-    const struct guard_fork_site *site = &guard_tls_fork_site;
+    const struct guard_fork_site *site = &guard_fork_tls_site;
     struct board_slot_head *h = &slot->h;
     uint64_t pc, sp, fp;
     h->raw = 0;

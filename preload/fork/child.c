@@ -73,7 +73,7 @@ GUARD_FORK_PATH static void after_fork_child(void)
     struct guard_thread_hot *hot = &guard_tls_hot_own;
     if (guard_tls_hot != hot)
         guard_tls_hot = hot;
-    int depth = guard_tls_fork_nested ? guard_tls_nested_depth : 0;
+    int depth = guard_fork_tls_nested ? guard_fork_tls_nested_depth : 0;
     if (hot->depth != depth)
         hot->depth = depth;
     hot->depth++;

@@ -34,8 +34,8 @@ const struct guard_fork_handoff *guard_fork_handoff_take(void);
  * signal handler's): its child must not take the fork state for its own
  * (hooks.c, nested_fork), and gets back the thread's depth in the shim at
  * that fork. */
-extern __thread int guard_tls_fork_nested;
-extern __thread int guard_tls_nested_depth;
+extern __thread int guard_fork_tls_nested;
+extern __thread int guard_fork_tls_nested_depth;
 /* A clone child without CLONE_VM: the atfork handler's work (child.c). */
 void guard_fork_child_setup(void);
 
@@ -61,7 +61,7 @@ struct guard_fork_site {
     uintptr_t slot_addr[GUARD_FORK_SLOTS];
     uint64_t slot_value[GUARD_FORK_SLOTS];
 };
-extern __thread struct guard_fork_site guard_tls_fork_site;
+extern __thread struct guard_fork_site guard_fork_tls_site;
 int guard_fork_site_intact(const struct guard_fork_site *site); /* board.c */
 /* The fork's stack: its frames into pcs and their stack pointers into sps
  * (the walk's), its id into *stack; ra and cfa are where the program

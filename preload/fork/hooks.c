@@ -27,9 +27,9 @@
 
 /* Where the program called fork, read by the child at its exec (TLS is
  * copied).  Written only where it changed: see note_fork_site. */
-__thread struct guard_fork_site guard_tls_fork_site;
-__thread int guard_tls_fork_nested;
-__thread int guard_tls_nested_depth;
+__thread struct guard_fork_site guard_fork_tls_site;
+__thread int guard_fork_tls_nested;
+__thread int guard_fork_tls_nested_depth;
 
 /*
  * The handoff: what a fork child takes from the fork that made it (its
@@ -74,7 +74,7 @@ static int fork_in_progress(void)
 
 GUARD_FORK_PATH const struct guard_fork_handoff *guard_fork_handoff_take(void)
 {
-    if (guard_tls_fork_nested)
+    if (guard_fork_tls_nested)
         return NULL; /* a signal handler's fork inside another: see nested_fork */
     if (tls_handoff.live == HANDOFF_LIVE)
         return &tls_handoff;
@@ -85,7 +85,7 @@ GUARD_FORK_PATH const struct guard_fork_handoff *guard_fork_handoff_take(void)
 static void stamp_fork(struct guard_fork_handoff *h)
 {
     h->stamp.pid = guard_pid;
-    h->stamp.realtime_ns = guard_clock_ns(CLOCK_REALTIME);
+    h->stamp.realtime_ns = guard_now_ns_on(CLOCK_REALTIME);
     h->stamp.monotonic_ns = guard_now_ns();
 }
 
@@ -104,7 +104,7 @@ static void stamp_fork(struct guard_fork_handoff *h)
  * stack pointers (n of them; sps[i] == 0: interrupted by a signal). */
 static void note_fork_site(uint32_t stack, const uint64_t *pcs, const uint64_t *sps, unsigned n)
 {
-    struct guard_fork_site *site = &guard_tls_fork_site;
+    struct guard_fork_site *site = &guard_fork_tls_site;
     /* Frame i's return address (pcs[i] + 1) was pushed just below frame
      * i's stack pointer at its call: the very word the unwinder read to
      * find frame i, so reading it cannot fault.  Not so for a frame a
@@ -158,7 +158,7 @@ static void block_async_signals(sigset_t *old)
 static __attribute__((noinline)) uint32_t take_fork_stack(uint64_t ra, uint64_t cfa)
 {
     if (!guard_fork_fast()) {
-        STORE_IF_CHANGED(guard_tls_fork_site.stack, 0); /* the child's exec walks whole */
+        STORE_IF_CHANGED(guard_fork_tls_site.stack, 0); /* the child's exec walks whole */
         return guard_fork_walk_capture();
     }
     unsigned max = guard_opt.max_frames >= 1 && guard_opt.max_frames <= GUARD_MAX_FRAMES
@@ -174,7 +174,7 @@ static __attribute__((noinline)) uint32_t take_fork_stack(uint64_t ra, uint64_t 
  * fork that set it.  A fork that a signal handler makes in the middle of
  * another (or that comes in while this thread is inside the shim, and so
  * goes straight to the real fork) must neither overwrite it nor let its
- * child take it for its own: such a fork sets guard_tls_fork_nested around
+ * child take it for its own: such a fork sets guard_fork_tls_nested around
  * the real call, and its child ignores the state (it gets no board slot
  * and writes its exec in a log of its own, and its log's start is the
  * time of its first record).  Unlike holding signals around every fork,
@@ -183,13 +183,13 @@ static __attribute__((noinline)) uint32_t take_fork_stack(uint64_t ra, uint64_t 
  * finds zeroed: see guard_hot). */
 GUARD_FORK_PATH static pid_t nested_fork(void)
 {
-    int was = guard_tls_fork_nested, was_depth = guard_tls_nested_depth;
-    guard_tls_nested_depth = guard_hot()->depth;
-    guard_tls_fork_nested = 1;
+    int was = guard_fork_tls_nested, was_depth = guard_fork_tls_nested_depth;
+    guard_fork_tls_nested_depth = guard_hot()->depth;
+    guard_fork_tls_nested = 1;
     pid_t pid = GUARD_REAL(fork)();
     int saved = errno;
-    guard_tls_fork_nested = was; /* in the parent and in the child */
-    guard_tls_nested_depth = was_depth;
+    guard_fork_tls_nested = was; /* in the parent and in the child */
+    guard_fork_tls_nested_depth = was_depth;
     errno = saved;
     return pid;
 }
@@ -381,7 +381,7 @@ static int clone_trampoline(void *p)
     forks_off_main_stack = 0;
     tls_handoff.live = 0;
     tls_stack_handoff = NULL;
-    guard_tls_fork_nested = 0;
+    guard_fork_tls_nested = 0;
     return start.fn(start.arg);
 }
 
@@ -410,7 +410,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
         threads = guard_threads_count();
         if (copy && !fork_in_progress()) {
             tls_handoff.threads = threads;
-            guard_tls_fork_site.stack = 0; /* its exec's stack: walked whole */
+            guard_fork_tls_site.stack = 0; /* its exec's stack: walked whole */
             block_async_signals(&mask);
             forks_off_main_stack++;
             board_key = guard_fork_board_before_fork();
@@ -422,14 +422,14 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
         }
         guard_hook_end(&h);
     }
-    int was_nested = guard_tls_fork_nested;
+    int was_nested = guard_fork_tls_nested;
     if (nested)
-        guard_tls_fork_nested = 1;
+        guard_fork_tls_nested = 1;
     int pid = entered && copy
                   ? GUARD_REAL(clone)(clone_trampoline, stack, flags, &start, ptid, tls, ctid)
                   : GUARD_REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
     int err = errno;
-    guard_tls_fork_nested = was_nested;
+    guard_fork_tls_nested = was_nested;
     if (entered && copy && !nested) {
         handoff_set_live(&tls_handoff, 0);
         forks_off_main_stack--;
