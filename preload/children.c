@@ -7,8 +7,8 @@
  * it.  Three checks stand on this table:
  *   - unreaped-child: children still in it when the process exits or execs;
  *   - put-while-child-running (pool.c asks here): children started after an
- *     object's get that are still unreaped at its put — seed 000's shape,
- *     found on every run, not only when the race turns harmful;
+ *     object's get that are still unreaped at its put (a buffer returned
+ *     to its pool while a child's I/O may still use it), found on every run, not only when the race turns harmful;
  *   - fork-unsafe-call: a child forked from a multithreaded process that
  *     calls a non-async-signal-safe hooked function before exec.
  *

@@ -1,6 +1,6 @@
 /*
  * clock.c — the time calls (clock_gettime, gettimeofday, time,
- * clock_getres) and seed 004: a vDSO built with stack probing touches
+ * clock_getres) and vdso-low-stack: a vDSO built with stack probing touches
  * memory about 4 KiB below the stack pointer, which corrupts whatever lies
  * there when the call runs on a small stack (Go's 104-byte system stack, a
  * coroutine, a 4 KiB sigaltstack).
@@ -217,8 +217,8 @@ static void run_on_slow_stack(const char *call, uintptr_t sp)
 {
     if (!guard_lock_acquire(&slow_lock))
         return;
-    /* From our arena, not a mapping of its own: each separate mapping with
-     * pages in it costs every fork ~3 us (docs/performance.md). */
+    /* From our arena, not a mapping of its own: every mapping with pages
+     * in it is one more for each fork to copy. */
     if (!slow_stack)
         slow_stack = guard_alloc(SLOW_STACK_SIZE);
     if (slow_stack && getcontext(&slow_ctx) == 0) {

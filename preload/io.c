@@ -2,8 +2,8 @@
  * io.c — the read/write family, watched on the error path only.
  *
  * When the kernel copies to or from a returned (PROT_NONE) pool object, the
- * call fails with EFAULT instead of faulting: that is seed 000 exactly, a
- * writer thread still feeding a child's pipe from a buffer that was already
+ * call fails with EFAULT instead of faulting: a use-after-return by the
+ * kernel, as when a writer thread still feeding a child's pipe from a buffer that was already
  * back in its pool.  The fast path is the real call and one compare; only a
  * failure with EFAULT looks further.  When the buffer is a returned object,
  * the finding is reported, the object unprotected, and the call made again,

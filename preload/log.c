@@ -69,9 +69,8 @@ GUARD_LARGE static _Atomic(char *) chunks[MAX_CHUNKS];
  * mapping of the file's next 16 MiB, before the file is that long (each
  * chunk is given its disk space before its first record; nothing touches
  * a page beyond the end of the file).  Every mapping costs each fork and
- * each exec of the process (about 1 us for one a fork leaves out, 2 us for
- * one it copies, docs/performance.md), and a chunk per mapping made a
- * long-running parent's forks slower the more it had logged. */
+ * each exec of the process, so a long-running parent's forks must not
+ * get slower the more it has logged. */
 #define WINDOW_BYTES (16u << 20)
 static unsigned window_chunks;        /* chunks per window: WINDOW_BYTES / chunk_size, at least 1 */
 GUARD_LARGE static _Atomic(char *) windows[MAX_CHUNKS];
@@ -86,8 +85,7 @@ GUARD_FORK_WRITTEN static _Atomic uint32_t log_epoch = 1; /* a new log file: not
 
 /* The file is created at the first record, not at start-up (log_always=0):
  * most processes of a test suite or a build record nothing, and creating a
- * file costs more than all the rest of the shim's start-up (30-50 us on
- * tmpfs, 0.2-0.9 ms on ext4; docs/performance.md).  A process that records
+ * file costs more than all the rest of the shim's start-up.  A process that records
  * nothing still appears in the process tree, from its parent's records. */
 enum { LOG_OFF, LOG_PENDING, LOG_OPENING, LOG_OPEN, LOG_FAILED };
 GUARD_FORK_WRITTEN static _Atomic int log_state = LOG_OFF;
@@ -119,7 +117,7 @@ static int log_fd_is_ours(void)
  * usually the lowest free numbers, but below 64: the kernel's descriptor
  * table starts with 64 slots inside the process, and one number above
  * that makes it allocate a larger table, which every fork() then copies
- * for the child (number 900 cost each fork+exec ~5 us, docs/performance.md).
+ * for the child.
  * A program that takes this number for itself is handled like one that
  * closes it: see log_fd_is_ours. */
 #define LOG_FD_FLOOR 56

@@ -1,5 +1,6 @@
 /*
- * ns.c — namespaces are per thread: seed 003.
+ * ns.c — namespaces are per thread: namespace-off-thread and
+ * proc-self-ns-mismatch.
  *
  * unshare() and setns() change only the calling thread; mount, umount,
  * pivot_root and chroot act in the calling thread's mount namespace; a

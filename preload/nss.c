@@ -1,5 +1,5 @@
 /*
- * nss.c — the user and group lookups (getpw*, getgr*): seed 002's ground.
+ * nss.c — the user and group lookups (getpw*, getgr*).
  *
  * Three checks:
  *   - nss-nonreentrant-threads: getpwuid() and friends return a pointer to

@@ -257,8 +257,8 @@ struct last_get {
 };
 
 /* put-while-child-running: every child started after the object's get and
- * not reaped yet may still be using it (seed 000: "cancelling the context
- * does not guarantee the command is fully done").  Fires whether or not
+ * not reaped yet may still be using it (cancelling a command does not
+ * mean it is done: wait for it before its buffers go back).  Fires whether or not
  * the child happens to touch the object on this run. */
 static void check_children_at_put(const void *pool, const void *obj, size_t size,
                                    uint32_t put_stack, const struct last_get *got)

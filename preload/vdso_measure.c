@@ -95,7 +95,7 @@ unsigned long guard_vdso_measure(void)
 /* At start-up the threshold is the option's; the measurement is made the
  * first time a time call takes the slow path (a thread's first time call,
  * or a small stack), so that a process that never asks for the time —
- * most short-lived children — does not pay its ~30 us. */
+ * most short-lived children — does not pay for it. */
 void guard_vdso_measure_init(void)
 {
     guard_clock_set_threshold(guard_opt.vdso_min_headroom);

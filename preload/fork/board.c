@@ -2,10 +2,9 @@
  * fork/board.c — how a forked child tells its parent what it exec'd,
  * without a log file of its own.
  *
- * Most forked children exec at once.  Creating a log file only to say
- * "I exec'd /bin/sh -c ..." used to be most of what a fork+exec cost under
- * the shim (a file creation: 30-50 us on tmpfs, up to 0.9 ms on ext4).  So
- * a process that forks keeps a board of slots in a MAP_SHARED anonymous
+ * Most forked children exec at once, and creating a log file only to say
+ * "I exec'd /bin/sh -c ..." would cost more than the rest of a fork+exec
+ * under the shim.  So a process that forks keeps a board of slots in a MAP_SHARED anonymous
  * mapping, which its forked children inherit.  A child that has recorded
  * nothing yet writes its exec (program, argv, the exec call's frames) into
  * a slot and execs without a log; the mapping is gone from the child at

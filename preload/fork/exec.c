@@ -148,8 +148,7 @@ GUARD_FORK_PATH static int env_carries_shim(char *const *env)
 /* A process that has recorded nothing does not create its log only to say
  * that it exec'd: a forked child tells its parent instead (fork/board.c),
  * and a program exec'd under the shim writes its own log if it has anything
- * to say.  (Creating the file was most of what a fork+exec cost under the
- * shim.)  If the exec fails, the EXEC event is written then, with the
+ * to say.  If the exec fails, the EXEC event is written then, with the
  * failure: the payload is kept for that in the board slot, or here when the
  * new program was to tell. */
 static __thread char skipped_payload[1024];

@@ -1,13 +1,11 @@
 /*
  * fork/site.c — the fork's stack, kept per call site.
  *
- * A program that starts many children (a shell, make, a test runner)
- * forks from a handful of places.  Each fork's stack used to be a walk
- * with libgcc's unwinder (walk.c), and after every exec of the previous
- * child that walk runs cold: its unwind tables, in three or four modules,
- * are out of the caches, some 0.5 % of a whole fork+exec+wait of
- * /bin/true (docs/performance.md).  So the frames of the last few fork
- * sites are kept, and a fork from the same call at the same stack pointer
+ * Fast path only.  A program that starts many children (a shell, make, a
+ * test runner) forks from a handful of places, and a walk of the fork's
+ * stack with libgcc's unwinder (walk.c) runs cold after every exec of the
+ * previous child: its unwind tables, in three or four modules, are out of
+ * the caches.  So the frames of the last few fork sites are kept, and a fork from the same call at the same stack pointer
  * takes them again when every frame is provably still the same: the
  * return address of each frame above the first is still in the stack slot
  * where the walk found it.  (Frame i's return address sits just below
@@ -20,7 +18,7 @@
  * kernel keeps mmap_base at least that far down), so a stack pointer in
  * the 64 MiB below __libc_stack_end is on that stack, and so is every
  * address between it and __libc_stack_end.  Other threads (and coroutine
- * or signal stacks) walk every time, as before.
+ * or signal stacks) walk every time.
  *
  * The kept frames are in parent-only memory (guard_alloc_parent_only): a
  * fork child finds none, which is right, since the stack ids they name are

@@ -8,19 +8,17 @@
  * not pay for more than it needs.  libunwind's cached unw_backtrace needs
  * a 256 KiB trace cache per thread, which every fork then copies the page
  * tables of; its cursor walk takes a cache lock around every step (two
- * rt_sigprocmask calls each, ~15 per fork; docs/performance.md).  libgcc's
- * _Unwind_Backtrace finds each frame's unwind information through glibc's
- * _dl_find_object, without a lock or a system call (~0.1 us a frame).
- * The pool API, NSS and the other frequent calls keep libunwind's cached
- * capture (~100 ns for a whole stack), and libunwind still unwinds from
- * signal contexts (crashes, faults).
+ * rt_sigprocmask calls each).  libgcc's _Unwind_Backtrace finds each
+ * frame's unwind information through glibc's _dl_find_object, without a
+ * lock or a system call.  The pool API, NSS and the other frequent calls
+ * keep libunwind's cached capture, and libunwind still unwinds from signal
+ * contexts (crashes, faults).
  *
  * The unwinder is linked into the shim from gcc's libgcc_eh.a (its
- * symbols kept local by preload/exports.map), not loaded from
- * libgcc_s.so.1: a library loaded into the process is five more mappings
- * that every fork copies and every exec tears down (~8 us a fork+exec,
- * docs/performance.md), where 30 KiB more of our own code costs a fork
- * nothing.  Our copy has its own registry of frames (empty: nothing
+ * symbols kept local by the export list), not loaded from libgcc_s.so.1:
+ * a library loaded into the process is five more mappings that every fork
+ * copies and every exec tears down, where 30 KiB more of our own code
+ * costs a fork nothing.  Our copy has its own registry of frames (empty: nothing
  * registers with it), so it never contends with the program's exceptions.
  *
  * A walk also gives each frame's stack pointer, which the exec board needs
