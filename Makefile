@@ -157,9 +157,14 @@ $(BUILD)/bench/libempty_preload.so: bench/preload/empty_preload.c | $(BUILD)/.de
 bench: $(BUILD)/libguard.so $(BENCHES) $(BUILD)/bench/libempty_preload.so
 	@sh bench/run.sh $(BUILD)
 
+MAN1 = $(wildcard docs/man/*.1)
+MAN7 = $(wildcard docs/man/*.7)
+DOCS = README.md $(wildcard docs/*.md)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
-	           $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	           $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	           $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	           $(DESTDIR)$(PREFIX)/share/doc/libguard
 	install -m 0755 $(BUILD)/libguard.so $(DESTDIR)$(PREFIX)/lib/libguard.so
 	install -m 0755 $(BUILD)/guard-analyze $(DESTDIR)$(PREFIX)/bin/guard-analyze
 	sed -e 's|@LIBGUARD@|$(PREFIX)/lib/libguard.so|' -e 's|@ANALYZER@|$(PREFIX)/bin/guard-analyze|' \
@@ -167,6 +172,9 @@ install: all
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/run-with-guard
 	install -m 0644 include/guard.h $(DESTDIR)$(PREFIX)/include/guard.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' libguard.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libguard.pc
+	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7/)
+	install -m 0644 $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/libguard/
 
 clean:
 	rm -rf $(BUILD)

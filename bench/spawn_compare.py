@@ -15,7 +15,11 @@ reports, per variant, the median over rounds of the wall time per spawn
 all its children (wait4's rusage), each against the first variant.
 
   bench/spawn_compare.py [-r ROUNDS] [-n SPAWNS] [--loop fork-exec|posix-spawn] \\
-      none build/bench/libempty_preload.so /tmp/variant-a.so build/libguard.so
+      none build/bench/libempty_preload.so /tmp/variant-a.so build/libguard.so \\
+      build/libguard.so+fork_fast=0
+
+A variant LIB+OPTIONS runs LIB with OPTIONS added to its GUARD_OPTIONS (the
+fork subsystem's plain path above).
 
 Logs go to a fresh temporary directory on /dev/shm when it exists, or in
 the directory given with --log-parent (to see what the log's file system
@@ -46,11 +50,17 @@ def stage_variants(variants, workdir):
             staged[v] = None
         elif v not in staged:
             staged[v] = os.path.join(workdir, "v%02d.so" % i)
-            shutil.copy(v, staged[v])
+            shutil.copy(split_variant(v)[0], staged[v])
     return staged
 
 
-def variant_env(library, logdir, like=None):
+def split_variant(v):
+    """'LIB+OPTIONS' -> (LIB, OPTIONS); 'LIB' -> (LIB, '')."""
+    lib, _, options = v.partition("+")
+    return lib, options
+
+
+def variant_env(library, logdir, like=None, extra=""):
     """The worker's environment: library preloaded (None: nothing), logs in
     logdir, its children exec'd without it (follow_exec=0).  Without a
     library the environment gets two variables as long as LD_PRELOAD=like
@@ -59,7 +69,7 @@ def variant_env(library, logdir, like=None):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.pop("GUARD_OPTIONS", None)
-    options = "log_dir=%s:follow_exec=0" % logdir
+    options = "log_dir=%s:follow_exec=0" % logdir + (":" + extra if extra else "")
     if library is not None:
         env["LD_PRELOAD"] = os.path.abspath(library)
         env["GUARD_OPTIONS"] = options
@@ -70,10 +80,10 @@ def variant_env(library, logdir, like=None):
     return env
 
 
-def one_run(library, loop, spawns, logdir, like):
+def one_run(library, loop, spawns, logdir, like, extra=""):
     for f in glob.glob(os.path.join(logdir, "*")):
         os.unlink(f)
-    env = variant_env(library, logdir, like)
+    env = variant_env(library, logdir, like, extra)
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -89,7 +99,7 @@ def one_run(library, loop, spawns, logdir, like):
     os.close(rfd)
     _, status, usage = os.wait4(pid, 0)
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not out.split():
-        raise SystemExit("spawn_compare: the worker failed for %s" % variant)
+        raise SystemExit("spawn_compare: the worker failed for %s" % library)
     wall_us = int(out.split()[0]) / spawns / 1000.0
     cpu_us = (usage.ru_utime + usage.ru_stime) / (spawns + 20) * 1e6
     return wall_us, cpu_us
@@ -122,7 +132,7 @@ def main():
     if not os.access(WORKER, os.X_OK):
         raise SystemExit("spawn_compare: %s missing: run `make bench` first" % WORKER)
     for v in args.variants:
-        if v != "none" and not os.path.exists(v):
+        if v != "none" and not os.path.exists(split_variant(v)[0]):
             raise SystemExit("spawn_compare: no such library: %s" % v)
     logdir = tempfile.mkdtemp(prefix="spawn_compare.", dir=args.log_parent or ("/dev/shm" if os.path.isdir("/dev/shm") else None))
     libdir = tempfile.mkdtemp(prefix="spawn_compare.libs.")
@@ -134,7 +144,7 @@ def main():
         for r in range(args.rounds):
             order = args.variants if r % 2 == 0 else args.variants[::-1]
             for v in order:
-                w, c = one_run(staged[v], args.loop, args.spawns, logdir, like)
+                w, c = one_run(staged[v], args.loop, args.spawns, logdir, like, split_variant(v)[1])
                 wall[v].append(w)
                 cpu[v].append(c)
     finally:

@@ -200,8 +200,13 @@ def make_install_honours_prefix_and_destdir():
     assert r.returncode == 0, r.stderr
     root = d.path + "/opt/lg"
     for f in ["lib/libguard.so", "bin/guard-analyze", "bin/run-with-guard", "include/guard.h",
-              "lib/pkgconfig/libguard.pc"]:
+              "lib/pkgconfig/libguard.pc", "share/doc/libguard/README.md",
+              "share/doc/libguard/checks.md", "share/doc/libguard/options.md"]:
         assert os.path.exists(os.path.join(root, f)), f
+    for page in glob.glob(os.path.join(ROOT, "docs", "man", "*.[0-9]")):
+        section = page.rsplit(".", 1)[1]
+        f = os.path.join(root, "share/man/man" + section, os.path.basename(page))
+        assert os.path.exists(f), f
     pc = open(os.path.join(root, "lib/pkgconfig/libguard.pc")).read()
     assert "prefix=/opt/lg" in pc
     assert "/opt/lg/lib/libguard.so" in open(os.path.join(root, "bin/run-with-guard")).read()
