@@ -23,6 +23,10 @@ ifeq ($(filter x86_64-%linux-gnu x86_64-linux-%,$(TARGET)),)
 $(error libguard builds for x86-64 Linux only; $(CC) targets '$(TARGET)')
 endif
 
+# `make V=1` shows every command; by default a line per file.
+Q = $(if $(V),,@)
+say = $(if $(V),,@echo "  $(1) $(2)")
+
 WARN     = -Wall -Wextra -Werror
 DEPFLAGS = -MMD -MP
 BASEFLAGS = -std=gnu11 -g -O2 $(WARN) $(DEPFLAGS) -Icommon -Iinclude
@@ -67,13 +71,15 @@ $(BUILD)/.deps-ok: scripts/install-deps.sh
 
 $(BUILD)/preload/%.o: preload/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(SHIM_CFLAGS) $(SHIM_INC) -c $< -o $@
+	$(call say,CC,$@)
+	$(Q)$(CC) $(SHIM_CFLAGS) $(SHIM_INC) -c $< -o $@
 
 # The export list is made from the one list of hooked functions
 # (preload/hook_list.h): only the API and the hooks leave libguard.so.
 $(BUILD)/exports.map: preload/hook_list.h scripts/exports-map.sh
 	@mkdir -p $(dir $@)
-	sh scripts/exports-map.sh $< > $@
+	$(call say,GEN,$@)
+	$(Q)sh scripts/exports-map.sh $< > $@
 
 # libgcc's unwinder is linked in from libgcc_eh.a (preload/fork/walk.c says
 # why), its symbols local; -z noseparate-code puts the headers, code and
@@ -82,15 +88,18 @@ $(BUILD)/exports.map: preload/hook_list.h scripts/exports-map.sh
 # into every process of its user and keeps the hardening they expect.
 LIBGCC_EH := $(shell $(CC) -print-file-name=libgcc_eh.a)
 $(BUILD)/libguard.so: $(SHIM_OBJ) $(BUILD)/exports.map
-	$(CC) -shared -Wl,-z,defs -Wl,-z,noseparate-code -Wl,-z,relro -Wl,-z,now \
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-z,defs -Wl,-z,noseparate-code -Wl,-z,relro -Wl,-z,now \
 	    -Wl,--version-script=$(BUILD)/exports.map -o $@ $(SHIM_OBJ) $(SHIM_LIBS) $(LIBGCC_EH)
 
 $(BUILD)/analyzer/%.o: analyzer/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(ANA_CFLAGS) $(ANA_INC) -c $< -o $@
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ANA_CFLAGS) $(ANA_INC) -c $< -o $@
 
 $(BUILD)/guard-analyze: $(ANA_OBJ)
-	$(CC) -o $@ $^ $(ANA_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(ANA_LIBS)
 
 # The analyzer reads untrusted logs from the field: the test suite runs a
 # sanitizer build of it over every log it produces.
@@ -98,32 +107,39 @@ ANA_ASAN_OBJ = $(patsubst %.c,$(BUILD)/asan/%.o,$(ANA_SRC))
 analyzer-asan: $(BUILD)/guard-analyze-asan
 $(BUILD)/asan/analyzer/%.o: analyzer/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(ANA_CFLAGS) $(ANA_INC) -O1 $(ASAN_FLAGS) -c $< -o $@
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ANA_CFLAGS) $(ANA_INC) -O1 $(ASAN_FLAGS) -c $< -o $@
 $(BUILD)/guard-analyze-asan: $(ANA_ASAN_OBJ)
-	$(CC) $(ASAN_FLAGS) -o $@ $^ $(ANA_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(ANA_LIBS)
 
 $(BUILD)/testprogs/%: testprogs/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -o $@ $< -ldl
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -o $@ $< -ldl
 
 # Static test programs (inspect's checks): the name says so.
 $(BUILD)/testprogs/nss_static: testprogs/nss_static.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@# ld warns that static getpwuid_r needs the shared NSS libraries at run
 	@# time: that is the very hazard this program exists to show.
-	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -static -o $@ $< 2>$@.ldwarn || (cat $@.ldwarn; false)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -static -o $@ $< 2>$@.ldwarn || (cat $@.ldwarn; false)
 
 $(BUILD)/testprogs/plain_static: testprogs/plain_static.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -static -o $@ $<
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -static -o $@ $<
 
 $(BUILD)/testprogs/%.so: testprogs/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -fPIC -shared -o $@ $<
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -fPIC -shared -o $@ $<
 
 $(BUILD)/bench/%: bench/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g $(WARN) $(DEPFLAGS) -Iinclude -Icommon -pthread -o $@ $< -ldl
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) $(DEPFLAGS) -Iinclude -Icommon -pthread -o $@ $< -ldl
 
 # Unit tests of the shim's own parts (formatter, glob matcher, option
 # parser): each links the shim objects it names with the test's stubs.
@@ -131,7 +147,8 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNITS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 $(BUILD)/tests/unit/%: tests/unit/%.c $(SHIM_OBJ) | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(BASEFLAGS) $(SHIM_INC) -Itests/unit -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	$(call say,CC,$@)
+	$(Q)$(CC) $(BASEFLAGS) $(SHIM_INC) -Itests/unit -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ $< $(filter $(addprefix $(BUILD)/preload/,$(shell sed -n 's/^ *\* *links: *//p' $<)),$(SHIM_OBJ)) $(SHIM_LIBS)
 unit: $(UNITS)
 	@set -e; for u in $(UNITS); do $$u; done
@@ -152,7 +169,8 @@ demo: deps
 # The floor of spawn_bench: an LD_PRELOAD library that does nothing.
 $(BUILD)/bench/libempty_preload.so: bench/preload/empty_preload.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 $(WARN) -fPIC -shared -o $@ $<
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -fPIC -shared -o $@ $<
 
 bench: $(BUILD)/libguard.so $(BENCHES) $(BUILD)/bench/libempty_preload.so
 	@sh bench/run.sh $(BUILD)
