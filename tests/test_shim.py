@@ -244,3 +244,26 @@ def the_shim_exports_exactly_its_hook_list_and_never_calls_its_own_hooks():
     referenced = {f[4].split("@")[0] for f in (line.split() for line in relocs.splitlines())
                   if len(f) >= 5 and f[0][:1].isalnum() and "R_X86_64" in f[2]}
     assert not (referenced & listed), "the shim calls its own hooks: %s" % sorted(referenced & listed)
+
+
+@test
+def a_plain_build_names_make_deps_and_installs_nothing():
+    # `make` never runs apt-get or sudo: when a Debian package is missing it
+    # says which and names `make deps`.  A fake dpkg-query says nothing is
+    # installed; a fake apt-get and sudo record any call.
+    d = LogDir()
+    calls = os.path.join(d.path, "calls")
+    for name, body in (("dpkg-query", "exit 1"),
+                       ("apt-get", "echo apt-get >> %s" % calls),
+                       ("sudo", "echo sudo >> %s" % calls)):
+        path = os.path.join(d.path, name)
+        with open(path, "w") as fh:
+            fh.write("#!/bin/sh\n%s\n" % body)
+        os.chmod(path, 0o755)
+    env = dict(os.environ, PATH=d.path + ":" + os.environ["PATH"])
+    r = subprocess.run(["make", "-s", "-C", ROOT, "BUILD=" + os.path.join(d.path, "b"), "all"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode != 0, r.stdout
+    assert "make deps" in r.stderr and "libunwind-dev" in r.stderr, r.stderr
+    assert not os.path.exists(calls), open(calls).read()
+    d.cleanup()
