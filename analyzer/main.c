@@ -4,6 +4,7 @@
  *   guard-analyze [--format=text|json|sarif|junit] [--verbose]
  *                 [--suppressions FILE]... [--baseline OLD.json]
  *                 [--source-root DIR] PATH...
+ *   guard-analyze --list-kinds [--format=text|json] [--verbose]
  *   guard-analyze inspect [--format=text|json] [--verbose] [--host]
  *                         [--vdso-image=FILE] [BINARY...]
  *
@@ -57,6 +58,7 @@ struct options {
     size_t nsuppressions;
     const char *baseline;
     const char *source_root;
+    bool list_kinds;        /* --list-kinds: the table of finding kinds */
 };
 
 static void usage(FILE *f)
@@ -64,6 +66,7 @@ static void usage(FILE *f)
     fputs("usage: " ANALYZER_NAME " [--format=text|json|sarif|junit] [--verbose]\n"
           "                     [--suppressions FILE]... [--baseline OLD.json]\n"
           "                     [--source-root DIR] PATH...\n"
+          "       " ANALYZER_NAME " --list-kinds [--format=text|json] [--verbose]\n"
           "       " ANALYZER_NAME " inspect [--format=text|json] [--verbose] [--host] [BINARY...]\n"
           "\n"
           "Report the findings in libguard logs.  A PATH is a log file or a directory\n"
@@ -82,6 +85,8 @@ static void usage(FILE *f)
           "                      JSON or SARIF report) does not have, and those of OLD.json\n"
           "                      no longer seen; exit 1 only for new findings\n"
           "  --source-root DIR   (sarif) source paths under DIR as relative URIs (%SRCROOT%)\n"
+          "  --list-kinds        the finding kinds, one a line (with --verbose: what fires\n"
+          "                      and why; with --format=json: the whole table)\n"
           "  --verbose, -v       more detail: processes, suppressed findings, each rule's\n"
           "                      use and unused rules, per-log statistics on stderr\n"
           "  --host              (inspect) this machine: kernel, stack limits, and how deep\n"
@@ -107,6 +112,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *first, b
         {"suppressions", required_argument, NULL, 'S'},
         {"baseline", required_argument, NULL, 'B'},
         {"source-root", required_argument, NULL, 'R'},
+        {"list-kinds", no_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -150,6 +156,13 @@ static int parse_options(int argc, char **argv, struct options *o, int *first, b
             } else {
                 o->source_root = optarg;
             }
+            break;
+        case 'K':
+            if (inspect) {
+                fputs(ANALYZER_NAME ": --list-kinds is not an option of `inspect`\n", stderr);
+                return -1;
+            }
+            o->list_kinds = true;
             break;
         case 'v':
             o->verbose = true;
@@ -391,6 +404,19 @@ int main(int argc, char **argv)
     }
     char *const *operands = argv + shift + first;
     size_t n = (size_t)(argc - shift - first);
+    if (o.list_kinds) {
+        free(o.suppressions);
+        if (n || (o.format != FMT_TEXT && o.format != FMT_JSON)) {
+            fprintf(stderr, ANALYZER_NAME ": --list-kinds takes %s\n",
+                    n ? "no PATH" : "--format=text or json");
+            return 2;
+        }
+        if (report_kinds(stdout, o.format == FMT_JSON, o.verbose) != 0) {
+            fprintf(stderr, ANALYZER_NAME ": cannot write the list: %s\n", strerror(errno));
+            return 2;
+        }
+        return 0;
+    }
     if ((o.vdso_image && !o.host) || (n == 0 && !o.host)) {
         if (o.vdso_image && !o.host) {
             fputs(ANALYZER_NAME ": --vdso-image needs --host\n", stderr);

@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "guard_kinds.h"
+
 #define GUARD_LOG_MAGIC 0x474f4c4452415547ULL /* "GUARDLOG" little-endian */
 #define GUARD_LOG_VERSION 1u
 #define GUARD_REC_SYNC 0xA11Cu    /* first half-word of every record */
@@ -302,40 +304,35 @@ struct guard_rec_pool {
     uint64_t time_ns;
 };
 
-/* Finding kinds: the names are a fixed contract (DESIGN.md, docs/checks.md). */
-enum guard_finding_kind {
-    GUARD_FK_USE_AFTER_RETURN = 1,
-    GUARD_FK_DOUBLE_PUT = 2,
-    GUARD_FK_PUT_WHILE_CHILD_RUNNING = 3,
-    GUARD_FK_UNREAPED_CHILD = 4,
-    GUARD_FK_FORK_UNSAFE_CALL = 5,
-    GUARD_FK_NAMESPACE_OFF_THREAD = 6,
-    GUARD_FK_PROC_SELF_NS_MISMATCH = 7,
-    GUARD_FK_NSS_NONREENTRANT_THREADS = 8,
-    GUARD_FK_NSS_STATIC_BINARY = 9,
-    GUARD_FK_VDSO_LOW_STACK = 10,
-    GUARD_FK_CRASH = 11,
-    GUARD_FK_NSS_ERANGE_NOT_RETRIED = 12, /* a *_r lookup's ERANGE taken for "not found" */
-    GUARD_FK_COUNT_ = 13
+/* Finding kinds: the names are a fixed contract (DESIGN.md, docs/checks.md).
+ * The table is guard_kinds.h; the enum and the names are made from it.
+ * GUARD_FK_COUNT_ is one past the largest value (the size of a union of
+ * char[VALUE + 1] arrays); a value used twice is a duplicate case in
+ * guard_finding_kind_name() and does not compile. */
+#define GUARD_FK_ENUM_(id, value, ...) id = value,
+#define GUARD_FK_SPAN_(id, value, ...) char id[value + 1];
+union guard_fk_span_ {
+    GUARD_FINDING_KINDS(GUARD_FK_SPAN_)
 };
+enum guard_finding_kind {
+    GUARD_FINDING_KINDS(GUARD_FK_ENUM_)
+    GUARD_FK_COUNT_ = sizeof(union guard_fk_span_)
+};
+#undef GUARD_FK_ENUM_
+#undef GUARD_FK_SPAN_
 
+/* The kind's name (guard_kinds.h), NULL for a number no kind has. */
 static inline const char *guard_finding_kind_name(unsigned kind)
 {
-    static const char *const names[GUARD_FK_COUNT_] = {
-        [GUARD_FK_USE_AFTER_RETURN] = "use-after-return",
-        [GUARD_FK_DOUBLE_PUT] = "double-put",
-        [GUARD_FK_PUT_WHILE_CHILD_RUNNING] = "put-while-child-running",
-        [GUARD_FK_UNREAPED_CHILD] = "unreaped-child",
-        [GUARD_FK_FORK_UNSAFE_CALL] = "fork-unsafe-call",
-        [GUARD_FK_NAMESPACE_OFF_THREAD] = "namespace-off-thread",
-        [GUARD_FK_PROC_SELF_NS_MISMATCH] = "proc-self-ns-mismatch",
-        [GUARD_FK_NSS_NONREENTRANT_THREADS] = "nss-nonreentrant-threads",
-        [GUARD_FK_NSS_STATIC_BINARY] = "nss-static-binary",
-        [GUARD_FK_VDSO_LOW_STACK] = "vdso-low-stack",
-        [GUARD_FK_CRASH] = "crash",
-        [GUARD_FK_NSS_ERANGE_NOT_RETRIED] = "nss-erange-not-retried",
-    };
-    return kind < GUARD_FK_COUNT_ && names[kind] ? names[kind] : NULL;
+#define GUARD_FK_NAME_(id, value, name, ...) \
+    case id:                                 \
+        return name;
+    switch (kind) {
+    GUARD_FINDING_KINDS(GUARD_FK_NAME_)
+    default:
+        return NULL;
+    }
+#undef GUARD_FK_NAME_
 }
 
 /* The role a stack plays in a finding: the keys of the JSON "stacks" object. */

@@ -42,11 +42,11 @@
 /* The checks that produce findings.  The linkage description above is
  * not one of them: it is a fact about the binary, not a bug. */
 static const struct {
-    const char *name;
+    unsigned kind; /* what it finds (enum guard_finding_kind) */
     inspect_check_fn fn;
 } checks[] = {
-    {"nss-static-binary", inspect_nss_check_static},
-    {NULL, NULL},
+    {GUARD_FK_NSS_STATIC_BINARY, inspect_nss_check_static},
+    {0, NULL},
 };
 
 struct inspect_finding *inspect_add_finding(struct inspect_result *res, unsigned kind,

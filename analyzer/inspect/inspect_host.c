@@ -1,7 +1,7 @@
 /*
  * inspect_host.c — `guard-analyze inspect --host`: the facts about this
  * machine that decide whether a time call can overrun a small stack
- * (seed 004, finding kind vdso-low-stack): the kernel, the page size, the
+ * (finding kind vdso-low-stack): the kernel, the page size, the
  * stack limits, and how deep below its caller's SP each of the vDSO's time
  * functions writes, measured by disassembly (vdso.c).
  *
@@ -173,8 +173,8 @@ int inspect_host_text(FILE *out, const struct inspect_options *o)
         if (f->note[0])
             fprintf(out, "      note: %s\n", f->note);
     }
-    fprintf(out, "  stack probe in the vDSO: %s\n", m->any_probe ? "YES (seed 004: a caller needs "
-                                                                   "more than a page of stack)" : "no");
+    fprintf(out, "  stack probe in the vDSO: %s\n",
+            m->any_probe ? "YES (vdso-low-stack: a caller needs more than a page of stack)" : "no");
     if (m->max_deepest_bytes)
         fprintf(out, "  a time call needs %u bytes of stack below the caller's SP (%u at any "
                 "alignment); Go's runtime once assumed 104 were enough\n",

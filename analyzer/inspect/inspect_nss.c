@@ -1,7 +1,7 @@
 /*
  * inspect_nss.c — nss-static-binary: a statically linked glibc program
  * that makes NSS lookups (getpwuid_r, getaddrinfo, initgroups...) and
- * starts threads (seed 002).
+ * starts threads.
  *
  * Why it is dangerous: static glibc still implements NSS by dlopen()ing
  * the libnss_*.so modules that /etc/nsswitch.conf names (since glibc 2.34
@@ -11,8 +11,8 @@
  * the shared one the module pulls in, with separate malloc arenas, locks,
  * errno, resolver state and TLS.  The shared copy's TLS and per-thread
  * state are set up only for the thread that did the dlopen; a lookup on
- * another thread runs the module on uninitialised state and crashes (seed
- * 002: getpwuid_r on a second thread of a static cgo binary).  The modules
+ * another thread runs the module on uninitialised state and crashes
+ * (getpwuid_r on a second thread of a static cgo binary).  The modules
  * must also come from the exact glibc version the program was linked with.
  *
  * Evidence, strongest first:
@@ -382,7 +382,7 @@ void inspect_nss_check_static(const struct inspect_target *t, struct inspect_res
     struct inspect_finding *f = inspect_add_finding(
         res, GUARD_FK_NSS_STATIC_BINARY,
         "%s glibc binary %s and %s: glibc dlopen()s libnss_* modules at run time, and a lookup on "
-        "another thread can crash (seed 002)",
+        "another thread can crash",
         t->link == INSPECT_STATIC_PIE ? "static-pie" : "static", what, threads);
     free(names);
     free(thr);

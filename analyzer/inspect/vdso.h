@@ -1,8 +1,8 @@
 /*
  * vdso.h — how deep below its caller's stack pointer the kernel's vDSO time
- * functions write (seed 004: a vDSO built with -fstack-check probes ~4 KiB
- * below the stack pointer and corrupts whatever lies there when the caller
- * runs on a small stack, as Go's runtime did).
+ * functions write (vdso-low-stack: a vDSO built with -fstack-check probes
+ * ~4 KiB below the stack pointer and corrupts whatever lies there when the
+ * caller runs on a small stack, as Go's runtime did).
  *
  * The measurement is static: the vDSO image (this process's own, found
  * with getauxval(AT_SYSINFO_EHDR), or a dumped copy) is read with libelf

@@ -17,6 +17,7 @@
 
 #include "crash.h"
 #include "fingerprint.h"
+#include "kinds.h"
 #include "nstimeline.h"
 
 #include <inttypes.h>
@@ -44,40 +45,6 @@ const char *fnd_flag_name(unsigned bit)
         "flag-12",       "flag-13", "flag-14", "flag-15",
     };
     return bit < 16 ? names[bit] : "flag-?";
-}
-
-/* Report order: the bugs that corrupt memory or kill the process first,
- * hazards and leaks last; kinds from a newer shim after the known ones. */
-static int kind_rank(unsigned kind)
-{
-    switch (kind) {
-    case GUARD_FK_USE_AFTER_RETURN:
-        return 0;
-    case GUARD_FK_DOUBLE_PUT:
-        return 1;
-    case GUARD_FK_CRASH:
-        return 2;
-    case GUARD_FK_PUT_WHILE_CHILD_RUNNING:
-        return 3;
-    case GUARD_FK_NAMESPACE_OFF_THREAD:
-        return 4;
-    case GUARD_FK_PROC_SELF_NS_MISMATCH:
-        return 5;
-    case GUARD_FK_FORK_UNSAFE_CALL:
-        return 6;
-    case GUARD_FK_NSS_NONREENTRANT_THREADS:
-        return 7;
-    case GUARD_FK_NSS_ERANGE_NOT_RETRIED:
-        return 8;
-    case GUARD_FK_VDSO_LOW_STACK:
-        return 9;
-    case GUARD_FK_UNREAPED_CHILD:
-        return 10;
-    case GUARD_FK_NSS_STATIC_BINARY:
-        return 11;
-    default:
-        return 12;
-    }
 }
 
 /* Symbolized stacks by (log, stack id): a log with a million findings of
@@ -236,7 +203,9 @@ bool fnd_in_run(const struct fnd *f, unsigned run)
 static int cmp_fnd(const void *a, const void *b)
 {
     const struct fnd *x = *(const struct fnd *const *)a, *y = *(const struct fnd *const *)b;
-    int rx = kind_rank(x->kind), ry = kind_rank(y->kind);
+    /* the bugs that corrupt memory or kill the process first, hazards and
+     * leaks last (the kinds' RANK); kinds from a newer shim after them */
+    unsigned rx = kinds_rank(x->kind), ry = kinds_rank(y->kind);
     if (rx != ry)
         return rx < ry ? -1 : 1;
     if (x->kind != y->kind)

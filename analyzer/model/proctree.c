@@ -679,8 +679,9 @@ void pt_build(struct ptree *t, struct lg_log *const *logs, size_t nlogs, struct 
     derive_findings(t);
     if (t->nderived)
         notes_add(notes, NOTE_INFO, NULL, 0,
-                  "%zu unreaped-child %s derived by the analyzer from the logs of killed "
-                  "processes (the shim could not report %s)", t->nderived,
+                  "%zu %s %s derived by the analyzer from the logs of killed processes "
+                  "(the shim could not report %s)", t->nderived,
+                  guard_finding_kind_name(GUARD_FK_UNREAPED_CHILD),
                   t->nderived == 1 ? "finding" : "findings", t->nderived == 1 ? "it" : "them");
 }
 

@@ -11,15 +11,11 @@
 #include <string.h>
 
 #include "fingerprint.h"
+#include "kinds.h"
 
 static bool known_kind(const char *k)
 {
-    if (!strcmp(k, "*"))
-        return true;
-    for (unsigned i = 1; i < GUARD_FK_COUNT_; i++)
-        if (guard_finding_kind_name(i) && !strcmp(guard_finding_kind_name(i), k))
-            return true;
-    return false;
+    return !strcmp(k, "*") || kinds_by_name(k);
 }
 
 static char *trim(char *s)

@@ -33,6 +33,9 @@ int report_text(FILE *out, const struct report *r);
 int report_json(FILE *out, const struct report *r);
 int report_sarif(FILE *out, const struct report *r);
 int report_junit(FILE *out, const struct report *r);
+/* `--list-kinds`: the table of finding kinds, as text or JSON
+ * (report_kinds.c). */
+int report_kinds(FILE *out, bool json, bool verbose);
 
 /* The "Process tree:" section of the text report (report_tree.c). */
 void report_tree_text(FILE *out, const struct report *r);

@@ -4,7 +4,8 @@
  * viewer).
  *
  * One run; tool.driver "libguard" with one rule per finding kind of the
- * contract (help text from checks_help.c, i.e. docs/checks.md).  One result
+ * contract (the table of kinds, common/guard_kinds.h, and the longer help of
+ * model/kinds.c; helpUri: the kind's section of docs/checks.md).  One result
  * per (folded) finding: ruleId = kind, message = the summary, the location
  * = the innermost frame of its first stack that is the project's own code
  * (fingerprint.c says what is: not libc, ld.so, libguard or system paths),
@@ -28,9 +29,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "checks_help.h"
 #include "crash.h"
 #include "fingerprint.h"
+#include "kinds.h"
 
 #define SARIF_SCHEMA \
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -196,37 +197,36 @@ static char *docs_uri(void)
     return NULL;
 }
 
+/* One rule per kind of the table (kinds.h), in the order of their numbers. */
 static json_t *rules_json(const char *docs)
 {
     json_t *rules = json_array();
     for (unsigned k = 1; k < GUARD_FK_COUNT_; k++) {
-        const struct check_help *h = check_help(k);
-        const char *id = guard_finding_kind_name(k);
-        if (!id)
+        const struct kind_info *ki = kinds_get(k);
+        if (!ki)
             continue;
         json_t *rule = json_object();
-        json_object_set_new(rule, "id", json_string(id));
-        json_object_set_new(rule, "name", json_string(h ? h->name : id));
-        json_object_set_new(rule, "shortDescription", message(h ? h->short_text : id));
-        json_object_set_new(rule, "fullDescription", message(h ? h->full_text : id));
+        json_object_set_new(rule, "id", json_string(ki->name));
+        json_object_set_new(rule, "name", json_string(ki->rule));
+        json_object_set_new(rule, "shortDescription", message(ki->help));
+        json_object_set_new(rule, "fullDescription", message(ki->description));
         json_t *help = json_object();
-        char *text = xasprintf("%s\n\nSee docs/checks.md, section \"%s\".",
-                               h ? h->full_text : id, h ? h->anchor : id);
+        char *text = xasprintf("%s\n\nSee docs/checks.md, section \"%s\".", ki->description,
+                               ki->anchor);
         json_object_set_new(help, "text", json_string(text));
         free(text);
         json_object_set_new(rule, "help", help);
         if (docs) {
-            char *u = xasprintf("%s#%s", docs, h ? h->anchor : id);
+            char *u = xasprintf("%s#%s", docs, ki->anchor);
             json_object_set_new(rule, "helpUri", json_string(u));
             free(u);
         }
         json_t *conf = json_object();
-        json_object_set_new(conf, "level", json_string(h ? h->level : "warning"));
+        json_object_set_new(conf, "level", json_string(ki->level));
         json_object_set_new(rule, "defaultConfiguration", conf);
         json_t *props = json_object(), *tags = json_array();
         json_array_append_new(tags, json_string("libguard"));
-        json_array_append_new(tags, json_string(k == GUARD_FK_NSS_STATIC_BINARY ? "static"
-                                                                              : "runtime"));
+        json_array_append_new(tags, json_string(ki->origin));
         json_object_set_new(props, "tags", tags);
         json_object_set_new(rule, "properties", props);
         json_array_append_new(rules, rule);
@@ -234,12 +234,12 @@ static json_t *rules_json(const char *docs)
     return rules;
 }
 
-/* the rules array holds the kinds 1.. in order, skipping unnamed ones */
+/* the rules array holds the kinds 1.. in order, skipping numbers no kind has */
 static int rule_index(unsigned kind)
 {
     int idx = 0;
     for (unsigned k = 1; k < GUARD_FK_COUNT_; k++) {
-        if (!guard_finding_kind_name(k))
+        if (!kinds_get(k))
             continue;
         if (k == kind)
             return idx;
@@ -250,10 +250,10 @@ static int rule_index(unsigned kind)
 
 static const char *result_level(const struct fnd *f)
 {
-    const struct check_help *h = check_help(f->kind);
+    const struct kind_info *ki = kinds_get(f->kind);
     if (f->rec->flags & GUARD_FINDING_HAZARD)
         return "warning"; /* the preconditions of the bug, not its symptom */
-    return h ? h->level : "warning";
+    return ki ? ki->level : "warning";
 }
 
 static void crash_stacks(json_t *stacks, json_t *rel, const struct report *r, const struct fnd *f)
