@@ -237,6 +237,8 @@ static void ns_call(unsigned call_id, const char *call, unsigned kinds, unsigned
     if (!guard_hook_begin(&h))
         return;
     int err = rc ? h.saved_errno : 0;
+    if (err == EFAULT)
+        target = NULL; /* a pointer the kernel rejected: never read */
     if (call_id != GUARD_NS_SOCKET) /* socket() is async-signal-safe: not a safe point */
         guard_stack_prepare();
     sensitive_call(kinds, call, role);
@@ -425,10 +427,15 @@ static void check_proc_ns_path(const char *call, const char *path)
     }
 }
 
-static inline int maybe_proc_path(const char *path)
+/* The path is looked at after the call, and only when the kernel could
+ * read it (the call did not fail with EFAULT): a pointer the kernel
+ * rejects is never read by the shim.  Nothing is looked at before the
+ * process's first namespace change. */
+static inline int maybe_proc_path(const char *path, long rc)
 {
-    return path && path[0] == '/' && path[1] == 'p' && !memcmp(path, "/proc/", 6) &&
-           atomic_load_explicit(&any_change, memory_order_relaxed);
+    return __builtin_expect(atomic_load_explicit(&any_change, memory_order_relaxed), 0) &&
+           path && !(rc < 0 && errno == EFAULT) && path[0] == '/' && path[1] == 'p' &&
+           !memcmp(path, "/proc/", 6);
 }
 
 static void proc_path_hook(const char *call, const char *path)
@@ -439,6 +446,15 @@ static void proc_path_hook(const char *call, const char *path)
         guard_hook_end(&h);
     }
 }
+
+/* The call, then the check of its path. */
+#define PROC_PATH_CALL(call, path, expr)                         \
+    ({                                                           \
+        __typeof__(expr) rc_ = (expr);                           \
+        if (__builtin_expect(maybe_proc_path(path, rc_), 0))     \
+            proc_path_hook(call, path);                          \
+        rc_;                                                     \
+    })
 
 #define OPEN_MODE(flags, ap, mode)                            \
     mode_t mode = 0;                                          \
@@ -452,72 +468,54 @@ GUARD_EXPORT int open(const char *path, int flags, ...)
 {
     va_list ap;
     OPEN_MODE(flags, ap, mode);
-    if (__builtin_expect(maybe_proc_path(path), 0))
-        proc_path_hook("open", path);
-    return GUARD_REAL(open)(path, flags, mode);
+    return PROC_PATH_CALL("open", path, GUARD_REAL(open)(path, flags, mode));
 }
 
 GUARD_EXPORT int open64(const char *path, int flags, ...)
 {
     va_list ap;
     OPEN_MODE(flags, ap, mode);
-    if (__builtin_expect(maybe_proc_path(path), 0))
-        proc_path_hook("open", path);
-    return GUARD_REAL(open64)(path, flags, mode);
+    return PROC_PATH_CALL("open", path, GUARD_REAL(open64)(path, flags, mode));
 }
 
 GUARD_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
     va_list ap;
     OPEN_MODE(flags, ap, mode);
-    if (__builtin_expect(maybe_proc_path(path), 0))
-        proc_path_hook("openat", path);
-    return GUARD_REAL(openat)(dirfd, path, flags, mode);
+    return PROC_PATH_CALL("openat", path, GUARD_REAL(openat)(dirfd, path, flags, mode));
 }
 
 GUARD_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
     va_list ap;
     OPEN_MODE(flags, ap, mode);
-    if (__builtin_expect(maybe_proc_path(path), 0))
-        proc_path_hook("openat", path);
-    return GUARD_REAL(openat64)(dirfd, path, flags, mode);
+    return PROC_PATH_CALL("openat", path, GUARD_REAL(openat64)(dirfd, path, flags, mode));
 }
 
 /* _FORTIFY_SOURCE builds call these instead of open/openat. */
 GUARD_EXPORT int __open_2(const char *path, int flags)
 {
-    if (__builtin_expect(maybe_proc_path(path), 0))
-        proc_path_hook("open", path);
-    return GUARD_REAL(__open_2)(path, flags);
+    return PROC_PATH_CALL("open", path, GUARD_REAL(__open_2)(path, flags));
 }
 
 GUARD_EXPORT int __open64_2(const char *path, int flags)
 {
-    if (__builtin_expect(maybe_proc_path(path), 0))
-        proc_path_hook("open", path);
-    return GUARD_REAL(__open64_2)(path, flags);
+    return PROC_PATH_CALL("open", path, GUARD_REAL(__open64_2)(path, flags));
 }
 
 GUARD_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-    if (__builtin_expect(maybe_proc_path(path), 0))
-        proc_path_hook("openat", path);
-    return GUARD_REAL(__openat_2)(dirfd, path, flags);
+    return PROC_PATH_CALL("openat", path, GUARD_REAL(__openat_2)(dirfd, path, flags));
 }
 
 GUARD_EXPORT ssize_t readlink(const char *restrict path, char *restrict buf, size_t len)
 {
-    if (__builtin_expect(maybe_proc_path(path), 0))
-        proc_path_hook("readlink", path);
-    return GUARD_REAL(readlink)(path, buf, len);
+    return PROC_PATH_CALL("readlink", path, GUARD_REAL(readlink)(path, buf, len));
 }
 
 GUARD_EXPORT ssize_t readlinkat(int dirfd, const char *restrict path, char *restrict buf, size_t len)
 {
-    if (__builtin_expect(maybe_proc_path(path), 0))
-        proc_path_hook("readlinkat", path);
-    return GUARD_REAL(readlinkat)(dirfd, path, buf, len);
+    return PROC_PATH_CALL("readlinkat", path, GUARD_REAL(readlinkat)(dirfd, path, buf, len));
 }
 
 GUARD_FORK_PATH void guard_ns_after_fork_child(void)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fork_internal.h"
@@ -172,6 +173,97 @@ void guard_fork_exec_prepare(void)
     atomic_store_explicit(&prepared, 1, memory_order_release);
 }
 
+/* ---- reading the exec's arguments ----------------------------------------
+ * They are the caller's pointers, which the kernel may reject with EFAULT:
+ * the shim reads them only with copies that cannot fault (sys.h's peek),
+ * and when one cannot be read it records nothing and passes the call
+ * through for the kernel to reject.  Where the kernel refuses the copy
+ * itself (a seccomp profile without process_vm_readv) the pointers are
+ * read directly, as the program's own exec would have them read. */
+
+/* The string at src, at most cap - 1 bytes of it, into dst (terminated);
+ * its length, or -1 when it cannot be read up to its end or to cap - 1. */
+GUARD_FORK_PATH static long peek_string(char *dst, size_t cap, const char *src)
+{
+    size_t have = 0;
+    while (have + 1 < cap) {
+        uintptr_t at = (uintptr_t)src + have;
+        size_t want = 4096 - (at & 4095);
+        if (want > cap - 1 - have)
+            want = cap - 1 - have;
+        long got = guard_sys_peek(guard_pid, dst + have, (const void *)at, want);
+        if (got == -EPERM || got == -ENOSYS) { /* no copies here: read it directly */
+            size_t n = bounded_length(src, cap - 1);
+            memcpy(dst, src, n);
+            dst[n] = '\0';
+            return (long)n;
+        }
+        if (got <= 0)
+            return -1;
+        for (size_t i = have; i < have + (size_t)got; i++)
+            if (dst[i] == '\0')
+                return (long)i;
+        have += (size_t)got;
+    }
+    dst[have] = '\0';
+    return (long)have;
+}
+
+/* Can every entry of a NULL-terminated pointer array be read (the array,
+ * and the first byte of each string)?  Strings are then read by prefix
+ * compares, which stop at their end. */
+GUARD_FORK_PATH static int vector_readable(char *const *vec)
+{
+    if (!vec)
+        return 1;
+    for (size_t at = 0;; at += 32) {
+        char *part[32];
+        long got = guard_sys_peek(guard_pid, part, vec + at, sizeof part);
+        if (got == -EPERM || got == -ENOSYS)
+            return 1;
+        size_t n = got > 0 ? (size_t)got / sizeof part[0] : 0;
+        struct iovec local[32], remote[32];
+        char first[32];
+        size_t k = 0;
+        int ended = 0;
+        for (; k < n; k++) {
+            if (!part[k]) {
+                ended = 1;
+                break;
+            }
+            local[k] = (struct iovec){first + k, 1};
+            remote[k] = (struct iovec){part[k], 1};
+        }
+        if (!ended && n < 32)
+            return 0; /* the array runs into memory that cannot be read */
+        if (k && guard_sys_call6(SYS_process_vm_readv, guard_pid, (long)local, (long)k, (long)remote,
+                                 (long)k, 0) != (long)k)
+            return 0;
+        if (ended)
+            return 1;
+    }
+}
+
+/* The EXEC payload: path NUL argv[0] NUL ... (bounded); 0 when the exec's
+ * arguments cannot all be read. */
+GUARD_FORK_PATH static size_t exec_payload(char *payload, size_t cap, const char *path,
+                                           char *const argv[], char *const envp[])
+{
+    long plen = path ? peek_string(payload, 256, path) : 0;
+    if (plen < 0 || !vector_readable(argv) || !vector_readable(envp))
+        return 0;
+    if (!path)
+        payload[0] = '\0';
+    size_t len = (size_t)plen + 1;
+    for (int i = 0; argv && argv[i] && i < 64 && len + 1 < cap; i++) {
+        long a = peek_string(payload + len, cap - len < 256 ? cap - len : 256, argv[i]);
+        if (a < 0)
+            return 0;
+        len += (size_t)a + 1;
+    }
+    return len;
+}
+
 /* Returns the environment to exec with. */
 GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
 {
@@ -179,18 +271,10 @@ GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const ar
     if (!guard_hook_begin(&h))
         return envp;
     char payload[sizeof skipped_payload];
-    size_t len = 0;
-    size_t plen = path ? bounded_length(path, 255) : 0;
-    memcpy(payload, path ? path : "", plen);
-    payload[plen] = '\0';
-    len = plen + 1;
-    for (int i = 0; argv && argv[i] && i < 64; i++) {
-        size_t a = bounded_length(argv[i], 255);
-        if (len + a + 1 > sizeof payload)
-            break;
-        memcpy(payload + len, argv[i], a);
-        payload[len + a] = '\0';
-        len += a + 1;
+    size_t len = exec_payload(payload, sizeof payload, path, argv, envp);
+    if (len == 0) {
+        guard_hook_end(&h);
+        return envp; /* the kernel rejects it: nothing is recorded */
     }
     guard_ns_before_spawn_or_exec("exec");
     guard_children_at_exit("replaced itself with exec");
