@@ -19,6 +19,7 @@ import test_ns  # noqa: E402,F401
 import test_ns_timeline  # noqa: E402,F401
 import test_nss_time  # noqa: E402,F401
 import test_pool  # noqa: E402,F401
+import test_reliability  # noqa: E402,F401
 import test_shim  # noqa: E402,F401
 import test_triage  # noqa: E402,F401
 
