@@ -7,6 +7,7 @@
  * default stays in force.  option_table is the one list of keys: the parser,
  * help=1 and docs/options.md (checked by the test suite) all follow it.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,13 +91,16 @@ static void print_help(void)
     }
 }
 
+/* Decimal, or hex after 0x: a leading zero is not octal. */
 static int parse_number(const char *value, long *out)
 {
     char *end;
-    if (*value == '\0')
+    int hex = value[0] == '0' && (value[1] == 'x' || value[1] == 'X');
+    if (*value == '\0' || (hex && value[2] == '\0'))
         return 0;
-    long v = strtol(value, &end, 0);
-    if (*end != '\0')
+    errno = 0;
+    long v = strtol(hex ? value + 2 : value, &end, hex ? 16 : 10);
+    if (*end != '\0' || errno == ERANGE || (hex && (value[2] == '-' || value[2] == '+')))
         return 0;
     *out = v;
     return 1;
@@ -153,7 +157,13 @@ void guard_options_parse(const char *text)
         size_t len = sep ? (size_t)(sep - p) : strlen(p);
         if (len > 0) {
             if (len >= sizeof item) {
-                guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: item too long, ignored\n");
+                const char *eq = memchr(p, '=', len);
+                size_t klen = eq ? (size_t)(eq - p) : len;
+                char key[64];
+                memcpy(key, p, klen < sizeof key - 1 ? klen : sizeof key - 1);
+                key[klen < sizeof key - 1 ? klen : sizeof key - 1] = '\0';
+                guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: the value of %s is too long "
+                                 "(%zu bytes), ignored\n", key, len);
             } else {
                 memcpy(item, p, len);
                 item[len] = '\0';

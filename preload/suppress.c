@@ -16,8 +16,10 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guard_internal.h"
@@ -57,22 +59,84 @@ int guard_suppress_glob(const char *pat, const char *s)
     return *pat == '\0';
 }
 
+/* Is kind a finding kind (or "*")? */
+static int known_kind(const char *kind)
+{
+    if (!strcmp(kind, "*"))
+        return 1;
+    for (unsigned k = 1; k < GUARD_FK_COUNT_; k++) {
+        const char *name = guard_finding_kind_name(k);
+        if (name && !strcmp(name, kind))
+            return 1;
+    }
+    return 0;
+}
+
+/* s without blanks at either end (in place). */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t len = strlen(s);
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+        s[--len] = '\0';
+    return s;
+}
+
+/* The whole file into text, or a warning and 0: a file that is not a
+ * regular file (a FIFO would block the program before main), cannot be
+ * read whole, is longer than the buffer or holds a NUL byte is not used at
+ * all; a part of a rule file could suppress what the whole does not. */
+static int read_rules_file(const char *path)
+{
+    const char *why = NULL;
+    int fd = guard_sys_open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
+    struct stat st;
+    long n = 0;
+    if (fd < 0) {
+        why = "cannot be opened";
+    } else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        why = "is not a regular file";
+    } else if (st.st_size > (off_t)sizeof text - 1) {
+        why = "is longer than 32 KiB";
+    } else {
+        for (;;) {
+            long got = guard_sys_read(fd, text + n, sizeof text - 1 - (size_t)n);
+            if (got == -EINTR)
+                continue;
+            if (got < 0) {
+                why = "cannot be read";
+                break;
+            }
+            if (got == 0)
+                break;
+            n += got;
+            char more;
+            if ((size_t)n == sizeof text - 1 && guard_sys_read(fd, &more, 1) > 0) {
+                why = "is longer than 32 KiB"; /* it grew since the fstat */
+                break;
+            }
+        }
+        if (!why && memchr(text, '\0', (size_t)n))
+            why = "holds a NUL byte";
+    }
+    if (fd >= 0)
+        guard_sys_close(fd);
+    if (why) {
+        guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: suppressions file %s %s; no rule "
+                         "of it is used\n", path, why);
+        return 0;
+    }
+    text[n] = '\0';
+    return 1;
+}
+
 void guard_suppress_load(const char *path)
 {
     nrules = 0;
-    if (!path || !*path)
+    if (!path || !*path || !read_rules_file(path))
         return;
-    int fd = guard_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0) {
-        guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: cannot read suppressions file %s\n", path);
-        return;
-    }
-    long n = guard_sys_read(fd, text, sizeof text - 1);
-    guard_sys_close(fd);
-    if (n < 0)
-        n = 0;
-    text[n] = '\0';
-    unsigned lineno = 0;
+    unsigned lineno = 0, dropped = 0;
     for (char *line = text; line && *line;) {
         char *next = strchr(line, '\n');
         if (next)
@@ -81,22 +145,29 @@ void guard_suppress_load(const char *path)
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';
-        while (*line == ' ' || *line == '\t')
-            line++;
-        size_t len = strlen(line);
-        while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
-            line[--len] = '\0';
+        line = trim(line);
         if (*line) {
             char *colon = strchr(line, ':');
-            if (!colon || colon == line || !colon[1]) {
-                guard_fmt_stderr("libguard: warning: %s:%u: not KIND:PATTERN, ignored\n", path, lineno);
-            } else if (nrules < MAX_RULES) {
+            char *kind = line, *pattern = colon ? trim(colon + 1) : NULL;
+            if (colon)
                 *colon = '\0';
-                rules[nrules++] = (struct rule){line, colon + 1};
-            }
+            kind = trim(kind);
+            if (!colon || !*kind || !*pattern)
+                guard_fmt_stderr("libguard: warning: %s:%u: not KIND:PATTERN, ignored\n", path,
+                                 lineno);
+            else if (!known_kind(kind))
+                guard_fmt_stderr("libguard: warning: %s:%u: unknown finding kind '%s', rule "
+                                 "ignored\n", path, lineno, kind);
+            else if (nrules < MAX_RULES)
+                rules[nrules++] = (struct rule){kind, pattern};
+            else
+                dropped++;
         }
         line = next;
     }
+    if (dropped)
+        guard_fmt_stderr("libguard: warning: %s: only the first %u rules are used (%u more "
+                         "ignored)\n", path, MAX_RULES, dropped);
 }
 
 static int frame_matches(const char *pattern, uint64_t pc)
