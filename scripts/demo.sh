@@ -1,5 +1,5 @@
 #!/bin/sh
-# make demo: seed 000 in C.  A writer thread feeds a child process from a
+# make demo: a use-after-return through a child process, in C.  A writer thread feeds a child process from a
 # pooled 64 KiB buffer; the job is cancelled and the buffer goes back to the
 # pool before the writer is done.  libguard catches the writer's next write
 # from the returned buffer and the analyzer names both lines.

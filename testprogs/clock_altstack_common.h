@@ -1,8 +1,8 @@
 /*
  * clock_altstack_common.h — clock_gettime() in a signal handler that runs on
  * a sigaltstack of ALTSTACK_SIZE bytes.  With 4 KiB (the buggy program) a
- * stack-probing vDSO would touch memory below the alternate stack: seed
- * 004's shape.  With 64 KiB (the twin) there is room.  The shim flags the
+ * stack-probing vDSO would touch memory below the alternate stack
+ * (vdso-low-stack).  With 64 KiB (the twin) there is room.  The shim flags the
  * call by the headroom it has, on every run, whatever this host's vDSO does.
  *
  * The alternate stack is the top ALTSTACK_SIZE bytes of a 64 KiB block, so

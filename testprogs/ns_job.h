@@ -1,5 +1,6 @@
 /*
- * ns_job.h — seed 003 in C: one "container start" job in three steps,
+ * ns_job.h — unshare and mount on different threads, in C: one
+ * "container start" job in three steps,
  *   1. unshare(CLONE_NEWNS) and make / private (a namespace of its own),
  *   2. bind-mount the container's resolv.conf over the target file,
  *   3. run `cat` on the target (what the container would see).

@@ -1,6 +1,6 @@
 /*
- * nss_static — built with -static: getpwuid_r from a second thread, seed
- * 002's hazard (static glibc loads NSS modules at run time; their state is
+ * nss_static — built with -static: getpwuid_r from a second thread, the
+ * nss-static-binary hazard (static glibc loads NSS modules at run time; their state is
  * set up for the thread that loaded them).  `guard-analyze inspect` must
  * flag it; running it is not required to crash.
  */

@@ -1,5 +1,5 @@
 /*
- * pool_child_common.h — seed 000's shape without the writer thread: a
+ * pool_child_common.h — pool_uar's shape without the writer thread: a
  * buffer is taken, a child is started and fed from it, and the buffer goes
  * back to the pool before the child has been waited for
  * (put-while-child-running).  The fixed twin waits first.  The check fires

@@ -1,5 +1,6 @@
 /*
- * pool_uar_common.h — seed 000 in C.  A pool of 64 KiB buffers; a job takes
+ * pool_uar_common.h — a buffer returned to its pool while a child's I/O
+ * still uses it, in C.  A pool of 64 KiB buffers; a job takes
  * a buffer, starts a child process (gzip -c > /dev/null) and feeds it
  * through a pipe from a writer thread that writes out of the buffer.  Then
  * the job is cancelled.  The buggy program (POOL_UAR_FIXED undefined) puts

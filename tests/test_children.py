@@ -37,7 +37,7 @@ def every_way_of_reaping_is_clean():
 
 
 @test
-def put_while_child_running_is_seed000s_root_cause():
+def put_while_child_running_is_the_root_cause_of_pool_uar():
     r, status, report = run_and_analyze("pool_child_put")
     assert r.returncode == 0
     (f,) = findings(report, "put-while-child-running")

@@ -111,7 +111,7 @@ SEED = re.compile(r"seed[\s_-]*0\d{0,2}(?!\d)", re.IGNORECASE)
 def seed_mentions(root=ROOT):
     hits = []
     paths = [os.path.join(root, "README.md")]
-    for top in ["docs", "preload", "analyzer", "common"]:
+    for top in ["docs", "preload", "analyzer", "common", "scripts", "testprogs", "tests", "bench"]:
         for dirpath, _, names in os.walk(os.path.join(root, top)):
             paths += [os.path.join(dirpath, name) for name in names]
     for path in sorted(paths):

@@ -17,7 +17,7 @@ def run_and_analyze(name, options="", args=()):
 
 
 @test
-def pool_uar_seed000_caught_with_writer_and_put_stacks():
+def pool_uar_caught_with_writer_and_put_stacks():
     r, status, report, _ = run_and_analyze("pool_uar")
     assert r.returncode == 0, "the program must run on unchanged: %d %s" % (r.returncode, r.stderr)
     assert "ERROR: libguard: use-after-return" in r.stderr, "no immediate report on stderr"

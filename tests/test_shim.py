@@ -130,7 +130,7 @@ def hooked_calls_return_what_the_real_ones_return():
 
 @test
 def the_uar_is_reported_once_and_the_io_still_succeeds():
-    # seed 000 under the shim: the child still gets all its input (the
+    # pool_uar under the shim: the child still gets all its input (the
     # write that hit the returned buffer is retried after the report)
     d = LogDir()
     r = run([prog("pool_uar")], log_dir=d.path)
