@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -362,6 +363,19 @@ static void exe_short_name(const char *exe, char *out, size_t cap)
         strcpy(out, "unknown");
 }
 
+/* A number nobody can guess, for a file name taken already. */
+static uint32_t name_salt(unsigned attempt)
+{
+    uint32_t r = 0;
+    if (guard_sys_call6(SYS_getrandom, (long)&r, sizeof r, GRND_NONBLOCK, 0, 0, 0) != sizeof r)
+        r = (uint32_t)(guard_now_ns() * 2654435761u) ^ (uint32_t)attempt;
+    return r;
+}
+
+/* guard.<exe>.<pid>.log, or when that name is taken (a pid reused in the
+ * same log_dir over a long nightly run, or names planted by someone who can
+ * write there) guard.<exe>.<pid>.<random>.log.  The mode is 0600 whatever
+ * the umask: a log its owner cannot read is lost. */
 static int create_log_file(const char *exe)
 {
     char name[96];
@@ -371,12 +385,14 @@ static int create_log_file(const char *exe)
         if (attempt == 0)
             guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.log",
                       guard_opt.log_dir, name, (int)guard_pid);
-        else /* pid reused in the same log_dir (long nightly runs) */
-            guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.%d.log",
-                      guard_opt.log_dir, name, (int)guard_pid, attempt);
+        else
+            guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.%x.log",
+                      guard_opt.log_dir, name, (int)guard_pid, name_salt((unsigned)attempt));
         fd = guard_sys_open(log_path_buf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd >= 0)
+        if (fd >= 0) {
+            (void)GUARD_SYS3(SYS_fchmod, fd, 0600, 0);
             return fd;
+        }
         if (fd != -EEXIST)
             break;
     }

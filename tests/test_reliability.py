@@ -6,7 +6,7 @@ or host names run in a private mount and UTS namespace when they can."""
 import os
 import subprocess
 
-from harness import LogDir, prog, run, test
+from harness import LogDir, analyze, findings, prog, run, shim, test
 
 
 def _private_ns_prefix():
@@ -34,3 +34,42 @@ def calls_given_pointers_the_kernel_rejects_return_what_they_return_natively():
                                                                        shimmed.stderr[-3000:])
     assert shimmed.stdout == native.stdout, "native:\n%s\nshim:\n%s" % (native.stdout,
                                                                        shimmed.stdout)
+
+
+@test
+def the_log_is_readable_by_its_owner_whatever_the_umask():
+    # Under umask 0777 a file is created with mode 0000: its owner could
+    # not read the log.  The shim's log is 0600 always.
+    d = LogDir()
+    r = run(["sh", "-c", "umask 0777; exec %s" % prog("pool_double_put")], log_dir=d.path)
+    assert r.returncode == 0, r.stderr
+    logs = d.logs()
+    assert len(logs) == 1, logs
+    assert os.stat(logs[0]).st_mode & 0o777 == 0o600, oct(os.stat(logs[0]).st_mode)
+    status, report, _ = analyze(d.path)
+    assert status == 1 and findings(report, "double-put"), report
+    d.cleanup()
+
+
+@test
+def names_planted_in_the_log_directory_do_not_stop_the_log():
+    # Anyone who can write to log_dir could take every name the shim would
+    # try for a pid; the names after the first are not guessable.
+    d = LogDir()
+    name = "pool_double_put"
+    p = subprocess.Popen(["sh", "-c", "echo $$; read go; exec %s" % prog(name)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, LD_PRELOAD=shim(),
+                                  GUARD_OPTIONS="log_dir=%s:verbosity=0" % d.path))
+    pid = int(p.stdout.readline())
+    planted = ["guard.%s.%d.log" % (name, pid)] + \
+              ["guard.%s.%d.%d.log" % (name, pid, n) for n in range(1, 101)]
+    for f in planted:
+        open(os.path.join(d.path, f), "w").close()
+    p.communicate("go\n", timeout=60)
+    assert p.returncode == 0
+    ours = [f for f in d.logs() if os.path.basename(f) not in planted]
+    assert len(ours) == 1, ours
+    status, report, _ = analyze(ours[0])
+    assert status == 1 and findings(report, "double-put"), report
+    d.cleanup()
