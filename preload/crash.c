@@ -16,7 +16,10 @@
  * analyzer takes the last crash_events of them.
  *
  * Everything here is async-signal-safe: system calls, our own formatter,
- * the lock-free stack depot.  A second fatal signal while recording (a
+ * the lock-free stack depot.  It runs on a stack of its own: the fatal
+ * signal's handler may be on the program's alternate signal stack, which
+ * can be as small as 8 KiB (Rust gives every thread one), too small for an
+ * unwind and a report.  A second fatal signal while recording (a
  * crash in the recorder, or another thread crashing) skips the recorder, so
  * the process can never hang here.
  */
@@ -84,7 +87,9 @@ static unsigned dump_other_threads(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = dump_handler;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    /* not SA_ONSTACK: the thread's own stack has room for an unwind, its
+     * alternate signal stack may not */
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigfillset(&sa.sa_mask);
     if (guard_fault_real_sigaction(dump_signal, &sa, NULL) != 0)
         return 0;
@@ -116,10 +121,8 @@ static unsigned dump_other_threads(void)
     return sent;
 }
 
-void guard_crash_record(int sig, siginfo_t *info, void *ucontext)
+static void record(int sig, siginfo_t *info, void *ucontext)
 {
-    if (!guard_opt.crash_handler || atomic_exchange(&crashing, 1))
-        return;
     uint32_t stack = guard_stack_capture_signal(ucontext);
     struct guard_rec_crash *c = guard_log_reserve(GUARD_REC_CRASH, sizeof *c);
     if (c) {
@@ -162,4 +165,45 @@ void guard_crash_record(int sig, siginfo_t *info, void *ucontext)
     f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_CRASH, stack, (uint32_t)f.tid};
     f.nstacks = stack ? 1 : 0;
     guard_report_finding(&f);
+}
+
+/* The recorder's own stack, made at start-up (memory from the arena: its
+ * untouched pages cost nothing), and the contexts to switch to it and back
+ * (static: only the first fatal signal records, see `crashing`). */
+#define CRASH_STACK_SIZE (128u << 10)
+static char *crash_stack;
+GUARD_LARGE static ucontext_t crash_caller_ctx, crash_ctx;
+static struct {
+    int sig;
+    siginfo_t *info;
+    void *ucontext;
+} crash_args;
+
+void guard_crash_init(void)
+{
+    if (guard_opt.crash_handler && !crash_stack)
+        crash_stack = guard_alloc(CRASH_STACK_SIZE);
+}
+
+static void record_on_own_stack(void)
+{
+    record(crash_args.sig, crash_args.info, crash_args.ucontext);
+}
+
+void guard_crash_record(int sig, siginfo_t *info, void *ucontext)
+{
+    if (!guard_opt.crash_handler || atomic_exchange(&crashing, 1))
+        return;
+    crash_args.sig = sig;
+    crash_args.info = info;
+    crash_args.ucontext = ucontext;
+    if (crash_stack && getcontext(&crash_ctx) == 0) {
+        crash_ctx.uc_stack.ss_sp = crash_stack;
+        crash_ctx.uc_stack.ss_size = CRASH_STACK_SIZE;
+        crash_ctx.uc_link = &crash_caller_ctx;
+        GUARD_REAL(makecontext)(&crash_ctx, record_on_own_stack, 0);
+        if (swapcontext(&crash_caller_ctx, &crash_ctx) == 0)
+            return;
+    }
+    record(sig, info, ucontext); /* no stack of its own: on this one */
 }

@@ -124,6 +124,7 @@ static void fault_handler(int sig, siginfo_t *info, void *uc)
 
 void guard_fault_install(void)
 {
+    guard_crash_init();
     for (unsigned i = 0; i < NFATAL; i++) {
         int sig = fatal_signals[i];
         /* Without pool protection and without the crash recorder, nothing

@@ -196,6 +196,7 @@ void guard_fault_install(void);
 /* The crash flight recorder (crash.c): called from the fatal signal's
  * handler before the default action runs. */
 void guard_crash_record(int sig, siginfo_t *info, void *ucontext);
+void guard_crash_init(void); /* at start-up: the recorder's own stack */
 struct sigaction;
 int guard_fault_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 void guard_pool_after_fork_child(void);

@@ -4,9 +4,10 @@ program does not crash.  Each program runs natively and under the shim and
 the two outputs are compared byte for byte.  Probes that name mount points
 or host names run in a private mount and UTS namespace when they can."""
 import os
+import shutil
 import subprocess
 
-from harness import LogDir, analyze, findings, prog, run, shim, test
+from harness import LogDir, analyze, assert_frame, findings, prog, run, shim, source_line, test
 
 
 def _private_ns_prefix():
@@ -73,3 +74,45 @@ def names_planted_in_the_log_directory_do_not_stop_the_log():
     status, report, _ = analyze(ours[0])
     assert status == 1 and findings(report, "double-put"), report
     d.cleanup()
+
+
+def _crash_report(argv):
+    d = LogDir()
+    r = run(argv, log_dir=d.path)
+    status, report, _ = analyze(d.path)
+    d.cleanup()
+    return r, status, report
+
+
+@test
+def a_crash_on_a_small_alternate_signal_stack_is_recorded():
+    # The fatal signal's handler runs on the program's alternate signal
+    # stack; Rust gives every thread one of 8 KiB, too small for an unwind
+    # and a report: the recorder runs on a stack of its own.  The program
+    # still dies of its own signal.
+    src = "testprogs/crash_small_altstack.c"
+    for args in ([], ["thread"]):
+        r, status, report = _crash_report([prog("crash_small_altstack"), *args])
+        assert r.returncode == -11, (args, r.returncode, r.stderr[-2000:])
+        (f,) = findings(report, "crash")
+        assert_frame(f["stacks"]["crash"], "write_through_null", src,
+                     source_line(src, "BUG: null write"))
+
+
+@test
+def a_rust_programs_null_write_is_recorded():
+    rustc = shutil.which("rustc")
+    if not rustc:
+        print("     skipped: no rustc on this machine")
+        return
+    work = LogDir()
+    src = os.path.join(work.path, "nullw.rs")
+    with open(src, "w") as fh:
+        fh.write("fn main() { unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u32>(), 1); } }\n")
+    exe = os.path.join(work.path, "nullw")
+    c = subprocess.run([rustc, "-O", "-o", exe, src], capture_output=True, text=True, timeout=300)
+    assert c.returncode == 0, c.stderr
+    r, status, report = _crash_report([exe])
+    work.cleanup()
+    assert r.returncode == -11, (r.returncode, r.stderr[-2000:])
+    assert len(findings(report, "crash")) == 1, report["findings"]
