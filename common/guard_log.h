@@ -198,7 +198,9 @@ enum guard_event_kind {
                                * enum guard_spawn_kind, flags (GUARD_SPAWN_*), thread count;
                                * payload: program NUL argv[0] NUL argv[1] ... (bounded) */
     GUARD_EV_REAP = 10,       /* a child was reaped; args: pid, wait status, enum guard_reap_call,
-                               * 1 if the caller asked for that pid, 0 for any child */
+                               * 1 if the caller asked for that pid, 0 for any child, or'd with
+                               * GUARD_REAP_STATUS_UNKNOWN when the status was lost (the
+                               * caller's status pointer was bad: the kernel reaped anyway) */
     GUARD_EV_EXEC = 11,       /* this process is about to exec; args: 0; payload: path NUL argv... */
     GUARD_EV_EXEC_FAILED = 12,/* the exec returned; args: errno */
     GUARD_EV_KILL = 13,       /* kill() sent to a child; args: pid, signal */
@@ -270,6 +272,7 @@ enum guard_reap_call {
     GUARD_REAP_PCLOSE = 6,
     GUARD_REAP_SYSTEM = 7,
 };
+#define GUARD_REAP_STATUS_UNKNOWN 2u /* in a REAP's args[3] */
 
 enum guard_put_flags {
     GUARD_PUT_POISONED = 1u << 0,

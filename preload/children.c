@@ -227,6 +227,37 @@ void guard_children_reaped(pid_t pid, int status, unsigned call, int asked_for_p
                         (uint64_t)asked_for_pid, NULL, 0);
 }
 
+/* A wait-family call failed with EFAULT (its status or rusage pointer was
+ * bad): the kernel may have reaped a child all the same, and its status is
+ * lost.  Every child of the table that the kernel no longer lists
+ * (waitid(P_PID, WNOWAIT) says ECHILD) was reaped: its REAP says the
+ * status is unknown. */
+void guard_children_reconcile(unsigned call, pid_t asked)
+{
+    pid_t gone[64];
+    unsigned n = 0;
+    struct child_table *table = table_if_started();
+    if (!table || !guard_lock_acquire(&table->lock))
+        return;
+    for (struct child *c = table->live; c && n < 64; c = c->next) {
+        if (c->pid <= 0 || (asked > 0 && c->pid != asked))
+            continue;
+        siginfo_t si;
+        if (guard_sys_waitid(P_PID, (id_t)c->pid, &si,
+                             WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == -ECHILD)
+            gone[n++] = c->pid;
+    }
+    guard_lock_release(&table->lock);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t board_key;
+        if (remove_child(gone[i], NULL, &board_key)) {
+            guard_fork_board_take(board_key, gone[i]);
+            guard_log_event(GUARD_EV_REAP, 0, (uint64_t)gone[i], 0, call,
+                            (uint64_t)((asked > 0) | GUARD_REAP_STATUS_UNKNOWN), NULL, 0);
+        }
+    }
+}
+
 void guard_children_signalled(pid_t pid, int sig)
 {
     int ours = 0;

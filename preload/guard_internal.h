@@ -216,6 +216,7 @@ void guard_children_started(unsigned kind, pid_t pid, uint32_t stack, int thread
                             uint32_t board_key);
 void guard_children_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream);
 void guard_children_signalled(pid_t pid, int sig);
+void guard_children_reconcile(unsigned call, pid_t asked); /* a wait call failed with EFAULT */
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max);
 void guard_children_at_exit(const char *why);
 void guard_children_exec_happened(void);

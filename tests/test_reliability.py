@@ -116,3 +116,19 @@ def a_rust_programs_null_write_is_recorded():
     work.cleanup()
     assert r.returncode == -11, (r.returncode, r.stderr[-2000:])
     assert len(findings(report, "crash")) == 1, report["findings"]
+
+
+@test
+def a_wait_whose_status_pointer_is_bad_still_counts_as_a_reap():
+    # waitpid(pid, BAD, 0), wait4 with a bad rusage pointer, waitid with a
+    # bad siginfo: the kernel reaps and returns EFAULT.  Same results under
+    # the shim, and no unreaped-child for those children.
+    native = run([prog("wait_bad_status")], preload=False)
+    d = LogDir()
+    shimmed = run([prog("wait_bad_status")], log_dir=d.path)
+    status, report, _ = analyze(d.path)
+    d.cleanup()
+    assert native.returncode == 0 and "EFAULT" in native.stdout, native.stdout
+    assert shimmed.stdout == native.stdout, (native.stdout, shimmed.stdout)
+    assert not findings(report, "unreaped-child"), report["findings"]
+    assert status == 0, report["findings"]

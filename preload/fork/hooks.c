@@ -458,11 +458,17 @@ GUARD_EXPORT int kill(pid_t pid, int sig)
 
 /* ---- the wait family ---------------------------------------------------- */
 
+/* ret: the wait call's; a failure with EFAULT may have reaped a child all
+ * the same (see guard_children_reconcile). */
 static void reaped(pid_t ret, int status, unsigned call, pid_t asked)
 {
     struct guard_hook h;
-    if (ret > 0 && guard_hook_begin(&h)) {
-        guard_children_reaped(ret, status, call, asked > 0, NULL);
+    int efault = ret < 0 && errno == EFAULT;
+    if ((ret > 0 || efault) && guard_hook_begin(&h)) {
+        if (ret > 0)
+            guard_children_reaped(ret, status, call, asked > 0, NULL);
+        else
+            guard_children_reconcile(call, asked);
         guard_hook_end(&h);
     }
 }
@@ -510,6 +516,8 @@ GUARD_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
                                                  : (info->si_status & 0x7f) |
                                                        (info->si_code == CLD_DUMPED ? 0x80 : 0);
         reaped(info->si_pid, status, GUARD_REAP_WAITID, idtype == P_PID ? (pid_t)id : -1);
+    } else if (rc < 0 && errno == EFAULT && !(options & WNOWAIT)) {
+        reaped(-1, 0, GUARD_REAP_WAITID, idtype == P_PID ? (pid_t)id : -1);
     }
     return rc;
 }
