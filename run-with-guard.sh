@@ -16,6 +16,12 @@
 #                     (keeps it apart from the command's own output)
 #   -h, --help        this text
 #
+# The command's own stderr stays its own: the shim prints no immediate
+# report (report_stderr=0; --options report_stderr=1 brings it back), the
+# wrapper reports at the end.  The log directories the wrapper makes are
+# mode 1777, like /tmp: a child that drops its privileges can still write
+# its log there.
+#
 # Exit status: the command's when it failed (the last run's), otherwise the
 # analyzer's (0 no findings, 1 findings, 2 input error).
 set -u
@@ -26,7 +32,7 @@ ANALYZER=${GUARD_ANALYZER:-@ANALYZER@}
 case $LIBGUARD in @*) LIBGUARD=$here/build/libguard.so ;; esac
 case $ANALYZER in @*) ANALYZER=$here/build/guard-analyze ;; esac
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 die() { echo "run-with-guard: $*" >&2; exit 2; }
 
 log_dir="" format=text repeat=1 until_fail=0 extra_options="" output=""
@@ -58,8 +64,11 @@ if [ "$until_fail" = 1 ] && [ "$repeat" = 1 ]; then repeat=100; fi
 
 if [ -z "$log_dir" ]; then
     log_dir=$(mktemp -d "${TMPDIR:-/tmp}/guard-run.XXXXXX") || die "cannot create a log directory"
+    chmod 1777 "$log_dir"
+elif [ ! -d "$log_dir" ]; then
+    mkdir -p "$log_dir" || die "cannot create $log_dir"
+    chmod 1777 "$log_dir"
 fi
-mkdir -p "$log_dir" || die "cannot create $log_dir"
 log_dir=$(cd "$log_dir" && pwd)
 
 preload=$LIBGUARD
@@ -68,9 +77,12 @@ preload=$LIBGUARD
 run_once() { # $1: the run's log directory; the rest: the command
     run_dir=$1
     shift
-    mkdir -p "$run_dir"
-    opts="log_dir=$run_dir"
-    [ -n "${GUARD_OPTIONS:-}" ] && opts="$GUARD_OPTIONS:$opts"
+    if [ ! -d "$run_dir" ]; then
+        mkdir -p "$run_dir" && chmod 1777 "$run_dir"
+    fi
+    opts=report_stderr=0
+    [ -n "${GUARD_OPTIONS:-}" ] && opts="$opts:$GUARD_OPTIONS"
+    opts="$opts:log_dir=$run_dir"
     [ -n "$extra_options" ] && opts="$opts:$extra_options"
     GUARD_OPTIONS=$opts LD_PRELOAD=$preload "$@"
 }

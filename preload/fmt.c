@@ -142,3 +142,13 @@ void guard_fmt_stderr(const char *fmt, ...)
     guard_fmt_write_all(2, line, n);
 }
 
+void guard_fmt_fd(int fd, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = guard_fmt_va(line, sizeof line, fmt, ap);
+    va_end(ap);
+    guard_fmt_write_all(fd, line, n);
+}
+

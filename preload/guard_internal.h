@@ -43,6 +43,7 @@ struct guard_options {
     unsigned crash_wait_ms;   /* how long to wait for other threads' stacks */
     unsigned crash_events;    /* recent events per thread the report shows */
     char suppressions[512];   /* file of KIND:PATTERN rules */
+    char report_path[512];    /* the immediate reports go here instead of stderr */
     int fork_fast;            /* the fork subsystem's fast path (fork/fork.h) */
     int help;                 /* list the keys on stderr */
 };
@@ -165,6 +166,7 @@ size_t guard_fmt(char *buf, size_t cap, const char *fmt, ...)
 size_t guard_fmt_va(char *buf, size_t cap, const char *fmt, va_list ap);
 void guard_fmt_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void guard_fmt_write_all(int fd, const char *s, size_t len); /* errno untouched */
+void guard_fmt_fd(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- locks (lock.c) -------------------------------------------------------
  * A spinlock that knows its owner: a signal handler that interrupts the

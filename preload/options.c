@@ -41,7 +41,7 @@ void guard_options_defaults(void)
 }
 
 enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
-/* OPT_PATH targets are char[512] (log_dir, suppressions). */
+/* OPT_PATH targets are char[512] (log_dir, suppressions, report_path). */
 
 struct opt_desc {
     const char *key;
@@ -54,6 +54,7 @@ struct opt_desc {
 static const struct opt_desc option_table[] = {
     {"log_dir", OPT_PATH, guard_opt.log_dir, 0, 0, "directory of the log files"},
     {"suppressions", OPT_PATH, guard_opt.suppressions, 0, 0, "file of KIND:PATTERN rules"},
+    {"report_path", OPT_PATH, guard_opt.report_path, 0, 0, "immediate reports to this file"},
     {"halt_on_error", OPT_BOOL, &guard_opt.halt_on_error, 0, 1, "abort after the first finding"},
     {"verbosity", OPT_INT, &guard_opt.verbosity, 0, 3, "0 silent, 1 reports, 2 start-up line"},
     {"max_frames", OPT_UINT, &guard_opt.max_frames, 1, GUARD_MAX_FRAMES, "frames kept per stack"},

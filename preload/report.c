@@ -1,5 +1,6 @@
 /*
- * report.c — the immediate report on stderr, and the finding record.
+ * report.c — the immediate report on stderr (or report_path), and the
+ * finding record.
  *
  * Findings are often raised from a SIGSEGV handler, so everything here is
  * async-signal-safe in practice: the formatter of fmt.c instead of stdio
@@ -10,6 +11,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,12 +20,26 @@
 
 /* ---- the report --------------------------------------------------------- */
 
+/* Where the immediate report goes: stderr, or report_path's file, opened
+ * for each report and closed after it (the program never sees a
+ * descriptor of ours between calls). */
+static int out_fd = 2;
+
+static int open_report_output(void)
+{
+    if (!guard_opt.report_path[0])
+        return 2;
+    int fd = guard_sys_open(guard_opt.report_path,
+                            O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    return fd >= 0 ? fd : 2; /* a path that cannot be written: stderr, as without it */
+}
+
 static void print_stack(uint32_t id)
 {
     const uint64_t *pcs = NULL;
     unsigned n = guard_stack_frames(id, &pcs);
     if (n == 0) {
-        guard_fmt_stderr("    (stack #%u is in the log%s)\n", id,
+        guard_fmt_fd(out_fd, "    (stack #%u is in the log%s)\n", id,
                      id ? ", raw: guard-analyze unwinds it" : "");
         return;
     }
@@ -34,14 +50,14 @@ static void print_stack(uint32_t id)
          * the same). */
         if (dladdr((void *)(uintptr_t)pcs[i], &info) && info.dli_fname) {
             if (info.dli_sname)
-                guard_fmt_stderr("    #%u 0x%lx in %s+0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i],
+                guard_fmt_fd(out_fd, "    #%u 0x%lx in %s+0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i],
                              info.dli_sname, (unsigned long)(pcs[i] - (uintptr_t)info.dli_saddr),
                              info.dli_fname, (unsigned long)(pcs[i] - (uintptr_t)info.dli_fbase));
             else
-                guard_fmt_stderr("    #%u 0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i], info.dli_fname,
+                guard_fmt_fd(out_fd, "    #%u 0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i], info.dli_fname,
                              (unsigned long)(pcs[i] - (uintptr_t)info.dli_fbase));
         } else {
-            guard_fmt_stderr("    #%u 0x%lx\n", i, (unsigned long)pcs[i]);
+            guard_fmt_fd(out_fd, "    #%u 0x%lx\n", i, (unsigned long)pcs[i]);
         }
     }
 }
@@ -112,19 +128,23 @@ void guard_report_finding(const struct guard_finding *in)
     if (!suppressed && guard_opt.report_stderr && guard_opt.verbosity > 0) {
         static struct guard_lock print_lock; /* keep concurrent reports apart */
         int locked = guard_lock_acquire(&print_lock);
-        guard_fmt_stderr("=================================================================\n");
-        guard_fmt_stderr("==%d==ERROR: libguard: %s\n", (int)guard_pid,
+        out_fd = open_report_output();
+        guard_fmt_fd(out_fd, "=================================================================\n");
+        guard_fmt_fd(out_fd, "==%d==ERROR: libguard: %s\n", (int)guard_pid,
                      guard_finding_kind_name(f->kind));
-        guard_fmt_stderr("%s\n", f->summary);
+        guard_fmt_fd(out_fd, "%s\n", f->summary);
         for (unsigned i = 0; i < f->nstacks; i++) {
-            guard_fmt_stderr("%s by thread T%d:\n", role_heading(f->stacks[i].role),
+            guard_fmt_fd(out_fd, "%s by thread T%d:\n", role_heading(f->stacks[i].role),
                          (int)f->stacks[i].tid);
             print_stack(f->stacks[i].stack_id);
         }
         const char *path = guard_log_path();
         if (path[0])
-            guard_fmt_stderr("==%d==libguard: details in %s (run guard-analyze on it for "
+            guard_fmt_fd(out_fd, "==%d==libguard: details in %s (run guard-analyze on it for "
                          "file:line)\n", (int)guard_pid, path);
+        if (out_fd != 2)
+            guard_sys_close(out_fd);
+        out_fd = 2;
         if (locked)
             guard_lock_release(&print_lock);
     }

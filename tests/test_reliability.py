@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 
-from harness import LogDir, analyze, assert_frame, findings, prog, run, shim, source_line, test
+from harness import ROOT, LogDir, analyze, assert_frame, findings, prog, run, shim, source_line, test
 
 
 def _private_ns_prefix():
@@ -132,3 +132,55 @@ def a_wait_whose_status_pointer_is_bad_still_counts_as_a_reap():
     assert shimmed.stdout == native.stdout, (native.stdout, shimmed.stdout)
     assert not findings(report, "unreaped-child"), report["findings"]
     assert status == 0, report["findings"]
+
+
+@test
+def under_the_wrapper_the_commands_stderr_is_its_own():
+    # Programs (and test suites) read their children's stderr: under
+    # run-with-guard.sh the shim prints nothing there, the wrapper reports
+    # at the end (here into --output).
+    d = LogDir()
+    out = os.path.join(d.path, "report.txt")
+    r = subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), "--log-dir", d.path + "/logs",
+                        "--output", out, "--", prog("pool_double_put")],
+                       capture_output=True, text=True, timeout=120,
+                       env={k: v for k, v in os.environ.items() if k != "GUARD_OPTIONS"})
+    native = run([prog("pool_double_put")], preload=False)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    own = "\n".join(l for l in r.stderr.splitlines() if not l.startswith("run-with-guard:"))
+    assert own.strip() == native.stderr.strip(), (own, native.stderr)
+    assert "double-put" in open(out).read()
+    d.cleanup()
+
+
+@test
+def report_path_sends_the_immediate_report_to_a_file():
+    d = LogDir()
+    path = os.path.join(d.path, "reports.txt")
+    r = run([prog("pool_double_put")], log_dir=d.path, options="report_path=" + path)
+    native = run([prog("pool_double_put")], preload=False)
+    assert r.stderr == native.stderr, r.stderr
+    text = open(path).read()
+    assert "ERROR: libguard: double-put" in text, text
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    d.cleanup()
+
+
+@test
+def a_child_that_drops_its_privileges_keeps_its_log_under_the_wrapper():
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        print("     skipped: needs root and setpriv")
+        return
+    d = LogDir()
+    os.chmod(d.path, 0o755)  # the test's own directory (mkdtemp: 0700) lets others in
+    logs = os.path.join(d.path, "logs")
+    r = subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), "--log-dir", logs, "--format", "json",
+                        "--output", os.path.join(d.path, "r.json"), "--",
+                        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        prog("pool_double_put")],
+                       capture_output=True, text=True, timeout=120)
+    import json
+    report = json.load(open(os.path.join(d.path, "r.json")))
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert findings(report, "double-put"), report["findings"]
+    d.cleanup()

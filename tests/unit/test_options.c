@@ -32,6 +32,7 @@ static const struct key {
 } keys[] = {
     {"log_dir", PATH, offsetof(struct guard_options, log_dir), 0, 0, 0, "."},
     {"suppressions", PATH, offsetof(struct guard_options, suppressions), 0, 0, 0, ""},
+    {"report_path", PATH, offsetof(struct guard_options, report_path), 0, 0, 0, ""},
     {"halt_on_error", BOOL, offsetof(struct guard_options, halt_on_error), 0, 1, 0, NULL},
     {"verbosity", INT, offsetof(struct guard_options, verbosity), 0, 3, 1, NULL},
     {"max_frames", UINT, offsetof(struct guard_options, max_frames), 1, 256, 32, NULL},
