@@ -37,6 +37,9 @@
 #include "guard_internal.h"
 
 #define MAX_CHUNKS 8192
+/* Added to the tail when the log ends: past every chunk, so that no
+ * reservation after it can succeed. */
+#define LOG_CLOSED (1ull << 62)
 
 static int log_fd = -1;
 static dev_t log_dev;                 /* what log_fd must still be: a daemon that */
@@ -182,6 +185,35 @@ static char *map_window(unsigned k)
     return m;
 }
 
+/* Gives [off, off + len) of the log its disk blocks before any record is
+ * stored there: a store into a page the file system cannot back is SIGBUS
+ * in the program.  Where fallocate is not supported (ext2, ext3, NFSv3)
+ * the blocks are written with zeros (ftruncate would make a sparse file,
+ * whose pages get their blocks only when stored to).  0, or -1 when the
+ * disk is full. */
+static int reserve_disk(off_t off, size_t len)
+{
+    int saved = errno;
+    int rc = fallocate(log_fd, 0, off, (off_t)len);
+    if (rc != 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) {
+        static const char zeros[4096];
+        rc = 0;
+        for (size_t done = 0; done < len && rc == 0;) {
+            size_t n = len - done < sizeof zeros ? len - done : sizeof zeros;
+            long w = guard_sys_call6(SYS_pwrite64, log_fd, (long)zeros, (long)n,
+                                     (long)(off + (off_t)done), 0, 0);
+            if (w == -EINTR)
+                continue;
+            if (w <= 0)
+                rc = -1;
+            else
+                done += (size_t)w;
+        }
+    }
+    errno = saved;
+    return rc;
+}
+
 static char *map_chunk(unsigned k)
 {
     char *p = atomic_load_explicit(&chunks[k], memory_order_acquire);
@@ -202,9 +234,7 @@ static char *map_chunk(unsigned k)
             atomic_store(&log_failed, 1);
             break;
         }
-        int rc = fallocate(log_fd, 0, off, (off_t)len);
-        if (rc != 0 && errno == EOPNOTSUPP)
-            rc = ftruncate(log_fd, off + (off_t)len);
+        int rc = reserve_disk(off, len);
         if (rc != 0) {
             atomic_store(&log_failed, 1);
             break;
@@ -217,6 +247,17 @@ static char *map_chunk(unsigned k)
         char *m = window + (off - (off_t)window_start(next / window_chunks));
         atomic_store_explicit(&chunks[next], m, memory_order_release);
         chunks_mapped = next + 1;
+        /* The shim never reads its log back: the pages of the chunk before
+         * the last leave the process's resident set (their data stays in
+         * the file; a late writer there faults the page back in), so a
+         * long run's memory does not grow with its log. */
+        if (next >= 2) {
+            char *old = atomic_load_explicit(&chunks[next - 2], memory_order_relaxed);
+            int saved = errno;
+            if (old)
+                (void)madvise(old, chunk_len(next - 2), MADV_DONTNEED);
+            errno = saved;
+        }
         p = atomic_load_explicit(&chunks[k], memory_order_acquire);
     }
     guard_lock_release(&grow_lock);
@@ -651,13 +692,19 @@ void guard_log_end(int status)
         end->rec.size = sizeof *end;
         guard_log_commit(end);
     }
-    /* Give back the disk blocks of the unused tail.  The file keeps its
-     * size (threads may still write after this), so the tail reads as
-     * zeros, which the analyzer treats as the end of the log.  (Only if
-     * the descriptor is still ours: see map_chunk.) */
+    /* The log is closed: one atomic add moves the tail out of reach, so
+     * every reservation made before it lies below `used`, and any made
+     * after it is dropped.  Then the disk blocks of the unused tail go
+     * back: no thread can store there any more (a store into a punched
+     * page of a full tmpfs would be SIGBUS).  The file keeps its size and
+     * the tail reads as zeros, the end of the log to the analyzer.  (Only
+     * if the descriptor is still ours: see map_chunk.) */
+    uint64_t closed_at = atomic_fetch_add(&tail->offset, LOG_CLOSED);
+    if (closed_at >= LOG_CLOSED)
+        return; /* closed already */
     if (log_fd >= 0 && log_fd_is_ours()) {
         long page = sysconf(_SC_PAGESIZE);
-        uint64_t used = (atomic_load(&tail->offset) + (uint64_t)page - 1) & ~((uint64_t)page - 1);
+        uint64_t used = (closed_at + (uint64_t)page - 1) & ~((uint64_t)page - 1);
         uint64_t size = chunk_start(chunks_mapped);
         if (used < size)
             fallocate(log_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)used,
