@@ -41,9 +41,9 @@
  * reservation after it can succeed. */
 #define LOG_CLOSED (1ull << 62)
 
-static int log_fd = -1;
-static dev_t log_dev;                 /* what log_fd must still be: a daemon that */
-static ino_t log_ino;                 /* closes every fd may reuse its number */
+static int log_usable;                /* the file exists and its first chunk is mapped */
+static dev_t log_dev;                 /* the file the shim created: its path must */
+static ino_t log_ino;                 /* still lead to it (see open_log) */
 static size_t chunk_size;
 static size_t first_chunk;            /* chunk 0 is smaller: most processes are short */
 #define FIRST_CHUNK_MAX (16u << 10)
@@ -106,52 +106,23 @@ const char *guard_log_path(void) { return guard_log_created() ? log_path_buf : "
 uint32_t guard_log_epoch(void) { return atomic_load_explicit(&log_epoch, memory_order_relaxed); }
 uint32_t guard_log_dropped(void) { return atomic_load(&dropped); }
 
-static int fd_is_log(int fd)
+/* The log's descriptor, opened by its path for the time of one growth
+ * (a chunk's disk space and mapping) and closed again: the program never
+ * sees a descriptor of ours between two calls (a test of its own open
+ * descriptors, or a daemon that closes every one, finds none).  The path is
+ * absolute, and the file must still be the one the shim created (device
+ * and inode): -1 when it cannot be opened or is another file now. */
+static int open_log(void)
 {
-    struct stat st;
-    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino;
-}
-
-static int log_fd_is_ours(void)
-{
-    return fd_is_log(log_fd);
-}
-
-/* Put our descriptor out of the way of the program's own, which are
- * usually the lowest free numbers, but below 64: the kernel's descriptor
- * table starts with 64 slots inside the process, and one number above
- * that makes it allocate a larger table, which every fork() then copies
- * for the child.
- * A program that takes this number for itself is handled like one that
- * closes it: see log_fd_is_ours. */
-#define LOG_FD_FLOOR 56
-static int move_high(int fd)
-{
-    if (fd >= LOG_FD_FLOOR)
-        return fd;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, LOG_FD_FLOOR);
-    if (high < 0)
-        return fd;
-    close(fd);
-    return high;
-}
-
-/* Our descriptor was closed behind our back: open the log again by its
- * path, if it is still the same file.  (Never close the old number: it may
- * be the program's now.) */
-static int reopen_log(void)
-{
-    int fd = guard_sys_open(log_path_buf, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    int fd = guard_sys_open(log_path_buf, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0);
     if (fd < 0)
-        return 0;
-    fd = move_high(fd);
+        return -1;
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_dev != log_dev || st.st_ino != log_ino) {
-        close(fd);
-        return 0;
+        guard_sys_close(fd);
+        return -1;
     }
-    log_fd = fd;
-    return 1;
+    return fd;
 }
 
 static inline uint64_t window_start(unsigned w) { return chunk_start((uint64_t)w * window_chunks); }
@@ -161,7 +132,7 @@ static inline size_t window_len(unsigned w)
 }
 
 /* The window that holds chunk k, mapped if it is not yet (under grow_lock). */
-static char *map_window(unsigned k)
+static char *map_window(int log_fd, unsigned k)
 {
     unsigned w = k / window_chunks;
     char *m = atomic_load_explicit(&windows[w], memory_order_relaxed);
@@ -191,7 +162,7 @@ static char *map_window(unsigned k)
  * the blocks are written with zeros (ftruncate would make a sparse file,
  * whose pages get their blocks only when stored to).  0, or -1 when the
  * disk is full. */
-static int reserve_disk(off_t off, size_t len)
+static int reserve_disk(int log_fd, off_t off, size_t len)
 {
     int saved = errno;
     int rc = fallocate(log_fd, 0, off, (off_t)len);
@@ -222,24 +193,22 @@ static char *map_chunk(unsigned k)
     if (!guard_lock_acquire(&grow_lock))
         return NULL; /* a signal handler interrupted this thread while it grew the log */
     p = atomic_load_explicit(&chunks[k], memory_order_acquire);
+    int log_fd = -1;
     while (!p && !atomic_load(&log_failed)) {
         /* Chunks are mapped in order, so chunks_mapped only grows. */
         unsigned next = chunks_mapped;
         off_t off = (off_t)chunk_start(next);
         size_t len = chunk_len(next);
-        /* The program may have closed our descriptor (daemons close every
-         * fd) and got the same number back for a file of its own: never
-         * grow or map that one. */
-        if (!log_fd_is_ours() && !reopen_log()) {
+        if (log_fd < 0 && (log_fd = open_log()) < 0) {
             atomic_store(&log_failed, 1);
             break;
         }
-        int rc = reserve_disk(off, len);
+        int rc = reserve_disk(log_fd, off, len);
         if (rc != 0) {
             atomic_store(&log_failed, 1);
             break;
         }
-        char *window = map_window(next);
+        char *window = map_window(log_fd, next);
         if (!window) {
             atomic_store(&log_failed, 1);
             break;
@@ -260,6 +229,8 @@ static char *map_chunk(unsigned k)
         }
         p = atomic_load_explicit(&chunks[k], memory_order_acquire);
     }
+    if (log_fd >= 0)
+        guard_sys_close(log_fd);
     guard_lock_release(&grow_lock);
     return p;
 }
@@ -274,7 +245,7 @@ void *guard_log_reserve(uint16_t type, uint32_t size)
     if (__builtin_expect(atomic_load_explicit(&log_state, memory_order_acquire) != LOG_OPEN, 0) &&
         !log_materialize())
         goto drop;
-    if (log_fd < 0 || atomic_load_explicit(&log_failed, memory_order_relaxed) ||
+    if (!log_usable || atomic_load_explicit(&log_failed, memory_order_relaxed) ||
         !atomic_load_explicit(&tail->here, memory_order_relaxed))
         goto drop;
     size = guard_rec_round(size);
@@ -421,14 +392,26 @@ static int create_log_file(const char *exe)
 {
     char name[96];
     exe_short_name(exe, name, sizeof name);
+    /* The path is made absolute now: the log is opened again by it, and the
+     * program may change its directory meanwhile. */
+    GUARD_LARGE static char dir[PATH_MAX];
+    if (guard_opt.log_dir[0] == '/') {
+        guard_fmt(dir, sizeof dir, "%s", guard_opt.log_dir);
+    } else {
+        long n = GUARD_SYS3(SYS_getcwd, dir, sizeof dir, 0);
+        if (n <= 0)
+            dir[0] = '\0';
+        size_t len = strlen(dir);
+        guard_fmt(dir + len, sizeof dir - len, "/%s", guard_opt.log_dir);
+    }
     int fd = -EINVAL;
     for (int attempt = 0; attempt < 100; attempt++) {
         if (attempt == 0)
-            guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.log",
-                      guard_opt.log_dir, name, (int)guard_pid);
+            guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.log", dir, name,
+                      (int)guard_pid);
         else
-            guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.%x.log",
-                      guard_opt.log_dir, name, (int)guard_pid, name_salt((unsigned)attempt));
+            guard_fmt(log_path_buf, sizeof log_path_buf, "%s/guard.%s.%d.%x.log", dir, name,
+                      (int)guard_pid, name_salt((unsigned)attempt));
         fd = guard_sys_open(log_path_buf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0) {
             (void)GUARD_SYS3(SYS_fchmod, fd, 0600, 0);
@@ -543,13 +526,13 @@ static int log_materialize(void)
             const char *exe = guard_exe_path();
             int fd = create_log_file(exe);
             if (fd >= 0) {
-                fd = move_high(fd);
                 struct stat st;
                 if (fstat(fd, &st) == 0) {
                     log_dev = st.st_dev;
                     log_ino = st.st_ino;
                 }
-                log_fd = fd;
+                guard_sys_close(fd); /* opened again for each growth: see open_log */
+                log_usable = 1;
                 if (tail == &fallback_tail) { /* the first log: made here, as the file is */
                     struct log_tail *own = guard_alloc_parent_only(sizeof *own);
                     if (own)
@@ -566,8 +549,7 @@ static int log_materialize(void)
                 } else {
                     guard_fmt_stderr("libguard: cannot map log %s; continuing without a log\n",
                                  log_path_buf);
-                    close(log_fd);
-                    log_fd = -1;
+                    log_usable = 0;
                 }
             }
             if (ok) {
@@ -587,7 +569,7 @@ static int log_materialize(void)
             /* the preamble itself, or a signal handler inside it: its
              * records go after what the preamble has written so far, but
              * not before the file's first chunk is there (they are dropped) */
-            return atomic_load(&preamble_open) && log_fd >= 0;
+            return atomic_load(&preamble_open) && log_usable;
         for (unsigned spin = 0; spin < 1000000; spin++) {
             state = atomic_load_explicit(&log_state, memory_order_acquire);
             if (state != LOG_OPENING)
@@ -652,12 +634,7 @@ GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent, const struct guard
  * number for a file of its own). */
 static void drop_inherited_log(void)
 {
-    /* (O_CLOEXEC closes the descriptor in a child that execs first.) */
-    if (log_fd >= 0) {
-        if (log_fd_is_ours())
-            close(log_fd);
-        log_fd = -1;
-    }
+    log_usable = 0; /* (the parent's file: no descriptor of it is held) */
     unsigned end = chunks_mapped + 1 < MAX_CHUNKS ? chunks_mapped + 1 : MAX_CHUNKS;
     /* forget them before they go: nothing may store into a chunk unmapped */
     for (unsigned k = 0; k < end; k++)
@@ -702,12 +679,14 @@ void guard_log_end(int status)
     uint64_t closed_at = atomic_fetch_add(&tail->offset, LOG_CLOSED);
     if (closed_at >= LOG_CLOSED)
         return; /* closed already */
-    if (log_fd >= 0 && log_fd_is_ours()) {
+    int log_fd = log_usable ? open_log() : -1;
+    if (log_fd >= 0) {
         long page = sysconf(_SC_PAGESIZE);
         uint64_t used = (closed_at + (uint64_t)page - 1) & ~((uint64_t)page - 1);
         uint64_t size = chunk_start(chunks_mapped);
         if (used < size)
             fallocate(log_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)used,
                       (off_t)(size - used));
+        guard_sys_close(log_fd);
     }
 }

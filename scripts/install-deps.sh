@@ -2,12 +2,18 @@
 # Install the Debian packages libguard needs to build and test, when any is
 # missing: `make deps` (and so `make check` and `make demo`) on a fresh
 # machine.  As root it uses apt-get directly, otherwise sudo.
-#   --check   install nothing: name what is missing and exit 1 (plain `make`)
+#   --check   install nothing: name the missing build packages and exit 1
+#             (plain `make`; the test-only packages are not its business)
 set -eu
 CHECK_ONLY=0
 [ "${1:-}" = "--check" ] && CHECK_ONLY=1
-PACKAGES="gcc make pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev
+BUILD_PACKAGES="gcc make pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev
 libjansson-dev libcapstone-dev python3 gzip"
+# What the suite runs real software from: CPython's own tests (under the
+# shim and its wrapper), util-linux's unshare/setpriv, groff for the man pages.
+TEST_PACKAGES="libpython3.11-testsuite python3.11 util-linux groff-base"
+PACKAGES=$BUILD_PACKAGES
+[ "$CHECK_ONLY" = 1 ] || PACKAGES="$BUILD_PACKAGES $TEST_PACKAGES"
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
@@ -20,11 +26,11 @@ if [ "$CHECK_ONLY" = 1 ]; then
     exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "libguard: missing build dependencies:$missing (no apt-get here: install them by hand)" >&2
+    echo "libguard: missing dependencies:$missing (no apt-get here: install them by hand)" >&2
     exit 1
 fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "libguard: installing build dependencies:$missing" >&2
+echo "libguard: installing dependencies:$missing" >&2
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2

@@ -225,3 +225,46 @@ def the_shims_memory_does_not_grow_with_its_log():
     rss_kb = int(r.stdout.split()[1])
     assert size > 24 << 20, "the run wrote only %d bytes of log" % size
     assert rss_kb < 16 << 10, "resident %d KiB after %d MB of log" % (rss_kb, size >> 20)
+
+
+CPYTHON_TESTS = ["test_subprocess", "test_multiprocessing_fork",
+                 "-m", "test_pass_fds_redirected",
+                 "-m", "test_global_named_resource_spawn",
+                 "-m", "test_shared_memory_SharedMemoryManager_reuses_resource_tracker"]
+
+
+@test
+def cpythons_tests_of_its_childrens_descriptors_and_stderr_pass_under_the_wrapper():
+    # test_pass_fds_redirected lists a child's open descriptors (the shim
+    # held its log's); the two multiprocessing tests assert that a child's
+    # stderr is empty (the shim printed its reports there).  Debian's
+    # libpython3.11-testsuite, installed by `make deps`.
+    if not os.path.exists("/usr/lib/python3.11/test/test_subprocess.py"):
+        print("     skipped: no libpython3.11-testsuite (make deps installs it)")
+        return
+    d = LogDir()
+    r = subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), "--log-dir", d.path + "/logs",
+                        "--output", os.path.join(d.path, "report.txt"), "--",
+                        "/usr/bin/python3.11", "-m", "test", "-v", *CPYTHON_TESTS],
+                       capture_output=True, text=True, timeout=600,
+                       env={k: v for k, v in os.environ.items() if k != "GUARD_OPTIONS"})
+    d.cleanup()
+    out = r.stdout + r.stderr
+    assert "Tests result: SUCCESS" in out, out[-4000:]
+    for name in CPYTHON_TESTS[3::2]:
+        assert name in out, name
+    assert "Regression test for https://bugs.python.org/issue32270. ... ok" in out, out[-4000:]
+
+
+@test
+def the_program_sees_no_descriptor_of_the_shims():
+    # bash starts ls (a spawn: the shim's log exists by then) to list
+    # bash's own descriptors; the list is the same as without the shim.
+    argv = ["bash", "-c", "ls /proc/$$/fd; true"]
+    native = run(argv, preload=False)
+    d = LogDir()
+    shimmed = run(argv, log_dir=d.path)
+    logs = d.logs()
+    d.cleanup()
+    assert logs, "the shim wrote no log: the test proves nothing"
+    assert shimmed.stdout == native.stdout, (native.stdout, shimmed.stdout)
