@@ -234,7 +234,20 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The guard.*.log files of a directory (not recursive), sorted by name. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISFIFO(mode) ? "a FIFO"
+         : S_ISDIR(mode)  ? "a directory"
+         : S_ISSOCK(mode) ? "a socket"
+         : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
+                          : "a special file";
+}
+
+/* The guard.*.log files of a directory (not recursive), sorted by name.
+ * Each is stat'ed, never opened here (a FIFO would block an open); a name
+ * that looks like a log but is not a regular file (a symlink loop or a
+ * dangling one, a FIFO, a directory, a device) is an input error: a run
+ * whose log was replaced by one of those is not a clean run. */
 static void scan_dir(struct inputs *in, const char *dir, unsigned run, struct notes *notes)
 {
     DIR *d = opendir(dir);
@@ -254,20 +267,35 @@ static void scan_dir(struct inputs *in, const char *dir, unsigned run, struct no
     closedir(d);
     if (n)
         qsort(names, n, sizeof *names, cmp_str);
-    size_t found = 0;
+    size_t found = 0, bad = 0;
     for (size_t i = 0; i < n; i++) {
         size_t dl = strlen(dir);
         char *path = xasprintf("%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", names[i]);
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        struct stat st, lst;
+        int rc = stat(path, &st), err = rc ? errno : 0;
+        if (rc == 0 && S_ISREG(st.st_mode)) {
             add_input(in, path, &st, run);
             found++;
+        } else {
+            int lrc = lstat(path, &lst);
+            bool link = lrc == 0 && S_ISLNK(lst.st_mode);
+            if (rc != 0 && err == ENOENT && lrc != 0) {
+                /* gone since readdir (a run still cleaning up): nothing to read */
+            } else if (rc != 0) {
+                notes_add(notes, NOTE_ERROR, path, 0, "cannot read: %s%s", strerror(err),
+                          link ? " (a symlink)" : "");
+                bad++;
+            } else {
+                notes_add(notes, NOTE_ERROR, path, 0, "cannot read: not a regular file (%s%s)",
+                          link ? "a symlink to " : "", file_kind(st.st_mode));
+                bad++;
+            }
         }
         free(path);
         free(names[i]);
     }
     free(names);
-    if (!found)
+    if (!found && !bad)
         /* Not an error: a run whose programs were all static, or all
          * setuid (the shim stays inert), has no logs.  Said in the report
          * so that nobody mistakes it for a clean run of the shim. */

@@ -248,3 +248,28 @@ bool all_zero(const unsigned char *p, size_t n)
             return false;
     return true;
 }
+
+static int cmp_tid(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void tid_sort(uint32_t *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_tid);
+}
+
+ptrdiff_t tid_find(const uint32_t *v, size_t n, uint32_t tid)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo] == tid ? (ptrdiff_t)lo : -1;
+}

@@ -84,4 +84,10 @@ char *hex_string(const unsigned char *p, size_t n);
 /* All of p[0..n) zero? */
 bool all_zero(const unsigned char *p, size_t n);
 
+/* Sets of thread ids as sorted arrays (a crash may list a million threads:
+ * membership must not be a linear search).  tid_sort sorts v in place;
+ * tid_find is the index of tid in sorted v, or -1. */
+void tid_sort(uint32_t *v, size_t n);
+ptrdiff_t tid_find(const uint32_t *v, size_t n, uint32_t tid);
+
 #endif /* ANALYZER_UTIL_H */

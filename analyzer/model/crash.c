@@ -247,8 +247,53 @@ static struct fnd_event *sym_events(struct fnd_db *db, const struct lg_log *log,
     return v;
 }
 
+/* The threads whose events were kept, by tid: a crash may have a million
+ * threads, and each is looked up once (no linear search per thread). */
+struct tev_index {
+    uint32_t *tids;  /* sorted, distinct */
+    size_t *at;      /* at[i]: the first index into c->tev with tids[i] */
+    size_t n;
+};
+
+static int cmp_tev_tid(const void *a, const void *b, void *arg)
+{
+    const struct lg_crash *c = arg;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    uint32_t tx = c->tev[x].tid, ty = c->tev[y].tid;
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    return x < y ? -1 : x > y; /* the first of a tid wins, as before */
+}
+
+static void tev_index_build(struct tev_index *ix, const struct lg_crash *c)
+{
+    size_t *order = xcalloc(c->ntev ? c->ntev : 1, sizeof *order);
+    for (size_t i = 0; i < c->ntev; i++)
+        order[i] = i;
+    if (c->ntev > 1)
+        qsort_r(order, c->ntev, sizeof *order, cmp_tev_tid, (void *)c);
+    ix->tids = xcalloc(c->ntev ? c->ntev : 1, sizeof *ix->tids);
+    ix->at = order; /* compacted in place: at[n] <= i always */
+    ix->n = 0;
+    for (size_t i = 0; i < c->ntev; i++) {
+        uint32_t tid = c->tev[order[i]].tid;
+        if (ix->n && ix->tids[ix->n - 1] == tid)
+            continue;
+        ix->tids[ix->n] = tid;
+        ix->at[ix->n++] = order[i];
+    }
+}
+
+static const struct lg_thread_events *tev_find(const struct tev_index *ix,
+                                               const struct lg_crash *c, uint32_t tid)
+{
+    ptrdiff_t k = tid_find(ix->tids, ix->n, tid);
+    return k < 0 ? NULL : &c->tev[ix->at[k]];
+}
+
 static void add_thread(struct fnd_crash *fc, struct fnd_db *db, struct symbolizer *sym,
-                       uint32_t tid, bool crashed, bool have_stack, uint32_t stack_id)
+                       const struct tev_index *ix, uint32_t tid, bool crashed, bool have_stack,
+                       uint32_t stack_id)
 {
     struct fnd_thread *t = &fc->threads[fc->nthreads++];
     memset(t, 0, sizeof *t);
@@ -258,13 +303,11 @@ static void add_thread(struct fnd_crash *fc, struct fnd_db *db, struct symbolize
     t->stack_id = stack_id;
     t->missing = have_stack && stack_id && !lg_find_stack(fc->log, stack_id);
     t->sym = fnd_stack(db, fc->log, stack_id, sym);
-    for (size_t i = 0; i < fc->c->ntev; i++)
-        if (fc->c->tev[i].tid == tid) {
-            t->te = &fc->c->tev[i];
-            t->events = sym_events(db, fc->log, t->te, sym);
-            t->nevents = t->te->n;
-            break;
-        }
+    t->te = tev_find(ix, fc->c, tid);
+    if (t->te) {
+        t->events = sym_events(db, fc->log, t->te, sym);
+        t->nevents = t->te->n;
+    }
 }
 
 static void build_threads(struct fnd_crash *fc, struct fnd_db *db, struct symbolizer *sym)
@@ -272,20 +315,28 @@ static void build_threads(struct fnd_crash *fc, struct fnd_db *db, struct symbol
     const struct lg_crash *c = fc->c;
     size_t max = 1 + c->nthreads + c->ntev;
     fc->threads = xcalloc(max, sizeof *fc->threads);
-    add_thread(fc, db, sym, c->tid, true, c->stack_id != 0, c->stack_id);
+    struct tev_index ix;
+    tev_index_build(&ix, c);
+    /* the threads listed so far (the crashing one and those that answered),
+     * as a sorted set */
+    uint32_t *listed = xcalloc(1 + c->nthreads, sizeof *listed);
+    size_t nlisted = 0;
+    add_thread(fc, db, sym, &ix, c->tid, true, c->stack_id != 0, c->stack_id);
+    listed[nlisted++] = c->tid;
     for (size_t i = 0; i < c->nthreads; i++)
         if (c->threads[i].tid != c->tid) {
-            add_thread(fc, db, sym, c->threads[i].tid, false, true, c->threads[i].stack_id);
+            add_thread(fc, db, sym, &ix, c->threads[i].tid, false, true, c->threads[i].stack_id);
+            listed[nlisted++] = c->threads[i].tid;
             fc->threads_answered++;
         }
+    tid_sort(listed, nlisted);
     /* threads whose events were kept but which had no stack at the crash */
-    for (size_t i = 0; i < c->ntev; i++) {
-        bool listed = false;
-        for (size_t k = 0; k < fc->nthreads && !listed; k++)
-            listed = fc->threads[k].tid == c->tev[i].tid;
-        if (!listed)
-            add_thread(fc, db, sym, c->tev[i].tid, false, false, 0);
-    }
+    for (size_t i = 0; i < c->ntev; i++)
+        if (tid_find(listed, nlisted, c->tev[i].tid) < 0)
+            add_thread(fc, db, sym, &ix, c->tev[i].tid, false, false, 0);
+    free(listed);
+    free(ix.tids);
+    free(ix.at);
 }
 
 static int cmp_event_time(const void *a, const void *b)

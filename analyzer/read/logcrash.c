@@ -346,14 +346,25 @@ void lg_crash_record(struct reader *r, const unsigned char *p, size_t off)
     freeze(r, c);
 }
 
+/* A thread that has a THREAD_STACK record already: one entry per thread,
+ * so that a crash of a million threads is read in linear time. */
+struct lg_tid_seen {
+    uint32_t tid;
+    UT_hash_handle hh;
+};
+
 void lg_crash_thread_stack(struct reader *r, const unsigned char *p)
 {
     struct guard_rec_thread_stack x;
     memcpy(&x, p, sizeof x);
     struct lg_crash *c = ensure_crash(r);
-    for (size_t i = 0; i < c->nthreads; i++)
-        if (c->threads[i].tid == x.tid)
-            return; /* answered twice: the first */
+    struct lg_tid_seen *seen = NULL;
+    HASH_FIND(hh, r->crash_tids, &x.tid, sizeof x.tid, seen);
+    if (seen)
+        return; /* answered twice: the first */
+    seen = xcalloc(1, sizeof *seen);
+    seen->tid = x.tid;
+    HASH_ADD(hh, r->crash_tids, tid, sizeof seen->tid, seen);
     VEC_GROW(c->threads, c->nthreads, c->threads_cap);
     c->threads[c->nthreads].tid = x.tid;
     c->threads[c->nthreads].stack_id = x.stack_id;
@@ -379,14 +390,6 @@ void lg_crash_finding(struct reader *r, const struct lg_finding *f)
     freeze(r, c);
 }
 
-static bool answered(const struct lg_crash *c, uint32_t tid)
-{
-    for (size_t i = 0; i < c->nthreads; i++)
-        if (c->threads[i].tid == tid)
-            return true;
-    return false;
-}
-
 /* Keep the events of the crashing thread, of the threads that answered,
  * and of the few most recently active others; in that order. */
 static void select_threads(struct lg_crash *c)
@@ -394,13 +397,18 @@ static void select_threads(struct lg_crash *c)
     struct lg_thread_events *out = xcalloc(c->ntev ? c->ntev : 1, sizeof *out);
     size_t k = 0, extra = 0;
     bool *taken = xcalloc(c->ntev ? c->ntev : 1, sizeof *taken);
+    /* the threads that answered, as a sorted set */
+    uint32_t *answered = xcalloc(c->nthreads ? c->nthreads : 1, sizeof *answered);
+    for (size_t i = 0; i < c->nthreads; i++)
+        answered[i] = c->threads[i].tid;
+    tid_sort(answered, c->nthreads);
     for (size_t pass = 0; pass < 3; pass++)
         for (size_t i = 0; i < c->ntev; i++) {
             if (taken[i])
                 continue;
             struct lg_thread_events *te = &c->tev[i];
             bool want = pass == 0 ? te->tid == c->tid
-                      : pass == 1 ? answered(c, te->tid)
+                      : pass == 1 ? tid_find(answered, c->nthreads, te->tid) >= 0
                                   : extra < LG_CRASH_EXTRA_THREADS && te->n > 0;
             if (!want)
                 continue;
@@ -416,6 +424,7 @@ static void select_threads(struct lg_crash *c)
             free(c->tev[i].ev);
         }
     free(taken);
+    free(answered);
     free(c->tev);
     c->tev = out;
     c->ntev = k;
@@ -437,6 +446,11 @@ void lg_crash_hist_done(struct reader *r)
         thread_state_free(t);
     }
     r->last_thread = NULL;
+    struct lg_tid_seen *s, *stmp;
+    HASH_ITER(hh, r->crash_tids, s, stmp) {
+        HASH_DEL(r->crash_tids, s);
+        free(s);
+    }
 }
 
 void lg_crash_free(struct lg_crash *c)

@@ -15,12 +15,21 @@
  * writing, a disk cleaned up) would raise SIGBUS on the missing pages: a
  * handler turns that into an input error for that log (siglongjmp back to
  * lg_read), never a crash of the analyzer.  When mmap is not possible the
- * file is read with read() as before.
+ * file is read with pread() (read_fd), in memory that follows its data.
+ *
+ * Time and memory follow the log's data, never its apparent size: the
+ * unused end of a chunk (up to a GiB with log_chunk_kb) is a hole or
+ * zeros, and a log may have been extended.  Holes (SEEK_DATA/SEEK_HOLE)
+ * are never read, zeros are skipped a word at a time, and every scan
+ * drops the pages it went over (see skip_hole()).
  *
  * Resynchronisation after a bad record header follows the writer's model:
  * the writer reserves space, fills it, and stores the record header last,
  * so a killed process leaves zero-filled gaps (or a record whose header is
- * still zero) and a zero-filled (sparse) tail.  See read_records().
+ * still zero) and a zero-filled (sparse) tail.  See read_records().  A file
+ * header that is damaged (zeros, or garbage before a valid PROCESS record)
+ * over intact records is an error naming offset 0, and the records are
+ * read all the same (see damaged_header()).
  *
  * This file walks the file and decides what is damage; logrec.c validates
  * and interprets single records.
@@ -136,35 +145,112 @@ struct mapped {
     unsigned char *buf;
     size_t len;
     bool mapped;   /* else malloc'd */
+    int fd;        /* kept open while the file is read (its holes: SEEK_DATA) */
 };
 
-static bool read_fd(int fd, size_t hint, struct mapped *m, int *err)
+/* The offset just past the last non-zero byte of p[0..n), or 0. */
+static size_t last_nonzero_end(const unsigned char *p, size_t n)
 {
-    size_t cap = hint ? hint + 1 : 65536, len = 0;
-    unsigned char *buf = xmalloc(cap);
+    while (n && p[n - 1] == 0)
+        n--;
+    return n;
+}
+
+/* Make buf hold at least n bytes. */
+static void reserve(unsigned char **buf, size_t *cap, uint64_t n)
+{
+    if (n <= *cap)
+        return;
+    if (n > SIZE_MAX / 2) {
+        fputs(ANALYZER_NAME ": out of memory\n", stderr);
+        exit(2);
+    }
+    size_t c = *cap ? *cap : 65536;
+    while (c < n)
+        c *= 2;
+    *buf = xrealloc(*buf, c);
+    *cap = c;
+}
+
+/*
+ * Read the file with pread(), for a file that cannot be mapped.  Memory
+ * follows the data, never the file's apparent size: holes (SEEK_DATA) are
+ * not read, and zeros more than a record's length past the last non-zero
+ * byte are not kept (no record reaches them: they are the unwritten end of
+ * the log, which the reader would skip anyway).  Zeros between data are
+ * kept: offsets must stay the file's.
+ */
+static bool read_fd(int fd, uint64_t size, struct mapped *m, int *err)
+{
+    enum { STEP = 1 << 20 };
+    unsigned char *tmp = xmalloc(STEP), *buf = NULL;
+    size_t cap = 0, len = 0;     /* buf holds the file's bytes [0, len) */
+    uint64_t pos = 0, nz_end = 0; /* where we are; just past the last non-zero byte */
+    bool holes = true;
     for (;;) {
-        if (len == cap) {
-            if (cap > SIZE_MAX / 2) {
-                *err = EFBIG;
+        uint64_t region_end = UINT64_MAX;
+        if (holes) {
+            off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+            if (d < 0 && errno == ENXIO)
+                break; /* only holes from pos on */
+            if (d < 0) {
+                holes = false;
+            } else {
+                pos = (uint64_t)d;
+                off_t h = lseek(fd, d, SEEK_HOLE);
+                if (h > d)
+                    region_end = (uint64_t)h;
+            }
+        }
+        bool eof = false;
+        while (pos < region_end) {
+            size_t want = region_end - pos < STEP ? (size_t)(region_end - pos) : STEP;
+            ssize_t n = pread(fd, tmp, want, (off_t)pos);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                *err = errno;
+                free(tmp);
                 free(buf);
                 return false;
             }
-            cap *= 2;
-            buf = xrealloc(buf, cap);
+            if (n == 0) {
+                eof = true;
+                break;
+            }
+            size_t k = last_nonzero_end(tmp, (size_t)n);
+            if (k) {
+                reserve(&buf, &cap, pos + (uint64_t)n);
+                memset(buf + len, 0, (size_t)(pos - len));
+                memcpy(buf + pos, tmp, (size_t)n);
+                len = (size_t)(pos + (uint64_t)n);
+                nz_end = pos + k;
+            } else {
+                uint64_t keep = pos + (uint64_t)n;
+                if (keep > nz_end + GUARD_REC_MAX_SIZE)
+                    keep = nz_end + GUARD_REC_MAX_SIZE;
+                if (keep > len) {
+                    reserve(&buf, &cap, keep);
+                    memset(buf + len, 0, (size_t)(keep - len));
+                    len = (size_t)keep;
+                }
+            }
+            pos += (uint64_t)n;
         }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            *err = errno;
-            free(buf);
-            return false;
-        }
-        if (n == 0)
+        if (eof || !holes || region_end == UINT64_MAX)
             break;
-        len += (size_t)n;
     }
-    m->buf = buf;
+    free(tmp);
+    /* a hole at the end: its zeros within a record's reach of the data */
+    uint64_t end = pos > size ? pos : size;
+    if (end > nz_end + GUARD_REC_MAX_SIZE)
+        end = nz_end + GUARD_REC_MAX_SIZE;
+    if (end > len) {
+        reserve(&buf, &cap, end);
+        memset(buf + len, 0, (size_t)(end - len));
+        len = (size_t)end;
+    }
+    m->buf = buf ? buf : xmalloc(1);
     m->len = len;
     m->mapped = false;
     return true;
@@ -173,6 +259,7 @@ static bool read_fd(int fd, size_t hint, struct mapped *m, int *err)
 static bool open_log(const char *path, struct mapped *m, int *err, const char **what)
 {
     memset(m, 0, sizeof *m);
+    m->fd = -1;
     *what = NULL;
     /* O_NONBLOCK: a FIFO named like a log must not hang the analyzer. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -188,11 +275,15 @@ static bool open_log(const char *path, struct mapped *m, int *err, const char **
     }
     if (!S_ISREG(st.st_mode)) {
         *err = 0;
-        *what = "not a regular file";
+        *what = S_ISFIFO(st.st_mode) ? "not a regular file (a FIFO)"
+              : S_ISDIR(st.st_mode)  ? "not a regular file (a directory)"
+                                     : "not a regular file";
         close(fd);
         return false;
     }
     bool ok = true;
+    /* Mapping costs address space, not memory: the walk touches the pages
+     * with data only (holes are skipped, pages behind are dropped). */
     if (st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX / 2) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p != MAP_FAILED) {
@@ -201,12 +292,15 @@ static bool open_log(const char *path, struct mapped *m, int *err, const char **
             m->len = (size_t)st.st_size;
             m->mapped = true;
         } else {
-            ok = read_fd(fd, (size_t)st.st_size, m, err);
+            ok = read_fd(fd, (uint64_t)st.st_size, m, err);
         }
     } else {
-        ok = read_fd(fd, 0, m, err); /* size 0 or unknown: whatever read() gives */
+        ok = read_fd(fd, st.st_size > 0 ? (uint64_t)st.st_size : 0, m, err);
     }
-    close(fd);
+    if (!ok)
+        close(fd);
+    else
+        m->fd = fd;
     return ok;
 }
 
@@ -217,6 +311,9 @@ static void close_log(struct mapped *m)
     else
         free(m->buf);
     m->buf = NULL;
+    if (m->fd >= 0)
+        close(m->fd);
+    m->fd = -1;
 }
 
 /* Drop the pages of [0, upto) from the mapping (they stay in the page
@@ -231,6 +328,129 @@ static void drop_behind(struct reader *r, size_t upto)
         madvise((unsigned char *)r->buf + r->dropped, end - r->dropped, MADV_DONTNEED);
         r->dropped = end;
     }
+}
+
+/* Drop the whole pages of [lo, hi) from the mapping: what a scan for the
+ * next record has read (a scan may go over a region twice, so it cannot
+ * count on drop_behind's mark). */
+static void drop_range(struct reader *r, size_t lo, size_t hi)
+{
+    if (!r->mapped)
+        return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    lo = (lo + page - 1) / page * page;
+    hi = hi / page * page;
+    if (hi > lo)
+        madvise((unsigned char *)r->buf + lo, hi - lo, MADV_DONTNEED);
+}
+
+/* ---- holes and zeros ---------------------------------------------------- */
+
+/*
+ * A log's apparent size says little about its data: the unused end of its
+ * last chunk is a hole (punched at exit, or never written), a chunk may be
+ * a GiB (log_chunk_kb), and a log may have been extended (truncate).  Bytes
+ * in a hole are zeros, so they are never read: reading them would cost a
+ * page fault per page (and, on tmpfs, a page of memory each).  Zeros the
+ * file really holds are scanned in words, dropping the pages behind.
+ */
+
+/* The first offset >= off that is not in a hole of the file, or r->len
+ * (without SEEK_DATA every byte is data). */
+static size_t skip_hole(struct reader *r, size_t off)
+{
+    if (off >= r->len)
+        return r->len;
+    if (off >= r->data_lo && off < r->data_hi)
+        return off;
+    if (off >= r->hole_lo && off < r->hole_hi)
+        off = r->hole_hi;
+    if (off >= r->len)
+        return r->len;
+    if (off >= r->data_lo && off < r->data_hi)
+        return off;
+    off_t d = r->seek_data && r->fd >= 0 ? lseek(r->fd, (off_t)off, SEEK_DATA) : -1;
+    if (d < 0) {
+        if (r->seek_data && r->fd >= 0 && errno == ENXIO) {
+            /* holes up to the end of the file */
+            r->hole_lo = off;
+            r->hole_hi = r->len;
+            return r->len;
+        }
+        r->seek_data = false; /* not supported here: every byte is data */
+        r->data_lo = 0;
+        r->data_hi = r->len;
+        return off;
+    }
+    size_t lo = (uint64_t)d < r->len ? (size_t)d : r->len;
+    if (lo > off) {
+        r->hole_lo = off;
+        r->hole_hi = lo;
+    }
+    if (lo >= r->len)
+        return r->len;
+    off_t h = lseek(r->fd, d, SEEK_HOLE);
+    size_t hi = h > d && (uint64_t)h < r->len ? (size_t)h : r->len;
+    r->data_lo = lo;
+    r->data_hi = hi;
+    return lo;
+}
+
+/* The index of the first non-zero byte of p[0..n), or n. */
+static size_t first_nonzero(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && ((uintptr_t)(p + i) & 7); i++)
+        if (p[i])
+            return i;
+    for (; n - i >= 64; i += 64) {
+        uint64_t w[8];
+        memcpy(w, p + i, sizeof w);
+        if (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7])
+            break;
+    }
+    for (; i < n; i++)
+        if (p[i])
+            return i;
+    return n;
+}
+
+/* The first offset in [from, to) that holds a non-zero byte, or to.
+ * Holes are skipped unread; pages scanned are dropped behind. */
+static size_t next_nonzero(struct reader *r, size_t from, size_t to)
+{
+    size_t off = from;
+    if (to > r->len)
+        to = r->len;
+    while (off < to) {
+        off = skip_hole(r, off);
+        if (off >= to)
+            return to;
+        size_t end = r->data_hi > off && r->data_hi < to ? r->data_hi : to;
+        size_t mark = off;
+        while (off < end) {
+            size_t n = end - off < (1u << 20) ? end - off : (1u << 20);
+            size_t i = first_nonzero(r->buf + off, n);
+            if (i < n)
+                return off + i;
+            off += n;
+            if (off - mark >= DROP_BEHIND) {
+                drop_range(r, mark, off);
+                mark = off;
+            }
+        }
+        drop_range(r, mark, off);
+    }
+    return to;
+}
+
+/* The offset just past the last non-zero byte of [from, to), or from
+ * (a short region: callers bound it to one record). */
+static size_t nonzero_end(const struct reader *r, size_t from, size_t to)
+{
+    while (to > from && r->buf[to - 1] == 0)
+        to--;
+    return to;
 }
 
 static enum rec_status rec_check(const struct reader *r, size_t off, struct guard_rec *rec, char *why,
@@ -258,39 +478,48 @@ static enum rec_status rec_check(const struct reader *r, size_t off, struct guar
     return lg_rec_type_check(r->buf + off, rec, why, whylen);
 }
 
-/* The next offset >= from (in 8-byte steps from the bad record) that holds
- * a record that validates, or r->len if there is none. */
-static size_t find_next_record(const struct reader *r, size_t from)
+/* The next offset >= from (in 8-byte steps from `from`) that holds a
+ * record that validates, or r->len if there is none; *first_nz: the first
+ * non-zero byte at or after from (r->len: none).  A record starts with its
+ * (non-zero) sync word: runs of zeros and holes are skipped at once. */
+static size_t find_next_record(struct reader *r, size_t from, size_t *first_nz)
 {
     char why[8];
     struct guard_rec rec;
-    for (size_t off = from; off < r->len && r->len - off >= sizeof rec; off += GUARD_REC_ALIGN) {
-        /* most candidates fail on the sync word (a zero tail is most of a
-         * log's file): check it before rec_check formats its reason */
+    size_t off = from;
+    *first_nz = r->len;
+    while (off < r->len && r->len - off >= sizeof rec) {
+        size_t nz = next_nonzero(r, off, r->len);
+        if (*first_nz == r->len)
+            *first_nz = nz;
+        if (nz >= r->len)
+            break;
+        off += (nz - off) / GUARD_REC_ALIGN * GUARD_REC_ALIGN; /* the slot holding nz */
+        if (r->len - off < sizeof rec)
+            break;
         uint16_t sync;
         memcpy(&sync, r->buf + off, sizeof sync);
         if (sync == GUARD_REC_SYNC && rec_check(r, off, &rec, why, sizeof why) == REC_OK)
             return off;
+        off += GUARD_REC_ALIGN;
     }
     return r->len;
 }
 
-/* The offset just past the last non-zero byte of [from, to), or from. */
-static size_t nonzero_end(const struct reader *r, size_t from, size_t to)
+/* Are all bytes of [from, to) zero (holes included)? */
+static bool region_zero(struct reader *r, size_t from, size_t to)
 {
-    while (to > from && r->buf[to - 1] == 0)
-        to--;
-    return to;
+    return next_nonzero(r, from, to) >= to;
 }
 
 /* A region that starts with an all-zero record header and whose non-zero
  * bytes fit in one record: a record the writer had filled but not yet
  * committed (header written last) when the process died. */
-static bool looks_torn(const struct reader *r, size_t off, size_t end)
+static bool looks_torn(struct reader *r, size_t off, size_t end)
 {
     if (end - off < sizeof(struct guard_rec) || !all_zero(r->buf + off, sizeof(struct guard_rec)))
         return false;
-    return nonzero_end(r, off, end) - off <= GUARD_REC_MAX_SIZE;
+    return end - off <= GUARD_REC_MAX_SIZE || region_zero(r, off + GUARD_REC_MAX_SIZE, end);
 }
 
 /*
@@ -302,6 +531,8 @@ static bool looks_torn(const struct reader *r, size_t off, size_t end)
  *  - not found: an all-zero rest is the unwritten end of the log (no
  *    message); a record cut by the end of file is a truncated last record
  *    (a note: the SIGKILL case); anything else is corruption.
+ * Zeros and holes are skipped without reading them (see skip_hole), so the
+ * cost follows the log's data, not its apparent size.
  */
 static void read_records(struct reader *r, size_t off)
 {
@@ -319,9 +550,10 @@ static void read_records(struct reader *r, size_t off)
             off += rec.size;
             continue;
         }
-        size_t next = find_next_record(r, off + GUARD_REC_ALIGN);
-        size_t gap = next - off;
-        bool zero = all_zero(r->buf + off, gap);
+        size_t nz;
+        size_t next = find_next_record(r, off + GUARD_REC_ALIGN, &nz);
+        size_t gap = next - off, head = gap < GUARD_REC_ALIGN ? gap : GUARD_REC_ALIGN;
+        bool zero = all_zero(r->buf + off, head) && nz >= next;
         if (next < r->len) {
             if (zero || looks_torn(r, off, next))
                 lg_region_note(r, "skipped %zu bytes of torn/unwritten data at offset %zu", gap, off);
@@ -337,7 +569,9 @@ static void read_records(struct reader *r, size_t off)
             lg_region_note(r, "truncated last record at offset %zu skipped", off);
         else if (looks_torn(r, off, r->len))
             lg_region_note(r, "skipped %zu bytes of a torn last record at offset %zu",
-                        nonzero_end(r, off, r->len) - off, off);
+                           nonzero_end(r, off, r->len - off > GUARD_REC_MAX_SIZE
+                                                   ? off + GUARD_REC_MAX_SIZE : r->len) - off,
+                           off);
         else
             reader_error(r, "corrupt record at offset %zu (%s)", off, why);
         break;
@@ -345,6 +579,64 @@ static void read_records(struct reader *r, size_t off)
 }
 
 /* ---- the file header ----------------------------------------------- */
+
+/* The pid in a log's file name, guard.<exe>.<pid>[.<N>].log (N <= 99, see
+ * docs/log-format.md); 0 when it has none. */
+static uint32_t pid_from_name(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n < 4 || strcmp(base + n - 4, ".log") != 0)
+        return 0;
+    unsigned long num[2] = {0, 0};
+    size_t k = 0;
+    const char *end = base + n - 4; /* the numeric components before ".log", last first */
+    while (k < 2) {
+        const char *p = end;
+        while (p > base && p[-1] >= '0' && p[-1] <= '9')
+            p--;
+        if (p == end || p == base || p[-1] != '.' || end - p > 10)
+            break;
+        num[k++] = strtoul(p, NULL, 10);
+        end = p - 1;
+    }
+    unsigned long pid = k == 2 && num[0] >= 1 && num[0] <= 99 ? num[1] : k ? num[0] : 0;
+    return pid <= UINT32_MAX ? (uint32_t)pid : 0;
+}
+
+/* A log whose file header is damaged over intact records (a disk error,
+ * or a machine crash that lost the page): the header is made up (pid from
+ * the file name until the PROCESS record says; parent, start time and flags
+ * unknown) and the records are read from the header's end.  An input error
+ * naming offset 0, like any other damage. */
+static struct lg_log *damaged_header(struct reader *r, const char *what, size_t first)
+{
+    struct lg_log *log = xcalloc(1, sizeof *log);
+    log->path = xstrdup(r->path);
+    log->hdr.magic = GUARD_LOG_MAGIC;
+    log->hdr.version = GUARD_LOG_VERSION;
+    log->hdr.header_size = sizeof(struct guard_file_header);
+    log->hdr.pid = pid_from_name(r->path);
+    r->log = log;
+    r->header_damaged = true;
+    reader_error(r, "damaged file header at offset 0 (%s): the records after it are read from "
+                 "offset %zu on; the process's parent, start time and flags are unknown", what,
+                 first);
+    return log;
+}
+
+/* Does a valid PROCESS record (always the first) sit right after the
+ * header?  Then a header that does not validate is damage, not another
+ * kind of file. */
+static bool process_record_follows(const struct reader *r)
+{
+    char why[8];
+    struct guard_rec rec;
+    size_t at = sizeof(struct guard_file_header);
+    return r->len > at && rec_check(r, at, &rec, why, sizeof why) == REC_OK &&
+           rec.type == GUARD_REC_PROCESS;
+}
 
 static struct lg_log *read_header(struct reader *r)
 {
@@ -356,9 +648,19 @@ static struct lg_log *read_header(struct reader *r)
     }
     if (len >= sizeof(struct guard_file_header) && all_zero(b, sizeof(struct guard_file_header))) {
         /* The writer sizes and maps the file before it stores the header:
-         * a process killed in between leaves zeros.  Nothing to report,
-         * nothing wrong with the input.  (A file shorter than the header is
-         * not that: the writer never produces one.) */
+         * a process killed in between leaves zeros, and nothing else.
+         * Nothing to report, nothing wrong with the input.  (A file shorter
+         * than the header is not that: the writer never produces one.)
+         * Records after a zero header are another story: the header was
+         * lost (a disk error), the records were not. */
+        size_t nz, first = find_next_record(r, sizeof(struct guard_file_header), &nz);
+        if (first < len)
+            return damaged_header(r, "all zeros", first);
+        if (nz < len) {
+            reader_error(r, "damaged file header at offset 0 (all zeros), and no valid record "
+                         "after it");
+            return NULL;
+        }
         notes_add(r->notes, NOTE_INFO, r->path, 0,
                   "empty log (the process ended before it wrote the log header)");
         return NULL;
@@ -372,6 +674,8 @@ static struct lg_log *read_header(struct reader *r)
     if (len < sizeof magic || magic != GUARD_LOG_MAGIC) {
         if (len < sizeof magic && memcmp(b, &(uint64_t){GUARD_LOG_MAGIC}, len) == 0)
             reader_error(r, "truncated file header (%zu of 64 bytes)", len);
+        else if (process_record_follows(r))
+            return damaged_header(r, "bad magic", sizeof(struct guard_file_header));
         else
             reader_error(r, "not a libguard log (bad magic)");
         return NULL;
@@ -389,6 +693,12 @@ static struct lg_log *read_header(struct reader *r)
     }
     if (h.header_size < sizeof h || h.header_size % GUARD_REC_ALIGN != 0 ||
         h.header_size > GUARD_REC_MAX_SIZE || h.header_size > len) {
+        if (h.header_size != sizeof h && process_record_follows(r)) {
+            struct lg_log *log = damaged_header(r, "bad header_size", sizeof h);
+            log->hdr = h; /* the rest of it looked right */
+            log->hdr.header_size = sizeof h;
+            return log;
+        }
         reader_error(r, "bad header_size %u in the file header", h.header_size);
         return NULL;
     }
@@ -505,6 +815,8 @@ struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool
     r->buf = m.buf;
     r->len = m.len;
     r->mapped = m.mapped;
+    r->fd = m.fd;
+    r->seek_data = true;
     sigjmp_buf jb;
     if (m.mapped) {
         install_sigbus();

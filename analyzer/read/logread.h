@@ -293,8 +293,9 @@ struct lg_log {
 /* Read the log at path.  Notes (torn records, missing END...) and errors
  * (corrupt records) go to notes; *input_error is set when the log has an
  * error, and NULL is returned when nothing could be used (unreadable file,
- * not a libguard log).  An empty log (a process killed before it wrote its
- * header) gives a note and NULL without an error. */
+ * not a libguard log).  An empty log (all zeros: a process killed before
+ * it wrote its header) gives a note and NULL without an error; a damaged
+ * header over valid records gives an error and the log, read from there. */
 struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool *input_error);
 void lg_free(struct lg_log *log);
 

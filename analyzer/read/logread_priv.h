@@ -62,6 +62,13 @@ struct reader {
     size_t len;
     bool mapped;         /* buf is a file mapping (logread.c drops pages behind) */
     size_t dropped;      /* pages of [0, dropped) dropped from the mapping */
+    int fd;              /* the file, open while it is read: its holes (SEEK_DATA) are
+                          * zeros the reader never reads (-1: none) */
+    bool seek_data;      /* SEEK_DATA/SEEK_HOLE work on it */
+    size_t data_lo, data_hi; /* the data region found last: [lo, hi) */
+    size_t hole_lo, hole_hi; /* the hole found last: [lo, hi) */
+    bool header_damaged; /* the file header was damaged: made up, pid from the file name
+                          * until the PROCESS record says */
     struct lg_log *log;
     struct notes *notes;
     bool verbose;
@@ -77,6 +84,7 @@ struct reader {
     size_t ring_slots;       /* event slots allocated over all threads */
     bool ring_budget_hit;    /* rings capped to bound memory */
     bool crash_frozen;       /* the crash was seen: no more history */
+    struct lg_tid_seen *crash_tids; /* uthash: threads with a THREAD_STACK record (logcrash.c) */
     struct lg_fold *folds;   /* uthash (logrec.c) */
     struct lg_ns_state *ns;  /* the namespace timeline's reading state (logns.c) */
 };

@@ -159,6 +159,8 @@ static void on_process(struct reader *r, const unsigned char *p)
         return; /* written once; a second one is ignored */
     log->have_process = true;
     log->main_tid = x.main_tid;
+    if (r->header_damaged && x.main_tid)
+        log->hdr.pid = x.main_tid; /* the shim's pid (preload/log.c), better than the file name */
     const unsigned char *s = p + sizeof x;
     log->exe = xstrndup_bytes(s, x.exe_len);
     s += x.exe_len;
