@@ -268,3 +268,28 @@ def the_program_sees_no_descriptor_of_the_shims():
     d.cleanup()
     assert logs, "the shim wrote no log: the test proves nothing"
     assert shimmed.stdout == native.stdout, (native.stdout, shimmed.stdout)
+
+
+@test
+def vfork_keeps_vforks_semantics_and_is_recorded():
+    # A vfork child runs on its parent's memory: its writes (an exec's
+    # errno reported through a variable) reach the parent.  Under the shim
+    # too, and each child is recorded as a vfork from its call site.
+    src = "testprogs/vfork_semantics.c"
+    native = run([prog("vfork_semantics")], preload=False)
+    d = LogDir()
+    shimmed = run([prog("vfork_semantics")], log_dir=d.path)
+    status, report, _ = analyze(d.path)
+    d.cleanup()
+    assert "written 42" in native.stdout and "ENOENT" in native.stdout, native.stdout
+    assert shimmed.stdout == native.stdout, (native.stdout, shimmed.stdout)
+    assert status == 0, report["findings"]
+    kids = [p for p in report["processes"] if p.get("spawn")]
+    assert len(kids) == 3, report["processes"]
+    for k in kids:
+        assert k["spawn"]["kind"] == "vfork", k["spawn"]
+        assert_frame(k["spawn"]["stack"], "start_child", src, source_line(src, "VFORK_SITE"))
+    # what the children exec'd, told by the child through the shared memory:
+    # only the exec that succeeded
+    assert [k["exe"] for k in kids].count("/bin/true") == 1, [k["exe"] for k in kids]
+    assert not any("nonexistent" in (k["exe"] or "") for k in kids), kids

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fork_internal.h"
@@ -267,6 +268,22 @@ GUARD_FORK_PATH static size_t exec_payload(char *payload, size_t cap, const char
 /* Returns the environment to exec with. */
 GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
 {
+    if (atomic_load_explicit(&guard_fork_in_vfork_child, memory_order_relaxed)) {
+        /* On its parent's memory: what it execs goes into the slot its
+         * parent logs, and the environment keeps the shim (the new buffer
+         * is the parent's to reuse once the exec has copied it). */
+        struct guard_vfork_exec *e = guard_fork_vfork_exec_slot();
+        e->len = (uint32_t)exec_payload(e->payload, sizeof e->payload, path, argv, envp);
+        if (e->len == 0)
+            return envp;
+        e->failed = 0;
+        e->tid = guard_sys_gettid();
+        struct timespec ts;
+        e->time_ns = guard_sys_call6(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0, 0, 0, 0) == 0
+                         ? (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec : 0;
+        char *const *env = guard_fork_env_with_shim(envp);
+        return env ? env : envp;
+    }
     struct guard_hook h;
     if (!guard_hook_begin(&h))
         return envp;
@@ -300,6 +317,10 @@ GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const ar
 /* The exec returned (it failed): errno is its error. */
 static void exec_failed(void)
 {
+    if (atomic_load_explicit(&guard_fork_in_vfork_child, memory_order_relaxed)) {
+        guard_fork_vfork_exec_slot()->failed = 1;
+        return;
+    }
     struct guard_hook h;
     if (guard_hook_begin(&h)) {
         int err = h.saved_errno;

@@ -40,6 +40,10 @@ _Atomic uint64_t *guard_fork_board_sequence(void);
 void guard_fork_board_take(uint32_t key, pid_t pid);
 /* At exit or exec: no more takes (board.c). */
 void guard_fork_board_close(void);
+/* Nonzero while a vfork child runs on its parent's memory (vfork.c): it
+ * must change none of the shim's state (exec keeps only the environment;
+ * the exit hooks write nothing). */
+extern _Atomic int guard_fork_in_vfork_child;
 /* The caller's stack with libgcc's unwinder (walk.c): for calls made once
  * per child (spawn, exec, fork-unsafe checks), without libunwind's 256 KiB
  * per-thread cache. */

@@ -8,6 +8,7 @@
  *   site.c      the fork's stack, reused per call site (fast path)
  *   walk.c      stacks with libgcc's unwinder, and the walk that joins a
  *               child's exec stack to its fork's
+ *   vfork.c     vfork with vfork's semantics (a few instructions of assembly)
  */
 #ifndef GUARD_FORK_INTERNAL_H
 #define GUARD_FORK_INTERNAL_H
@@ -93,6 +94,18 @@ void guard_fork_board_after_fork_child(pid_t parent, const struct guard_fork_han
  * its own log (the parent is exiting or exec'ing, or the board was full). */
 int guard_fork_board_post_exec(const char *payload, size_t len);
 size_t guard_fork_board_exec_failed(char *payload, size_t cap);
+
+/* ---- vfork (vfork.c) ------------------------------------------------------
+ * What a vfork child exec'd, written by the child into memory it shares
+ * with its parent, which logs it (CHILD_EXEC) when it runs again. */
+struct guard_vfork_exec {
+    uint32_t len;      /* of payload; 0: no exec */
+    int failed;        /* the exec returned */
+    pid_t tid;
+    uint64_t time_ns;
+    char payload[1024];
+};
+struct guard_vfork_exec *guard_fork_vfork_exec_slot(void); /* in a vfork child */
 
 /* ---- exec (exec.c) ------------------------------------------------------- */
 /* In the parent before a fork: resolve what the child's exec needs, so

@@ -3,10 +3,7 @@
  * posix_spawn(p), system, popen/pclose, clone, kill, and the wait family.
  * The bookkeeping is children.c's; here are the entry points, each transparent
  * (same return value, same errno), and the handoff a fork leaves its child.
- *
- * vfork is run as fork: a vfork child borrows the parent's stack, so no
- * wrapper function can return into it safely.  A correct vfork program is
- * a correct fork program; it only gets a little slower.
+ * vfork is fork/vfork.c's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -260,12 +257,6 @@ GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cf
 GUARD_EXPORT pid_t fork(void)
 {
     return fork_common(GUARD_SPAWN_FORK, (uint64_t)__builtin_return_address(0),
-                       (uint64_t)__builtin_dwarf_cfa());
-}
-
-GUARD_EXPORT pid_t vfork(void)
-{
-    return fork_common(GUARD_SPAWN_VFORK, (uint64_t)__builtin_return_address(0),
                        (uint64_t)__builtin_dwarf_cfa());
 }
 
