@@ -214,17 +214,24 @@ void guard_children_started(unsigned kind, pid_t pid, uint32_t stack, int thread
         add_child(pid, kind, stack, program, stream, board_key);
 }
 
+/* A child is gone: out of the table, its exec (if on the board) and its
+ * REAP into the log.  flags: REAP's args[3]. */
+static void child_gone(pid_t pid, int status, unsigned call, uint64_t flags, void *stream)
+{
+    uint32_t board_key;
+    int ours = remove_child(pid, stream, &board_key);
+    guard_fork_board_take(board_key, pid);
+    if (ours || pid > 0 || call == GUARD_REAP_SYSTEM) /* system(): its own child, pid unknown */
+        guard_log_event(GUARD_EV_REAP, 0, (uint64_t)pid, (uint64_t)(unsigned)status, call, flags,
+                        NULL, 0);
+}
+
 void guard_children_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream)
 {
     /* A stopped or continued child is still a child. */
     if (!stream && (WIFSTOPPED(status) || WIFCONTINUED(status)))
         return;
-    uint32_t board_key;
-    int ours = remove_child(pid, stream, &board_key);
-    guard_fork_board_take(board_key, pid);
-    if (ours || pid > 0 || call == GUARD_REAP_SYSTEM) /* system(): its own child, pid unknown */
-        guard_log_event(GUARD_EV_REAP, 0, (uint64_t)pid, (uint64_t)(unsigned)status, call,
-                        (uint64_t)asked_for_pid, NULL, 0);
+    child_gone(pid, status, call, (uint64_t)asked_for_pid, stream);
 }
 
 /* A wait-family call failed with EFAULT (its status or rusage pointer was
@@ -248,14 +255,8 @@ void guard_children_reconcile(unsigned call, pid_t asked)
             gone[n++] = c->pid;
     }
     guard_lock_release(&table->lock);
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t board_key;
-        if (remove_child(gone[i], NULL, &board_key)) {
-            guard_fork_board_take(board_key, gone[i]);
-            guard_log_event(GUARD_EV_REAP, 0, (uint64_t)gone[i], 0, call,
-                            (uint64_t)((asked > 0) | GUARD_REAP_STATUS_UNKNOWN), NULL, 0);
-        }
-    }
+    for (unsigned i = 0; i < n; i++)
+        child_gone(gone[i], 0, call, (uint64_t)((asked > 0) | GUARD_REAP_STATUS_UNKNOWN), NULL);
 }
 
 void guard_children_signalled(pid_t pid, int sig)
@@ -385,7 +386,6 @@ void guard_children_fork_unsafe_call(const char *call)
     guard_report_finding(&f);
 }
 
-void guard_children_exec_happened(void) { fork_child_threads = 0; }
 
 /* ---- SIGCHLD disposition (fault.c's sigaction hook tells us) ----------- */
 

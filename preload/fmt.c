@@ -132,23 +132,25 @@ void guard_fmt_write_all(int fd, const char *s, size_t len)
     }
 }
 
-void guard_fmt_stderr(const char *fmt, ...)
+static void fmt_line_to(int fd, const char *fmt, va_list ap)
 {
     char line[1024];
+    guard_fmt_write_all(fd, line, guard_fmt_va(line, sizeof line, fmt, ap));
+}
+
+void guard_fmt_stderr(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    size_t n = guard_fmt_va(line, sizeof line, fmt, ap);
+    fmt_line_to(2, fmt, ap);
     va_end(ap);
-    guard_fmt_write_all(2, line, n);
 }
 
 void guard_fmt_fd(int fd, const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    size_t n = guard_fmt_va(line, sizeof line, fmt, ap);
+    fmt_line_to(fd, fmt, ap);
     va_end(ap);
-    guard_fmt_write_all(fd, line, n);
 }
 

@@ -221,7 +221,6 @@ void guard_children_signalled(pid_t pid, int sig);
 void guard_children_reconcile(unsigned call, pid_t asked); /* a wait call failed with EFAULT */
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max);
 void guard_children_at_exit(const char *why);
-void guard_children_exec_happened(void);
 void guard_children_fork_unsafe_call(const char *call);
 struct sigaction;
 void guard_children_sigchld_changed(const struct sigaction *now);

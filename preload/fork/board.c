@@ -336,7 +336,7 @@ GUARD_FORK_PATH static void take_exec_frames(struct board_slot *slot)
 /* The exec's time, by a system call made inline rather than through the
  * vDSO: the vDSO's code and data pages would be two more page faults in
  * every child; the system call costs well under a microsecond. */
-GUARD_FORK_PATH static uint64_t fork_child_now_ns(void)
+GUARD_FORK_PATH uint64_t guard_fork_child_now_ns(void)
 {
     struct timespec ts;
     if (guard_sys_call6(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0, 0, 0, 0) != 0)
@@ -369,7 +369,7 @@ GUARD_FORK_PATH int guard_fork_board_post_exec(const char *payload, size_t len)
     h->len = (uint32_t)len;
     take_exec_frames(slot);
     h->tid = (uint32_t)guard_gettid();
-    h->time_ns = fork_child_now_ns();
+    h->time_ns = guard_fork_child_now_ns();
     atomic_store(&h->ready, 1);
     /* A parent that closed its board meanwhile may have looked already:
      * then the child says it itself (both seq_cst: the parent sees the

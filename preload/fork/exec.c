@@ -278,9 +278,7 @@ GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const ar
             return envp;
         e->failed = 0;
         e->tid = guard_sys_gettid();
-        struct timespec ts;
-        e->time_ns = guard_sys_call6(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0, 0, 0, 0) == 0
-                         ? (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec : 0;
+        e->time_ns = guard_fork_child_now_ns();
         char *const *env = guard_fork_env_with_shim(envp);
         return env ? env : envp;
     }

@@ -94,6 +94,9 @@ void guard_fork_board_after_fork_child(pid_t parent, const struct guard_fork_han
  * its own log (the parent is exiting or exec'ing, or the board was full). */
 int guard_fork_board_post_exec(const char *payload, size_t len);
 size_t guard_fork_board_exec_failed(char *payload, size_t cap);
+/* CLOCK_MONOTONIC in a forked or vforked child, by a system call made
+ * inline (the vDSO's pages would be faults in every child). */
+uint64_t guard_fork_child_now_ns(void);
 
 /* ---- vfork (vfork.c) ------------------------------------------------------
  * What a vfork child exec'd, written by the child into memory it shares
