@@ -9,6 +9,7 @@
 #define GUARD_INTERNAL_H
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -112,6 +113,17 @@ uint32_t guard_stack_capture_context(void *ucontext);
 unsigned guard_stack_frames(uint32_t id, const uint64_t **pcs);
 void guard_stack_init(void);
 void guard_stack_after_fork_child(void);
+/* libunwind's validation pipe, which has no descriptors (stack.c says
+ * why): numbers above the largest the kernel can hand out (its nr_open is
+ * at most INT_MAX rounded down to 64).  guard_unwinder_fd_io is what a
+ * read or a write on one returns, errno set. */
+#define GUARD_UNWINDER_FD_READ (INT_MAX - 1)
+#define GUARD_UNWINDER_FD_WRITE INT_MAX
+static inline int guard_unwinder_fd(long fd)
+{
+    return __builtin_expect(fd >= GUARD_UNWINDER_FD_READ && fd <= GUARD_UNWINDER_FD_WRITE, 0);
+}
+long guard_unwinder_fd_io(long fd, uintptr_t addr);
 /* Is pc in the shim's own code? (frames of ours are left out of stacks) */
 int guard_stack_in_shim(uintptr_t pc);
 /* A copy of a stack (registers in struct guard_stack_raw's order, the

@@ -97,5 +97,7 @@ GUARD_HOOK(__open64_2, int, (const char *, int))
 GUARD_HOOK(__openat_2, int, (int, const char *, int))
 GUARD_HOOK(readlink, ssize_t, (const char *restrict, char *restrict, size_t))
 GUARD_HOOK(readlinkat, ssize_t, (int, const char *restrict, char *restrict, size_t))
+/* libunwind's validation pipe, which has no descriptors (stack.c) */
+GUARD_HOOK(pipe2, int, (int *, int))
 /* threads (threads.c) */
 GUARD_HOOK(pthread_create, int, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))

@@ -73,6 +73,8 @@ static int efault_on_msg(const char *call, const struct msghdr *m, unsigned acce
     GUARD_EXPORT ret_t name params                                              \
     {                                                                           \
         ret_t ret;                                                              \
+        if (guard_unwinder_fd(fd))                                              \
+            return guard_unwinder_fd_io(fd, (uintptr_t)(buf));                             \
         struct iovec one = {(void *)(buf), (len)};                              \
         EFAULT_RETRY(GUARD_REAL(name) args, efault_on_iov(#name, &one, 1, access, 1)); \
         return ret;                                                             \

@@ -315,6 +315,11 @@ GUARD_EXPORT long syscall(long number, ...)
     long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
     va_end(ap);
     switch (number) {
+    case SYS_read:
+    case SYS_write:
+        if (guard_unwinder_fd(a1))
+            return guard_unwinder_fd_io(a1, (uintptr_t)a2);
+        return GUARD_REAL(syscall)(number, a1, a2, a3, a4, a5, a6);
     case SYS_pivot_root: {
         long rc = GUARD_REAL(syscall)(number, a1, a2, a3, a4, a5, a6);
         ns_call(GUARD_NS_PIVOT_ROOT, "pivot_root", KIND(GUARD_NSK_MNT), GUARD_ROLE_MOUNT,

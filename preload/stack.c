@@ -34,6 +34,8 @@
 #include <ucontext.h>
 
 #include "guard_internal.h"
+#include "hook.h"
+#include "sys.h"
 
 #define DEPOT_SLOTS (1u << 16)  /* distinct stacks kept in memory */
 #define DEPOT_PROBES 64
@@ -58,27 +60,40 @@ static struct {
     int (*step)(unw_cursor_t *);
 } unw;
 
-/* libunwind opens a pipe when it initialises (it validates addresses by
- * writing them into it), and a pipe takes the lowest free descriptors: the
- * ones the program's next open() would have got.  So the descriptors below
- * UNWINDER_FD_FLOOR are held while libunwind initialises, and its pipe
- * lands above them (below 64, see log.c's move_high).  About 60 system
- * calls, once per process that loads the unwinder. */
-#define UNWINDER_FD_FLOOR 32
-static void initialise_with_low_fds_held(void (*init)(void))
+/* libunwind checks that it can read an address before it reads it, by
+ * write()ing a byte from there into a pipe it opens when it initialises:
+ * two descriptors the program would see for the rest of its life (in
+ * /proc/self/fd, in a child given pass_fds, in a close-every-fd loop that
+ * would then pull them from under libunwind).  So while this thread
+ * initialises libunwind, the pipe2 hook hands it two numbers that no
+ * descriptor can have (GUARD_UNWINDER_FD_*), and the read, write and
+ * syscall hooks answer its calls on them: the pipe is always empty, and a
+ * byte can be written from an address exactly when it can be read. */
+static __thread int unwinder_initialising;
+
+GUARD_EXPORT int pipe2(int fds[2], int flags)
 {
-    int held[UNWINDER_FD_FLOOR];
-    unsigned nheld = 0;
-    int fd = guard_sys_open("/dev/null", O_RDONLY | O_CLOEXEC, 0);
-    while (fd >= 0 && fd < UNWINDER_FD_FLOOR && nheld < UNWINDER_FD_FLOOR) {
-        held[nheld++] = fd;
-        fd = fcntl(held[0], F_DUPFD_CLOEXEC, 0); /* the lowest free one */
+    if (__builtin_expect(unwinder_initialising, 0)) {
+        fds[0] = GUARD_UNWINDER_FD_READ;
+        fds[1] = GUARD_UNWINDER_FD_WRITE;
+        return 0;
     }
-    if (fd >= 0)
-        close(fd);
+    return GUARD_REAL(pipe2)(fds, flags);
+}
+
+long guard_unwinder_fd_io(long fd, uintptr_t addr)
+{
+    if (fd == GUARD_UNWINDER_FD_WRITE && guard_sys_readable8((const void *)addr))
+        return 1;
+    errno = fd == GUARD_UNWINDER_FD_READ ? EAGAIN : fd == GUARD_UNWINDER_FD_WRITE ? EFAULT : EBADF;
+    return -1;
+}
+
+static void initialise_without_descriptors(void (*init)(void))
+{
+    unwinder_initialising = 1;
     init();
-    while (nheld > 0)
-        close(held[--nheld]);
+    unwinder_initialising = 0;
 }
 
 static int (*unw_set_policy)(unw_addr_space_t, unw_caching_policy_t);
@@ -116,7 +131,7 @@ static void load_unwinder(void)
     unw_set_policy = set_policy;
     unw_local_space = local;
     int saved = errno;
-    initialise_with_low_fds_held(set_per_thread_caching);
+    initialise_without_descriptors(set_per_thread_caching);
     errno = saved;
     atomic_store_explicit(&unwinder, UNW_READY, memory_order_release);
 }
