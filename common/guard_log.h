@@ -249,7 +249,7 @@ struct guard_ns_change_payload {
 
 enum guard_spawn_kind {
     GUARD_SPAWN_FORK = 1,
-    GUARD_SPAWN_VFORK = 2,     /* run as fork: a vfork child cannot be hooked safely */
+    GUARD_SPAWN_VFORK = 2,
     GUARD_SPAWN_POSIX_SPAWN = 3,
     GUARD_SPAWN_POSIX_SPAWNP = 4,
     GUARD_SPAWN_SYSTEM = 5,
@@ -271,6 +271,7 @@ enum guard_reap_call {
     GUARD_REAP_WAITID = 5,
     GUARD_REAP_PCLOSE = 6,
     GUARD_REAP_SYSTEM = 7,
+    GUARD_REAP_UNSEEN = 8, /* the kernel no longer lists the child: reaped by means no hook saw */
 };
 #define GUARD_REAP_STATUS_UNKNOWN 2u /* in a REAP's args[3] */
 

@@ -42,6 +42,8 @@ struct child {
     uint64_t spawn_seq;
     int autoreap;          /* SIGCHLD ignored when it was started: never a zombie */
     int signalled;         /* last signal sent with kill(), 0 if none */
+    int reported;          /* judged at an exec that failed: not again */
+    uint64_t spawn_ns;     /* CLOCK_MONOTONIC at the spawn */
     void *stream;          /* popen's FILE */
     uint32_t board_key;    /* a fork child's key on the exec board (fork/board.c); 0: none */
     char program[96];
@@ -66,6 +68,9 @@ GUARD_FORK_WRITTEN static int started_a_child;
 
 static _Atomic uint64_t sequence; /* only if no board could be made */
 static _Atomic int autoreap_now;     /* SIGCHLD is SIG_IGN or SA_NOCLDWAIT */
+/* This image has waited for "any child" (wait, waitpid(-1 or a group),
+ * waitid(P_ALL or P_PGID)): a reaper, whose next wait reaps every zombie. */
+GUARD_FORK_WRITTEN static _Atomic int waits_for_any_child;
 GUARD_FORK_WRITTEN static int fork_child_threads;       /* in a fork child: the parent's thread count, else 0 */
 GUARD_FORK_WRITTEN static _Atomic int exit_checked;
 
@@ -139,6 +144,7 @@ static void add_child(pid_t pid, unsigned kind, uint32_t stack, const char *prog
         c->spawn_tid = guard_gettid();
         c->spawn_stack = stack;
         c->spawn_seq = guard_children_seq_next();
+        c->spawn_ns = guard_now_ns();
         c->autoreap = atomic_load(&autoreap_now);
         c->stream = stream;
         c->board_key = board_key;
@@ -259,6 +265,23 @@ void guard_children_reconcile(unsigned call, pid_t asked)
         child_gone(gone[i], 0, call, (uint64_t)((asked > 0) | GUARD_REAP_STATUS_UNKNOWN), NULL);
 }
 
+void guard_children_waited_for_any(void)
+{
+    if (!atomic_load_explicit(&waits_for_any_child, memory_order_relaxed))
+        atomic_store(&waits_for_any_child, 1);
+}
+
+/* Does the kernel still list pid as a child of this process (running or a
+ * zombie)?  waitid with WNOWAIT looks without reaping. */
+static int kernel_has_child(pid_t pid, int *zombie)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    int rc = guard_sys_waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+    *zombie = rc == 0 && si.si_pid == pid;
+    return rc != -ECHILD;
+}
+
 void guard_children_signalled(pid_t pid, int sig)
 {
     int ours = 0;
@@ -286,8 +309,10 @@ unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsign
     for (struct child *c = table->live; c && n < max; c = c->next) {
         if (c->spawn_seq <= seq)
             continue;
-        /* an auto-reaped child is "unreaped" only while it still runs */
-        if (c->autoreap && c->pid > 0 && guard_sys_kill(c->pid, 0) != 0)
+        /* reaped by means no hook saw (a raw system call, SIGCHLD ignored
+         * since): the kernel no longer lists it */
+        int zombie;
+        if (c->pid > 0 && !kernel_has_child(c->pid, &zombie))
             continue;
         out[n].pid = c->pid;
         out[n].spawn_tid = c->spawn_tid;
@@ -319,46 +344,110 @@ static void describe_state(const struct child *c, char *buf, size_t cap)
     }
 }
 
-GUARD_FORK_PATH void guard_children_at_exit(const char *why)
+/* The rule of unreaped-child (docs/checks.md): at exit, and at exec for
+ * what the new image cannot know about, a child of this image that the
+ * kernel still lists is a finding when
+ *   - it is a popen() child whose stream was never pclose()d, or
+ *   - the program sent it a signal with kill() and never waited for it, or
+ *   - it is a zombie that exited while the program went on: it was started
+ *     at least UNREAPED_GRACE_NS before, and the program never waits for
+ *     "any child" (a reaper's next wait would have reaped it);
+ * and never when the child left on purpose: it runs on (a background
+ * job, a daemon, a watchdog), it made itself a session leader (setsid),
+ * SIGCHLD is ignored (the kernel reaps), or it is already gone (reaped by
+ * means no hook saw, which is logged as a REAP of unknown status). */
+#define UNREAPED_GRACE_NS (100ull * 1000 * 1000)
+
+enum verdict { LEFT_ALONE, GONE, UNREAPED };
+
+static enum verdict judge(const struct child *c, int at_exec, pid_t my_sid, uint64_t now)
+{
+    if (c->stream)
+        return at_exec ? LEFT_ALONE : UNREAPED;
+    if (c->pid <= 0 || c->autoreap || c->reported)
+        return LEFT_ALONE;
+    int zombie;
+    if (!kernel_has_child(c->pid, &zombie))
+        return GONE;
+    long sid = guard_sys_call6(SYS_getsid, c->pid, 0, 0, 0, 0, 0);
+    if (sid > 0 && sid != my_sid)
+        return LEFT_ALONE; /* a session leader of its own (or its member): detached */
+    if (atomic_load(&waits_for_any_child))
+        return LEFT_ALONE;
+    if (c->signalled)
+        return zombie || !at_exec ? UNREAPED : LEFT_ALONE;
+    if (zombie && now - c->spawn_ns >= UNREAPED_GRACE_NS)
+        return UNREAPED;
+    return LEFT_ALONE;
+}
+
+static void report_unreaped(const struct child *c, const char *why)
+{
+    struct guard_finding f;
+    memset(&f, 0, sizeof f);
+    f.kind = GUARD_FK_UNREAPED_CHILD;
+    f.tid = c->spawn_tid;
+    f.call = spawn_names[c->kind < 8 ? c->kind : 0];
+    f.other_tid = c->pid;
+    char state[96];
+    describe_state(c, state, sizeof state);
+    if (c->signalled)
+        guard_fmt(f.summary, sizeof f.summary,
+                  "child %d (%s) was sent signal %d with kill() but never waited for: %s when "
+                  "the process %s", (int)c->pid, c->program, c->signalled, state, why);
+    else if (c->stream)
+        guard_fmt(f.summary, sizeof f.summary,
+                  "popen(\"%s\") stream was never closed with pclose(): the child is never "
+                  "reaped (the process %s)", c->program, why);
+    else
+        guard_fmt(f.summary, sizeof f.summary,
+                  "child %d (%s, started with %s by thread T%d) exited and was never waited for: "
+                  "%s when the process %s", (int)c->pid, c->program, f.call, (int)c->spawn_tid,
+                  state, why);
+    f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_SPAWN, c->spawn_stack,
+                                                   (uint32_t)c->spawn_tid};
+    f.nstacks = c->spawn_stack ? 1 : 0;
+    guard_report_finding(&f);
+}
+
+/* At exit the table is emptied (nothing runs after); at exec it stays, in
+ * case the exec fails, and what was judged is marked. */
+GUARD_FORK_PATH void guard_children_at_exit(int at_exec)
 {
     struct child_table *table = table_if_started();
-    if (!table || !table->live || atomic_exchange(&exit_checked, 1))
+    if (!table || !table->live || (!at_exec && atomic_exchange(&exit_checked, 1)))
         return;
-    guard_fork_board_close(); /* children posting from now on tell it themselves */
+    if (!at_exec)
+        guard_fork_board_close(); /* children posting from now on tell it themselves */
     if (!guard_lock_acquire(&table->lock))
         return;
     struct child *list = table->live;
-    table->live = NULL;
-    guard_lock_release(&table->lock);
+    if (!at_exec)
+        table->live = NULL;
+    pid_t my_sid = (pid_t)guard_sys_call6(SYS_getsid, 0, 0, 0, 0, 0, 0);
+    uint64_t now = guard_now_ns();
+    pid_t gone[64];
+    unsigned ngone = 0;
+    const char *why = at_exec ? "replaced itself with exec" : "exited";
     for (struct child *c = list; c; c = c->next) {
-        guard_fork_board_take(c->board_key, c->pid);
-        if (c->autoreap && !c->stream)
-            continue; /* the kernel reaps these */
-        struct guard_finding f;
-        memset(&f, 0, sizeof f);
-        f.kind = GUARD_FK_UNREAPED_CHILD;
-        f.tid = c->spawn_tid;
-        f.call = spawn_names[c->kind < 8 ? c->kind : 0];
-        f.other_tid = c->pid;
-        char state[96];
-        describe_state(c, state, sizeof state);
-        if (c->signalled)
-            guard_fmt(f.summary, sizeof f.summary,
-                      "child %d (%s) was sent signal %d with kill() but never waited for: %s when "
-                      "the process %s", (int)c->pid, c->program, c->signalled, state, why);
-        else if (c->stream)
-            guard_fmt(f.summary, sizeof f.summary,
-                      "popen(\"%s\") stream was never closed with pclose(): the child is never "
-                      "reaped (the process %s)", c->program, why);
-        else
-            guard_fmt(f.summary, sizeof f.summary,
-                      "child %d (%s, started with %s by thread T%d) was never waited for: %s when "
-                      "the process %s", (int)c->pid, c->program, f.call, (int)c->spawn_tid, state, why);
-        f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_SPAWN, c->spawn_stack,
-                                                       (uint32_t)c->spawn_tid};
-        f.nstacks = c->spawn_stack ? 1 : 0;
-        guard_report_finding(&f);
+        if (!at_exec)
+            guard_fork_board_take(c->board_key, c->pid);
+        switch (judge(c, at_exec, my_sid, now)) {
+        case UNREAPED:
+            report_unreaped(c, why);
+            c->reported = 1;
+            break;
+        case GONE:
+            if (ngone < 64)
+                gone[ngone++] = c->pid;
+            break;
+        case LEFT_ALONE:
+            break;
+        }
     }
+    guard_lock_release(&table->lock);
+    for (unsigned i = 0; i < ngone; i++) /* out of the table (if still in it), a REAP logged */
+        child_gone(gone[i], 0, GUARD_REAP_UNSEEN, GUARD_REAP_STATUS_UNKNOWN, NULL);
 }
 
 /* ---- fork-unsafe-call --------------------------------------------------- */
@@ -419,6 +508,8 @@ GUARD_FORK_PATH void guard_children_after_fork_child(int parent_threads)
     }
     if (atomic_load_explicit(&exit_checked, memory_order_relaxed))
         atomic_store(&exit_checked, 0);
+    if (atomic_load_explicit(&waits_for_any_child, memory_order_relaxed))
+        atomic_store(&waits_for_any_child, 0);
     int threads = parent_threads > 1 ? parent_threads : 0;
     if (fork_child_threads != threads)
         fork_child_threads = threads;

@@ -112,7 +112,7 @@ static void end_log_now(int status)
         return; /* (a vfork child: the log and the children are its parent's) */
     struct guard_hook h;
     guard_handler_begin(&h);
-    guard_children_at_exit("exited");
+    guard_children_at_exit(0);
     guard_nss_at_exit();
     guard_log_end(status);
     guard_handler_end(&h);

@@ -232,7 +232,9 @@ void guard_children_reaped(pid_t pid, int status, unsigned call, int asked_for_p
 void guard_children_signalled(pid_t pid, int sig);
 void guard_children_reconcile(unsigned call, pid_t asked); /* a wait call failed with EFAULT */
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max);
-void guard_children_at_exit(const char *why);
+/* Judge the children left at exit (at_exec 0) or at an exec (1). */
+void guard_children_at_exit(int at_exec);
+void guard_children_waited_for_any(void); /* a wait for "any child" was made */
 void guard_children_fork_unsafe_call(const char *call);
 struct sigaction;
 void guard_children_sigchld_changed(const struct sigaction *now);

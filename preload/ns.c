@@ -315,6 +315,11 @@ GUARD_EXPORT long syscall(long number, ...)
     long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
     va_end(ap);
     switch (number) {
+    case SYS_wait4:
+    case SYS_waitid:
+    case SYS_kill:
+    case SYS_pidfd_send_signal:
+        return guard_fork_syscall_wait(number, a1, a2, a3, a4, a5);
     case SYS_read:
     case SYS_write:
         if (guard_unwinder_fd(a1))

@@ -10,8 +10,9 @@ CHECK_ONLY=0
 BUILD_PACKAGES="gcc make pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev
 libjansson-dev libcapstone-dev python3 gzip"
 # What the suite runs real software from: CPython's own tests (under the
-# shim and its wrapper), util-linux's unshare/setpriv, groff for the man pages.
-TEST_PACKAGES="libpython3.11-testsuite python3.11 util-linux groff-base"
+# shim and its wrapper), util-linux's unshare/setpriv, groff for the man pages,
+# dbus-daemon (a daemon that forks itself away) and make for the children tests.
+TEST_PACKAGES="libpython3.11-testsuite python3.11 util-linux groff-base dbus-daemon make"
 PACKAGES=$BUILD_PACKAGES
 [ "$CHECK_ONLY" = 1 ] || PACKAGES="$BUILD_PACKAGES $TEST_PACKAGES"
 missing=""

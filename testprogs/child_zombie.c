@@ -16,7 +16,7 @@ static pid_t start_helper(void)
 int main(void)
 {
     pid_t pid = start_helper(); /* BUG: nobody waits for it */
-    usleep(50 * 1000);          /* it has exited by now: a zombie */
+    usleep(300 * 1000);         /* it has exited by now: a zombie, and we go on */
     printf("started %d\n", (int)pid);
     return 0;
 }

@@ -3,6 +3,7 @@ fork-unsafe-call, the process tree, transparency of the spawn/wait hooks,
 and real programs that spawn a lot running clean under the shim."""
 import os
 import subprocess
+import time
 import sys
 
 from harness import run_and_analyze, LogDir, ROOT, analyze, assert_frame, findings, functions, prog, run, shim, source_line, test
@@ -64,14 +65,64 @@ def fork_unsafe_nss_call_in_child_of_threaded_parent():
 @test
 def child_checks_fire_20_of_20_and_twins_never():
     for name, kind in [("child_zombie", "unreaped-child"), ("child_kill_nowait", "unreaped-child"),
+                       ("child_pidfd_kill_nowait", "unreaped-child"),
                        ("pool_child_put", "put-while-child-running"),
                        ("fork_nss_child", "fork-unsafe-call")]:
         status, report = repeat_runs(name)
         fs = findings(report, kind)
         assert len(fs) == 1 and fs[0]["runs"] == 20, "%s: %s" % (name, [(f["kind"], f.get("runs")) for f in report["findings"]])
-    for name in ["child_clean", "pool_child_put_fixed", "fork_nss_child_fixed"]:
+    for name in ["child_clean", "child_let_go", "pool_child_put_fixed", "fork_nss_child_fixed"]:
         status, report = repeat_runs(name)
         assert status == 0 and report["findings"] == [], "%s: %s" % (name, report["findings"])
+
+
+@test
+def programs_that_reap_or_let_go_in_every_way_are_not_flagged():
+    # Each scenario of child_let_go is a way real programs reap a child
+    # (raw system calls, pidfds, a SIGCHLD handler, signalfd, a reaper
+    # thread, SIGCHLD ignored later, a bad status pointer, a subreaper, a
+    # new image after exec) or let it go on purpose (setsid, a double
+    # fork, a background job).  The kernel's view is asked at exit.
+    r, status, report = run_and_analyze("child_let_go")
+    assert r.returncode == 0 and "16 scenarios" in r.stdout, r.stdout + r.stderr
+    assert status == 0 and report["findings"] == [], [f["summary"] for f in report["findings"]]
+    r, status, report = run_and_analyze("child_pidfd_kill_nowait")
+    (f,) = findings(report, "unreaped-child")
+    assert "signal 15" in f["summary"] and "zombie" in f["summary"], f["summary"]
+
+
+@test
+def real_programs_that_let_children_go_are_not_flagged():
+    # Shells' background jobs, setsid -f, a daemon that forks itself away,
+    # a new session from Python, timeout killing a shell, make -j2 and
+    # xargs -P4, under the wrapper: no finding.
+    d = LogDir()
+    logs = os.path.join(d.path, "logs")
+    os.makedirs(logs)
+    sock = os.path.join(d.path, "bus")
+    cases = [
+        ["sh", "-c", "sleep 0.3 & echo started"],
+        ["bash", "-c", "sleep 0.3 & disown; echo started"],
+        ["sh", "-c", "true & true & sleep 0.2; echo done"],
+        ["setsid", "-f", "sleep", "0.3"],
+        [sys.executable, "-c", "import subprocess, time\n"
+         "subprocess.Popen(['true'], start_new_session=True)\ntime.sleep(0.3)"],
+        ["timeout", "-s", "KILL", "0.3", "sh", "-c", "sleep 5"],
+        ["sh", "-c", "printf '1\\n2\\n3\\n4\\n5\\n6\\n' | xargs -P4 -n1 sleep 0.0$1"],
+        ["make", "-s", "-j2", "-f", os.path.join(d.path, "Makefile")],
+        ["dbus-daemon", "--session", "--fork", "--print-pid", "--address=unix:path=" + sock],
+    ]
+    with open(os.path.join(d.path, "Makefile"), "w") as fh:
+        fh.write("all: a b\na:\n\tsleep 0.1\nb:\n\tsleep 0.1\n")
+    for argv in cases:
+        r = run(argv, log_dir=logs, timeout=60)
+        if argv[0] == "dbus-daemon":
+            assert r.stdout.strip().isdigit(), r.stdout + r.stderr
+            os.kill(int(r.stdout.strip()), 15)
+    time.sleep(0.6)
+    status, report, err = analyze(logs)
+    d.cleanup()
+    assert status == 0, [f["summary"] for f in report["findings"]]
 
 
 @test

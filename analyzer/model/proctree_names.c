@@ -20,7 +20,7 @@ const char *pt_spawn_kind_name(unsigned kind)
 const char *pt_reap_call_name(unsigned call)
 {
     static const char *const names[] = {NULL, "wait", "waitpid", "wait3", "wait4", "waitid",
-                                        "pclose", "system"};
+                                        "pclose", "system", "unseen"};
     return call < sizeof names / sizeof names[0] ? names[call] : NULL;
 }
 

@@ -292,7 +292,7 @@ GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const ar
         return envp; /* the kernel rejects it: nothing is recorded */
     }
     guard_ns_before_spawn_or_exec("exec");
-    guard_children_at_exit("replaced itself with exec");
+    guard_children_at_exit(1);
     char *const *env = guard_fork_env_with_shim(envp);
     if (skipped_len)
         skipped_len = 0;

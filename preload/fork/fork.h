@@ -44,6 +44,10 @@ void guard_fork_board_close(void);
  * must change none of the shim's state (exec keeps only the environment;
  * the exit hooks write nothing). */
 extern _Atomic int guard_fork_in_vfork_child;
+/* wait4, waitid, kill and pidfd_send_signal made through syscall(2) (ns.c's syscall hook
+ * sends them here): the system call, recorded as the hooks of the libc
+ * functions record it (hooks.c). */
+long guard_fork_syscall_wait(long number, long a1, long a2, long a3, long a4, long a5);
 /* The caller's stack with libgcc's unwinder (walk.c): for calls made once
  * per child (spawn, exec, fork-unsafe checks), without libunwind's 256 KiB
  * per-thread cache. */

@@ -14,7 +14,10 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -436,14 +439,53 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     return pid;
 }
 
-GUARD_EXPORT int kill(pid_t pid, int sig)
+static void signalled(pid_t pid, int sig)
 {
-    int rc = GUARD_REAL(kill)(pid, sig);
     struct guard_hook h;
-    if (rc == 0 && pid > 0 && sig != 0 && guard_hook_begin(&h)) {
+    if (guard_hook_begin(&h)) {
         guard_children_signalled(pid, sig);
         guard_hook_end(&h);
     }
+}
+
+/* The pid a pidfd refers to (its fdinfo's "Pid:" line), or -1. */
+static pid_t pidfd_pid(int pidfd)
+{
+    char path[64], buf[512];
+    guard_fmt(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+    int fd = guard_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    long n = guard_sys_read(fd, buf, sizeof buf - 1);
+    guard_sys_close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *at = strstr(buf, "\nPid:");
+    if (!at)
+        return -1;
+    long pid = strtol(at + 5, NULL, 10);
+    return pid > 0 ? (pid_t)pid : -1;
+}
+
+GUARD_EXPORT int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags)
+{
+    int rc = GUARD_REAL(pidfd_send_signal)(pidfd, sig, info, flags);
+    if (rc == 0 && sig != 0) {
+        int saved = errno;
+        pid_t pid = pidfd_pid(pidfd);
+        if (pid > 0)
+            signalled(pid, sig);
+        errno = saved;
+    }
+    return rc;
+}
+
+GUARD_EXPORT int kill(pid_t pid, int sig)
+{
+    int rc = GUARD_REAL(kill)(pid, sig);
+    if (rc == 0 && pid > 0 && sig != 0)
+        signalled(pid, sig);
     return rc;
 }
 
@@ -455,6 +497,8 @@ static void reaped(pid_t ret, int status, unsigned call, pid_t asked)
 {
     struct guard_hook h;
     int efault = ret < 0 && errno == EFAULT;
+    if (asked <= 0)
+        guard_children_waited_for_any();
     if ((ret > 0 || efault) && guard_hook_begin(&h)) {
         if (ret > 0)
             guard_children_reaped(ret, status, call, asked > 0, NULL);
@@ -498,17 +542,65 @@ GUARD_EXPORT pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *ru
     return ret;
 }
 
+/* The pid a waitid asked for: > 0 one child (P_PID, P_PIDFD: its pid is
+ * known only from the answer, so 1 stands for "one"), else "any child". */
+static pid_t asked_of(idtype_t idtype, id_t id)
+{
+    return idtype == P_PID ? (pid_t)id : idtype == P_PIDFD ? 1 : -1;
+}
+
+static int reap_status(const siginfo_t *info)
+{
+    return info->si_code == CLD_EXITED ? (info->si_status & 0xff) << 8
+                                       : (info->si_status & 0x7f) | (info->si_code == CLD_DUMPED ? 0x80 : 0);
+}
+
 GUARD_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
     int rc = GUARD_REAL(waitid)(idtype, id, info, options);
     if (rc == 0 && info && info->si_pid > 0 && !(options & WNOWAIT) &&
         (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED)) {
-        int status = info->si_code == CLD_EXITED ? (info->si_status & 0xff) << 8
-                                                 : (info->si_status & 0x7f) |
-                                                       (info->si_code == CLD_DUMPED ? 0x80 : 0);
-        reaped(info->si_pid, status, GUARD_REAP_WAITID, idtype == P_PID ? (pid_t)id : -1);
+        int status = reap_status(info);
+        reaped(info->si_pid, status, GUARD_REAP_WAITID, asked_of(idtype, id));
     } else if (rc < 0 && errno == EFAULT && !(options & WNOWAIT)) {
-        reaped(-1, 0, GUARD_REAP_WAITID, idtype == P_PID ? (pid_t)id : -1);
+        reaped(-1, 0, GUARD_REAP_WAITID, asked_of(idtype, id));
+    } else if (asked_of(idtype, id) <= 0) {
+        guard_children_waited_for_any();
+    }
+    return rc;
+}
+
+/* The same calls made with syscall(2) (ns.c's syscall hook sends them
+ * here): what the kernel returns, with the same bookkeeping. */
+long guard_fork_syscall_wait(long number, long a1, long a2, long a3, long a4, long a5)
+{
+    if (number == SYS_wait4) {
+        int local = 0, *sp = a2 ? (int *)a2 : &local;
+        long ret = GUARD_REAL(syscall)(number, a1, (long)sp, a3, a4, a5);
+        reaped((pid_t)ret, ret > 0 ? *sp : 0, GUARD_REAP_WAIT4, (pid_t)a1);
+        return ret;
+    }
+    if (number == SYS_waitid) {
+        siginfo_t local, *info = a3 ? (siginfo_t *)a3 : &local;
+        if (!a3)
+            memset(&local, 0, sizeof local);
+        long rc = GUARD_REAL(syscall)(number, a1, a2, (long)info, a4, a5);
+        if (rc == 0 && info->si_pid > 0 && !(a4 & WNOWAIT) &&
+            (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED))
+            reaped(info->si_pid, reap_status(info), GUARD_REAP_WAITID, asked_of((idtype_t)a1, (id_t)a2));
+        else if (rc < 0 && errno == EFAULT && !(a4 & WNOWAIT))
+            reaped(-1, 0, GUARD_REAP_WAITID, asked_of((idtype_t)a1, (id_t)a2));
+        else if (asked_of((idtype_t)a1, (id_t)a2) <= 0)
+            guard_children_waited_for_any();
+        return rc;
+    }
+    long rc = GUARD_REAL(syscall)(number, a1, a2, a3, a4, a5); /* kill, pidfd_send_signal */
+    if (rc == 0 && a2 != 0) {
+        int saved = errno;
+        pid_t pid = number == SYS_kill ? (pid_t)a1 : pidfd_pid((int)a1);
+        if (pid > 0)
+            signalled(pid, (int)a2);
+        errno = saved;
     }
     return rc;
 }
