@@ -265,6 +265,17 @@ void guard_children_reconcile(unsigned call, pid_t asked)
         child_gone(gone[i], 0, call, (uint64_t)((asked > 0) | GUARD_REAP_STATUS_UNKNOWN), NULL);
 }
 
+void guard_children_system_started(const char *command, uint32_t stack, void *token)
+{
+    add_child(0, GUARD_SPAWN_SYSTEM, stack, command, token, 0);
+}
+
+void guard_children_system_failed(void *token)
+{
+    uint32_t board_key;
+    remove_child(0, token, &board_key);
+}
+
 void guard_children_waited_for_any(void)
 {
     if (!atomic_load_explicit(&waits_for_any_child, memory_order_relaxed))
@@ -317,7 +328,11 @@ unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsign
         out[n].pid = c->pid;
         out[n].spawn_tid = c->spawn_tid;
         out[n].spawn_stack = c->spawn_stack;
-        copy_program(out[n].program, sizeof out[n].program, c->program);
+        if (c->pid > 0)
+            guard_fmt(out[n].who, sizeof out[n].who, "child %d (%s)", (int)c->pid, c->program);
+        else
+            guard_fmt(out[n].who, sizeof out[n].who, "the child of %s(\"%s\")",
+                      spawn_names[c->kind < 8 ? c->kind : 0], c->program);
         n++;
     }
     guard_lock_release(&table->lock);
@@ -362,6 +377,8 @@ enum verdict { LEFT_ALONE, GONE, UNREAPED };
 
 static enum verdict judge(const struct child *c, int at_exec, pid_t my_sid, uint64_t now)
 {
+    if (c->kind == GUARD_SPAWN_SYSTEM)
+        return LEFT_ALONE; /* system() runs on another thread and reaps its child */
     if (c->stream)
         return at_exec ? LEFT_ALONE : UNREAPED;
     if (c->pid <= 0 || c->autoreap || c->reported)

@@ -220,7 +220,7 @@ struct guard_child_info {
     pid_t pid;
     pid_t spawn_tid;
     uint32_t spawn_stack;
-    char program[96];
+    char who[128]; /* "child 123 (prog)", or "popen(\"cmd\")" / "system(\"cmd\")" */
 };
 uint64_t guard_children_seq_next(void); /* orders gets and spawns */
 void guard_children_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
@@ -229,6 +229,11 @@ void guard_children_started(unsigned kind, pid_t pid, uint32_t stack, int thread
                             const char *program, char *const argv[], void *stream,
                             uint32_t board_key);
 void guard_children_reaped(pid_t pid, int status, unsigned call, int asked_for_pid, void *stream);
+/* system(command) runs on this thread until guard_children_reaped(0, ...,
+ * token) or guard_children_system_failed(token): a child for
+ * put-while-child-running meanwhile, its pid unknown. */
+void guard_children_system_started(const char *command, uint32_t stack, void *token);
+void guard_children_system_failed(void *token);
 void guard_children_signalled(pid_t pid, int sig);
 void guard_children_reconcile(unsigned call, pid_t asked); /* a wait call failed with EFAULT */
 unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsigned max);

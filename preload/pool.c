@@ -275,10 +275,9 @@ static void check_children_at_put(const void *pool, const void *obj, size_t size
         f.size = size;
         f.other_tid = kids[i].pid;
         guard_fmt(f.summary, sizeof f.summary,
-                  "object %p (%zu bytes) of pool %p put back by thread T%d while child %d (%s), "
+                  "object %p (%zu bytes) of pool %p put back by thread T%d while %s, "
                   "started by thread T%d after the object was taken, has not been waited for",
-                  obj, size, pool, (int)f.tid, (int)kids[i].pid, kids[i].program,
-                  (int)kids[i].spawn_tid);
+                  obj, size, pool, (int)f.tid, kids[i].who, (int)kids[i].spawn_tid);
         add_stack(&f, GUARD_ROLE_PUT, put_stack, f.tid);
         add_stack(&f, GUARD_ROLE_GET, got->stack, got->tid);
         add_stack(&f, GUARD_ROLE_SPAWN, kids[i].spawn_stack, kids[i].spawn_tid);

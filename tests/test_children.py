@@ -67,11 +67,13 @@ def child_checks_fire_20_of_20_and_twins_never():
     for name, kind in [("child_zombie", "unreaped-child"), ("child_kill_nowait", "unreaped-child"),
                        ("child_pidfd_kill_nowait", "unreaped-child"),
                        ("pool_child_put", "put-while-child-running"),
+                       ("pool_system_thread", "put-while-child-running"),
                        ("fork_nss_child", "fork-unsafe-call")]:
         status, report = repeat_runs(name)
         fs = findings(report, kind)
         assert len(fs) == 1 and fs[0]["runs"] == 20, "%s: %s" % (name, [(f["kind"], f.get("runs")) for f in report["findings"]])
-    for name in ["child_clean", "child_let_go", "pool_child_put_fixed", "fork_nss_child_fixed"]:
+    for name in ["child_clean", "child_let_go", "pool_child_put_fixed", "pool_system_thread_fixed",
+                 "fork_nss_child_fixed"]:
         status, report = repeat_runs(name)
         assert status == 0 and report["findings"] == [], "%s: %s" % (name, report["findings"])
 

@@ -304,7 +304,11 @@ GUARD_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fi
                         argv, envp);
 }
 
-/* system() starts and reaps its child inside libc: record both ends. */
+/* system() starts and reaps its child inside libc: record both ends, and
+ * the child is in the table meanwhile (for put-while-child-running on
+ * other threads), named by a token of this thread's. */
+static __thread char system_token;
+
 GUARD_EXPORT int system(const char *command)
 {
     struct guard_hook h;
@@ -315,11 +319,16 @@ GUARD_EXPORT int system(const char *command)
         char *const argv[] = {"sh", "-c", (char *)command, NULL};
         guard_children_log_spawn(GUARD_SPAWN_SYSTEM, 0, stack, command ? 0 : GUARD_SPAWN_FAILED,
                                  threads, "/bin/sh", argv);
+        if (command)
+            guard_children_system_started(command, stack, &system_token);
         guard_hook_end(&h);
     }
     int rc = GUARD_REAL(system)(command);
-    if (command && rc != -1 && guard_hook_begin(&h)) {
-        guard_children_reaped(0, rc, GUARD_REAP_SYSTEM, 1, NULL);
+    if (command && guard_hook_begin(&h)) {
+        if (rc != -1)
+            guard_children_reaped(0, rc, GUARD_REAP_SYSTEM, 1, &system_token);
+        else
+            guard_children_system_failed(&system_token);
         guard_hook_end(&h);
     }
     return rc;
