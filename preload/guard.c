@@ -91,7 +91,7 @@ GUARD_FORK_PATH int guard_is_active(void)
 
 static void record_exit(int status)
 {
-    if (atomic_load(&guard_fork_in_vfork_child))
+    if (guard_fork_in_vfork_child)
         return; /* a vfork child's exit is not its parent's */
     if (!atomic_exchange(&exit_status_known, 1))
         exit_status = status;
@@ -108,7 +108,7 @@ GUARD_EXPORT void exit(int status)
 
 static void end_log_now(int status)
 {
-    if (!guard_is_active() || atomic_load(&guard_fork_in_vfork_child))
+    if (!guard_is_active() || guard_fork_in_vfork_child)
         return; /* (a vfork child: the log and the children are its parent's) */
     struct guard_hook h;
     guard_handler_begin(&h);

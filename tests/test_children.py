@@ -94,6 +94,24 @@ def programs_that_reap_or_let_go_in_every_way_are_not_flagged():
 
 
 @test
+def a_vfork_child_waiting_on_its_parents_memory_changes_nothing_for_the_other_threads():
+    # One thread vforks, another clones with CLONE_VM | CLONE_VFORK; both
+    # children wait before they exec, and meanwhile main exits with 3.  The
+    # children run on their parents' memory: the exit must still be the
+    # parent's, recorded (it was "killed?" when the children's mark was
+    # process-wide).
+    d = LogDir()
+    r = run([prog("vfork_threads")], log_dir=d.path)
+    time.sleep(0.6)
+    status, report, _ = analyze(d.path)
+    d.cleanup()
+    assert r.returncode == 3 and r.stdout == "exiting\n", (r.returncode, r.stdout, r.stderr)
+    (p,) = [p for p in report["processes"] if p["exe"].endswith("vfork_threads")]
+    assert p["ended"] == "exit" and p["exit_status"] == 3, p
+    assert status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
 def real_programs_that_let_children_go_are_not_flagged():
     # Shells' background jobs, setsid -f, a daemon that forks itself away,
     # a new session from Python, timeout killing a shell, make -j2 and

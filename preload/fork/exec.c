@@ -268,7 +268,7 @@ GUARD_FORK_PATH static size_t exec_payload(char *payload, size_t cap, const char
 /* Returns the environment to exec with. */
 GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const argv[], char *const envp[])
 {
-    if (atomic_load_explicit(&guard_fork_in_vfork_child, memory_order_relaxed)) {
+    if (guard_fork_in_vfork_child) {
         /* On its parent's memory: what it execs goes into the slot its
          * parent logs, and the environment keeps the shim (the new buffer
          * is the parent's to reuse once the exec has copied it). */
@@ -315,7 +315,7 @@ GUARD_FORK_PATH static char *const *before_exec(const char *path, char *const ar
 /* The exec returned (it failed): errno is its error. */
 static void exec_failed(void)
 {
-    if (atomic_load_explicit(&guard_fork_in_vfork_child, memory_order_relaxed)) {
+    if (guard_fork_in_vfork_child) {
         guard_fork_vfork_exec_slot()->failed = 1;
         return;
     }

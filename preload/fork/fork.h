@@ -40,10 +40,16 @@ _Atomic uint64_t *guard_fork_board_sequence(void);
 void guard_fork_board_take(uint32_t key, pid_t pid);
 /* At exit or exec: no more takes (board.c). */
 void guard_fork_board_close(void);
-/* Nonzero while a vfork child runs on its parent's memory (vfork.c): it
- * must change none of the shim's state (exec keeps only the environment;
- * the exit hooks write nothing). */
-extern _Atomic int guard_fork_in_vfork_child;
+/* Nonzero in a vfork child (or a clone(CLONE_VM|CLONE_VFORK) child) that
+ * runs on its parent's memory (vfork.c): it must change none of the
+ * shim's state (exec keeps only the environment; the exit hooks write
+ * nothing).  Per thread: the child runs on the vforking thread's TLS, which
+ * waits meanwhile, while the parent's other threads go on as before. */
+extern __thread int guard_fork_in_vfork_child;
+/* In such a child, before its function runs / in its parent after:
+ * every hook passes through the child (vfork.c). */
+void guard_fork_vm_child_enter(void);
+void guard_fork_vm_child_left(void);
 /* wait4, waitid, kill and pidfd_send_signal made through syscall(2) (ns.c's syscall hook
  * sends them here): the system call, recorded as the hooks of the libc
  * functions record it (hooks.c). */

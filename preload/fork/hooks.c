@@ -388,6 +388,16 @@ static int clone_trampoline(void *p)
     return start.fn(start.arg);
 }
 
+/* A clone(CLONE_VM | CLONE_VFORK) child runs on its parent's memory and
+ * on the calling thread's TLS (that thread waits): like a vfork child, it
+ * changes nothing of the shim's (guard_fork_vm_child_enter). */
+static int vm_clone_trampoline(void *p)
+{
+    struct clone_start start = *(struct clone_start *)p;
+    guard_fork_vm_child_enter();
+    return start.fn(start.arg);
+}
+
 /* clone() through libc: a new process unless CLONE_THREAD. */
 GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
@@ -403,6 +413,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     /* A copy of our memory and our TLS (no CLONE_SETTLS: our TLS offsets
      * in someone else's block would be wild stores) gets the set-up. */
     int copy = process && !(flags & (CLONE_VM | CLONE_SETTLS));
+    int vm_vfork = process && (flags & (CLONE_VM | CLONE_VFORK | CLONE_SETTLS)) == (CLONE_VM | CLONE_VFORK);
     struct clone_start start = {fn, arg};
     sigset_t mask;
     int nested = 0;
@@ -428,10 +439,12 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     int was_nested = guard_fork_tls_nested;
     if (nested)
         guard_fork_tls_nested = 1;
-    int pid = entered && copy
-                  ? GUARD_REAL(clone)(clone_trampoline, stack, flags, &start, ptid, tls, ctid)
-                  : GUARD_REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+    int pid = entered && copy ? GUARD_REAL(clone)(clone_trampoline, stack, flags, &start, ptid, tls, ctid)
+              : vm_vfork      ? GUARD_REAL(clone)(vm_clone_trampoline, stack, flags, &start, ptid, tls, ctid)
+                              : GUARD_REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
     int err = errno;
+    if (vm_vfork)
+        guard_fork_vm_child_left();
     guard_fork_tls_nested = was_nested;
     if (entered && copy && !nested) {
         handoff_set_live(&tls_handoff, 0);

@@ -27,7 +27,21 @@
 #include "fork_internal.h"
 #include "hook.h"
 
-_Atomic int guard_fork_in_vfork_child;
+__thread int guard_fork_in_vfork_child;
+
+void guard_fork_vm_child_enter(void)
+{
+    guard_fork_in_vfork_child++;
+    guard_hot()->depth++;
+}
+
+void guard_fork_vm_child_left(void)
+{
+    if (guard_fork_in_vfork_child > 0) { /* a child ran (and exec'd or exited) */
+        guard_hot()->depth--;
+        guard_fork_in_vfork_child--;
+    }
+}
 
 /* The callers' return addresses, innermost last: a vfork child may itself
  * vfork before it execs. */
@@ -57,7 +71,7 @@ __attribute__((used)) void *guard_vfork_enter(uintptr_t ret)
     spawn_threads[n] = 0;
     nsaved = n + 1;
     struct guard_hook h;
-    if (!atomic_load(&guard_fork_in_vfork_child) && guard_hook_begin(&h)) {
+    if (!guard_fork_in_vfork_child && guard_hook_begin(&h)) {
         spawn_stack[n] = guard_fork_walk_capture();
         spawn_threads[n] = guard_threads_count();
         guard_ns_before_spawn_or_exec("vfork");
@@ -74,16 +88,11 @@ __attribute__((used)) uintptr_t guard_vfork_leave(long pid)
     unsigned n = nsaved ? nsaved - 1 : 0;
     uintptr_t ret = saved_ret[n];
     if (pid == 0) { /* the child: touch nothing of the parent's (see above) */
-        atomic_fetch_add(&guard_fork_in_vfork_child, 1);
-        guard_hot()->depth++;
+        guard_fork_vm_child_enter();
         return ret;
     }
     nsaved = n; /* the parent: the child has exec'd or exited */
-    int entered = atomic_load(&guard_fork_in_vfork_child) > 0;
-    if (entered) {
-        guard_hot()->depth--;
-        atomic_fetch_sub(&guard_fork_in_vfork_child, 1);
-    }
+    guard_fork_vm_child_left();
     struct guard_hook h;
     if (spawn_stack[n] && guard_hook_begin(&h)) {
         guard_children_started(GUARD_SPAWN_VFORK, pid > 0 ? (pid_t)pid : -1, spawn_stack[n],
