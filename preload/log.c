@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "guard_internal.h"
+#include "hook.h"
 
 #define MAX_CHUNKS 8192
 /* Added to the tail when the log ends: past every chunk, so that no
@@ -105,6 +106,14 @@ static _Atomic int preamble_open;     /* the opener is writing the preamble */
 const char *guard_log_path(void) { return guard_log_created() ? log_path_buf : ""; }
 uint32_t guard_log_epoch(void) { return atomic_load_explicit(&log_epoch, memory_order_relaxed); }
 uint32_t guard_log_dropped(void) { return atomic_load(&dropped); }
+
+/* A hooked call that passed through unrecorded while the thread was inside
+ * the shim (hook.h's guard_hook_begin_counted). */
+void guard_log_missed_call(void)
+{
+    if (guard_hot()->depth > 0 && !guard_fork_in_vfork_child && guard_is_active())
+        atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
+}
 
 /* The log's descriptor, opened by its path for the time of one growth
  * (a chunk's disk space and mapping) and closed again: the program never

@@ -205,7 +205,7 @@ static void handoff_set_live(struct guard_fork_handoff *h, uint32_t live)
 GUARD_FORK_PATH static pid_t fork_common(unsigned kind, uint64_t ra, uint64_t cfa)
 {
     struct guard_hook h;
-    if (!guard_hook_begin(&h))
+    if (!guard_hook_begin_counted(&h))
         return nested_fork();
     struct guard_fork_handoff on_stack; /* see the handoff above */
     struct guard_fork_handoff *handoff = NULL;
@@ -272,7 +272,7 @@ static int spawn_common(spawn_fn real, unsigned kind, pid_t *pid, const char *pa
                         char *const argv[], char *const envp[])
 {
     struct guard_hook h;
-    if (!guard_hook_begin(&h))
+    if (!guard_hook_begin_counted(&h))
         return real(pid, path, fa, attr, argv, envp);
     uint32_t stack = guard_fork_walk_capture();
     int threads = guard_threads_count();
@@ -312,7 +312,7 @@ static __thread char system_token;
 GUARD_EXPORT int system(const char *command)
 {
     struct guard_hook h;
-    if (guard_hook_begin(&h)) {
+    if (guard_hook_begin_counted(&h)) {
         guard_children_fork_unsafe_call("system");
         uint32_t stack = guard_fork_walk_capture();
         int threads = guard_threads_count();
@@ -337,7 +337,7 @@ GUARD_EXPORT int system(const char *command)
 GUARD_EXPORT FILE *popen(const char *command, const char *mode)
 {
     struct guard_hook h;
-    if (!guard_hook_begin(&h))
+    if (!guard_hook_begin_counted(&h))
         return GUARD_REAL(popen)(command, mode);
     guard_children_fork_unsafe_call("popen");
     uint32_t stack = guard_fork_walk_capture();
@@ -357,7 +357,7 @@ GUARD_EXPORT int pclose(FILE *stream)
 {
     int rc = GUARD_REAL(pclose)(stream);
     struct guard_hook h;
-    if (rc != -1 && guard_hook_begin(&h)) {
+    if (rc != -1 && guard_hook_begin_counted(&h)) {
         guard_children_reaped(0, rc, GUARD_REAP_PCLOSE, 1, stream);
         guard_hook_end(&h);
     }
@@ -418,7 +418,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     sigset_t mask;
     int nested = 0;
     struct guard_hook h;
-    int entered = process && guard_hook_begin(&h);
+    int entered = process && guard_hook_begin_counted(&h);
     if (entered) {
         spawn_stack = guard_fork_walk_capture();
         threads = guard_threads_count();
@@ -464,7 +464,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
 static void signalled(pid_t pid, int sig)
 {
     struct guard_hook h;
-    if (guard_hook_begin(&h)) {
+    if (guard_hook_begin_counted(&h)) {
         guard_children_signalled(pid, sig);
         guard_hook_end(&h);
     }
@@ -521,7 +521,7 @@ static void reaped(pid_t ret, int status, unsigned call, pid_t asked)
     int efault = ret < 0 && errno == EFAULT;
     if (asked <= 0)
         guard_children_waited_for_any();
-    if ((ret > 0 || efault) && guard_hook_begin(&h)) {
+    if ((ret > 0 || efault) && guard_hook_begin_counted(&h)) {
         if (ret > 0)
             guard_children_reaped(ret, status, call, asked > 0, NULL);
         else
