@@ -88,6 +88,12 @@ def programs_that_reap_or_let_go_in_every_way_are_not_flagged():
     r, status, report = run_and_analyze("child_let_go")
     assert r.returncode == 0 and "16 scenarios" in r.stdout, r.stdout + r.stderr
     assert status == 0 and report["findings"] == [], [f["summary"] for f in report["findings"]]
+    # A pthread_atfork handler that kills and reaps an earlier child inside
+    # the fork: recorded, no finding.
+    r, status, report = run_and_analyze("atfork_reaps")
+    assert "reaped in the atfork handler" in r.stdout, r.stdout + r.stderr
+    assert status == 0 and report["findings"] == [], [f["summary"] for f in report["findings"]]
+    assert all(p.get("reap") for p in report["processes"] if p.get("spawn")), report["processes"]
     r, status, report = run_and_analyze("child_pidfd_kill_nowait")
     (f,) = findings(report, "unreaped-child")
     assert "signal 15" in f["summary"] and "zombie" in f["summary"], f["summary"]
