@@ -41,6 +41,8 @@ _Static_assert(sizeof(struct guard_file_header) == 64, "file header is 64 bytes"
 
 enum guard_file_flags {
     GUARD_FILE_FORKED_CHILD = 1u << 0, /* created in a fork child; ppid's log holds the history before */
+    GUARD_FILE_NO_SPACE = 1u << 1,     /* the log stopped growing: its file system was full (or
+                                        * the file gone); what came after is not in it */
 };
 
 struct guard_rec {

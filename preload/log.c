@@ -194,6 +194,17 @@ static int reserve_disk(int log_fd, off_t off, size_t len)
     return rc;
 }
 
+/* The log cannot grow: say so in its header (the first chunk stays
+ * mapped and its blocks are on disk), for the analyzer to know that what
+ * follows is missing, not absent. */
+static void mark_stopped(void)
+{
+    char *first = atomic_load_explicit(&chunks[0], memory_order_acquire);
+    if (first)
+        atomic_fetch_or((_Atomic uint32_t *)&((struct guard_file_header *)first)->flags,
+                        GUARD_FILE_NO_SPACE);
+}
+
 static char *map_chunk(unsigned k)
 {
     char *p = atomic_load_explicit(&chunks[k], memory_order_acquire);
@@ -210,11 +221,13 @@ static char *map_chunk(unsigned k)
         size_t len = chunk_len(next);
         if (log_fd < 0 && (log_fd = open_log()) < 0) {
             atomic_store(&log_failed, 1);
+            mark_stopped();
             break;
         }
         int rc = reserve_disk(log_fd, off, len);
         if (rc != 0) {
             atomic_store(&log_failed, 1);
+            mark_stopped();
             break;
         }
         char *window = map_window(log_fd, next);
@@ -556,8 +569,11 @@ static int log_materialize(void)
                     write_process_record(exe, strlen(exe));
                     ok = 1;
                 } else {
-                    guard_fmt_stderr("libguard: cannot map log %s; continuing without a log\n",
-                                 log_path_buf);
+                    /* no space for the first chunk (a full disk): no file
+                     * is left behind, and the program runs on without a log */
+                    guard_fmt_stderr("libguard: no space for the log %s (file system full?); "
+                                     "this process runs without a log\n", log_path_buf);
+                    (void)guard_sys_call6(SYS_unlink, (long)log_path_buf, 0, 0, 0, 0, 0);
                     log_usable = 0;
                 }
             }

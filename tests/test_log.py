@@ -281,3 +281,34 @@ def missing_and_unreadable_paths_are_input_errors():
     status, report, err = analyze(d.path)
     assert status == 0 and report["findings"] == []
     d.cleanup()
+
+
+@test
+def a_full_file_system_stops_the_log_says_so_and_leaves_no_empty_files():
+    # In a private mount namespace, on a 2 MiB tmpfs: a process that fills
+    # it has its log's header marked (GUARD_FILE_NO_SPACE), for the
+    # analyzer to know its log is cut, not its life; then, with the file
+    # system full, a new process leaves no file and says so once.
+    if os.geteuid() != 0 or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        print("     skipped: needs root and unshare(2)")
+        return
+    from harness import shim
+    d = LogDir()
+    script = ("D=$(mktemp -d) && mount -t tmpfs -o size=2m none $D && "
+              "LD_PRELOAD={shim} GUARD_OPTIONS=log_dir=$D:pool_protect=0:verbosity=0 {flood} 300 && "
+              "cp $D/guard.* {out}/ && rm -f $D/guard.* && "
+              "(dd if=/dev/zero of=$D/filler bs=64k 2>/dev/null; true) && "
+              "LD_PRELOAD={shim} GUARD_OPTIONS=log_dir=$D {zombie}; "
+              "echo status=$?; ls $D").format(shim=shim(), flood=prog("log_flood"), out=d.path,
+                                              zombie=prog("child_zombie"))
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                       timeout=120)
+    (log,) = d.logs()
+    with open(log, "rb") as fh:
+        header = fh.read(64)
+    flags = struct.unpack_from("<I", header, 40)[0]
+    d.cleanup()
+    assert "status=0" in r.stdout, (r.stdout, r.stderr)
+    assert flags & 2, "the stopped log's header is not marked: flags %#x" % flags
+    assert r.stdout.split()[-1] == "filler", "a file was left on the full file system: " + r.stdout
+    assert r.stderr.count("libguard: no space for the log") == 1, r.stderr
