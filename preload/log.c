@@ -121,9 +121,11 @@ void guard_log_missed_call(void)
  * descriptors, or a daemon that closes every one, finds none).  The path is
  * absolute, and the file must still be the one the shim created (device
  * and inode): -1 when it cannot be opened or is another file now. */
-static int open_log(void)
+static int open_checked(const char *path, int flags)
 {
-    int fd = guard_sys_open(log_path_buf, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0);
+    int saved = errno;
+    int fd = guard_sys_open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | flags, 0);
+    errno = saved;
     if (fd < 0)
         return -1;
     struct stat st;
@@ -139,6 +141,26 @@ static inline size_t window_len(unsigned w)
 {
     return (size_t)(window_start(w + 1) - window_start(w));
 }
+
+/* When the path leads elsewhere now (the program mounted over the log's
+ * directory in a mount namespace of its own, or renamed it), the file is
+ * still mapped: it is opened through the mapping of its first window
+ * (/proc/self/map_files, which the kernel allows to a process with
+ * CAP_SYS_ADMIN, the one that can mount). */
+static int open_log(void)
+{
+    int fd = open_checked(log_path_buf, O_NOFOLLOW);
+    if (fd >= 0)
+        return fd;
+    char *first = atomic_load_explicit(&windows[0], memory_order_acquire);
+    if (!first)
+        return -1;
+    char path[80];
+    guard_fmt(path, sizeof path, "/proc/self/map_files/%lx-%lx", (unsigned long)(uintptr_t)first,
+              (unsigned long)((uintptr_t)first + window_len(0)));
+    return open_checked(path, 0);
+}
+
 
 /* The window that holds chunk k, mapped if it is not yet (under grow_lock). */
 static char *map_window(int log_fd, unsigned k)

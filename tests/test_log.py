@@ -312,3 +312,25 @@ def a_full_file_system_stops_the_log_says_so_and_leaves_no_empty_files():
     assert flags & 2, "the stopped log's header is not marked: flags %#x" % flags
     assert r.stdout.split()[-1] == "filler", "a file was left on the full file system: " + r.stdout
     assert r.stderr.count("libguard: no space for the log") == 1, r.stderr
+
+
+@test
+def a_log_goes_on_when_its_directory_is_mounted_over():
+    # The program enters a mount namespace of its own and mounts a tmpfs
+    # over its log's directory, then logs 400k events: the log is still
+    # the file the shim created, and is complete (it stopped at the first
+    # growth when it was opened again by its path).
+    if os.geteuid() != 0 or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        print("     skipped: needs root and unshare(2)")
+        return
+    from harness import shim
+    d = LogDir()
+    env = dict(os.environ, LD_PRELOAD=shim(), GUARD_OPTIONS="log_dir=%s:pool_protect=0" % d.path)
+    r = subprocess.run(["unshare", "-m", prog("log_dir_mounted_over"), d.path], env=env,
+                       capture_output=True, text=True, timeout=120)
+    status, report, _ = analyze(d.path)
+    d.cleanup()
+    assert r.returncode == 0 and r.stdout == "done\n", (r.returncode, r.stdout, r.stderr)
+    (p,) = report["processes"]
+    assert p["ended"] == "exit" and p["events"] > 400000 and p["dropped_events"] == 0, \
+        (p["ended"], p["events"], p["dropped_events"])
