@@ -11,6 +11,7 @@
 #   make bench     the benchmarks in bench/ (numbers: docs/performance.md)
 #   make install   PREFIX=/usr/local DESTDIR=
 
+VERSION := 0.1.0
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
@@ -186,10 +187,11 @@ install: all
 	install -m 0755 $(BUILD)/libguard.so $(DESTDIR)$(PREFIX)/lib/libguard.so
 	install -m 0755 $(BUILD)/guard-analyze $(DESTDIR)$(PREFIX)/bin/guard-analyze
 	sed -e 's|@LIBGUARD@|$(PREFIX)/lib/libguard.so|' -e 's|@ANALYZER@|$(PREFIX)/bin/guard-analyze|' \
+	    -e 's|@VERSION@|$(VERSION)|' \
 	    run-with-guard.sh > $(DESTDIR)$(PREFIX)/bin/run-with-guard
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/run-with-guard
 	install -m 0644 include/guard.h $(DESTDIR)$(PREFIX)/include/guard.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' libguard.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libguard.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libguard.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libguard.pc
 	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/)
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7/)
 	install -m 0644 $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/libguard/

@@ -5,25 +5,33 @@
 #
 #   --log-dir DIR     where the logs go (default: a new directory under
 #                     ${TMPDIR:-/tmp}); with --repeat/--until-fail each run
-#                     gets DIR/run-N
-#   --format FMT      report format: text (default) or json
+#                     gets DIR/run-N.  Logs an earlier run left in DIR are
+#                     moved to DIR/earlier.N first (the last 5 are kept), so
+#                     the report is this run's only
+#   --format FMT      report format: text (default), json, sarif or junit
 #   --repeat N        run N times; the report merges all runs and says how
 #                     many runs hit each finding
 #   --until-fail      run again and again (at most --repeat N times, default
 #                     100) until a run has a finding or the command crashes
 #   --options OPTS    extra GUARD_OPTIONS (key=value:key=value)
-#   --output FILE     write the report to FILE instead of standard output
-#                     (keeps it apart from the command's own output)
+#   --output FILE     write the report to FILE (default: standard error)
+#   --suppressions FILE, --baseline OLD.json
+#                     passed to guard-analyze (see guard-analyze --help)
+#   --version         the version of libguard
 #   -h, --help        this text
 #
-# The command's own stderr stays its own: the shim prints no immediate
-# report (report_stderr=0; --options report_stderr=1 brings it back), the
-# wrapper reports at the end.  The log directories the wrapper makes are
-# mode 1777, like /tmp: a child that drops its privileges can still write
-# its log there.
+# The command's stdout and stderr stay its own: the shim prints no
+# immediate report (report_stderr=0; --options report_stderr=1 brings it
+# back), and the wrapper writes the report after the command, to its own
+# stderr or to --output.  The log directories the wrapper makes are mode
+# 1777, like /tmp: a child that drops its privileges can still write its
+# log there.
 #
 # Exit status: the command's when it failed (the last run's), otherwise the
-# analyzer's (0 no findings, 1 findings, 2 input error).
+# analyzer's (0 no findings, 1 findings, 2 input error); the wrapper's own
+# usage errors are 2 before the command runs.  The last line on stderr
+# says whose status it is ("run-with-guard: exit N: ..."), and
+# --status-file FILE writes "command=N analyzer=M" there for scripts.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,10 +40,15 @@ ANALYZER=${GUARD_ANALYZER:-@ANALYZER@}
 case $LIBGUARD in @*) LIBGUARD=$here/build/libguard.so ;; esac
 case $ANALYZER in @*) ANALYZER=$here/build/guard-analyze ;; esac
 
+VERSION=@VERSION@
+case $VERSION in @*) VERSION=$(sed -n 's/^VERSION *:*= *//p' "$here/Makefile" 2>/dev/null | head -1) ;; esac
+# A word quoted for the shell, to keep file names intact through eval.
+quote() { printf "'%s'" "$(printf %s "$1" | sed "s/'/'\\\\''/g")"; }
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 die() { echo "run-with-guard: $*" >&2; exit 2; }
 
-log_dir="" format=text repeat=1 until_fail=0 extra_options="" output=""
+log_dir="" format=text repeat=1 until_fail=0 extra_options="" output="" status_file=""
+analyzer_args=""
 while [ $# -gt 0 ]; do
     case $1 in
         --log-dir) [ $# -ge 2 ] || die "--log-dir needs a directory"; log_dir=$2; shift 2 ;;
@@ -49,6 +62,16 @@ while [ $# -gt 0 ]; do
         --options=*) extra_options=${1#*=}; shift ;;
         --output) [ $# -ge 2 ] || die "--output needs a file"; output=$2; shift 2 ;;
         --output=*) output=${1#*=}; shift ;;
+        --status-file) [ $# -ge 2 ] || die "--status-file needs a file"; status_file=$2; shift 2 ;;
+        --status-file=*) status_file=${1#*=}; shift ;;
+        --suppressions|--baseline)
+            [ $# -ge 2 ] || die "$1 needs a file"
+            [ -r "$2" ] || die "$1: cannot read $2"
+            analyzer_args="$analyzer_args $1 $(quote "$2")"; shift 2 ;;
+        --suppressions=*|--baseline=*)
+            [ -r "${1#*=}" ] || die "${1%%=*}: cannot read ${1#*=}"
+            analyzer_args="$analyzer_args ${1%%=*} $(quote "${1#*=}")"; shift ;;
+        --version) echo "run-with-guard (libguard) $VERSION"; exit 0 ;;
         -h|--help) usage; exit 0 ;;
         --) shift; break ;;
         -*) die "unknown option $1 (see --help)" ;;
@@ -57,7 +80,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { usage >&2; exit 2; }
 case $repeat in ''|*[!0-9]*|0) die "--repeat takes a positive number, not '$repeat'" ;; esac
-case $format in text|json) ;; *) die "--format is text or json, not '$format'" ;; esac
+case $format in text|json|sarif|junit) ;; *) die "--format is text, json, sarif or junit, not '$format'" ;; esac
 [ -r "$LIBGUARD" ] || die "cannot find libguard.so at $LIBGUARD (run make first)"
 [ -x "$ANALYZER" ] || die "cannot find guard-analyze at $ANALYZER (run make first)"
 if [ "$until_fail" = 1 ] && [ "$repeat" = 1 ]; then repeat=100; fi
@@ -70,6 +93,28 @@ elif [ ! -d "$log_dir" ]; then
     chmod 1777 "$log_dir"
 fi
 log_dir=$(cd "$log_dir" && pwd)
+
+# An earlier run's logs (guard.*.log, run-N directories) move to
+# earlier.1, the one before to earlier.2, ...; the oldest beyond 5 go.
+rotate_earlier() {
+    set -- "$log_dir"/guard.*.log "$log_dir"/run-*
+    found=0
+    for f in "$@"; do [ -e "$f" ] && found=1 && break; done
+    [ "$found" = 1 ] || return 0
+    rm -rf "$log_dir/earlier.5"
+    for n in 4 3 2 1; do
+        [ -e "$log_dir/earlier.$n" ] && mv "$log_dir/earlier.$n" "$log_dir/earlier.$((n + 1))"
+    done
+    mkdir "$log_dir/earlier.1" || die "cannot create $log_dir/earlier.1"
+    moved=0
+    for f in "$@"; do
+        [ -e "$f" ] || continue
+        mv "$f" "$log_dir/earlier.1/" || die "cannot move $f to $log_dir/earlier.1"
+        moved=$((moved + 1))
+    done
+    echo "run-with-guard: $log_dir held an earlier run's logs: $moved moved to $log_dir/earlier.1" >&2
+}
+rotate_earlier
 
 preload=$LIBGUARD
 [ -n "${LD_PRELOAD:-}" ] && preload="$LD_PRELOAD:$LIBGUARD"
@@ -118,14 +163,24 @@ echo "run-with-guard: logs in $log_dir" >&2
 if [ -n "$output" ]; then
     exec 3>"$output" || die "cannot write $output"
 else
-    exec 3>&1
+    exec 3>&2
 fi
 if [ "$dirs" = single ]; then
-    "$ANALYZER" --format="$format" "$report_dir" >&3
+    eval '"$ANALYZER" --format="$format"' "$analyzer_args" '"$report_dir"' >&3
 else # every run directory is one run: the analyzer counts runs per finding
-    "$ANALYZER" --format="$format" "$log_dir"/run-* >&3
+    eval '"$ANALYZER" --format="$format"' "$analyzer_args" '"$log_dir"/run-*' >&3
 fi
 analyzer_status=$?
 exec 3>&-
-[ "$cmd_status" != 0 ] && exit "$cmd_status"
+[ -n "$status_file" ] && echo "command=$cmd_status analyzer=$analyzer_status" >"$status_file"
+if [ "$cmd_status" != 0 ]; then
+    echo "run-with-guard: exit $cmd_status: the command's status (the analyzer's was $analyzer_status)" >&2
+    exit "$cmd_status"
+fi
+case $analyzer_status in
+    0) why="the command succeeded and there is no finding" ;;
+    1) why="the command succeeded; the analyzer reports findings" ;;
+    *) why="the command succeeded; the analyzer could not read every log (input error)" ;;
+esac
+echo "run-with-guard: exit $analyzer_status: $why" >&2
 exit "$analyzer_status"

@@ -3,6 +3,7 @@ halt_on_error, the weak API without the shim, coexisting SIGSEGV handlers,
 hooks called before our constructor, transparency of hooked calls, and
 run-with-guard.sh."""
 import glob
+import json
 import os
 import re
 import subprocess
@@ -164,7 +165,7 @@ def run_with_guard_exit_status_and_formats():
     d = LogDir()
     r = run_with_guard("--log-dir", d.path, "--", prog("pool_double_put"))
     assert r.returncode == 1, "findings: analyzer's status 1, got %d" % r.returncode
-    assert "double-put" in r.stdout
+    assert "double-put" in r.stderr and "double-put" not in r.stdout, "the report goes to stderr"
     r = run_with_guard("--log-dir", d.path + "/x", "--format=json", prog("pool_double_put_fixed"))
     assert r.returncode == 0, r.stderr
     r = run_with_guard("--log-dir", d.path + "/y", "sh", "-c", "exit 3")
@@ -175,7 +176,63 @@ def run_with_guard_exit_status_and_formats():
     lib = os.path.join(ROOT, "build", "testprogs", "libearly.so")
     r = run_with_guard("--log-dir", d.path + "/z", "--format", "json", prog("early_ctor"),
                        env={"LD_PRELOAD": lib})
-    assert r.returncode == 1 and "use-after-return" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 1 and "use-after-return" in r.stderr, r.stdout + r.stderr
+    d.cleanup()
+
+
+@test
+def run_with_guard_keeps_stdout_the_commands_and_reports_this_run_only():
+    # The command's stdout is the command's, byte for byte (an archive
+    # written to stdout); a reused --log-dir reports this run's logs only,
+    # earlier ones are moved aside and the user is told; the last stderr
+    # line and --status-file say whose exit status it is.
+    d = LogDir()
+    data = os.urandom(200000)
+    src = os.path.join(d.path, "data.bin")
+    with open(src, "wb") as fh:
+        fh.write(data)
+    logs = os.path.join(d.path, "logs")
+    r = subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), "--log-dir", logs, "--",
+                        "gzip", "-c", src], capture_output=True, timeout=120)
+    import gzip
+    assert r.returncode == 0 and gzip.decompress(r.stdout) == data, r.stderr[-2000:]
+    r = run_with_guard("--log-dir", logs, "--", prog("pool_double_put"))
+    assert r.returncode == 1 and "double-put" in r.stderr
+    status = os.path.join(d.path, "status")
+    r = run_with_guard("--log-dir", logs, "--status-file", status, "--", prog("pool_double_put_fixed"))
+    assert r.returncode == 0, "last night's finding is not tonight's: " + r.stderr[-3000:]
+    assert "earlier run's logs" in r.stderr and os.path.isdir(os.path.join(logs, "earlier.1")), r.stderr
+    assert r.stderr.splitlines()[-1].startswith("run-with-guard: exit 0: "), r.stderr
+    assert open(status).read() == "command=0 analyzer=0\n"
+    r = run_with_guard("--log-dir", logs, "--status-file", status, "--", "sh", "-c", "exit 2")
+    assert r.returncode == 2 and open(status).read() == "command=2 analyzer=0\n", r.stderr
+    assert "the command's status" in r.stderr.splitlines()[-1], r.stderr
+    d.cleanup()
+
+
+@test
+def run_with_guard_passes_formats_suppressions_and_baselines_to_the_analyzer():
+    d = LogDir()
+    out = os.path.join(d.path, "r.sarif")
+    r = run_with_guard("--log-dir", d.path + "/a", "--format", "sarif", "--output", out, "--",
+                       prog("pool_double_put"))
+    assert r.returncode == 1 and json.load(open(out))["version"] == "2.1.0", r.stderr
+    out = os.path.join(d.path, "r.xml")
+    r = run_with_guard("--log-dir", d.path + "/b", "--format=junit", "--output", out, "--",
+                       prog("pool_double_put"))
+    assert r.returncode == 1 and "<testsuite" in open(out).read(), r.stderr
+    rules = os.path.join(d.path, "rules with space.supp")
+    with open(rules, "w") as fh:
+        fh.write("double-put:*\n")
+    r = run_with_guard("--log-dir", d.path + "/c", "--suppressions", rules, "--", prog("pool_double_put"))
+    assert r.returncode == 0, r.stderr
+    base = os.path.join(d.path, "base.json")
+    r = run_with_guard("--log-dir", d.path + "/d", "--format", "json", "--output", base, "--",
+                       prog("pool_double_put"))
+    r = run_with_guard("--log-dir", d.path + "/e", "--baseline=" + base, "--", prog("pool_double_put"))
+    assert r.returncode == 0, "only a new finding fails: " + r.stderr
+    r = run_with_guard("--suppressions", os.path.join(d.path, "none"), "true")
+    assert r.returncode == 2 and "cannot read" in r.stderr, r.stderr
     d.cleanup()
 
 
