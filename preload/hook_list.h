@@ -98,6 +98,14 @@ GUARD_HOOK(__open64_2, int, (const char *, int))
 GUARD_HOOK(__openat_2, int, (int, const char *, int))
 GUARD_HOOK(readlink, ssize_t, (const char *restrict, char *restrict, size_t))
 GUARD_HOOK(readlinkat, ssize_t, (int, const char *restrict, char *restrict, size_t))
+/* buffers given to stdio streams (stdio.c) */
+GUARD_HOOK(setvbuf, int, (FILE *, char *, int, size_t))
+GUARD_HOOK(setbuffer, void, (FILE *, char *, size_t))
+GUARD_HOOK(setbuf, void, (FILE *, char *))
+GUARD_HOOK(fclose, int, (FILE *))
+GUARD_HOOK(freopen, FILE *, (const char *, const char *, FILE *))
+GUARD_HOOK(freopen64, FILE *, (const char *, const char *, FILE *))
+GUARD_HOOK(fcloseall, int, (void))
 /* libunwind's validation pipe, which has no descriptors (stack.c) */
 GUARD_HOOK(pipe2, int, (int *, int))
 /* threads (threads.c) */
