@@ -581,10 +581,8 @@ static void finding_links(struct fnd_crash *fc, struct fnd_db *db, const struct 
         const struct lg_log *log = n->logs[li];
         for (size_t i = 0; i < log->nfindings; i++) {
             const struct lg_finding *rec = &log->findings[i];
-            /* derived findings (unreaped children of a killed process) are
-             * the crash's consequences, not its history */
-            if (rec->kind == GUARD_FK_CRASH || rec->time_ns > c->time_ns || rec->derived ||
-                !rec->owner || rec->owner == self)
+            if (rec->kind == GUARD_FK_CRASH || rec->time_ns > c->time_ns || !rec->owner ||
+                rec->owner == self)
                 continue;
             if (shown == CRASH_MAX_FINDING_LINKS) {
                 more++;
