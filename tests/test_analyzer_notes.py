@@ -180,6 +180,13 @@ def a_popen_child_is_named_by_its_command():
     assert f["child"] and f["child"]["command"] == "echo from-popen; sleep 0.05", f["child"]
     assert 'child "echo from-popen; sleep 0.05"' in text, text[:1500]
     assert "child 0" not in text and "pid unknown" not in text, text[:1500]
+    # a crash while the stream is open: the crash's link names it too
+    r, report, text, _ = analyzed([prog("notes_popen"), "crash"])
+    assert r.returncode == -11, r.returncode
+    (f,) = findings(report, "crash")
+    (link,) = [l for l in f["links"] if l["kind"] == "child"]
+    assert link["text"].startswith('child "echo from-popen; sleep 0.05" was started with popen()'), link
+    assert "pid unknown" not in text, text[-3000:]
 
 
 @test
