@@ -28,6 +28,7 @@ const char *pt_end_name(enum pt_end end)
 {
     switch (end) {
     case PT_END_EXIT:
+    case PT_END_EXIT_UNSEEN:
         return "exit";
     case PT_END_EXEC:
         return "exec";

@@ -717,11 +717,9 @@ static void finish_notes(struct reader *r, struct lg_log *log, bool verbose)
     if (r->suppressed)
         notes_add(notes, NOTE_INFO, path, pid, "%u more messages about damaged regions not shown",
                   r->suppressed);
-    /* A log that ends at an exec (no END) is the process tree's business:
-     * the story goes on in the new program's log, same pid, or if there
-     * is none, proctree.c says so. */
-    if (!log->ended && !log->exec_ended)
-        notes_add(notes, NOTE_INFO, path, pid, "log ends without an END record (process killed?)");
+    /* A log without an END record is the process tree's business: how
+     * the process ended is in its parent's log, if anywhere
+     * (proctree_end.c). */
     if (log->nshort_unresolved)
         notes_add(notes, NOTE_INFO, path, pid,
                   "%zu short pool %s an object with no full put/get event before %s in this "
