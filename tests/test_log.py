@@ -307,7 +307,12 @@ def a_full_file_system_stops_the_log_says_so_and_leaves_no_empty_files():
     with open(log, "rb") as fh:
         header = fh.read(64)
     flags = struct.unpack_from("<I", header, 40)[0]
+    status, report, _ = analyze(d.path)
     d.cleanup()
+    assert any("log cut short" in n for n in report["notes"]), report["notes"]
+    assert not any("killed?" in n for n in report["notes"]), report["notes"]
+    (p,) = report["processes"]
+    assert p["ended"] == "log cut", p["ended"]
     assert "status=0" in r.stdout, (r.stdout, r.stderr)
     assert flags & 2, "the stopped log's header is not marked: flags %#x" % flags
     assert r.stdout.split()[-1] == "filler", "a file was left on the full file system: " + r.stdout

@@ -53,6 +53,8 @@ enum pt_end {
     PT_END_KILLED,        /* no END; the parent's wait status says a signal, or it crashed */
     PT_END_KILLED_MAYBE,  /* no END, nothing else known: killed? */
     PT_END_UNKNOWN,       /* no log at all */
+    PT_END_LOG_CUT,       /* no END, and the shim marked the log: it could not grow (file
+                           * system full, file gone): its end is not in it */
     PT_END_EXIT_UNSEEN,   /* no END, but the parent's wait status says it exited: it left
                              through a path the shim does not see (a raw exit_group) */
 };
@@ -132,7 +134,7 @@ bool pt_reap_asked_for_pid(const struct lg_event *reap);
 
 const char *pt_spawn_kind_name(unsigned kind);   /* "fork", ...; NULL unknown */
 const char *pt_reap_call_name(unsigned call);    /* "waitpid", ...; NULL unknown */
-/* "exit" (PT_END_EXIT_UNSEEN too), "exec", "killed", "killed?", "unknown" */
+/* "exit" (PT_END_EXIT_UNSEEN too), "exec", "killed", "killed?", "log cut", "unknown" */
 const char *pt_end_name(enum pt_end end);
 
 /* The program's base name (of exe, else argv[0], else the spawn's

@@ -109,6 +109,8 @@ void pt_finish_node(struct pt_node *n)
             finish_exec(n, last);
         } else if ((known && WIFSIGNALED(wst)) || n->crashed) {
             n->end = PT_END_KILLED;
+        } else if (last->hdr.flags & GUARD_FILE_NO_SPACE) {
+            n->end = PT_END_LOG_CUT;
         } else if (known && WIFEXITED(wst)) {
             n->end = PT_END_EXIT_UNSEEN;
         } else {
@@ -175,6 +177,12 @@ void pt_end_notes(const struct ptree *t, struct notes *notes)
         case PT_END_KILLED_MAYBE:
             notes_add(notes, NOTE_INFO, last->path, pid,
                       "log ends without an END record (process killed?)");
+            break;
+        case PT_END_LOG_CUT:
+            notes_add(notes, NOTE_INFO, last->path, pid,
+                      "log cut short: it could not grow (its file system was full, or the file "
+                      "was removed); what the process did after that is not in it, and nothing "
+                      "is derived from its absence");
             break;
         case PT_END_EXEC:
             if ((gap = exec_gap(&cache, n->exec_path)) != NULL)

@@ -36,6 +36,8 @@ const char *pt_end_name(enum pt_end end)
         return "killed";
     case PT_END_KILLED_MAYBE:
         return "killed?";
+    case PT_END_LOG_CUT:
+        return "log cut";
     case PT_END_UNKNOWN:
     default:
         return "unknown";

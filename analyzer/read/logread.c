@@ -643,7 +643,11 @@ static struct lg_log *read_header(struct reader *r)
     const unsigned char *b = r->buf;
     size_t len = r->len;
     if (len == 0) {
-        reader_error(r, "empty file, not a libguard log (no file header)");
+        /* The shim creates the file, then sizes it: a process killed in
+         * between (or one that found no space and could not remove it)
+         * leaves 0 bytes.  Nothing to report, nothing wrong with the input. */
+        notes_add(r->notes, NOTE_INFO, r->path, 0,
+                  "empty log (0 bytes: the process ended before its log was written)");
         return NULL;
     }
     if (len >= sizeof(struct guard_file_header) && all_zero(b, sizeof(struct guard_file_header))) {

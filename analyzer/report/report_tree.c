@@ -105,6 +105,12 @@ static void node_outcome(const struct pt_node *n, char *buf, size_t cap)
     case PT_END_KILLED_MAYBE:
         snprintf(buf, cap, "no END record: killed?");
         break;
+    case PT_END_LOG_CUT:
+        if (n->have_exit)
+            snprintf(buf, cap, "exit %d; log cut short (file system full?)", n->exit_status);
+        else
+            snprintf(buf, cap, "log cut short (file system full?)");
+        break;
     case PT_END_UNKNOWN:
     default:
         if (n->have_exit)
@@ -128,6 +134,8 @@ static const char *parent_end_why(const struct pt_node *par)
         return " (parent killed)";
     case PT_END_KILLED_MAYBE:
         return " (parent killed?)";
+    case PT_END_LOG_CUT:
+        return " (parent's log cut short)";
     default:
         return "";
     }
