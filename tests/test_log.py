@@ -151,7 +151,9 @@ def truncated_logs_never_crash_the_analyzer():
         p = os.path.join(work.path, "guard.cut.%d.log" % cut)
         open(p, "wb").write(data[:cut])
         status, report, err = analyze(p)
-        if cut < 64:
+        if cut == 0:  # a process killed between creating its log and sizing it
+            assert status == 0 and any("empty log" in n for n in report["notes"]), (status, err)
+        elif cut < 64:
             assert status == 2 and p in err, "a file shorter than the header is an input error (%d)" % cut
         else:
             assert status in (0, 1), "cut at %d: status %d: %s" % (cut, status, err)
