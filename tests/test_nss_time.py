@@ -142,3 +142,103 @@ def inspect_host_measures_the_vdso():
     status, report, err = inspect([], extra=("--host",))
     assert status == 0, err
     assert "host" in report and report["host"], report
+
+
+# ---- every door into NSS ---------------------------------------------------
+
+def _documented_doors():
+    """The NSS entry points docs/checks.md lists ("Every door into NSS"):
+    (every one, those with a static result)."""
+    import re
+    text = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "docs", "checks.md")).read()
+    section = text[text.index("### Every door into NSS"):]
+    section = section[:section.index("\n## ")]
+    every, static = set(), set()
+    for line in section.splitlines():
+        cells = line.split("|")
+        if len(cells) != 5 or cells[1].strip() in ("database", "---"):
+            continue
+        names = lambda cell: set(re.findall(r"`([A-Za-z_][A-Za-z_0-9]*)(?:\([^`]*\))?`", cell))
+        static |= names(cells[2])
+        every |= names(cells[2]) | names(cells[3])
+    return every, static
+
+
+def _hooked_doors():
+    """The hooks of hook_list.h's NSS section."""
+    import re
+    text = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "preload", "hook_list.h")).read()
+    section = text[text.index("/* every public door into NSS"):]
+    section = section[section.index("\n"):]
+    section = section[:section.index("\n/*")]
+    return set(re.findall(r"^GUARD_HOOK\(([A-Za-z_0-9]+),", section, re.M))
+
+
+@test
+def every_door_into_nss_is_hooked_transparent_and_seen_by_both_checks():
+    every, static = _documented_doors()
+    assert "initgroups" in every and "gethostbyname" in static and "getaddrinfo" not in static
+    hooked = _hooked_doors()
+    assert every == hooked, "documented, not hooked: %s; hooked, not documented: %s" % (
+        sorted(every - hooked), sorted(hooked - every))
+    # Each door returns what it returns natively, with the same errno and h_errno.
+    native = run([prog("nss_doors"), "print"], preload=False)
+    d = LogDir()
+    shimmed = run([prog("nss_doors"), "print"], log_dir=d.path)
+    d.cleanup()
+    assert native.returncode == 0 and shimmed.returncode == 0, shimmed.stderr
+    called = {line.split()[0] for line in native.stdout.splitlines()}
+    assert called == every, "nss_doors misses %s" % sorted(every - called)
+    assert shimmed.stdout == native.stdout, "\n".join(
+        "native %r / shim %r" % (a, b) for a, b in zip(native.stdout.splitlines(),
+                                                       shimmed.stdout.splitlines()) if a != b)
+    # A child of a multithreaded parent calling each one before exec: one
+    # fork-unsafe-call per door.
+    r, status, report = run_and_analyze("nss_doors", args=["fork"])
+    assert r.returncode == 0 and "child status 0" in r.stdout, r.stdout + r.stderr
+    flagged = {f["call"] for f in findings(report, "fork-unsafe-call")}
+    assert flagged == every, "not flagged: %s; flagged, not a door: %s" % (
+        sorted(every - flagged), sorted(flagged - every))
+    assert all(f["kind"] == "fork-unsafe-call" for f in report["findings"])
+    # Two threads calling each function with a static result: one
+    # nss-nonreentrant-threads per function, none for the others.
+    r, status, report = run_and_analyze("nss_doors", args=["threads"])
+    assert r.returncode == 0, r.stderr
+    fs = findings(report, "nss-nonreentrant-threads")
+    assert {f["call"] for f in fs} == static, sorted({f["call"] for f in fs} ^ static)
+    assert all(f["kind"] == "nss-nonreentrant-threads" for f in report["findings"])
+
+
+@test
+def initgroups_in_a_fork_child_and_gethostbyname_across_threads():
+    r, status, report = run_and_analyze("nss_fork_initgroups")
+    assert "children exited with 0" in r.stdout, r.stdout + r.stderr
+    (f,) = findings(report, "fork-unsafe-call")
+    assert f["call"] == "initgroups" and "2 threads" in f["summary"], f["summary"]
+    src = "testprogs/nss_fork_initgroups_common.h"
+    assert_frame(f["stacks"]["call"], "spawn_with_initgroups", src, source_line(src, "BUG in a threaded"))
+    r, status, report = run_and_analyze("nss_hosts_threads")
+    assert "resolved localhost" in r.stdout, r.stdout + r.stderr
+    (f,) = findings(report, "nss-nonreentrant-threads")
+    assert f["call"] == "gethostbyname" and f["tid"] != f["other_tid"], f
+    src = "testprogs/nss_hosts_threads_common.h"
+    line = source_line(src, "BUG: shared static buffer")
+    assert_frame(f["stacks"]["call"], "resolve", src, line)
+    assert_frame(f["stacks"]["other_call"], "resolve", src, line)
+    for twin in ("nss_fork_initgroups_fixed", "nss_hosts_threads_fixed"):
+        r, status, report = run_and_analyze(twin)
+        assert r.returncode == 0 and status == 0 and report["findings"] == [], (twin, report["findings"])
+
+
+@test
+def nss_doors_fire_20_of_20_and_twins_never():
+    for name, kind in [("nss_fork_initgroups", "fork-unsafe-call"),
+                       ("nss_hosts_threads", "nss-nonreentrant-threads")]:
+        status, report = repeat_runs(name)
+        fs = findings(report, kind)
+        assert len(fs) == 1 and fs[0]["runs"] == 20, "%s: %s" % (name, [(f["kind"], f.get("runs")) for f in report["findings"]])
+    for name in ["nss_fork_initgroups_fixed", "nss_hosts_threads_fixed"]:
+        status, report = repeat_runs(name)
+        assert status == 0 and report["findings"] == [], "%s: %s" % (name, report["findings"])
