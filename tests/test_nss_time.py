@@ -4,7 +4,7 @@ binaries."""
 import os
 import subprocess
 
-from harness import (run_and_analyze, ASAN_ENV, LogDir, analyze, analyzer, assert_frame, findings, prog, run,
+from harness import (run_and_analyze, ASAN_ENV, LogDir, analyze, analyzer, assert_frame, findings, prog, run, shim,
                      source_line, test)
 from test_pool import repeat_runs
 
@@ -58,6 +58,79 @@ def time_call_on_small_coroutine_stack():
     assert_frame(f["stacks"]["call"], "coroutine", src, source_line(src, "on the coroutine's small stack"))
     r, status, report = run_and_analyze("clock_coroutine_fixed")
     assert status == 0 and report["findings"] == [], report["findings"]
+
+
+def _headroom(finding):
+    import re
+    m = re.search(r"called with (\d+) bytes of stack left on a (.*?) of (\d+) bytes", finding["summary"])
+    assert m, finding["summary"]
+    return int(m.group(1)), m.group(2), int(m.group(3))
+
+
+def _unlimited_stack_allowed():
+    import resource
+    return resource.getrlimit(resource.RLIMIT_STACK)[1] == resource.RLIM_INFINITY
+
+
+@test
+def time_call_on_a_thread_stack_given_from_the_heap():
+    # glibc's exact bounds of the thread's stack (pthread_attr_setstack),
+    # not the heap mapping around it: 2.5 KiB left is flagged, 64 KiB is not.
+    r, status, report = run_and_analyze("clock_thread_setstack")
+    assert r.returncode == 0 and "read the clock" in r.stdout, r.stdout + r.stderr
+    (f,) = findings(report, "vdso-low-stack")
+    left, kind, size = _headroom(f)
+    assert kind == "thread stack" and size == 96 * 1024 and 2048 <= left <= 2560 + 512, f["summary"]
+    src = "testprogs/clock_thread_setstack_common.h"
+    assert_frame(f["stacks"]["call"], "descend", src, source_line(src, "LEFT bytes of the thread's stack left"))
+    r, status, report = run_and_analyze("clock_thread_setstack_fixed")
+    assert r.returncode == 0 and status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
+def main_thread_stack_has_the_headroom_its_limit_allows():
+    # The main thread's stack grows up to RLIMIT_STACK: 2.5 KiB short of a
+    # 256 KiB limit is flagged; 1 MiB deep under an unlimited one is not
+    # (the mapping as it was then had a few hundred bytes below the call).
+    r, status, report = run_and_analyze("clock_main_stack")
+    assert r.returncode == 0 and "read the clock" in r.stdout, r.stdout + r.stderr
+    (f,) = findings(report, "vdso-low-stack")
+    left, kind, size = _headroom(f)
+    assert kind == "main thread stack" and size == 256 * 1024 and 2048 <= left <= 2560 + 512, f["summary"]
+    src = "testprogs/clock_main_stack_common.h"
+    assert_frame(f["stacks"]["call"], "descend", src, source_line(src, "deep in the main thread's stack"))
+    if not _unlimited_stack_allowed():
+        print("    (the hard RLIMIT_STACK is not unlimited here: the unlimited twin is not run)")
+        return
+    r, status, report = run_and_analyze("clock_main_stack_fixed")
+    assert r.returncode == 0 and status == 0 and report["findings"] == [], (r.returncode, report["findings"])
+
+
+@test
+def a_threads_stack_bounds_are_never_asked_for_in_a_signal_handler():
+    # pthread_getattr_np allocates and locks: the shim asks for a thread's
+    # bounds at its first time call outside a signal handler.  A spy
+    # preloaded first counts where it was called.
+    spy = os.path.join(os.path.dirname(prog("clock_thread_handler")), "libclock_getattr_spy.so")
+    d = LogDir()
+    r = run([prog("clock_thread_handler")], log_dir=d.path, preload=spy + ":" + shim())
+    assert r.returncode == 0 and "handled 1" in r.stdout, r.stdout + r.stderr
+    assert "pthread_getattr_np: 0 in a signal handler, 1 outside" in r.stdout, r.stdout
+    status, report, _ = analyze(d.path)
+    d.cleanup()
+    assert status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
+def stack_bounds_checks_fire_20_of_20_and_twins_never():
+    for name in ["clock_thread_setstack", "clock_main_stack"]:
+        status, report = repeat_runs(name)
+        fs = findings(report, "vdso-low-stack")
+        assert len(fs) == 1 and fs[0]["runs"] == 20, "%s: %s" % (name, [(f["kind"], f.get("runs")) for f in report["findings"]])
+    twins = ["clock_thread_setstack_fixed"] + (["clock_main_stack_fixed"] if _unlimited_stack_allowed() else [])
+    for name in twins:
+        status, report = repeat_runs(name)
+        assert status == 0 and report["findings"] == [], "%s: %s" % (name, report["findings"])
 
 
 @test
