@@ -271,6 +271,8 @@ void guard_nss_at_exit(void);
 void guard_nss_after_fork_child(void);
 
 /* ---- time calls (clock.c, vdso_measure.c) ------------------------------ */
+/* At start-up, on the initial thread (whose stack grows, unlike others'). */
+void guard_clock_init(void);
 int guard_clock_real_gettime(clockid_t clk, struct timespec *ts);
 void guard_clock_set_threshold(unsigned long bytes);
 unsigned long guard_clock_threshold(void);
