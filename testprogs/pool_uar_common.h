@@ -9,7 +9,7 @@
  * is fully done"; the fixed one joins and waits first.
  *
  * Deterministic by construction: the child reads nothing until it is told
- * to go (a line on its fd 3), and the pipe holds one block, so the writer's
+ * to go (a byte on a second pipe), and the pipe holds one block, so the writer's
  * second block waits in write() until then.  The buggy program puts the
  * buffer back and only then lets the command go on: the writer's next copy
  * is always from the returned buffer, however the threads are scheduled.
@@ -33,7 +33,7 @@
 
 struct job {
     int fd;                   /* write end of the child's stdin */
-    int go;                   /* write end of the child's fd 3: a line lets it read */
+    int go;                   /* a byte written there lets the child start reading */
     char *buf;
     pthread_mutex_t lock;
     pthread_cond_t started_cond;
@@ -70,13 +70,13 @@ static pid_t start_child(int *stdin_fd, int *go_fd)
         close(fds[0]);
         close(fds[1]);
         close(go[1]);
-        if (go[0] != 3) {
-            dup2(go[0], 3);
-            close(go[0]);
-        }
+        char c;
+        while (read(go[0], &c, 1) < 0 && errno == EINTR) /* told to go (or its parent is gone) */
+            ;
+        close(go[0]);
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
-        execlp("sh", "sh", "-c", "read go <&3; exec gzip -c", (char *)NULL);
+        execlp("gzip", "gzip", "-c", (char *)NULL);
         _exit(127);
     }
     close(fds[0]);
