@@ -398,8 +398,28 @@ static enum verdict judge(const struct child *c, int at_exec, pid_t my_sid, uint
     return LEFT_ALONE;
 }
 
+/* What a forked child runs now (its exec is its own business): the
+ * kernel's name for it, which a zombie keeps too. */
+static const char *program_now(const struct child *c, char *buf, size_t cap)
+{
+    if (strcmp(c->program, "forked") || c->pid <= 0)
+        return c->program;
+    char path[48];
+    guard_fmt(path, sizeof path, "/proc/%d/comm", (int)c->pid);
+    int fd = guard_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+    long n = fd >= 0 ? guard_sys_read(fd, buf, cap - 1) : -1;
+    if (fd >= 0)
+        guard_sys_close(fd);
+    if (n <= 1)
+        return c->program;
+    buf[n - 1] = '\0'; /* the newline */
+    return buf;
+}
+
 static void report_unreaped(const struct child *c, const char *why)
 {
+    char comm[32];
+    const char *program = program_now(c, comm, sizeof comm);
     struct guard_finding f;
     memset(&f, 0, sizeof f);
     f.kind = GUARD_FK_UNREAPED_CHILD;
@@ -411,7 +431,7 @@ static void report_unreaped(const struct child *c, const char *why)
     if (c->signalled)
         guard_fmt(f.summary, sizeof f.summary,
                   "child %d (%s) was sent signal %d with kill() but never waited for: %s when "
-                  "the process %s", (int)c->pid, c->program, c->signalled, state, why);
+                  "the process %s", (int)c->pid, program, c->signalled, state, why);
     else if (c->stream)
         guard_fmt(f.summary, sizeof f.summary,
                   "popen(\"%s\") stream was never closed with pclose(): the child is never "
@@ -419,7 +439,7 @@ static void report_unreaped(const struct child *c, const char *why)
     else
         guard_fmt(f.summary, sizeof f.summary,
                   "child %d (%s, started with %s by thread T%d) exited and was never waited for: "
-                  "%s when the process %s", (int)c->pid, c->program, f.call, (int)c->spawn_tid,
+                  "%s when the process %s", (int)c->pid, program, f.call, (int)c->spawn_tid,
                   state, why);
     f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_SPAWN, c->spawn_stack,
                                                    (uint32_t)c->spawn_tid};

@@ -141,6 +141,22 @@ static const char *parent_end_why(const struct pt_node *par)
     }
 }
 
+/* Did the parent's shim report this child as an unreaped-child?  (A
+ * child left running on purpose is not one: the tree only says it was
+ * not waited for.) */
+static bool spawn_has_finding(const struct pt_spawn *s)
+{
+    for (size_t i = 0; s->log && i < s->log->nfindings; i++) {
+        const struct lg_finding *f = &s->log->findings[i];
+        if (f->kind != GUARD_FK_UNREAPED_CHILD)
+            continue;
+        if (s->pid ? f->other_tid == s->pid
+                   : s->kind == GUARD_SPAWN_POPEN && f->call && !strcmp(f->call, "popen"))
+            return true;
+    }
+    return false;
+}
+
 /* "fork by T1; reaped by T1 waitpid: exited 0" (children only). */
 static void node_spawn_info(const struct pt_node *n, char *buf, size_t cap)
 {
@@ -180,11 +196,13 @@ static void node_spawn_info(const struct pt_node *n, char *buf, size_t cap)
         const char *why = parent_end_why(s->owner);
         if (s->kind == GUARD_SPAWN_SYSTEM)
             snprintf(p, left, "system() not seen returning%s", why);
+        else if (spawn_has_finding(s))
+            snprintf(p, left, "%sNEVER REAPED: unreaped-child%s", s->kill ? "sent a signal, " : "",
+                     why);
         else if (s->kill)
-            snprintf(p, left, "sent signal %" PRIu64 " with kill(), NEVER REAPED%s",
-                     s->kill->args[1], why);
+            snprintf(p, left, "sent signal %" PRIu64 ", not waited for%s", s->kill->args[1], why);
         else
-            snprintf(p, left, "NEVER REAPED%s", why);
+            snprintf(p, left, "not waited for%s", why);
     }
 }
 
