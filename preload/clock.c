@@ -270,7 +270,7 @@ static int in_signal_handler(uintptr_t sp, uintptr_t top, const stack_t *alt)
 static int thread_stack_bounds(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 {
     stack_t ss;
-    if (sigaltstack(NULL, &ss) != 0)
+    if (guard_sys_call6(SYS_sigaltstack, 0, (long)&ss, 0, 0, 0, 0) != 0)
         return 0;
     int has_alt = !(ss.ss_flags & SS_DISABLE);
     if (has_alt && sp >= (uintptr_t)ss.ss_sp && sp - (uintptr_t)ss.ss_sp < ss.ss_size)
@@ -319,7 +319,7 @@ static int classify_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
     stack_t ss;
     /* (not SS_ONSTACK: that flag describes the stack we run on now, which
      * is the slow path's own) */
-    if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE) &&
+    if (guard_sys_call6(SYS_sigaltstack, 0, (long)&ss, 0, 0, 0, 0) == 0 && !(ss.ss_flags & SS_DISABLE) &&
         sp >= (uintptr_t)ss.ss_sp && sp < (uintptr_t)ss.ss_sp + ss.ss_size) {
         *lo = (uintptr_t)ss.ss_sp;
         *hi = *lo + ss.ss_size;

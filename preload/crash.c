@@ -153,11 +153,23 @@ static void record(int sig, siginfo_t *info, void *ucontext)
     f.call = signal_name(sig);
     f.addr = (uintptr_t)info->si_addr;
     f.bytes = others;
-    char where[64] = "";
-    if (info->si_code > 0 && sig != SIGABRT && sig != SIGSYS) /* a fault: si_addr means something */
-        guard_fmt(where, sizeof where, ", fault address %p", info->si_addr);
-    else
+    char where[160] = "";
+    if (info->si_code > 0 && sig != SIGABRT && sig != SIGSYS) { /* a fault: si_addr means something */
+        uintptr_t sp = 0, at = (uintptr_t)info->si_addr;
+#if defined(__x86_64__)
+        sp = (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RSP];
+#endif
+        /* A write just below the stack pointer that faults is a push or a
+         * new frame past the end of the stack. */
+        if (sig == SIGSEGV && sp && at <= sp + 256 && at + (64u << 10) >= sp)
+            guard_fmt(where, sizeof where, ", fault address %p: a stack overflow (the stack "
+                      "pointer %p ran past the end of the thread's stack)", info->si_addr,
+                      (void *)sp);
+        else
+            guard_fmt(where, sizeof where, ", fault address %p", info->si_addr);
+    } else {
         f.addr = 0;
+    }
     guard_fmt(f.summary, sizeof f.summary,
               "the process died of %s (si_code %d) on thread T%d%s; %u other thread(s) asked "
               "for their stacks, %u answered", signal_name(sig), info->si_code, (int)f.tid, where,

@@ -176,6 +176,7 @@ static void guard_init(void)
     guard_stack_init();
     guard_log_open(getppid(), 0);
     guard_fault_install();
+    guard_altstack_init();
     guard_children_init();
     guard_vdso_measure_init();
     guard_fork_init();

@@ -246,6 +246,10 @@ void guard_children_sigchld_changed(const struct sigaction *now);
 void guard_children_init(void);
 void guard_children_after_fork_child(int parent_threads);
 
+/* ---- alternate signal stacks (altstack.c) --------------------------------- */
+void guard_altstack_init(void); /* at start-up, on the thread that starts the shim */
+void guard_altstack_give(void); /* this thread: one of ours if the program set none */
+
 /* ---- stdio buffers (stdio.c) ---------------------------------------------- */
 struct guard_stdio_owner {
     void *stream;      /* the FILE whose buffer it is */

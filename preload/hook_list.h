@@ -19,6 +19,8 @@ GUARD_HOOK(sysv_signal, sighandler_t, (int, sighandler_t))
 GUARD_HOOK(exit, void, (int))
 GUARD_HOOK(_exit, void, (int))
 GUARD_HOOK(_Exit, void, (int))
+/* the crash recorder's alternate signal stack, in the program's view (altstack.c) */
+GUARD_HOOK(sigaltstack, int, (const stack_t *, stack_t *))
 /* the read/write family, watched on its EFAULT path (io.c) */
 GUARD_HOOK(read, ssize_t, (int, void *, size_t))
 GUARD_HOOK(write, ssize_t, (int, const void *, size_t))

@@ -473,13 +473,33 @@ static uint32_t write_raw_stack(const ucontext_t *uc, uint32_t raw_flags)
     raw->skip_lo = self_start;
     raw->skip_hi = self_end;
     raw->flags = raw_flags;
+    uintptr_t sp = (uintptr_t)raw->regs[7];
     struct iovec local = {raw->bytes, RAW_STACK_BYTES};
-    struct iovec remote = {(void *)(uintptr_t)raw->regs[7], RAW_STACK_BYTES};
+    struct iovec remote = {(void *)sp, RAW_STACK_BYTES};
     ssize_t got = process_vm_readv(guard_pid, &local, 1, &remote, 1, 0);
-    if (got < 0) { /* at most the rest of sp's page, which is surely mapped */
-        size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        got = (ssize_t)(page - (raw->regs[7] & (page - 1)));
-        memcpy(raw->bytes, (void *)(uintptr_t)raw->regs[7], (size_t)got);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (got < 0 && errno == EFAULT) {
+        /* sp is past the end of its stack (an overflow: the fault came
+         * from the push or the frame below the last mapped page): zeros
+         * up to the next mapped page, then the stack from there, so that
+         * the copy still starts at sp for the analyzer's unwind. */
+        for (uintptr_t from = (sp | (page - 1)) + 1; got < 0 && from - sp < RAW_STACK_BYTES;
+             from += page) {
+            size_t gap = from - sp;
+            struct iovec part = {raw->bytes + gap, RAW_STACK_BYTES - gap};
+            struct iovec there = {(void *)from, RAW_STACK_BYTES - gap};
+            ssize_t n = process_vm_readv(guard_pid, &part, 1, &there, 1, 0);
+            if (n > 0) {
+                memset(raw->bytes, 0, gap);
+                got = (ssize_t)gap + n;
+            }
+        }
+        if (got < 0)
+            got = 0;
+    } else if (got < 0) { /* no copies here: at most the rest of sp's page, if it is mapped */
+        got = guard_sys_readable8((const void *)sp) ? (ssize_t)(page - (sp & (page - 1))) : 0;
+        if (got)
+            memcpy(raw->bytes, (void *)sp, (size_t)got);
     }
     raw->len = (uint32_t)got;
     uint32_t id = new_stack_id();

@@ -74,6 +74,7 @@ static void *trampoline(void *p)
     give_back(p);
     struct guard_hook h;
     if (guard_hook_begin(&h)) {
+        guard_altstack_give();
         guard_log_event(GUARD_EV_THREAD_START, t.stack, (uint64_t)t.creator, 0, 0, 0, NULL, 0);
         guard_hook_end(&h);
     }

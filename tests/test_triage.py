@@ -233,3 +233,69 @@ def until_fail_finds_the_one_run_in_five():
     report = json.load(open(os.path.join(d.path, "r.json")))
     assert findings(report, "double-put")
     d.cleanup()
+
+
+@test
+def a_stack_overflow_is_recorded_as_one_on_any_thread():
+    # Unbounded recursion on the main thread and on a second one: the
+    # SIGSEGV comes with the stack exhausted, so it can only be handled on
+    # an alternate signal stack, which the shim gives every thread the
+    # program gave none.  Before: no crash record.  20 of 20 each.
+    from test_pool import repeat_runs
+    for name in ("crash_overflow_main", "crash_overflow_thread"):
+        r, status, report = crash_report(name)
+        assert r.returncode == -11, (name, r.returncode)
+        (f,) = findings(report, "crash")
+        assert "a stack overflow" in f["summary"], f["summary"]
+        # the fault is at whichever instruction of descend touched the stack first
+        src = "testprogs/crash_overflow_common.h"
+        assert_frame(f["stacks"]["crash"], "descend", src)
+        body = source_line(src, "BUG: no end to it")
+        assert body - 3 <= f["stacks"]["crash"][0]["line"] <= body, f["stacks"]["crash"][0]
+        status, report = repeat_runs(name)
+        fs = findings(report, "crash")
+        assert len(fs) == 1 and fs[0]["runs"] == 20, (name, [(x["kind"], x.get("runs")) for x in fs])
+
+
+@test
+def the_programs_view_of_alternate_signal_stacks_is_its_own():
+    # The shim's alternate stack reads as none; the program's own, once
+    # set, is the one used and reported; SS_DISABLE leaves none.  The same
+    # output with and without the shim, on the main thread and another.
+    native = run([prog("altstack_view")], preload=False)
+    d = LogDir()
+    shimmed = run([prog("altstack_view")], log_dir=d.path)
+    d.cleanup()
+    assert native.stdout.count("handler on it 1") == 2, native.stdout
+    assert shimmed.stdout == native.stdout, (native.stdout, shimmed.stdout)
+
+
+@test
+def a_crash_in_a_fork_child_a_sigbus_and_an_assertion_on_a_worker_are_crashes():
+    d = LogDir()
+    src = os.path.join(d.path, "c.c")
+    exe = os.path.join(d.path, "c")
+    open(src, "w").write(
+        "#define _GNU_SOURCE\n#include <assert.h>\n#include <fcntl.h>\n#include <pthread.h>\n"
+        "#include <stdio.h>\n#include <string.h>\n#include <sys/mman.h>\n#include <sys/wait.h>\n"
+        "#include <unistd.h>\n"
+        "static void *worker(void *a) { assert(a != NULL); return NULL; }\n"
+        "int main(int argc, char **argv) {\n"
+        "  if (!strcmp(argv[1], \"child\")) { pid_t p = fork(); if (!p) *(volatile int *)0 = 1;\n"
+        "    int st; waitpid(p, &st, 0); printf(\"%d\\n\", WTERMSIG(st)); return 0; }\n"
+        "  if (!strcmp(argv[1], \"sigbus\")) { int fd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0600);\n"
+        "    if (ftruncate(fd, 8192)) return 1;\n"
+        "    char *m = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);\n"
+        "    if (ftruncate(fd, 0)) return 1; m[4096] = 1; return 0; }\n"
+        "  pthread_t t; pthread_create(&t, 0, worker, NULL); pthread_join(t, 0); return 0; }\n")
+    subprocess.run(["cc", "-g", "-pthread", "-o", exe, src], check=True)
+    for args, rc, sig in ((["child"], 0, "SIGSEGV"), (["sigbus", os.path.join(d.path, "f")], -7, "SIGBUS"),
+                          (["assert"], -6, "SIGABRT")):
+        logs = os.path.join(d.path, args[0])
+        os.makedirs(logs)
+        r = run([exe] + args, log_dir=logs)
+        status, report, _ = analyze(logs)
+        assert r.returncode == rc, (args, r.returncode, r.stderr)
+        (f,) = findings(report, "crash")
+        assert f.get("signal") == sig, (args, f.get("signal"))
+    d.cleanup()

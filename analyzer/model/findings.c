@@ -139,11 +139,13 @@ static void free_stacks(struct fnd *f)
 }
 
 /* One frame's part of the key: never a raw address when anything better
- * is known, so that ASLR does not split a bug in two. */
-static void key_frame(FILE *k, const struct sym_frame *fr)
+ * is known, so that ASLR does not split a bug in two.  A crash's lines are
+ * left out: one stack overflow faults at whichever instruction of the
+ * recursive function touched the stack first. */
+static void key_frame(FILE *k, const struct sym_frame *fr, bool lines)
 {
     if (fr->function)
-        fprintf(k, "%s\x1f%s\x1f%u", fr->function, fr->file ? fr->file : "", fr->line);
+        fprintf(k, "%s\x1f%s\x1f%u", fr->function, fr->file ? fr->file : "", lines ? fr->line : 0);
     else if (fr->have_module)
         fprintf(k, "%s+0x%" PRIx64, fr->module, fr->module_offset);
     else
@@ -164,7 +166,7 @@ static char *make_key(const struct fnd *f)
         fprintf(k, "%s\x1d", s->role);
         size_t n = s->sym->n < FND_KEY_FRAMES ? s->sym->n : FND_KEY_FRAMES;
         for (size_t j = 0; j < n; j++)
-            key_frame(k, &s->sym->frames[j]);
+            key_frame(k, &s->sym->frames[j], f->kind != GUARD_FK_CRASH);
         fputc('\x1d', k);
     }
     if (fclose(k) != 0 || !buf) {
