@@ -172,6 +172,12 @@ static inline int guard_ns_rule_own_step(struct guard_ns_rule *r, uint32_t tid, 
     return 1;
 }
 
+/* Was this move pending at time `t` (made, and no step begun since)? */
+static inline int guard_ns_rule_pending_at(const struct guard_ns_move *m, uint64_t t)
+{
+    return m->left && m->seq < t && (!m->step || m->step > t);
+}
+
 /* Is another thread's unshare of `kind`, with a known origin, still in
  * force?  (Then the calling thread's origin matters: it may be a peer.) */
 static inline int guard_ns_rule_peers_matter(const struct guard_ns_rule *r, uint32_t tid, int kind)
@@ -201,10 +207,9 @@ static inline const struct guard_ns_thread *guard_ns_rule_left_behind(const stru
     for (unsigned i = 0; i < GUARD_NS_RULE_THREADS; i++) {
         const struct guard_ns_thread *t = &r->t[i];
         const struct guard_ns_move *m = &t->k[kind];
-        int pending = !m->step || m->step > began;
         int peer = origin && m->origin == origin && m->call == GUARD_NS_UNSHARE;
-        if (t->tid && t->tid != tid && m->left == mine && m->seq < began && (pending || peer) &&
-            (!best || m->seq > best->k[kind].seq))
+        if (t->tid && t->tid != tid && m->left == mine && m->seq < began &&
+            (guard_ns_rule_pending_at(m, began) || peer) && (!best || m->seq > best->k[kind].seq))
             best = t;
     }
     return best;

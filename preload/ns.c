@@ -139,6 +139,7 @@ static void record_change(unsigned call, int flags, int rc, int err, const uint6
 struct left_behind {
     uint32_t tid, stack, call;
     uint64_t left, cur;
+    int peer;           /* a peer's move in force, past its pending time */
 };
 
 static void report_left_behind(int kind, const struct left_behind *v, const char *call,
@@ -152,12 +153,19 @@ static void report_left_behind(int kind, const struct left_behind *v, const char
     f.call = call;
     const char *by = v->call == GUARD_NS_SETNS ? "setns" : "unshare";
     /* (the namespace identities are in the summary; obj/addr are for memory) */
-    guard_fmt(f.summary, sizeof f.summary,
-              "%s() on thread T%d runs in %s:[%lu], the namespace thread T%d left with %s() "
-              "for %s:[%lu], where it has made no call yet: the job's step acts on the "
-              "namespace the job left, on a thread left behind",
-              call, (int)f.tid, ns_names[kind], (unsigned long)v->left, (int)v->tid, by,
-              ns_names[kind], (unsigned long)v->cur);
+    /* (under 256 bytes with the longest names and numbers) */
+    if (v->peer)
+        guard_fmt(f.summary, sizeof f.summary,
+                  "%s() on thread T%d runs in %s:[%lu], which T%d, a thread of the same pool, "
+                  "left with %s() for %s:[%lu]: the job's step ran on a worker that never "
+                  "entered it", call, (int)f.tid, ns_names[kind], (unsigned long)v->left,
+                  (int)v->tid, by, ns_names[kind], (unsigned long)v->cur);
+    else
+        guard_fmt(f.summary, sizeof f.summary,
+                  "%s() on thread T%d runs in %s:[%lu], which T%d left with %s() for %s:[%lu] "
+                  "and had made no call in yet: the job's next step ran on a thread left behind",
+                  call, (int)f.tid, ns_names[kind], (unsigned long)v->left, (int)v->tid, by,
+                  ns_names[kind], (unsigned long)v->cur);
     f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_UNSHARE, v->stack, v->tid};
     f.stacks[1] = (struct guard_finding_stack_ref){role, stack, (uint32_t)f.tid};
     f.nstacks = 2;
@@ -234,7 +242,7 @@ static void sensitive_call(unsigned kinds, const char *call, unsigned role, int 
             guard_ns_rule_left_behind(&rule, self, k, mine, began, origin);
         if (t)
             v = (struct left_behind){t->tid, t->k[k].stack, t->k[k].call, t->k[k].left,
-                                     t->k[k].cur};
+                                     t->k[k].cur, !guard_ns_rule_pending_at(&t->k[k], began)};
         guard_lock_release(&ns_lock);
         if (!v.tid)
             continue;
