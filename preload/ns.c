@@ -139,7 +139,7 @@ static void record_change(unsigned call, int flags, int rc, int err, const uint6
 struct left_behind {
     uint32_t tid, stack, call;
     uint64_t left, cur;
-    int peer;           /* a peer's move in force, past its pending time */
+    int peer;           /* a peer's unshare (pending or not) */
 };
 
 static void report_left_behind(int kind, const struct left_behind *v, const char *call,
@@ -242,7 +242,9 @@ static void sensitive_call(unsigned kinds, const char *call, unsigned role, int 
             guard_ns_rule_left_behind(&rule, self, k, mine, began, origin);
         if (t)
             v = (struct left_behind){t->tid, t->k[k].stack, t->k[k].call, t->k[k].left,
-                                     t->k[k].cur, !guard_ns_rule_pending_at(&t->k[k], began)};
+                                     t->k[k].cur,
+                                     origin && t->k[k].origin == origin &&
+                                         t->k[k].call == GUARD_NS_UNSHARE};
         guard_lock_release(&ns_lock);
         if (!v.tid)
             continue;

@@ -323,8 +323,9 @@ const char *lg_event_kind_name(unsigned kind);
  * and the rest as a vector (*argv, *argc).  Everything is a fresh copy. */
 void lg_split_payload(const struct lg_event *ev, char **first, char ***argv, size_t *argc);
 void lg_free_strv(char **v, size_t n);
-/* The payload as one line: its NULs as blanks, trailing ones dropped
- * (fresh copy; "" when there is none). */
+/* The payload as one line: its NULs as blanks, trailing ones dropped; an
+ * NS_CALL's, its path (up to its NUL: binary follows) (fresh copy; "" when
+ * there is none). */
 char *lg_payload_text(const struct lg_event *ev);
 
 #endif /* ANALYZER_LOGREAD_H */
