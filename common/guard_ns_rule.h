@@ -124,8 +124,8 @@ static inline int guard_ns_rule_propagation_only(uint64_t flags)
     const uint64_t types = 1u << 20 /* MS_SHARED */ | 1u << 18 /* MS_PRIVATE */ |
                            1u << 19 /* MS_SLAVE */ | 1u << 17 /* MS_UNBINDABLE */;
     const uint64_t rec_silent = 1u << 14 /* MS_REC */ | 1u << 15 /* MS_SILENT */;
-    if ((flags & 0xffff0000u) == 0xc0ed0000u) /* MS_MGC_VAL: an old magic, ignored */
-        flags &= ~(uint64_t)0xffff0000u;
+    if ((flags & 0xffff0000u) == 0xc0ed0000u) /* MS_MGC_VAL: the kernel drops the upper */
+        flags &= ~(uint64_t)0xffff0000u;      /* 16 bits, the magic and all (MS_MGC_MSK) */
     return (flags & types) && !(flags & ~(types | rec_silent));
 }
 

@@ -12,13 +12,16 @@
  *
  * The rule (common/guard_ns_rule.h, shared with the analyzer's timeline;
  * docs/checks.md says what fires and why): each thread that moves keeps
- * its own state per kind.  A move is pending until its thread makes a
- * sensitive call in the namespace it moved into; a sensitive call on a
+ * its own state per kind.  A move is pending until its thread begins a
+ * sensitive call in the namespace it moved into.  A sensitive call on a
  * thread that is not in a namespace of its own, in the namespace another
- * thread's pending move left, is the job's step run on a thread left
- * behind.  Dedicated threads, threads that inherited the namespace,
- * excursions (a move back) and work after the job's first step are never
- * flagged.
+ * thread's move left, is the job's step run on a thread left behind when,
+ * as the call began, that move was pending, or was an unshare by a peer (a
+ * thread of the same pool: the same origin in its start routine).
+ * Dedicated threads, threads that inherited the namespace, visits that
+ * came back and other threads' work after the job's first step are never
+ * flagged.  A call's time is taken as its hook is entered; the verdict on
+ * a mount-family call goes into its timeline record.
  *
  * Each thread's namespace identities (the inode of /proc/thread-self/ns/K)
  * are read only around these calls; a process that never calls
@@ -152,8 +155,8 @@ static void report_left_behind(int kind, const struct left_behind *v, const char
     f.other_tid = (pid_t)v->tid;
     f.call = call;
     const char *by = v->call == GUARD_NS_SETNS ? "setns" : "unshare";
-    /* (the namespace identities are in the summary; obj/addr are for memory) */
-    /* (under 256 bytes with the longest names and numbers) */
+    /* the namespace identities are in the summary (obj/addr are for memory),
+     * which stays under 256 bytes with the longest names and numbers */
     if (v->peer)
         guard_fmt(f.summary, sizeof f.summary,
                   "%s() on thread T%d runs in %s:[%lu], which T%d, a thread of the same pool, "
