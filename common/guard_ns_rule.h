@@ -1,8 +1,8 @@
 /*
  * guard_ns_rule.h — the namespace-off-thread rule (docs/checks.md), as
  * state and decisions shared by the shim (preload/ns.c: the findings) and
- * the analyzer (analyzer/read/logns.c: the timeline's marks), so that a
- * mark and a finding never disagree.
+ * the analyzer (analyzer/read/logns.c: the timeline's marks of logs that
+ * do not carry the shim's own verdict), so that the two are one rule.
  *
  * Per thread that moved, per namespace kind (enum guard_ns_kind): its
  * home (the namespace before its first move of that kind), where its
@@ -22,7 +22,7 @@
  * ticks one at each move and at the start of each sensitive call, the
  * analyzer uses the order of records in the log.  (So the two agree but
  * for calls that overlap in time: the shim knows when a call began, the
- * log when its record was written.)
+ * log when its record was written.  The analyzer knows no origins.)
  *
  * Invariants: pure state, no system call, no allocation, no lock (the
  * shim holds its own around every call; the analyzer is one thread), so

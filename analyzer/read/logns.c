@@ -3,16 +3,18 @@
  *
  * While a log is read, its NS_CHANGE and NS_CALL events are kept (the
  * first LG_NS_TIMELINE_MAX of them; the rest are counted), and each
- * mount-family call is judged by the shim's namespace-off-thread rule
- * (common/guard_ns_rule.h, the same code): a call on a thread left behind
- * in the mount namespace another thread's pending move left is marked
- * off-thread; a call on a thread in a namespace another thread moved into,
- * without having moved itself (it inherited it), other-thread.  The moves
- * come from NS_CHANGE events; the steps that end a pending move from
- * NS_CALL events (a mount that only changes propagation is no step) and
- * from SPAWN and EXEC events (a child or a new program starts in the
- * thread's namespaces).  The rule's time is the order of the events in the
- * log.  The judgement is made over every event of the log, kept or not.
+ * mount-family call is marked by the namespace-off-thread rule: off-thread
+ * when the shim found it left behind (its verdict follows the target in
+ * the record; the shim knew when the call began and whose peer its thread
+ * was), other-thread when its thread is in a namespace another thread
+ * moved into without having moved itself (it inherited it).  A record
+ * without the verdict (an earlier shim's) is judged here by the same rule
+ * (common/guard_ns_rule.h, the shim's code), over the order of the log and
+ * without peers.  The moves come from NS_CHANGE events; the steps that end
+ * a pending move from NS_CALL events (a mount that only changes
+ * propagation is no step) and from SPAWN and EXEC events (a child or a new
+ * program starts in the thread's namespaces).  The judgement is made over
+ * every event of the log, kept or not.
  *
  * THREAD_START events say which thread created which (a new thread starts
  * in its creator's namespaces).  They are remembered while reading (at most
