@@ -38,7 +38,7 @@ SHIM_CFLAGS = $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 # libunwind is dlopen'ed when first needed (preload/stack.c says why), so
 # it is not linked; its headers are still used.
 SHIM_LIBS   = -ldl -lpthread
-ANA_CFLAGS  = $(BASEFLAGS) $(shell pkg-config --cflags libdw jansson 2>/dev/null)
+ANA_CFLAGS  = $(BASEFLAGS) $(shell pkg-config --cflags libdw jansson 2>/dev/null) -DGUARD_VERSION='"$(VERSION)"'
 ANA_LIBS    = -ldw -lelf -ljansson -lcapstone
 ASAN_FLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 PROG_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -Iinclude -pthread

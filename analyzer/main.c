@@ -61,6 +61,28 @@ struct options {
     bool list_kinds;        /* --list-kinds: the table of finding kinds */
 };
 
+static void inspect_usage(FILE *f)
+{
+    fputs("usage: " ANALYZER_NAME " inspect [--format=text|json] [--verbose] [--host]\n"
+          "                             [--vdso-image=FILE] [BINARY...]\n"
+          "\n"
+          "Tell whether libguard can work in each executable: dynamic, static,\n"
+          "static-pie, setuid or setgid, with file capabilities, or of another ELF class\n"
+          "(LD_PRELOAD reaches only the first), and run the static checks on it\n"
+          "(nss-static-binary: a static executable with NSS lookups and threads).\n"
+          "\n"
+          "  --format=FORMAT     text (default) or json\n"
+          "  --verbose, -v       more detail on each executable\n"
+          "  --host              this machine: kernel, stack limits, and how deep below the\n"
+          "                      caller's SP the vDSO's time functions write; BINARY\n"
+          "                      operands are optional with it\n"
+          "  --vdso-image=FILE   with --host: measure a vDSO image dumped to FILE\n"
+          "  --help, -h          this text\n"
+          "\n"
+          "Exit status: 0 nothing found, 1 a finding, 2 usage or input error.\n",
+          f);
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: " ANALYZER_NAME " [--format=text|json|sarif|junit] [--verbose]\n"
@@ -87,19 +109,21 @@ static void usage(FILE *f)
           "  --source-root DIR   (sarif) source paths under DIR as relative URIs (%SRCROOT%)\n"
           "  --list-kinds        the finding kinds, one a line (with --verbose: what fires\n"
           "                      and why; with --format=json: the whole table)\n"
-          "  --verbose, -v       more detail: processes, suppressed findings, each rule's\n"
-          "                      use and unused rules, per-log statistics on stderr\n"
+          "  --verbose, -v       more detail: the whole process tree, every process,\n"
+          "                      suppressed findings, each rule's use and unused rules,\n"
+          "                      per-log statistics on stderr\n"
           "  --host              (inspect) this machine: kernel, stack limits, and how deep\n"
           "                      below the caller's SP the vDSO's time functions write;\n"
           "                      BINARY operands are optional with it\n"
           "  --vdso-image=FILE   (inspect --host) measure a vDSO image dumped to FILE\n"
+          "  --version           the version of libguard\n"
           "  --help, -h          this text\n"
           "\n"
           "Exit status: 0 no findings, 1 findings, 2 usage or input error.\n",
           f);
 }
 
-/* Returns -1 on a usage error, 1 for --help, 0 to go on; *first is the
+/* Returns -1 on a usage error, 1 for --help, 2 for --version, 0 to go on; *first is the
  * index of the first operand. */
 static int parse_options(int argc, char **argv, struct options *o, int *first, bool inspect)
 {
@@ -113,6 +137,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *first, b
         {"baseline", required_argument, NULL, 'B'},
         {"source-root", required_argument, NULL, 'R'},
         {"list-kinds", no_argument, NULL, 'K'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -169,6 +194,8 @@ static int parse_options(int argc, char **argv, struct options *o, int *first, b
             break;
         case 'h':
             return 1;
+        case 'V':
+            return 2;
         case 'H':
         case 'I':
             if (!inspect) {
@@ -422,8 +449,15 @@ int main(int argc, char **argv)
     int rc = parse_options(argc - shift, argv + shift, &o, &first, inspect);
     if (rc != 0)
         free(o.suppressions);
+    if (rc == 2) {
+        puts(ANALYZER_NAME " (libguard) " GUARD_VERSION);
+        return 0;
+    }
     if (rc > 0) {
-        usage(stdout);
+        if (inspect)
+            inspect_usage(stdout);
+        else
+            usage(stdout);
         return 0;
     }
     if (rc < 0) {

@@ -3,14 +3,23 @@
  * clock_getres) and vdso-low-stack: a vDSO built with stack probing touches
  * memory about 4 KiB below the stack pointer, which corrupts whatever lies
  * there when the call runs on a small stack (Go's 104-byte system stack, a
- * coroutine, a 4 KiB sigaltstack).
+ * coroutine, a 4 KiB sigaltstack, a thread stack the program carved from
+ * the heap).
  *
  * The fast path must cost next to nothing (these are the most frequent
  * calls in many programs): compare the stack pointer with the calling
  * thread's cached stack bounds and call the real function.  Only when the
  * pointer is outside the cached stack, or too close to its end, does the
- * slow path find out which stack it is on (a registered coroutine stack, the
- * sigaltstack, or the mapping around it) and measure the headroom.
+ * slow path find out which stack it is on and measure the headroom.  The
+ * bounds of each kind of stack (docs/checks.md, vdso-low-stack):
+ *   - a coroutine stack registered by makecontext: as registered;
+ *   - the sigaltstack: as sigaltstack() says;
+ *   - the main thread's own stack: as far as the kernel lets it grow
+ *     (RLIMIT_STACK, and the guard gap above the mapping below it), not
+ *     the [stack] mapping as it is now;
+ *   - another thread's own stack: glibc's exact bounds (pthread_getattr_np),
+ *     not the mapping, which for a stack from the heap is the whole heap;
+ *   - anything else: the mapping around the stack pointer.
  *
  * The threshold is vdso_min_headroom, raised to what this host's vDSO
  * really uses, measured once at start-up (vdso_measure.c).
@@ -18,6 +27,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,10 +42,12 @@
 #include "guard_internal.h"
 #include "hook.h"
 
-/* This thread's own stack, found on its first time call, and the last
- * other stack it was seen on (a coroutine or custom stack it keeps using). */
+/* This thread's own stack, found at its first time call that can find it
+ * (find_own_stack), and the last other stack it was seen on (a coroutine or
+ * custom stack it keeps using).  A forked child keeps its thread's. */
 static __thread uintptr_t tls_stack_lo, tls_stack_hi;
 static __thread int tls_stack_kind;
+static __thread unsigned tls_own_tries; /* calls that could not find it */
 static __thread uintptr_t tls_other_lo, tls_other_hi;
 static __thread int tls_other_kind;
 static unsigned long headroom_threshold = 4096 + 256;
@@ -113,10 +125,23 @@ static const char *const stack_kind_names[] = {"?", "thread stack", "main thread
                                                "sigaltstack", "coroutine stack (makecontext)",
                                                "custom stack (its mapping)"};
 
-/* The mapping around sp, from /proc/self/maps read with plain system calls
- * (no stdio: we may be in a signal handler).  For the main thread's
- * [stack], the lower end is where RLIMIT_STACK lets it grow. */
-static int find_mapping(uintptr_t sp, uintptr_t *lo, uintptr_t *hi, int *is_main_stack)
+struct mapping {
+    uintptr_t lo, hi;
+    uintptr_t below_hi;   /* the end of the mapping below it (0: none) */
+    int below_accessible; /* that mapping is not PROT_NONE */
+};
+
+static uintptr_t parse_hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (; (**p >= '0' && **p <= '9') || ((**p | 32) >= 'a' && (**p | 32) <= 'f'); (*p)++)
+        v = v * 16 + (uintptr_t)(**p <= '9' ? **p - '0' : (**p | 32) - 'a' + 10);
+    return v;
+}
+
+/* The mapping around addr, from /proc/self/maps read with plain system
+ * calls (no stdio: we may be in a signal handler). */
+static int find_mapping(uintptr_t addr, struct mapping *m)
 {
     int fd = guard_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
@@ -124,6 +149,8 @@ static int find_mapping(uintptr_t sp, uintptr_t *lo, uintptr_t *hi, int *is_main
     char buf[4096];
     size_t have = 0;
     int found = 0;
+    uintptr_t prev_hi = 0;
+    int prev_accessible = 0;
     for (;;) {
         long n = guard_sys_read(fd, buf + have, sizeof buf - 1 - have);
         if (n <= 0)
@@ -133,21 +160,20 @@ static int find_mapping(uintptr_t sp, uintptr_t *lo, uintptr_t *hi, int *is_main
         char *line = buf, *nl;
         while ((nl = strchr(line, '\n'))) {
             *nl = '\0';
-            uintptr_t a = 0, b = 0;
-            char *p = line;
-            while (*p && *p != '-')
-                a = a * 16 + (uintptr_t)(*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10), p++;
+            const char *p = line;
+            uintptr_t a = parse_hex(&p);
             if (*p == '-')
                 p++;
-            while (*p && *p != ' ')
-                b = b * 16 + (uintptr_t)(*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10), p++;
-            if (sp >= a && sp < b) {
-                *lo = a;
-                *hi = b;
-                *is_main_stack = strstr(p, "[stack]") != NULL;
+            uintptr_t b = parse_hex(&p);
+            if (*p == ' ')
+                p++;
+            if (addr >= a && addr < b) {
+                *m = (struct mapping){a, b, prev_hi, prev_accessible};
                 found = 1;
                 break;
             }
+            prev_hi = b;
+            prev_accessible = strncmp(p, "---", 3) != 0;
             line = nl + 1;
         }
         if (found)
@@ -156,15 +182,136 @@ static int find_mapping(uintptr_t sp, uintptr_t *lo, uintptr_t *hi, int *is_main
         memmove(buf, line, have);
     }
     guard_sys_close(fd);
-    if (found && *is_main_stack) {
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-            rl.rlim_cur < *hi)
-            *lo = *hi - rl.rlim_cur;
-    }
     return found;
 }
 
+/* ---- the thread's own stack ---------------------------------------------- */
+
+extern void *__libc_stack_end; /* ld.so's: inside the initial thread's stack */
+static pthread_t initial_thread; /* pthread_self() at start-up, on the initial thread */
+
+void guard_clock_init(void)
+{
+    initial_thread = pthread_self();
+}
+
+/* The kernel's stack_guard_gap: a growing stack stops this far above an
+ * accessible mapping below it (256 pages unless the boot line says else). */
+#define STACK_GUARD_GAP_PAGES 256
+
+/* The initial thread's stack grows on demand: from the top of its mapping
+ * down to RLIMIT_STACK (the kernel counts the limit from the mapping's
+ * top), and never into the guard gap above the mapping below it.  With
+ * RLIMIT_STACK unlimited that is the mapping below plus the gap. */
+static int main_stack_bounds(uintptr_t *lo, uintptr_t *hi)
+{
+    struct mapping m;
+    if (!find_mapping((uintptr_t)__libc_stack_end, &m))
+        return 0;
+    uintptr_t gap = m.below_accessible ? (uintptr_t)STACK_GUARD_GAP_PAGES * (uintptr_t)getpagesize() : 0;
+    uintptr_t floor = m.below_hi + gap < m.hi ? m.below_hi + gap : m.lo;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < m.hi &&
+        m.hi - rl.rlim_cur > floor)
+        floor = m.hi - rl.rlim_cur;
+    *lo = floor < m.lo ? floor : m.lo; /* what is mapped now is the stack's in any case */
+    *hi = m.hi;
+    return 1;
+}
+
+/* glibc's restorer (__restore_rt): the return address of every signal
+ * frame of a handler installed through libc.  0 while no handler is
+ * installed, when no handler can be running either. */
+static uintptr_t signal_restorer(void)
+{
+    static uintptr_t restorer;
+    for (int sig = 1; !restorer && sig < NSIG; sig++) {
+        struct sigaction sa;
+        if (sig != SIGKILL && sig != SIGSTOP && guard_fault_real_sigaction(sig, NULL, &sa) == 0 &&
+            sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+            restorer = (uintptr_t)sa.sa_restorer;
+    }
+    return restorer;
+}
+
+/* Is a signal handler running on [sp, top)?  The kernel's frame for it
+ * lies above the handler's stack pointer: the restorer, then the
+ * ucontext's uc_flags (at most UC_FP_XSTATE | UC_SIGCONTEXT_SS |
+ * UC_STRICT_RESTORE_SS), uc_link (NULL) and uc_stack (the thread's
+ * sigaltstack as it was: alt, or disabled).  Memory that cannot be read
+ * answers yes: the caller then does not risk what a handler must not. */
+static int in_signal_handler(uintptr_t sp, uintptr_t top, const stack_t *alt)
+{
+    uintptr_t restorer = signal_restorer();
+    if (!restorer)
+        return 0;
+    uintptr_t page = (uintptr_t)getpagesize();
+    for (uintptr_t p = sp & ~(page - 1); p < top; p += page)
+        if (!guard_sys_readable8((const void *)(p < sp ? sp & ~(uintptr_t)7 : p)))
+            return 1;
+    uint64_t alt_sp = alt ? (uintptr_t)alt->ss_sp : 0, alt_size = alt ? alt->ss_size : 0;
+    for (uintptr_t a = (sp + 7) & ~(uintptr_t)7; a + 6 * 8 <= top; a += 8) {
+        const uint64_t *w = (const uint64_t *)a;
+        if (w[0] == restorer && w[1] <= 7 && w[2] == 0 && w[3] == alt_sp && w[5] == alt_size &&
+            (alt || (uint32_t)w[4] == SS_DISABLE))
+            return 1;
+    }
+    return 0;
+}
+
+/* A thread glibc made: glibc's bounds of its stack (its own allocation, or
+ * the block the program gave with pthread_attr_setstack).  Asked only
+ * where pthread_getattr_np is safe: it allocates memory and takes the
+ * thread's lock, which no signal handler may do.  So only while the
+ * thread runs on its own stack, below its descriptor (glibc puts the
+ * descriptor at the top of every stack it starts a thread on) and no
+ * signal frame lies between the two; else 0, and a later call asks. */
+#define MAX_OWN_SCAN (8u << 20)
+static int thread_stack_bounds(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+{
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) != 0)
+        return 0;
+    int has_alt = !(ss.ss_flags & SS_DISABLE);
+    if (has_alt && sp >= (uintptr_t)ss.ss_sp && sp - (uintptr_t)ss.ss_sp < ss.ss_size)
+        return 0; /* a handler runs on the sigaltstack */
+    uintptr_t self = (uintptr_t)pthread_self();
+    if (sp >= self || self - sp > MAX_OWN_SCAN || in_signal_handler(sp, self, has_alt ? &ss : NULL))
+        return 0;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return 0;
+    void *addr = NULL;
+    size_t size = 0;
+    int ok = pthread_attr_getstack(&attr, &addr, &size) == 0 && size;
+    pthread_attr_destroy(&attr);
+    if (!ok)
+        return 0;
+    *lo = (uintptr_t)addr;
+    *hi = *lo + size;
+    return 1;
+}
+
+/* Find and keep this thread's own stack, or count a call that could not. */
+#define MAX_OWN_TRIES 64
+static void find_own_stack(uintptr_t sp)
+{
+    uintptr_t lo, hi;
+    int kind = 0;
+    if (pthread_equal(pthread_self(), initial_thread))
+        kind = main_stack_bounds(&lo, &hi) ? STACK_MAIN : 0;
+    else
+        kind = thread_stack_bounds(sp, &lo, &hi) ? STACK_THREAD : 0;
+    if (!kind) {
+        tls_own_tries++;
+        return;
+    }
+    tls_stack_lo = lo;
+    tls_stack_kind = kind;
+    tls_stack_hi = hi;
+}
+
+/* A stack that is not the thread's own. */
 static int classify_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 {
     if (find_coroutine_stack(sp, lo, hi))
@@ -178,15 +325,11 @@ static int classify_stack(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
         *hi = *lo + ss.ss_size;
         return STACK_SIGALT;
     }
-    int is_main = 0;
-    if (!find_mapping(sp, lo, hi, &is_main))
+    struct mapping m;
+    if (!find_mapping(sp, &m))
         return 0;
-    if (!tls_stack_hi) { /* the first stack a thread is seen on is its own */
-        tls_stack_lo = *lo;
-        tls_stack_hi = *hi;
-        tls_stack_kind = is_main ? STACK_MAIN : STACK_THREAD;
-        return tls_stack_kind;
-    }
+    *lo = m.lo;
+    *hi = m.hi;
     return STACK_MAPPING;
 }
 
@@ -237,6 +380,8 @@ static void low_stack_slow(const char *call, uintptr_t sp)
 {
     uintptr_t lo = 0, hi = 0;
     int kind;
+    if (!tls_stack_hi && tls_own_tries < MAX_OWN_TRIES)
+        find_own_stack(sp);
     if (sp < tls_stack_hi && sp >= tls_stack_lo) {
         kind = tls_stack_kind, lo = tls_stack_lo, hi = tls_stack_hi;
     } else if (sp < tls_other_hi && sp >= tls_other_lo && tls_other_kind != STACK_SIGALT) {
@@ -278,8 +423,11 @@ static void low_stack_slow(const char *call, uintptr_t sp)
 
 static void check_headroom(const char *call, uintptr_t sp)
 {
-    /* a coroutine or custom stack this thread keeps using, with room */
-    if (sp < tls_other_hi && sp >= tls_other_lo + headroom_threshold)
+    /* a coroutine or custom stack this thread keeps using, with room
+     * (once its own stack is known, or will not be: until then the slow
+     * path tries to find it) */
+    if (sp < tls_other_hi && sp >= tls_other_lo + headroom_threshold &&
+        (tls_stack_hi || tls_own_tries >= MAX_OWN_TRIES))
         return;
     struct guard_hook h;
     if (guard_hook_begin(&h)) {

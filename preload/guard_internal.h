@@ -246,6 +246,15 @@ void guard_children_sigchld_changed(const struct sigaction *now);
 void guard_children_init(void);
 void guard_children_after_fork_child(int parent_threads);
 
+/* ---- stdio buffers (stdio.c) ---------------------------------------------- */
+struct guard_stdio_owner {
+    void *stream;      /* the FILE whose buffer it is */
+    uint32_t stack;    /* where the buffer was given (setvbuf, setbuffer, setbuf) */
+    pid_t tid;
+};
+/* Is [obj, obj + size) part of a buffer a stdio stream still uses? */
+int guard_stdio_buffer_of(const void *obj, size_t size, struct guard_stdio_owner *out);
+
 /* ---- threads (threads.c) ------------------------------------------------- */
 int guard_threads_count(void); /* threads of this process */
 /* The same, always from procfs: glibc's flag, which the above trusts
@@ -262,6 +271,8 @@ void guard_nss_at_exit(void);
 void guard_nss_after_fork_child(void);
 
 /* ---- time calls (clock.c, vdso_measure.c) ------------------------------ */
+/* At start-up, on the initial thread (whose stack grows, unlike others'). */
+void guard_clock_init(void);
 int guard_clock_real_gettime(clockid_t clk, struct timespec *ts);
 void guard_clock_set_threshold(unsigned long bytes);
 unsigned long guard_clock_threshold(void);

@@ -40,6 +40,7 @@ extern int __openat_2(int, const char *, int);
 extern int umount(const char *);
 extern sighandler_t bsd_signal(int, sighandler_t);
 extern int execveat(int, const char *, char *const[], char *const[], int);
+extern int __getlogin_r_chk(char *, size_t, size_t);
 #define GUARD_HOOK(name, ret, params)                                                       \
     _Static_assert(__builtin_types_compatible_p(__typeof__(name), ret params),            \
                    "hook_list.h: the type of " #name " is not libc's");

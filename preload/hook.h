@@ -37,13 +37,19 @@
 #ifndef GUARD_HOOK_H
 #define GUARD_HOOK_H
 
+#include <aliases.h>
 #include <errno.h>
 #include <grp.h>
+#include <gshadow.h>
+#include <netdb.h>
+#include <netinet/ether.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <shadow.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/pidfd.h>
@@ -54,6 +60,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
+#include <wordexp.h>
 
 #define GUARD_EXPORT __attribute__((visibility("default")))
 

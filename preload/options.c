@@ -16,6 +16,9 @@
 
 struct guard_options guard_opt;
 const char *guard_options_text = ""; /* GUARD_OPTIONS as given */
+/* What guard_options_defaults set: help=1 shows each key's default beside
+ * its value now. */
+static struct guard_options defaults;
 
 void guard_options_defaults(void)
 {
@@ -38,6 +41,7 @@ void guard_options_defaults(void)
     guard_opt.crash_wait_ms = 500;
     guard_opt.crash_events = 16;
     guard_opt.fork_fast = 1;
+    defaults = guard_opt;
 }
 
 enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
@@ -77,19 +81,40 @@ static const struct opt_desc option_table[] = {
 };
 #define NOPTIONS (sizeof option_table / sizeof option_table[0])
 
-/* help=1: every key, its range, its value now and what it does. */
+
+static const void *default_of(const struct opt_desc *d)
+{
+    return (const char *)&defaults + ((const char *)d->target - (const char *)&guard_opt);
+}
+
+/* help=1: every key, its accepted values, its default, its value now and
+ * what it does. */
 static void print_help(void)
 {
     guard_fmt_stderr("libguard: GUARD_OPTIONS keys (key=value:key=value; docs/options.md):\n");
     for (size_t i = 0; i < NOPTIONS; i++) {
         const struct opt_desc *d = &option_table[i];
         if (d->type == OPT_PATH)
-            guard_fmt_stderr("  %s (a path; now '%s'): %s\n", d->key, (const char *)d->target,
-                             d->help);
+            guard_fmt_stderr("  %s: a path; default '%s', now '%s': %s\n", d->key,
+                             (const char *)default_of(d), (const char *)d->target, d->help);
+        else if (d->type == OPT_BOOL)
+            guard_fmt_stderr("  %s: 0 or 1; default %d, now %d: %s\n", d->key,
+                             *(const int *)default_of(d), *(const int *)d->target, d->help);
         else
-            guard_fmt_stderr("  %s (%ld..%ld; now %d): %s\n", d->key, d->min, d->max,
-                             *(const int *)d->target, d->help);
+            guard_fmt_stderr("  %s: %ld..%ld; default %d, now %d: %s\n", d->key, d->min, d->max,
+                             *(const int *)default_of(d), *(const int *)d->target, d->help);
     }
+}
+
+/* The key of option_table that text starts with, followed by '=', or NULL. */
+static const struct opt_desc *key_at(const char *text)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        size_t n = strlen(option_table[i].key);
+        if (!strncmp(text, option_table[i].key, n) && text[n] == '=')
+            return &option_table[i];
+    }
+    return NULL;
 }
 
 /* Decimal, or hex after 0x: a leading zero is not octal. */
@@ -130,9 +155,14 @@ static void apply_one(const char *key, size_t key_len, const char *value)
                 value = "0";
         }
         if (!parse_number(value, &v) || v < d->min || v > d->max) {
-            guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: bad value '%s' for %s "
-                         "(expected %ld..%ld); keeping the default\n",
-                         value, d->key, d->min, d->max);
+            if (d->type == OPT_BOOL)
+                guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: bad value '%s' for %s "
+                                 "(expected 0 or 1, true or false, yes or no); keeping the "
+                                 "default\n", value, d->key);
+            else
+                guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: bad value '%s' for %s "
+                                 "(expected %ld..%ld); keeping the default\n",
+                                 value, d->key, d->min, d->max);
             return;
         }
         if (d->type == OPT_UINT)
@@ -147,6 +177,30 @@ static void apply_one(const char *key, size_t key_len, const char *value)
     name[n] = '\0';
     guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: unknown key '%s' (ignored; "
                  "see docs/options.md)\n", name);
+}
+
+/* key=value, where a ',' followed by a known key and '=' is taken for
+ * the separator it was meant to be (ASan's options accept it), with a
+ * warning that names the separator this one reads. */
+static void apply_item(char *item)
+{
+    char *eq = strchr(item, '=');
+    if (!eq) {
+        guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: '%s' is not key=value (ignored)\n",
+                         item);
+        return;
+    }
+    for (char *comma = strchr(eq + 1, ','); comma; comma = strchr(comma + 1, ',')) {
+        if (!key_at(comma + 1))
+            continue;
+        *comma = '\0';
+        guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: ',' before '%s=' read as a separator; "
+                         "the separator is ':' (key=value:key=value)\n", key_at(comma + 1)->key);
+        apply_one(item, (size_t)(eq - item), eq + 1);
+        apply_item(comma + 1);
+        return;
+    }
+    apply_one(item, (size_t)(eq - item), eq + 1);
 }
 
 void guard_options_parse(const char *text)
@@ -168,12 +222,7 @@ void guard_options_parse(const char *text)
             } else {
                 memcpy(item, p, len);
                 item[len] = '\0';
-                char *eq = strchr(item, '=');
-                if (!eq)
-                    guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: '%s' is not key=value "
-                                 "(ignored)\n", item);
-                else
-                    apply_one(item, (size_t)(eq - item), eq + 1);
+                apply_item(item);
             }
         }
         p = sep ? sep + 1 : NULL;

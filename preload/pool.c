@@ -299,6 +299,8 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     struct pool_log plan = {0, 0};
     int report = 0;
     unsigned flags = 0;
+    struct guard_stdio_owner stream;
+    int stdio_owned = guard_stdio_buffer_of(obj, size, &stream);
     if (bucket && guard_lock_acquire(&s->lock)) {
         struct pool_obj *o = find_or_add(bucket, (uintptr_t)obj);
         if (o && o->state == OBJ_OUT)
@@ -319,14 +321,28 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
             o->reported = 0;
             o->put_stack = stack;
             o->put_tid = guard_gettid();
-            o->poisoned = guard_opt.pool_poison;
+            /* A stream's buffer: libc still reads and writes it, and must
+             * find what it would natively (no poison, no protection). */
+            o->poisoned = guard_opt.pool_poison && !stdio_owned;
             if (o->poisoned) {
                 memset(obj, POISON_BYTE, size);
                 flags |= GUARD_PUT_POISONED;
             }
-            if (guard_opt.pool_protect)
+            if (guard_opt.pool_protect && !stdio_owned)
                 flags |= protect(o);
             atomic_fetch_add(&in_pool_count, 1);
+            if (stdio_owned) {
+                finding_for(&f, GUARD_FK_USE_AFTER_RETURN, o);
+                f.other_tid = stream.tid;
+                guard_fmt(f.summary, sizeof f.summary,
+                          "object %p (%zu bytes) of pool %p put back by thread T%d while stdio "
+                          "stream %p still uses it as its buffer (given by thread T%d): libc "
+                          "reads and writes it until the stream is closed", obj, size, pool,
+                          (int)f.tid, stream.stream, (int)stream.tid);
+                add_stack(&f, GUARD_ROLE_PUT, stack, f.tid);
+                add_stack(&f, GUARD_ROLE_CALL, stream.stack, stream.tid);
+                report = 1;
+            }
         }
         plan = plan_log(o, 1, pool, size, flags);
         guard_lock_release(&s->lock);

@@ -17,15 +17,22 @@
  * thread.  A stack wanted before that — in a crash handler, a wait() or a
  * time call of a process that never reached a safe point — is written raw
  * (registers and a copy of the stack memory) and unwound by the analyzer.
+ *
+ * libunwind's fast unw_backtrace costs each thread that calls it a 256 KiB
+ * trace cache, kept until the thread exits; so only a bounded number of
+ * live threads use it, and the others walk with libgcc's unwinder
+ * ("Which threads use unw_backtrace" below).
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <unwind.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <link.h>
+#include <pthread.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <stdatomic.h>
@@ -136,15 +143,100 @@ static void load_unwinder(void)
     atomic_store_explicit(&unwinder, UNW_READY, memory_order_release);
 }
 
+static int unwinder_ready(void)
+{
+    return atomic_load_explicit(&unwinder, memory_order_acquire) == UNW_READY;
+}
+
+/* ---- which threads use unw_backtrace --------------------------------- *
+ *
+ * unw_backtrace keeps, for each thread that calls it, a hash of 1<<14
+ * frame descriptions (16 bytes each, every one written when the hash is
+ * made): 256 KiB resident per thread, given back only by a pthread key
+ * destructor when the thread exits.  1,000 threads that each took one
+ * stack were 280 MB.  Its cursor walk (unw_init_local2/unw_step) keeps no
+ * per-thread state but takes the cache lock, with two rt_sigprocmask
+ * calls, at every frame; libgcc's _Unwind_Backtrace (linked into the
+ * shim, see fork/walk.c) finds each frame's unwind information through
+ * _dl_find_object, without lock, system call or memory of its own, but
+ * parses it again at every frame.  docs/performance.md has the costs of
+ * the three.
+ *
+ * So at most FAST_THREADS live threads have a place on the fast path
+ * (unw_backtrace); every other thread walks with libgcc.  A thread asks
+ * for a place at its FAST_AFTER'th safe point that wants a stack, so that
+ * threads that take a handful of stacks (a lookup at start-up, a short
+ * task) leave the places to the busy ones.  Places are handed out only at
+ * safe points (guard_stack_prepare), and a thread's place comes back when
+ * it exits (the destructor of fast_key, which runs in the same exit as
+ * libunwind's own destructor that frees the cache).  So the trace caches
+ * of the process are at most FAST_THREADS, plus those of threads between
+ * the two destructors of their exit.  A thread that has a place never
+ * loses it before its exit (its cache is there anyway).
+ *
+ * Invariant: a thread calls unw_backtrace only while its state is FAST. */
+#define FAST_THREADS 16 /* 16 x 256 KiB: 4 MiB of trace caches */
+#define FAST_AFTER 8
+
+enum { THREAD_SLOW, THREAD_ASKING, THREAD_FAST, THREAD_EXITED, THREAD_NEVER };
+GUARD_FORK_WRITTEN static _Atomic int fast_threads; /* places held by live threads */
+static pthread_key_t fast_key;
+static pthread_once_t fast_key_once = PTHREAD_ONCE_INIT;
+static int fast_key_made;
+static __thread struct {
+    unsigned safe_points; /* seen on the slow path, up to FAST_AFTER - 1 */
+    unsigned char state;
+} this_thread;
+
+/* The exiting thread's place goes back to the others; stacks it takes
+ * later in its exit (another library's destructor) walk with libgcc, so
+ * that no trace cache is made again after libunwind freed this one. */
+static void fast_thread_exits(void *unused)
+{
+    (void)unused;
+    if (this_thread.state == THREAD_FAST)
+        atomic_fetch_sub_explicit(&fast_threads, 1, memory_order_relaxed);
+    this_thread.state = THREAD_EXITED;
+}
+
+static void make_fast_key(void)
+{
+    fast_key_made = pthread_key_create(&fast_key, fast_thread_exits) == 0;
+}
+
+static void ask_for_fast_path(void)
+{
+    this_thread.state = THREAD_ASKING; /* a signal handler's stack meanwhile walks with libgcc */
+    int taken = atomic_load_explicit(&fast_threads, memory_order_relaxed);
+    while (taken < FAST_THREADS &&
+           !atomic_compare_exchange_weak_explicit(&fast_threads, &taken, taken + 1,
+                                                  memory_order_relaxed, memory_order_relaxed))
+        ;
+    if (taken >= FAST_THREADS) {
+        this_thread.state = THREAD_SLOW; /* asks again at its next safe point */
+        return;
+    }
+    /* Without the key (the program took all of them) the place is never
+     * given back: the bound holds, the places run out. */
+    pthread_once(&fast_key_once, make_fast_key);
+    if (fast_key_made && pthread_setspecific(fast_key, &this_thread) != 0) {
+        atomic_fetch_sub_explicit(&fast_threads, 1, memory_order_relaxed);
+        this_thread.state = THREAD_NEVER; /* its exit could not be seen: never asks again */
+        return;
+    }
+    this_thread.state = THREAD_FAST;
+}
+
 void guard_stack_prepare(void)
 {
     if (__builtin_expect(atomic_load_explicit(&unwinder, memory_order_relaxed) == UNW_NONE, 0))
         load_unwinder();
-}
-
-static int unwinder_ready(void)
-{
-    return atomic_load_explicit(&unwinder, memory_order_acquire) == UNW_READY;
+    if (this_thread.state == THREAD_SLOW && unwinder_ready()) {
+        if (this_thread.safe_points < FAST_AFTER - 1)
+            this_thread.safe_points++;
+        else
+            ask_for_fast_path();
+    }
 }
 
 GUARD_FORK_WRITTEN static _Atomic(struct depot_slot *) depot;           /* DEPOT_SLOTS entries */
@@ -442,22 +534,39 @@ static __attribute__((noinline)) uint32_t raw_stack_here(void)
     return write_raw_stack(&uc, 0);
 }
 
-/* The caller's frames, without the shim's own, into pcs (lookup
- * addresses); nothing is written.  Returns how many (0 when libunwind is
- * not loaded).  The innermost frames are dropped while they are the
- * shim's, however many there are (inlining decides that); `skip`, the
- * shim frames the caller expects above it, only sizes the walk. */
-__attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max)
+/* libgcc's walk (the slow path): frames into pcs as lookup addresses,
+ * the shim's own innermost frames left out. */
+struct slow_walk {
+    uint64_t *pcs;
+    unsigned n, max;
+    int in_shim;
+};
+
+static _Unwind_Reason_Code slow_walk_frame(struct _Unwind_Context *ctx, void *arg)
 {
-    void *raw[GUARD_MAX_FRAMES + 8];
-    if (max > guard_opt.max_frames)
-        max = guard_opt.max_frames;
-    int want = (int)max + skip + 1;
-    if (want > (int)(sizeof raw / sizeof raw[0]))
-        want = (int)(sizeof raw / sizeof raw[0]);
-    if (!unwinder_ready())
-        return 0;
-    int got = unw.backtrace(raw, want);
+    struct slow_walk *w = arg;
+    int exact = 0; /* interrupted by a signal, not calling */
+    uintptr_t ip = (uintptr_t)_Unwind_GetIPInfo(ctx, &exact);
+    if (ip == 0)
+        return _URC_END_OF_STACK;
+    uintptr_t pc = exact ? ip : ip - 1;
+    if (w->in_shim && in_shim(pc))
+        return _URC_NO_REASON;
+    w->in_shim = 0;
+    w->pcs[w->n++] = pc;
+    return w->n < w->max ? _URC_NO_REASON : _URC_END_OF_STACK;
+}
+
+/* unw_backtrace (the fast path), into pcs like guard_stack_capture_raw.
+ * Its own frame holds the return addresses, so that the slow path's
+ * frames, on the thread's own stack, are not as deep. */
+static __attribute__((noinline)) unsigned fast_walk(int skip, uint64_t *pcs, unsigned max)
+{
+    unsigned want = max + (unsigned)skip + 1;
+    if (want > GUARD_MAX_FRAMES + 8)
+        want = GUARD_MAX_FRAMES + 8;
+    void *raw[want];
+    int got = unw.backtrace(raw, (int)want);
     unsigned n = 0;
     int i = 0;
     while (i < got && in_shim((uintptr_t)raw[i] - 1))
@@ -471,12 +580,34 @@ __attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *p
     return n;
 }
 
+/* The caller's frames, without the shim's own, into pcs (lookup
+ * addresses); nothing is written.  Returns how many (0 when libunwind is
+ * not loaded).  The innermost frames are dropped while they are the
+ * shim's, however many there are (inlining decides that); `skip`, the
+ * shim frames the caller expects above it, only sizes the walk. */
+__attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *pcs, unsigned max)
+{
+    if (max > guard_opt.max_frames)
+        max = guard_opt.max_frames;
+    if (!unwinder_ready() || max == 0)
+        return 0;
+    if (this_thread.state == THREAD_FAST)
+        return fast_walk(skip, pcs, max);
+    struct slow_walk w = {pcs, 0, max, 1};
+    _Unwind_Backtrace(slow_walk_frame, &w);
+    return w.n;
+}
+
 __attribute__((noinline)) uint32_t guard_stack_capture(int skip)
 {
     if (!unwinder_ready())
         return raw_stack_here();
-    uint64_t pcs[GUARD_MAX_FRAMES];
-    unsigned n = guard_stack_capture_raw(skip + 1, pcs, GUARD_MAX_FRAMES);
+    /* max_frames long (32 by default), not GUARD_MAX_FRAMES: the frames
+     * below this one reach that much less deep into the thread's stack */
+    unsigned max = guard_opt.max_frames >= 1 && guard_opt.max_frames <= GUARD_MAX_FRAMES
+                       ? guard_opt.max_frames : GUARD_MAX_FRAMES;
+    uint64_t pcs[max];
+    unsigned n = guard_stack_capture_raw(skip + 1, pcs, max);
     return depot_intern(pcs, n);
 }
 
@@ -561,4 +692,8 @@ GUARD_FORK_PATH void guard_stack_after_fork_child(void)
         atomic_store(counter, 0);
     if (atomic_load_explicit(&raw_written, memory_order_relaxed))
         atomic_store(&raw_written, 0);
+    /* the forking thread is the child's only one */
+    int fast = this_thread.state == THREAD_FAST;
+    if (atomic_load_explicit(&fast_threads, memory_order_relaxed) != fast)
+        atomic_store(&fast_threads, fast);
 }

@@ -99,6 +99,7 @@ unsigned long guard_vdso_measure(void)
 void guard_vdso_measure_init(void)
 {
     guard_clock_set_threshold(guard_opt.vdso_min_headroom);
+    guard_clock_init();
 }
 
 /* Called from the time calls' slow path (on its own stack, one at a time). */

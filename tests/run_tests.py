@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 import test_analyzer_input  # noqa: E402,F401
+import test_analyzer_notes  # noqa: E402,F401
 import test_children  # noqa: E402,F401  (registers its tests)
 import test_docs  # noqa: E402,F401
 import test_kinds  # noqa: E402,F401

@@ -166,3 +166,32 @@ def max_protected_bound_degrades_to_poisoning():
     assert status == 0, "with no page protected, the late read is not caught"
     _, status, report, _ = run_and_analyze("pool_late_write", options="max_protected=0")
     assert status == 1, "late writes are still found at get"
+
+
+@test
+def a_pooled_stdio_buffer_put_back_before_fclose_is_reported_and_the_flush_still_works():
+    # libc writes a setvbuf buffer out at fclose through its internal write,
+    # which no hook sees: the put is the use-after-return, reported there,
+    # and the object is left as it was so that fclose and the file are what
+    # they are natively.
+    d = LogDir()
+    out_native, out_shim = os.path.join(d.path, "native.txt"), os.path.join(d.path, "shim.txt")
+    native = run([prog("pool_stdio_buffer"), out_native], preload=False)
+    r = run([prog("pool_stdio_buffer"), out_shim], log_dir=d.path, options="verbosity=0")
+    status, report, _ = analyze(d.path)
+    same_file = open(out_native, "rb").read() == open(out_shim, "rb").read()
+    d.cleanup()
+    assert native.stdout.startswith("fclose 0\nfile: a line"), native.stdout
+    assert r.stdout == native.stdout and r.returncode == native.returncode == 0, (r.stdout, r.stderr)
+    assert same_file
+    (f,) = findings(report, "use-after-return")
+    assert "stdio stream" in f["summary"], f["summary"]
+    src = "testprogs/pool_stdio_common.h"
+    assert_frame(f["stacks"]["put"], "pool_stdio_main", src, source_line(src, "BUG: the stream still owns"))
+    assert_frame(f["stacks"]["call"], "pool_stdio_main", src, source_line(src, "setvbuf(f, buf"))
+    for name, want in (("pool_stdio_buffer", 20), ("pool_stdio_buffer_fixed", 0)):
+        status, report = repeat_runs(name)
+        fs = findings(report, "use-after-return")
+        got = fs[0]["runs"] if fs else 0
+        assert got == want and len(report["findings"]) == (1 if want else 0), \
+            (name, [(x["kind"], x.get("runs")) for x in report["findings"]])

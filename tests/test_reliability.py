@@ -227,6 +227,64 @@ def the_shims_memory_does_not_grow_with_its_log():
     assert rss_kb < 16 << 10, "resident %d KiB after %d MB of log" % (rss_kb, size >> 20)
 
 
+def _thread_memory(argv):
+    """bench/thread_memory natively and under the shim: the rounds of
+    each, [(rss_kb, heap_kb), ...]."""
+    work = LogDir()
+    exe = os.path.join(work.path, "thread_memory")
+    c = subprocess.run(["cc", "-std=gnu11", "-O2", "-I" + os.path.join(ROOT, "include"), "-pthread",
+                        "-o", exe, os.path.join(ROOT, "bench", "thread_memory.c")],
+                       capture_output=True, text=True)
+    assert c.returncode == 0, c.stderr
+    results = []
+    for preload in (False, True):
+        r = run([exe, *argv], preload=preload, log_dir=work.path, options="pool_protect=0")
+        assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+        rounds = [line.split() for line in r.stdout.splitlines() if line.startswith("round ")]
+        assert rounds, r.stdout
+        results.append([(int(f[f.index("rss_kb") + 1]), int(f[f.index("heap_kb") + 1])) for f in rounds])
+    logs = work.logs()
+    work.cleanup()
+    assert logs, "the shim wrote no log: the test proves nothing"
+    return results
+
+
+@test
+def a_thousand_threads_taking_stacks_cost_the_shim_bounded_memory():
+    # libunwind's unw_backtrace keeps a 256 KiB trace cache for each thread
+    # that calls it, until the thread exits: 1,000 threads that took a
+    # stack each were 280 MB resident against 10 MB natively.  At most 16
+    # live threads use it now; the others walk with libgcc.  1,000 threads
+    # put and get an object (10 times: enough for every thread to ask for
+    # the fast path, so all 16 places are taken), twice over with new
+    # threads.  What the shim may add: its own few MiB and the places' 4
+    # MiB (FIXED), and per thread a page of the thread's own stack that the
+    # shim's frames reach and the pool's record of its object (PER_THREAD).
+    # The heap (mallinfo2) grows only by what the fast threads' dynamic TLS
+    # in libunwind takes (a malloc arena each, at most).
+    threads, FIXED, PER_THREAD = 1000, 8 << 10, 12
+    native, shimmed = _thread_memory([str(threads), "2", "10"])
+    bound = FIXED + threads * PER_THREAD
+    for (rss, heap), (rss0, heap0) in zip(shimmed, native):
+        assert rss - rss0 < bound, "%d threads: %d KiB resident under the shim, %d KiB natively " \
+            "(at most %d KiB more)" % (threads, rss, rss0, bound)
+        assert heap - heap0 < 4 << 10, "heap %d KiB under the shim, %d KiB natively" % (heap, heap0)
+    # what a generation of threads took, its exit gave back
+    assert shimmed[-1][0] - shimmed[0][0] < 2 << 10, shimmed
+
+
+@test
+def the_fast_stack_path_passes_to_new_threads_when_its_threads_exit():
+    # Three generations of 32 threads that each take 20 stacks: in each,
+    # 16 threads (the main thread among them) hold a place on the fast
+    # path and its 256 KiB trace cache, ~4 MiB in all.  If an exiting
+    # thread's place did not come back, the second generation would find
+    # none, walk slowly, and hold no cache (it was 3.5 MiB less).
+    native, shimmed = _thread_memory(["32", "3", "10"])
+    extra = [rss - rss0 for (rss, _), (rss0, _) in zip(shimmed, native)]
+    assert all(e > 3 << 10 for e in extra), "KiB above native by generation: %s" % extra
+
+
 CPYTHON_TESTS = ["test_subprocess", "test_multiprocessing_fork",
                  "-m", "test_pass_fds_redirected",
                  "-m", "test_global_named_resource_spawn",

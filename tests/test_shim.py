@@ -324,3 +324,17 @@ def a_plain_build_names_make_deps_and_installs_nothing():
     assert "make deps" in r.stderr and "libunwind-dev" in r.stderr, r.stderr
     assert not os.path.exists(calls), open(calls).read()
     d.cleanup()
+
+
+@test
+def versions_and_inspects_own_help():
+    version = re.search(r"^VERSION := (\S+)", open(os.path.join(ROOT, "Makefile")).read(), re.M).group(1)
+    r = subprocess.run([os.path.join(ROOT, "build", "guard-analyze"), "--version"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "guard-analyze (libguard) %s\n" % version, r.stdout
+    r = run_with_guard("--version")
+    assert r.returncode == 0 and r.stdout == "run-with-guard (libguard) %s\n" % version, r.stdout
+    r = subprocess.run([os.path.join(ROOT, "build", "guard-analyze"), "inspect", "--help"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("usage: guard-analyze inspect"), r.stdout
+    assert "--suppressions" not in r.stdout and "--host" in r.stdout, r.stdout

@@ -342,9 +342,10 @@ static void target_free(struct inspect_target *t, int fd)
         close(fd);
 }
 
-/* Open, validate and describe an ELF file.  Returns the open fd (the
- * caller ends with target_free), or -1 with err set. */
-static int open_target(struct inspect_target *t, const char *path, int cls, int machine,
+/* Open, validate and describe an ELF file (with nss: its NSS and thread
+ * code too).  Returns the open fd (the caller ends with target_free), or
+ * -1 with err set. */
+static int open_target(struct inspect_target *t, const char *path, int cls, int machine, bool nss,
                        char *err, size_t errsz)
 {
     memset(t, 0, sizeof *t);
@@ -378,9 +379,49 @@ static int open_target(struct inspect_target *t, const char *path, int cls, int 
         return -1;
     }
     classify(t, cls, machine);
-    if (t->link == INSPECT_STATIC || t->link == INSPECT_STATIC_PIE || t->link == INSPECT_DYNAMIC)
+    if (nss && (t->link == INSPECT_STATIC || t->link == INSPECT_STATIC_PIE ||
+                t->link == INSPECT_DYNAMIC))
         inspect_nss_scan(t);
     return fd;
+}
+
+const char *inspect_preload_gap(const char *path)
+{
+    static int cls, machine;
+    static bool ident;
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return NULL;
+    if (!ident) {
+        native_ident(&cls, &machine);
+        ident = true;
+    }
+    struct inspect_target t;
+    char err[300];
+    int fd = open_target(&t, path, cls, machine, false, err, sizeof err);
+    if (fd < 0)
+        return NULL; /* gone, unreadable, or a script: nothing shows a gap */
+    const char *gap = NULL;
+    if (t.link == INSPECT_STATIC || t.link == INSPECT_STATIC_PIE)
+        gap = t.link == INSPECT_STATIC
+                  ? "a static executable: no dynamic loader runs in it, so LD_PRELOAD cannot "
+                    "bring the shim in"
+                  : "a static-pie executable: no dynamic loader runs in it, so LD_PRELOAD "
+                    "cannot bring the shim in";
+    else if (t.link != INSPECT_DYNAMIC)
+        gap = NULL;
+    else if (!t.native)
+        gap = "of another ELF class or machine: ld.so does not preload libguard.so into it";
+    else if (t.setuid)
+        gap = "set-user-ID: started by anyone but its owner, it runs in secure mode and the "
+              "shim stays inert";
+    else if (t.setgid)
+        gap = "set-group-ID: started by a user outside its group, it runs in secure mode and "
+              "the shim stays inert";
+    else if (t.file_caps)
+        gap = "a program with file capabilities: started by a user who does not hold them, it "
+              "runs in secure mode and the shim stays inert";
+    target_free(&t, fd);
+    return gap;
 }
 
 static void report_error(const char *path, const char *what, json_t *jerrors)
@@ -455,7 +496,7 @@ static void inspect_script(const char *path, int fd, const struct stat *st, int 
 
     struct inspect_target t;
     char err[300] = "";
-    int tfd = run ? open_target(&t, run, cls, machine, err, sizeof err) : -1;
+    int tfd = run ? open_target(&t, run, cls, machine, true, err, sizeof err) : -1;
     const char *itype = tfd >= 0 ? link_name(t.link) : NULL;
     char *why;
     if (!*interp)
@@ -624,7 +665,7 @@ static bool inspect_one(const char *path, int cls, int machine, const struct ins
 
     struct inspect_target t;
     char err[300];
-    fd = open_target(&t, path, cls, machine, err, sizeof err);
+    fd = open_target(&t, path, cls, machine, true, err, sizeof err);
     if (fd < 0) {
         report_error(path, err, jerrors);
         return false;

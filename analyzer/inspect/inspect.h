@@ -126,6 +126,13 @@ struct inspect_options {
 int inspect_host_text(FILE *out, const struct inspect_options *o);
 int inspect_host_json(json_t **host, const struct inspect_options *o);
 
+/* Why LD_PRELOAD cannot bring the shim into the executable at path, as
+ * its file is now (static, setuid, setgid, file capabilities, another
+ * machine): a phrase that completes "it is ...".  NULL when nothing shows
+ * it cannot: a dynamic program in normal mode, a script, a file that is
+ * gone or cannot be read. */
+const char *inspect_preload_gap(const char *path);
+
 /* Run `inspect` on paths (n may be 0 with --host); returns the exit status
  * (0, 1 findings, 2 usage or input error). */
 int inspect_run(char *const *paths, size_t n, const struct inspect_options *o);

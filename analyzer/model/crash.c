@@ -558,16 +558,21 @@ static void child_links(struct fnd_crash *fc, struct fnd_db *db, size_t *cap)
         l->before_ns = c->time_ns - t;
         char d[32];
         crash_duration(d, sizeof d, l->before_ns);
-        char *cmd = s->child ? pt_node_cmdline(s->child, 60) : xstrdup(s->program ? s->program : "?");
         const char *kind = pt_spawn_kind_name(s->kind);
-        char pid[24] = "(pid unknown)";
-        if (s->pid)
-            snprintf(pid, sizeof pid, "%u", s->pid);
-        l->text = xasprintf("child %s (%s) was started with %s() by thread T%u %s before the "
-                            "crash and had not been reaped%s", pid, cmd, kind ? kind : "?",
+        const char *command = s->pid ? NULL : pt_spawn_command(s);
+        /* a popen or system child is named by its command, its pid unknown */
+        char *who = command ? xasprintf("\"%s\"", command) : NULL;
+        if (!who) {
+            char *cmd = s->child ? pt_node_cmdline(s->child, 60)
+                                 : xstrdup(s->program ? s->program : "?");
+            who = s->pid ? xasprintf("%u (%s)", s->pid, cmd) : xasprintf("(pid unknown) (%s)", cmd);
+            free(cmd);
+        }
+        l->text = xasprintf("child %s was started with %s() by thread T%u %s before the "
+                            "crash and had not been reaped%s", who, kind ? kind : "?",
                             s->ev->tid, d,
                             s->kill ? " (it had been sent a signal with kill())" : "");
-        free(cmd);
+        free(who);
     }
 }
 
@@ -581,10 +586,8 @@ static void finding_links(struct fnd_crash *fc, struct fnd_db *db, const struct 
         const struct lg_log *log = n->logs[li];
         for (size_t i = 0; i < log->nfindings; i++) {
             const struct lg_finding *rec = &log->findings[i];
-            /* derived findings (unreaped children of a killed process) are
-             * the crash's consequences, not its history */
-            if (rec->kind == GUARD_FK_CRASH || rec->time_ns > c->time_ns || rec->derived ||
-                !rec->owner || rec->owner == self)
+            if (rec->kind == GUARD_FK_CRASH || rec->time_ns > c->time_ns || !rec->owner ||
+                rec->owner == self)
                 continue;
             if (shown == CRASH_MAX_FINDING_LINKS) {
                 more++;

@@ -221,7 +221,6 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
                struct symbolizer *sym, struct notes *notes)
 {
     memset(db, 0, sizeof *db);
-    /* first: it adds the findings of killed processes the shim could not write */
     pt_build(&db->tree, logs, nlogs, db, sym, notes);
     nstl_build(&db->tree, db, sym);
     size_t order = 0, cap = 0;
@@ -230,7 +229,7 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
         bool dup_role = false;
         for (size_t fi = 0; fi < log->nfindings; fi++) {
             struct lg_finding *rec = &log->findings[fi];
-            size_t count = rec->count ? rec->count : 1; /* derived ones: 1 */
+            size_t count = rec->count ? rec->count : 1;
             struct fnd *f = xcalloc(1, sizeof *f);
             f->kind = rec->kind;
             f->kind_name = guard_finding_kind_name(rec->kind);

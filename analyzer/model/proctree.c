@@ -9,6 +9,9 @@
  *    the parent named by its ppid, else by pid in any process (it was
  *    reparented), else — system/popen — by command line among its
  *    parent's pid-0 spawns.
+ *    A process in a pid namespace its parent set up has another pid in
+ *    its own log than in its parent's SPAWN: it is matched by its fork
+ *    time or by what it runs (pidns_spawn).
  * 4. Spawns that no log answers become processes without a log.
  *
  * Everything is hashed or sorted: a run of thousands of processes costs
@@ -19,6 +22,7 @@
 #include "proctree.h"
 
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,7 @@
 
 #include "findings.h"
 #include "nstimeline.h"
+#include "proctree_priv.h"
 
 /* ---- indexes ------------------------------------------------------- */
 
@@ -120,12 +125,36 @@ static void node_add_log(struct ptree *t, struct pt_node *n, struct lg_log *log)
     HASH_ADD_PTR(t->bylog, log, m);
 }
 
-static const char *last_exec_path(const struct lg_log *log)
+static const struct lg_event *last_exec(const struct lg_log *log)
 {
     for (size_t i = log->npevents; i-- > 0;)
         if (log->pevents[i].kind == GUARD_EV_EXEC)
-            return log->pevents[i].payload; /* the path: up to the first NUL */
+            return &log->pevents[i];
     return NULL;
+}
+
+static bool same_strv(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb || na == 0)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Does log run the command line of the EXEC event ev? */
+static bool runs_exec(const struct lg_event *ev, const struct lg_log *log)
+{
+    if (!ev || !log->have_process)
+        return false;
+    char *path, **argv;
+    size_t argc;
+    lg_split_payload(ev, &path, &argv, &argc);
+    bool same = same_strv(argv, argc, log->argv, log->argc);
+    free(path);
+    lg_free_strv(argv, argc);
+    return same;
 }
 
 static bool same_base_name(const char *a, const char *b)
@@ -136,15 +165,20 @@ static bool same_base_name(const char *a, const char *b)
 
 /* Does log continue the process whose last log is prev?  prev ended at an
  * exec, and log is a fresh image's (not a fork child's) started after,
- * with the same parent (or, reparented meanwhile, of the exec'd program:
- * a pid reused after an exec into a program without a log is not it). */
+ * with the same parent, or else (reparented meanwhile; or a forked child
+ * in a pid namespace, whose log names its parent by the parent's pid while
+ * the new image's parent, outside the namespace, is ppid 0 to it) of the
+ * exec'd program or its command line: a pid reused after an exec into a
+ * program without a log is not it. */
 static bool continues(const struct lg_log *prev, const struct lg_log *log)
 {
     if (!prev->exec_ended || (log->hdr.flags & GUARD_FILE_FORKED_CHILD) ||
         log->hdr.start_monotonic_ns < prev->hdr.start_monotonic_ns)
         return false;
-    const char *path = last_exec_path(prev);
-    return prev->hdr.ppid == log->hdr.ppid || (path && log->exe && same_base_name(path, log->exe));
+    const struct lg_event *ex = last_exec(prev);
+    const char *path = ex ? ex->payload : NULL; /* the path: up to the first NUL */
+    return prev->hdr.ppid == log->hdr.ppid || (path && log->exe && same_base_name(path, log->exe)) ||
+           runs_exec(ex, log);
 }
 
 static void group_logs(struct ptree *t, struct lg_log *const *logs, size_t nlogs)
@@ -352,6 +386,92 @@ static struct pt_node *node_at(struct pid_index *nodes, unsigned run, uint32_t p
     return best;
 }
 
+/* Did process p set up a pid namespace for its children before time t
+ * (unshare or clone with CLONE_NEWPID, setns into a pid namespace)? */
+static bool made_pid_ns_before(const struct pt_node *p, uint64_t t)
+{
+    const unsigned pid_kind = GUARD_NSK_PID - 1;
+    for (size_t li = 0; li < p->nlogs; li++) {
+        const struct lg_log *log = p->logs[li];
+        for (size_t i = 0; i < log->nns; i++) {
+            const struct lg_event *ev = &log->ns[i].ev;
+            if (ev->kind != GUARD_EV_NS_CHANGE || ev->time_ns > t || (int64_t)ev->args[2] < 0)
+                continue;
+            if (ev->args[1] & CLONE_NEWPID)
+                return true;
+            struct guard_ns_change_payload pl;
+            if (ev->payload && ev->payload_len >= sizeof pl) {
+                memcpy(&pl, ev->payload, sizeof pl);
+                if (pl.after[pid_kind] && pl.after[pid_kind] != pl.before[pid_kind])
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Does log (an exec'd image's first log) run what spawn s started: the
+ * program its parent was told the forked child exec'd (CHILD_EXEC), or
+ * that posix_spawn ran? */
+static bool runs_spawned_image(const struct pt_spawn *s, const struct lg_log *log)
+{
+    if (s->child_exec)
+        return runs_exec(s->child_exec, log); /* CHILD_EXEC's payload is EXEC's */
+    return (s->kind == GUARD_SPAWN_POSIX_SPAWN || s->kind == GUARD_SPAWN_POSIX_SPAWNP) &&
+           same_argv(s, log);
+}
+
+/*
+ * The spawn of a logged process n that no spawn answered by pid, when n
+ * is in a pid namespace its parent set up: its log has its pid inside
+ * (1, 2...), its parent's SPAWN the pid outside.  Two shapes:
+ *  - a forked child's log (its header names the parent by the parent's
+ *    own pid, and starts at the fork's stamp, just before the SPAWN): the
+ *    parent's nearest fork/vfork/clone after that start;
+ *  - an exec'd image's log (its parent outside the namespace is ppid 0
+ *    to it): a spawn whose child ran that same command line.
+ * Only spawns of a parent that set up a pid namespace before them count:
+ * without that, nothing says the two pids are one process.
+ */
+static struct pt_spawn *pidns_spawn(struct ptree *t, struct pid_index *nodes,
+                                    const struct pt_node *n, size_t nlogged)
+{
+    const struct lg_log *first = n->logs[0];
+    bool forked = (first->hdr.flags & GUARD_FILE_FORKED_CHILD) != 0;
+    if (!forked && n->ppid != 0)
+        return NULL;
+    const struct pid_index *parents = forked ? index_find(nodes, n->run, n->ppid) : NULL;
+    size_t np = forked ? (parents ? parents->n : 0) : nlogged;
+    struct pt_spawn *best = NULL;
+    uint64_t best_d = UINT64_MAX;
+    for (size_t i = 0; i < np; i++) {
+        const struct pt_node *p = forked ? parents->v[i] : t->nodes[i];
+        if (p == n || p->run != n->run)
+            continue;
+        for (size_t k = 0; k < p->nspawns; k++) {
+            struct pt_spawn *s = p->spawns[k];
+            if (s->child || spawn_failed(s) || !s->pid || s->pid == n->pid)
+                continue;
+            uint64_t d;
+            if (forked) {
+                if ((s->kind != GUARD_SPAWN_FORK && s->kind != GUARD_SPAWN_VFORK &&
+                     s->kind != GUARD_SPAWN_CLONE) || s->ev->time_ns < n->start_ns)
+                    continue;
+                d = s->ev->time_ns - n->start_ns;
+            } else {
+                if (!runs_spawned_image(s, first))
+                    continue;
+                d = time_distance(s->ev->time_ns, n->start_ns);
+            }
+            if (d < best_d && made_pid_ns_before(p, s->ev->time_ns)) {
+                best = s;
+                best_d = d;
+            }
+        }
+    }
+    return best;
+}
+
 static void link_all(struct ptree *t)
 {
     struct pid_index *nodes = NULL, *spawns = NULL;
@@ -391,6 +511,17 @@ static void link_all(struct ptree *t)
         if (best)
             link_child(n, best);
     }
+    /* in a pid namespace: another pid in the parent's SPAWN */
+    for (size_t i = 0; i < nlogged; i++) {
+        struct pt_node *n = t->nodes[i];
+        struct pt_spawn *s = n->spawn ? NULL : pidns_spawn(t, nodes, n, nlogged);
+        if (!s)
+            continue;
+        link_child(n, s);
+        n->ns_pid = n->pid;
+        n->pid = s->pid;
+        n->ppid = s->owner->pid;
+    }
     /* parents */
     for (size_t i = 0; i < nlogged; i++) {
         struct pt_node *n = t->nodes[i];
@@ -419,76 +550,6 @@ static void add_logless_children(struct ptree *t)
             c->parent = p;
             link_child(c, s);
         }
-    }
-}
-
-/* ---- the final image and how it ended ----------------------------------- */
-
-static void finish_node(struct pt_node *n)
-{
-    const struct pt_spawn *s = n->spawn;
-    if (!n->nlogs) {
-        n->exe = s && s->program ? s->program : NULL;
-        if (s && s->kind == GUARD_SPAWN_POPEN)
-            n->exe = "/bin/sh"; /* popen's program is the command sh -c runs */
-        if (!n->exe && n->parent && n->parent->nlogs)
-            n->exe = n->parent->logs[n->parent->nlogs - 1]->exe; /* a fork: the same image */
-        n->argv = s ? s->argv : NULL;
-        n->argc = s ? s->argc : 0;
-        n->end = PT_END_UNKNOWN;
-        if (s && s->child_exec) { /* a forked child that exec'd without a log */
-            char *path;
-            lg_split_payload(s->child_exec, &path, &n->exec_argv, &n->exec_argc);
-            n->exec_path = path;
-            n->exec_told = true;
-            if (n->exec_path && n->exec_path[0])
-                n->exe = n->exec_path;
-            if (n->exec_argc) {
-                n->argv = n->exec_argv;
-                n->argc = n->exec_argc;
-            }
-        }
-    } else {
-        struct lg_log *last = n->logs[n->nlogs - 1];
-        n->exe = last->exe;
-        n->argv = last->argv;
-        n->argc = last->argc;
-        for (size_t i = 0; i < last->nfindings; i++)
-            n->crashed |= last->findings[i].kind == GUARD_FK_CRASH;
-        if (last->ended) {
-            n->end = PT_END_EXIT;
-            if (last->exit_status != INT32_MIN) {
-                n->have_exit = true;
-                n->exit_status = last->exit_status;
-            }
-        } else if (last->exec_ended) {
-            n->end = PT_END_EXEC;
-            for (size_t i = last->npevents; i-- > 0;)
-                if (last->pevents[i].kind == GUARD_EV_EXEC) {
-                    char *path;
-                    lg_split_payload(&last->pevents[i], &path, &n->exec_argv, &n->exec_argc);
-                    n->exec_path = path;
-                    break;
-                }
-            /* the final image is the exec'd program, which wrote no log */
-            if (n->exec_path && n->exec_path[0])
-                n->exe = n->exec_path;
-            if (n->exec_argc) {
-                n->argv = n->exec_argv;
-                n->argc = n->exec_argc;
-            }
-        } else if ((s && s->reap && WIFSIGNALED((int)s->reap->args[1])) || n->crashed) {
-            n->end = PT_END_KILLED;
-        } else {
-            n->end = PT_END_KILLED_MAYBE;
-        }
-    }
-    /* returned from main unseen, or no log: the parent's wait status */
-    if (!n->have_exit && s && s->reap && WIFEXITED((int)s->reap->args[1]) &&
-        n->end != PT_END_KILLED) {
-        n->have_exit = true;
-        n->exit_status = WEXITSTATUS((int)s->reap->args[1]);
-        n->exit_from_reap = true;
     }
 }
 
@@ -580,80 +641,6 @@ static void order_tree(struct ptree *t)
     free(stack);
 }
 
-/* ---- 5. unreaped children of killed processes -------------------------- */
-
-static bool shim_reported(const struct lg_log *log, uint32_t pid, unsigned kind)
-{
-    for (size_t i = 0; i < log->nfindings; i++) {
-        const struct lg_finding *f = &log->findings[i];
-        if (f->kind != GUARD_FK_UNREAPED_CHILD)
-            continue;
-        if (pid ? f->other_tid == pid
-                : f->call && pt_spawn_kind_name(kind) && !strcmp(f->call, pt_spawn_kind_name(kind)))
-            return true;
-    }
-    return false;
-}
-
-static void derive_unreaped(struct ptree *t, struct pt_node *n, const struct pt_spawn *s)
-{
-    struct lg_log *log = s->log;
-    const char *kind = pt_spawn_kind_name(s->kind);
-    char *cmd = s->child ? pt_node_cmdline(s->child, 80) : xstrdup("?");
-    VEC_GROW(log->findings, log->nfindings, log->findings_cap);
-    struct lg_finding *f = &log->findings[log->nfindings++];
-    memset(f, 0, sizeof *f);
-    f->derived = true;
-    f->time_ns = n->end_ns;
-    f->tid = s->ev->tid;
-    f->kind = GUARD_FK_UNREAPED_CHILD;
-    f->other_tid = s->pid;
-    f->call = kind ? xstrdup(kind) : NULL;
-    f->nstacks = s->ev->stack_id ? 1 : 0;
-    f->stacks = xcalloc(1, sizeof *f->stacks);
-    f->stacks[0].role = GUARD_ROLE_SPAWN;
-    f->stacks[0].stack_id = s->ev->stack_id;
-    f->stacks[0].tid = s->ev->tid;
-    if (s->kind == GUARD_SPAWN_POPEN)
-        f->summary = xasprintf("popen(\"%s\") stream was never closed with pclose() before the "
-                               "process was killed (its log ends without an END record)",
-                               s->program ? s->program : cmd);
-    else
-        f->summary = xasprintf("child %u (%s, started with %s by thread T%u) was never waited "
-                               "for%s: its parent's log ends without an END record (the parent "
-                               "was killed?)", s->pid, cmd, kind ? kind : "?", s->ev->tid,
-                               s->kill ? ", though it was sent a signal with kill()" : "");
-    free(cmd);
-    t->nderived++;
-}
-
-static void derive_findings(struct ptree *t)
-{
-    for (size_t i = 0; i < t->n; i++) {
-        struct pt_node *n = t->nodes[i];
-        if (!n->nlogs)
-            continue;
-        const struct lg_log *last = n->logs[n->nlogs - 1];
-        if (last->ended || last->exec_ended)
-            continue;
-        for (size_t k = 0; k < n->nspawns; k++) {
-            const struct pt_spawn *s = n->spawns[k];
-            if (s->log != last || spawn_failed(s) || s->reap || s->reap_implicit)
-                continue;
-            bool stream = s->kind == GUARD_SPAWN_POPEN;
-            /* auto-reaped children never linger; system() children are
-             * the system() call's own */
-            if (s->kind == GUARD_SPAWN_SYSTEM || (!stream && (s->flags & GUARD_SPAWN_AUTOREAP)))
-                continue;
-            if (!stream && !s->pid)
-                continue;
-            if (shim_reported(last, s->pid, s->kind))
-                continue;
-            derive_unreaped(t, n, s);
-        }
-    }
-}
-
 /* ---- entry points --------------------------------------------------- */
 
 void pt_build(struct ptree *t, struct lg_log *const *logs, size_t nlogs, struct fnd_db *db,
@@ -666,23 +653,9 @@ void pt_build(struct ptree *t, struct lg_log *const *logs, size_t nlogs, struct 
     link_all(t);
     add_logless_children(t);
     for (size_t i = 0; i < t->n; i++)
-        finish_node(t->nodes[i]);
+        pt_finish_node(t->nodes[i]);
     order_tree(t);
-    for (size_t i = 0; i < t->n; i++) {
-        const struct pt_node *n = t->nodes[i];
-        if (n->end == PT_END_EXEC)
-            notes_add(notes, NOTE_INFO, n->logs[n->nlogs - 1]->path, n->pid,
-                      "log ends at an exec of %s without an END record, and no log of the "
-                      "exec'd program follows (static, setuid, or the shim was dropped from "
-                      "its environment?)", n->exec_path && n->exec_path[0] ? n->exec_path : "?");
-    }
-    derive_findings(t);
-    if (t->nderived)
-        notes_add(notes, NOTE_INFO, NULL, 0,
-                  "%zu %s %s derived by the analyzer from the logs of killed processes "
-                  "(the shim could not report %s)", t->nderived,
-                  guard_finding_kind_name(GUARD_FK_UNREAPED_CHILD),
-                  t->nderived == 1 ? "finding" : "findings", t->nderived == 1 ? "it" : "them");
+    pt_end_notes(t, notes);
 }
 
 void pt_free(struct ptree *t)
@@ -718,6 +691,37 @@ const struct pt_node *pt_node_of_log(const struct ptree *t, const struct lg_log 
     struct pt_logmap *m = NULL;
     HASH_FIND_PTR(t->bylog, &log, m);
     return m ? m->node : NULL;
+}
+
+const char *pt_spawn_command(const struct pt_spawn *s)
+{
+    if (s->kind == GUARD_SPAWN_POPEN)
+        return s->program; /* popen's SPAWN names the command itself */
+    if (s->kind == GUARD_SPAWN_SYSTEM)
+        return s->argc >= 3 ? s->argv[2] : NULL; /* sh -c COMMAND */
+    return NULL;
+}
+
+const struct pt_node *pt_finding_child(const struct ptree *t, const struct lg_log *log,
+                                       const struct lg_finding *rec)
+{
+    if (rec->other_tid)
+        return pt_child_of(t, log, rec->other_tid, rec->time_ns);
+    uint32_t stack = 0;
+    for (size_t i = 0; i < rec->nstacks && !stack; i++)
+        if (rec->stacks[i].role == GUARD_ROLE_SPAWN)
+            stack = rec->stacks[i].stack_id;
+    const struct pt_node *p = pt_node_of_log(t, log);
+    const struct pt_spawn *best = NULL;
+    for (size_t i = 0; p && i < p->nspawns; i++) {
+        const struct pt_spawn *s = p->spawns[i];
+        if (s->log != log || s->pid || spawn_failed(s) || s->ev->time_ns > rec->time_ns ||
+            (stack && s->ev->stack_id != stack) ||
+            (s->reap && s->reap->time_ns <= rec->time_ns))
+            continue;
+        best = s; /* spawns are in log order: the latest wins */
+    }
+    return best ? best->child : NULL;
 }
 
 const struct pt_node *pt_child_of(const struct ptree *t, const struct lg_log *log, uint32_t pid,

@@ -50,14 +50,21 @@ struct pt_spawn {
 enum pt_end {
     PT_END_EXIT,          /* END record */
     PT_END_EXEC,          /* the last log ends at an exec and no log follows */
-    PT_END_KILLED,        /* no END; the parent's wait status says a signal */
+    PT_END_KILLED,        /* no END; the parent's wait status says a signal, or it crashed */
     PT_END_KILLED_MAYBE,  /* no END, nothing else known: killed? */
     PT_END_UNKNOWN,       /* no log at all */
+    PT_END_LOG_CUT,       /* no END, and the shim marked the log: it could not grow (file
+                           * system full, file gone): its end is not in it */
+    PT_END_EXIT_UNSEEN,   /* no END, but the parent's wait status says it exited: it left
+                             through a path the shim does not see (a raw exit_group) */
 };
 
 struct pt_node {
     size_t id;                      /* index in ptree.nodes: tree order */
-    uint32_t pid, ppid;             /* ppid 0: unknown (no log) */
+    uint32_t pid, ppid;             /* as its parent knows them; pid 0: unknown (popen,
+                                       system); ppid 0: unknown (no log) */
+    uint32_t ns_pid;                /* its pid in its own pid namespace (its logs' pid),
+                                       when that is not pid; else 0 */
     unsigned run;
     struct lg_log **logs;           /* the exec chain, oldest first; none: no log */
     size_t nlogs;
@@ -92,14 +99,13 @@ struct ptree {
     struct pt_node **roots;
     size_t nroots, roots_cap;
     size_t nlogged;                 /* nodes with at least one log */
-    size_t nderived;                /* findings the analyzer added */
     struct pt_logmap *bylog;
 };
 
 /* Build the tree of logs; symbolize spawn stacks with db's stack cache.
- * Then add the unreaped-child findings a killed process could not write
- * (to its last log's findings, flagged derived) — before fnd_build reads
- * the findings. */
+ * Notes say how a log without an END record ended, when that is worth
+ * saying (proctree_end.c).  The logs' findings are left as they are: a
+ * process that could not finish (killed) has nothing derived against it. */
 void pt_build(struct ptree *t, struct lg_log *const *logs, size_t nlogs, struct fnd_db *db,
               struct symbolizer *sym, struct notes *notes);
 void pt_free(struct ptree *t);
@@ -109,10 +115,27 @@ const struct pt_node *pt_node_of_log(const struct ptree *t, const struct lg_log 
  * last before time_ns when a pid was reused), or NULL. */
 const struct pt_node *pt_child_of(const struct ptree *t, const struct lg_log *log, uint32_t pid,
                                   uint64_t time_ns);
+/* The child a finding of the child kinds names: by its pid (other_tid),
+ * or, when the pid is unknown (popen, system), the spawn of that process
+ * made at the finding's spawn stack and not reaped by the finding's time.
+ * NULL: not known. */
+const struct pt_node *pt_finding_child(const struct ptree *t, const struct lg_log *log,
+                                       const struct lg_finding *rec);
+/* The command a popen or system child runs (its `sh -c` string), or NULL
+ * for other spawns. */
+const char *pt_spawn_command(const struct pt_spawn *s);
+
+/* A REAP event's wait status in *status; false when the shim could not
+ * see it (GUARD_REAP_STATUS_UNKNOWN: the kernel reaped the child, the
+ * status was lost). */
+bool pt_reap_status(const struct lg_event *reap, int *status);
+/* Did the REAP's call ask for that pid (not for any child)? */
+bool pt_reap_asked_for_pid(const struct lg_event *reap);
 
 const char *pt_spawn_kind_name(unsigned kind);   /* "fork", ...; NULL unknown */
 const char *pt_reap_call_name(unsigned call);    /* "waitpid", ...; NULL unknown */
-const char *pt_end_name(enum pt_end end);        /* "exit", "exec", "killed", "killed?", "unknown" */
+/* "exit" (PT_END_EXIT_UNSEEN too), "exec", "killed", "killed?", "log cut", "unknown" */
+const char *pt_end_name(enum pt_end end);
 
 /* The program's base name (of exe, else argv[0], else the spawn's
  * program), "?" when nothing is known. */

@@ -28,6 +28,7 @@ const char *pt_end_name(enum pt_end end)
 {
     switch (end) {
     case PT_END_EXIT:
+    case PT_END_EXIT_UNSEEN:
         return "exit";
     case PT_END_EXEC:
         return "exec";
@@ -35,6 +36,8 @@ const char *pt_end_name(enum pt_end end)
         return "killed";
     case PT_END_KILLED_MAYBE:
         return "killed?";
+    case PT_END_LOG_CUT:
+        return "log cut";
     case PT_END_UNKNOWN:
     default:
         return "unknown";

@@ -643,7 +643,11 @@ static struct lg_log *read_header(struct reader *r)
     const unsigned char *b = r->buf;
     size_t len = r->len;
     if (len == 0) {
-        reader_error(r, "empty file, not a libguard log (no file header)");
+        /* The shim creates the file, then sizes it: a process killed in
+         * between (or one that found no space and could not remove it)
+         * leaves 0 bytes.  Nothing to report, nothing wrong with the input. */
+        notes_add(r->notes, NOTE_INFO, r->path, 0,
+                  "empty log (0 bytes: the process ended before its log was written)");
         return NULL;
     }
     if (len >= sizeof(struct guard_file_header) && all_zero(b, sizeof(struct guard_file_header))) {
@@ -717,11 +721,9 @@ static void finish_notes(struct reader *r, struct lg_log *log, bool verbose)
     if (r->suppressed)
         notes_add(notes, NOTE_INFO, path, pid, "%u more messages about damaged regions not shown",
                   r->suppressed);
-    /* A log that ends at an exec (no END) is the process tree's business:
-     * the story goes on in the new program's log, same pid, or if there
-     * is none, proctree.c says so. */
-    if (!log->ended && !log->exec_ended)
-        notes_add(notes, NOTE_INFO, path, pid, "log ends without an END record (process killed?)");
+    /* A log without an END record is the process tree's business: how
+     * the process ended is in its parent's log, if anywhere
+     * (proctree_end.c). */
     if (log->nshort_unresolved)
         notes_add(notes, NOTE_INFO, path, pid,
                   "%zu short pool %s an object with no full put/get event before %s in this "

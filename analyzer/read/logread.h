@@ -221,8 +221,6 @@ struct lg_finding {
     size_t nstacks;
     char *call;             /* NULL: none */
     char *summary;          /* never NULL (may be empty) */
-    bool derived;           /* made by the analyzer, not read from the log
-                             * (e.g. unreaped-child of a killed process) */
     size_t count;           /* records of this finding folded into this one
                              * by the reader: same kind, same stacks (ids),
                              * same suppressed flag, in one log */

@@ -134,14 +134,16 @@ static json_t *strv_json(char *const *v, size_t n)
     return a;
 }
 
-/* unreaped-child, put-while-child-running: the child other_tid names. */
+/* unreaped-child, put-while-child-running: the child other_tid names (or,
+ * for a popen or system child, the spawn at the finding's spawn stack). */
 static json_t *child_json(const struct report *r, const struct fnd *f)
 {
-    const struct pt_node *c = pt_child_of(&r->db->tree, f->log, f->rec->other_tid, f->rec->time_ns);
+    const struct pt_node *c = pt_finding_child(&r->db->tree, f->log, f->rec);
     if (!c)
         return json_null();
     json_t *j = json_object();
-    json_object_set_new(j, "pid", rj_uint(c->pid));
+    json_object_set_new(j, "pid", rj_uint_or_null(c->pid));
+    json_object_set_new(j, "command", rj_str(c->spawn ? pt_spawn_command(c->spawn) : NULL));
     json_object_set_new(j, "exe", rj_str(c->exe));
     json_object_set_new(j, "argv", strv_json(c->argv, c->argc));
     json_object_set_new(j, "process", rj_uint(c->id));
@@ -190,11 +192,11 @@ static json_t *finding_json(const struct report *r, const struct fnd *f)
     for (unsigned b = 0; b < 16; b++)
         if (rec->flags & (1u << b))
             json_array_append_new(flags, json_string(fnd_flag_name(b)));
-    if (rec->derived)
-        json_array_append_new(flags, json_string("derived"));
     json_object_set_new(j, "flags", flags);
-    /* made by the analyzer (a killed process could not report it) */
-    json_object_set_new(j, "derived", json_boolean(rec->derived));
+    /* every finding is read from a log: nothing is derived (a process that
+     * could not finish has nothing made up against it); the key stays for
+     * consumers that test it */
+    json_object_set_new(j, "derived", json_false());
     if (f->kind == GUARD_FK_UNREAPED_CHILD || f->kind == GUARD_FK_PUT_WHILE_CHILD_RUNNING)
         json_object_set_new(j, "child", child_json(r, f));
 
@@ -322,11 +324,15 @@ static json_t *reap_json(const struct pt_node *n)
     json_t *j = json_object();
     if (s->reap) {
         const char *call = pt_reap_call_name((unsigned)s->reap->args[2]);
+        int wst;
+        bool known = pt_reap_status(s->reap, &wst);
         json_object_set_new(j, "tid", rj_uint(s->reap->tid));
         json_object_set_new(j, "call", call ? json_string(call) : json_null());
-        json_object_set_new(j, "status", wait_status_json((int)s->reap->args[1]));
+        /* lost (a bad status pointer: the kernel reaped all the same) */
+        json_object_set_new(j, "status", known ? wait_status_json(wst) : json_null());
+        json_object_set_new(j, "status_unknown", json_boolean(!known));
         json_object_set_new(j, "time_ns", rj_uint(s->reap->time_ns));
-        json_object_set_new(j, "asked_for_pid", json_boolean(s->reap->args[3] != 0));
+        json_object_set_new(j, "asked_for_pid", json_boolean(pt_reap_asked_for_pid(s->reap)));
     } else {
         /* system() reaped it inside libc, and the shim logged no REAP */
         json_object_set_new(j, "tid", rj_uint(s->ev->tid));
@@ -348,7 +354,10 @@ static json_t *process_json(const struct pt_node *n)
     json_t *p = json_object();
     const struct lg_log *last = n->nlogs ? n->logs[n->nlogs - 1] : NULL;
     json_object_set_new(p, "id", rj_uint(n->id));
-    json_object_set_new(p, "pid", rj_uint(n->pid));
+    /* as its parent knows it; null: not known (popen, system without a log) */
+    json_object_set_new(p, "pid", rj_uint_or_null(n->pid));
+    /* its pid in its own pid namespace, when that differs */
+    json_object_set_new(p, "ns_pid", rj_uint_or_null(n->ns_pid));
     json_object_set_new(p, "ppid", n->nlogs || n->parent ? rj_uint(n->ppid) : json_null());
     json_object_set_new(p, "run", rj_uint(n->run));
     json_object_set_new(p, "exe", rj_str(n->exe));
@@ -360,6 +369,9 @@ static json_t *process_json(const struct pt_node *n)
                         !n->have_exit ? json_null()
                                       : json_string(n->exit_from_reap ? "wait" : "log"));
     json_object_set_new(p, "ended", json_string(pt_end_name(n->end)));
+    /* false with ended "exit": it exited (its parent's wait status says)
+     * by a path the shim does not see */
+    json_object_set_new(p, "end_record", json_boolean(last && last->ended));
     json_object_set_new(p, "has_log", json_boolean(n->nlogs > 0));
     json_object_set_new(p, "log", last ? rj_str(last->path) : json_null());
     json_t *logs = json_array(), *chain = json_array();
@@ -540,8 +552,10 @@ int report_json(FILE *out, const struct report *r)
     json_object_set_new(sum, "findings", rj_uint(db->n));
     json_object_set_new(sum, "occurrences", rj_uint(db->occurrences));
     json_object_set_new(sum, "kinds", rj_uint(db->nkinds));
-    /* processes with a log (an exec'ing process has one log per image) */
-    json_object_set_new(sum, "processes", rj_uint(db->tree.nlogged));
+    /* the processes of the tree (an exec'ing process has one log per
+     * image; a quiet child, none) */
+    json_object_set_new(sum, "processes", rj_uint(db->tree.n));
+    json_object_set_new(sum, "processes_with_log", rj_uint(db->tree.nlogged));
     json_object_set_new(sum, "processes_without_log", rj_uint(db->tree.n - db->tree.nlogged));
     json_object_set_new(sum, "logs", rj_uint(r->nlogs));
     size_t runs = 0; /* logs are in operand order: count the changes */

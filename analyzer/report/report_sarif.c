@@ -35,7 +35,6 @@
 
 #define SARIF_SCHEMA \
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-#define LIBGUARD_VERSION "0.1.0" /* as libguard.pc.in */
 
 /* ---- URIs ------------------------------------------------------------- */
 
@@ -365,8 +364,8 @@ int report_sarif(FILE *out, const struct report *r)
     char *docs = docs_uri();
     json_object_set_new(driver, "name", json_string("libguard"));
     json_object_set_new(driver, "fullName", json_string("libguard (guard-analyze)"));
-    json_object_set_new(driver, "version", json_string(LIBGUARD_VERSION));
-    json_object_set_new(driver, "semanticVersion", json_string(LIBGUARD_VERSION));
+    json_object_set_new(driver, "version", json_string(GUARD_VERSION));
+    json_object_set_new(driver, "semanticVersion", json_string(GUARD_VERSION));
     if (docs)
         json_object_set_new(driver, "informationUri", json_string(docs));
     json_object_set_new(driver, "rules", rules_json(docs));

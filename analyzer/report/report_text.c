@@ -105,11 +105,24 @@ static bool is_child_kind(unsigned kind)
     return kind == GUARD_FK_UNREAPED_CHILD || kind == GUARD_FK_PUT_WHILE_CHILD_RUNNING;
 }
 
-/* ", child 123 (sleep 30)": other_tid of the child kinds is a pid. */
+/* ", child 123 (sleep 30)": other_tid of the child kinds is a pid.  A
+ * popen or system child, whose pid its SPAWN does not give, is named by
+ * its command: ', child "gzip -c > out" (pid 124)'. */
 static void print_child(FILE *out, const struct report *r, const struct fnd *f)
 {
     const struct lg_finding *rec = f->rec;
-    const struct pt_node *c = pt_child_of(&r->db->tree, f->log, rec->other_tid, rec->time_ns);
+    const struct pt_node *c = pt_finding_child(&r->db->tree, f->log, rec);
+    const char *command = !rec->other_tid && c && c->spawn ? pt_spawn_command(c->spawn) : NULL;
+    if (command) {
+        fputs(", child \"", out);
+        fput_escaped(out, command);
+        fputc('"', out);
+        if (c->pid)
+            fprintf(out, " (pid %u%s)", c->pid, c->nlogs ? "" : ", no log");
+        else if (!c->nlogs)
+            fputs(" (no log)", out);
+        return;
+    }
     if (rec->other_tid)
         fprintf(out, ", child %u", rec->other_tid);
     else
@@ -167,9 +180,6 @@ static void print_details(FILE *out, const struct report *r, const struct fnd *f
             }
         fputc('\n', out);
     }
-    if (rec->derived)
-        fputs("  derived by the analyzer: the process was killed before the shim could "
-              "report this\n", out);
 }
 
 /* An event in words: "reap waitpid pid 12: exited 0". */
@@ -204,8 +214,10 @@ void report_text_event(FILE *out, const struct lg_event *ev)
     }
     case GUARD_EV_REAP: {
         const char *call = pt_reap_call_name((unsigned)ev->args[2]);
+        int wst;
         fprintf(out, " %s pid %" PRIu64 ": %s", call ? call : "?", ev->args[0],
-                pt_wait_status_text((int)ev->args[1], st, sizeof st));
+                pt_reap_status(ev, &wst) ? pt_wait_status_text(wst, st, sizeof st)
+                                         : "status unknown");
         return;
     }
     case GUARD_EV_EXEC:
@@ -387,8 +399,9 @@ int report_text(FILE *out, const struct report *r)
     print_notes(out, r->notes);
     print_suppressed(out, r);
     print_fixed(out, r);
-    /* processes, not logs: one exec'ing process writes a log per image */
-    size_t np = db->tree.nlogged;
+    /* the processes of the tree: one exec'ing process writes a log per
+     * image, and a quiet child has none */
+    size_t np = db->tree.n;
     const char *what = r->baseline ? "new " : "";
     if (db->n)
         fprintf(out, "SUMMARY: libguard: %zu %s%s (%zu %s) in %zu %s", db->n, what,

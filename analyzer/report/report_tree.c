@@ -5,10 +5,16 @@
  *     28781 pool_uar  (exit 0)
  *     └─ 28782 pool_uar → gzip -c  (exit 0)  [fork by T28781; reaped by T28781 waitpid: exited 0]
  *
- * A big run (more than PT_COLLAPSE_OVER processes) folds siblings that say
- * the same thing (same program, arguments, spawn and reap calls, kind of
- * outcome, and the same subtree) into one line and "... and N more like
- * this".  Strings from logs go through fput_escaped().
+ * Without --verbose only the processes that matter to a reported finding
+ * are printed (the one that logged it, the child it names, and their
+ * ancestors), and a line counts the others: a clean run prints no tree, a
+ * nightly run's findings do not drown in its thousands of processes.  The
+ * JSON report always has the whole tree.
+ *
+ * A big tree (more than PT_COLLAPSE_OVER processes printed) folds siblings
+ * that say the same thing (same program, arguments, spawn and reap calls,
+ * kind of outcome, and the same subtree) into one line and "... and N more
+ * like this".  Strings from logs go through fput_escaped().
  */
 #define _GNU_SOURCE
 #include "report.h"
@@ -57,12 +63,19 @@ static char *node_title(const struct pt_node *n)
     return pt_finish_with_args(n, f, &buf, &len, head, head + PT_ARGS_MAX);
 }
 
+/* The parent's wait status of n, when it was seen. */
+static bool reap_status(const struct pt_node *n, int *wst)
+{
+    *wst = 0;
+    return n->spawn && pt_reap_status(n->spawn->reap, wst);
+}
+
 /* How the process itself ended: "exit 0", "killed by signal 9"... */
 static void node_outcome(const struct pt_node *n, char *buf, size_t cap)
 {
     char st[96];
-    const struct pt_spawn *s = n->spawn;
-    int wst = s && s->reap ? (int)s->reap->args[1] : 0;
+    int wst;
+    bool signalled = reap_status(n, &wst) && WIFSIGNALED(wst);
     switch (n->end) {
     case PT_END_EXIT:
         if (n->have_exit)
@@ -70,16 +83,20 @@ static void node_outcome(const struct pt_node *n, char *buf, size_t cap)
         else
             snprintf(buf, cap, "exited");
         break;
+    case PT_END_EXIT_UNSEEN:
+        snprintf(buf, cap, "exited with status %d without the shim seeing it (a raw exit_group?)",
+                 n->exit_status);
+        break;
     case PT_END_EXEC:
         if (n->have_exit)
             snprintf(buf, cap, "exit %d; no log after exec", n->exit_status);
-        else if (s && s->reap && WIFSIGNALED(wst))
+        else if (signalled)
             snprintf(buf, cap, "%s; no log after exec", pt_wait_status_text(wst, st, sizeof st));
         else
             snprintf(buf, cap, "no log after exec");
         break;
     case PT_END_KILLED:
-        if (s && s->reap && WIFSIGNALED(wst))
+        if (signalled)
             snprintf(buf, cap, "%s%s", pt_wait_status_text(wst, st, sizeof st),
                      n->crashed ? ", crash report" : "");
         else
@@ -88,15 +105,39 @@ static void node_outcome(const struct pt_node *n, char *buf, size_t cap)
     case PT_END_KILLED_MAYBE:
         snprintf(buf, cap, "no END record: killed?");
         break;
+    case PT_END_LOG_CUT:
+        if (n->have_exit)
+            snprintf(buf, cap, "exit %d; log cut short (file system full?)", n->exit_status);
+        else
+            snprintf(buf, cap, "log cut short (file system full?)");
+        break;
     case PT_END_UNKNOWN:
     default:
         if (n->have_exit)
             snprintf(buf, cap, "exit %d; no log", n->exit_status);
-        else if (s && s->reap && WIFSIGNALED(wst))
+        else if (signalled)
             snprintf(buf, cap, "%s; no log", pt_wait_status_text(wst, st, sizeof st));
         else
             snprintf(buf, cap, "no log");
         break;
+    }
+}
+
+/* Why a child was never reaped, from how its parent ended: "" when the
+ * parent went on to exit in its own time. */
+static const char *parent_end_why(const struct pt_node *par)
+{
+    switch (par->nlogs ? par->end : PT_END_EXIT) {
+    case PT_END_EXEC:
+        return " (parent exec'd)";
+    case PT_END_KILLED:
+        return " (parent killed)";
+    case PT_END_KILLED_MAYBE:
+        return " (parent killed?)";
+    case PT_END_LOG_CUT:
+        return " (parent's log cut short)";
+    default:
+        return "";
     }
 }
 
@@ -121,20 +162,22 @@ static void node_spawn_info(const struct pt_node *n, char *buf, size_t cap)
         unsigned call = (unsigned)s->reap->args[2];
         const char *name = pt_reap_call_name(call);
         /* waiting for any child (not for this pid) is worth saying */
-        const char *any = s->reap->args[3] ? ""
+        const char *any = pt_reap_asked_for_pid(s->reap) ? ""
                           : call == GUARD_REAP_WAITPID || call == GUARD_REAP_WAIT4 ? "(-1)"
                           : call == GUARD_REAP_WAITID ? "(P_ALL)" : "";
-        snprintf(p, left, "reaped by T%u %s%s: %s", s->reap->tid, name ? name : "wait", any,
-                 pt_wait_status_text((int)s->reap->args[1], st, sizeof st));
+        int wst;
+        if (pt_reap_status(s->reap, &wst))
+            snprintf(p, left, "reaped by T%u %s%s: %s", s->reap->tid, name ? name : "wait", any,
+                     pt_wait_status_text(wst, st, sizeof st));
+        else
+            snprintf(p, left, "reaped by T%u %s%s (status unknown)", s->reap->tid,
+                     name ? name : "wait", any);
     } else if (s->reap_implicit) {
         snprintf(p, left, "reaped inside system()");
     } else if (s->flags & GUARD_SPAWN_AUTOREAP) {
         snprintf(p, left, "auto-reaped (SIGCHLD ignored)");
     } else {
-        const struct pt_node *par = s->owner;
-        const struct lg_log *plog = par->nlogs ? par->logs[par->nlogs - 1] : NULL;
-        const char *why = !plog || plog->ended ? ""
-                          : plog->exec_ended ? " (parent exec'd)" : " (parent killed?)";
+        const char *why = parent_end_why(s->owner);
         if (s->kind == GUARD_SPAWN_SYSTEM)
             snprintf(p, left, "system() not seen returning%s", why);
         else if (s->kill)
@@ -169,10 +212,12 @@ static char *signature(const struct pt_node *n, const char *title)
 {
     const struct pt_spawn *s = n->spawn;
     int outcome = n->have_exit ? (n->exit_status ? 2 : 1) : 0;
-    int wst = s && s->reap ? (int)s->reap->args[1] : 0;
-    return xasprintf("%s\x1f%d\x1f%d\x1f%u\x1f%d\x1f%d\x1f%d\x1f%d\x1f%d", title, (int)n->end,
-                     outcome, s ? s->kind : 0u, s && s->reap ? (int)s->reap->args[2] : -1,
-                     s && s->reap && WIFSIGNALED(wst) ? WTERMSIG(wst) : 0,
+    int wst;
+    bool known = reap_status(n, &wst);
+    return xasprintf("%s\x1f%d\x1f%d\x1f%u\x1f%d\x1f%d\x1f%d\x1f%d\x1f%d\x1f%d", title,
+                     (int)n->end, outcome, s ? s->kind : 0u,
+                     s && s->reap ? (int)s->reap->args[2] : -1,
+                     known && WIFSIGNALED(wst) ? WTERMSIG(wst) : 0, s && s->reap && !known,
                      s ? s->reap_implicit : 0, s ? (s->flags & GUARD_SPAWN_AUTOREAP) != 0 : 0,
                      s && s->kill ? 1 : 0);
 }
@@ -181,7 +226,13 @@ struct tree_printer {
     FILE *out;
     struct tnode *t;        /* by node id */
     bool collapse;
+    const bool *show;       /* by node id: the processes printed (NULL: all) */
 };
+
+static bool shown(const struct tree_printer *tp, const struct pt_node *n)
+{
+    return !tp->show || tp->show[n->id];
+}
 
 static int cmp_hash(const void *a, const void *b)
 {
@@ -203,6 +254,8 @@ static void print_line(struct tree_printer *tp, const char *prefix, const char *
         fprintf(tp->out, "%u ", tn->n->pid);
     else
         fputs("? ", tp->out);
+    if (tn->n->ns_pid)
+        fprintf(tp->out, "(pid %u in its pid namespace) ", tn->n->ns_pid);
     fput_escaped(tp->out, tn->line);
     fputc('\n', tp->out);
 }
@@ -274,9 +327,11 @@ static void print_children(struct tree_printer *tp, const struct pt_node *const 
 {
     struct entry *ent = xcalloc(nkids ? nkids : 1, sizeof *ent);
     struct tnode **byhash = xcalloc(nkids ? nkids : 1, sizeof *byhash);
-    size_t nent = 0;
-    for (size_t i = 0; i < nkids; i++)
-        byhash[i] = &tp->t[kids[i]->id];
+    size_t nent = 0, all = nkids;
+    nkids = 0;
+    for (size_t i = 0; i < all; i++)
+        if (shown(tp, kids[i]))
+            byhash[nkids++] = &tp->t[kids[i]->id];
     if (tp->collapse && nkids > 1) {
         qsort(byhash, nkids, sizeof *byhash, cmp_hash);
         for (size_t i = 0; i < nkids;) {
@@ -304,17 +359,61 @@ static void print_children(struct tree_printer *tp, const struct pt_node *const 
     free(byhash);
 }
 
+static void mark_with_ancestors(bool *show, size_t *n, const struct pt_node *c)
+{
+    for (; c && !show[c->id]; c = c->parent) {
+        show[c->id] = true;
+        (*n)++;
+    }
+}
+
+/* The processes that matter to a reported finding: the one that logged
+ * it, the child it names, and their ancestors.  Returns how many. */
+static size_t mark_relevant(const struct report *r, bool *show)
+{
+    const struct ptree *t = &r->db->tree;
+    size_t n = 0;
+    for (size_t i = 0; i < r->nlogs; i++) {
+        const struct lg_log *log = r->logs[i];
+        for (size_t k = 0; k < log->nfindings; k++) {
+            const struct lg_finding *rec = &log->findings[k];
+            if (!rec->owner || rec->owner->suppressed || rec->owner->known)
+                continue;
+            mark_with_ancestors(show, &n, pt_node_of_log(t, log));
+            if (rec->kind == GUARD_FK_UNREAPED_CHILD || rec->kind == GUARD_FK_PUT_WHILE_CHILD_RUNNING)
+                mark_with_ancestors(show, &n, pt_finding_child(t, log, rec));
+        }
+    }
+    return n;
+}
+
 void report_tree_text(FILE *out, const struct report *r)
 {
     const struct ptree *t = &r->db->tree;
-    if (!t->n || (t->n == 1 && !r->verbose))
-        return; /* one process: nothing a tree would add */
-    struct tree_printer tp = {out, xcalloc(t->n, sizeof *tp.t), t->n > PT_COLLAPSE_OVER};
+    if (!t->n)
+        return;
+    /* --verbose: the whole tree.  Otherwise the processes that matter to
+     * a finding, when there are two or more of them: a clean run, or a
+     * finding in a lone process, has no tree to show (the JSON report
+     * always has all of it). */
+    bool *show = NULL;
+    size_t nshow = t->n;
+    if (!r->verbose) {
+        show = xcalloc(t->n, sizeof *show);
+        nshow = mark_relevant(r, show);
+        if (nshow < 2) {
+            free(show);
+            return;
+        }
+    }
+    struct tree_printer tp = {out, xcalloc(t->n, sizeof *tp.t), nshow > PT_COLLAPSE_OVER, show};
     /* lines, then hashes bottom-up: children come after parents in id order */
     for (size_t i = 0; i < t->n; i++) {
         const struct pt_node *n = t->nodes[i];
         struct tnode *tn = &tp.t[i];
         tn->n = n;
+        if (!shown(&tp, n))
+            continue;
         tn->title = node_title(n);
         char outcome[160], info[320];
         node_outcome(n, outcome, sizeof outcome);
@@ -325,13 +424,19 @@ void report_tree_text(FILE *out, const struct report *r)
     }
     for (size_t i = t->n; i-- > 0;) {
         struct tnode *tn = &tp.t[i];
+        if (!shown(&tp, tn->n))
+            continue;
         uint64_t h = fnv(0xcbf29ce484222325ull, tn->sig, strlen(tn->sig));
         for (size_t k = 0; k < tn->n->nchildren; k++)
-            h = fnv(h, &tp.t[tn->n->children[k]->id].hash, sizeof h);
+            if (shown(&tp, tn->n->children[k]))
+                h = fnv(h, &tp.t[tn->n->children[k]->id].hash, sizeof h);
         tn->hash = h;
     }
     fputs("Process tree:\n", out);
     print_children(&tp, (const struct pt_node *const *)t->roots, t->nroots, "", 0, true);
+    if (nshow < t->n)
+        fprintf(out, "  ... and %zu more %s without findings (--verbose shows the whole tree)\n",
+                t->n - nshow, t->n - nshow == 1 ? "process" : "processes");
     fputc('\n', out);
     for (size_t i = 0; i < t->n; i++) {
         free(tp.t[i].title);
@@ -339,4 +444,5 @@ void report_tree_text(FILE *out, const struct report *r)
         free(tp.t[i].sig);
     }
     free(tp.t);
+    free(show);
 }

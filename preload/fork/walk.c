@@ -11,8 +11,9 @@
  * rt_sigprocmask calls each).  libgcc's _Unwind_Backtrace finds each
  * frame's unwind information through glibc's _dl_find_object, without a
  * lock or a system call.  The pool API, NSS and the other frequent calls
- * keep libunwind's cached capture, and libunwind still unwinds from signal
- * contexts (crashes, faults).
+ * use libunwind's cached capture on the threads that hold one of its
+ * places (stack.c), and libunwind still unwinds from signal contexts
+ * (crashes, faults).
  *
  * The unwinder is linked into the shim from gcc's libgcc_eh.a (its
  * symbols kept local by the export list), not loaded from libgcc_s.so.1:

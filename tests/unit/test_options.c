@@ -384,6 +384,28 @@ static void test_items(void)
     free(many);
 }
 
+static void test_commas_and_booleans(void)
+{
+    /* a ',' before a known key was meant as the separator: read so, and said once per comma */
+    const char *w = parse("log_dir=/tmp/x,verbosity=2,halt_on_error=1");
+    CHECK(!strcmp(guard_opt.log_dir, "/tmp/x") && guard_opt.verbosity == 2 && guard_opt.halt_on_error == 1,
+          "commas: log_dir '%s' verbosity %d halt %d", guard_opt.log_dir, guard_opt.verbosity,
+          guard_opt.halt_on_error);
+    CHECK(count_lines_with(w, "separator is ':'") == 2, "commas: two warnings wanted: '%.300s'", w);
+    guard_options_defaults();
+    /* a ',' in a path, not before a key, is the path's */
+    w = parse("log_dir=/tmp/a,b");
+    CHECK(!strcmp(guard_opt.log_dir, "/tmp/a,b") && *w == '\0', "a path with a comma: '%s' '%.80s'",
+          guard_opt.log_dir, w);
+    guard_options_defaults();
+    /* a bad boolean names what is accepted */
+    w = parse("pool_protect=on");
+    CHECK(one_warning_naming(w, "pool_protect") && strstr(w, "0 or 1, true or false, yes or no"),
+          "bad boolean: '%.200s'", w);
+    CHECK(guard_opt.pool_protect == 1, "bad boolean changed the value");
+    guard_options_defaults();
+}
+
 static void test_help(void)
 {
     const char *w = parse("help=1:max_frames=77:log_dir=/h");
@@ -393,12 +415,20 @@ static void test_help(void)
           NKEYS + 1);
     for (size_t i = 0; i < NKEYS; i++) {
         char start[64];
-        snprintf(start, sizeof start, "\n  %s (", keys[i].name);
+        snprintf(start, sizeof start, "\n  %s: ", keys[i].name);
         CHECK(strstr(w, start) != NULL, "help=1 does not list %s", keys[i].name);
+        char want[128];
+        if (keys[i].kind == BOOL)
+            snprintf(want, sizeof want, "\n  %s: 0 or 1; default %ld, now ", keys[i].name, keys[i].def);
+        else if (keys[i].kind == PATH)
+            snprintf(want, sizeof want, "\n  %s: a path; default '%s', now ", keys[i].name, keys[i].def_path);
+        else
+            snprintf(want, sizeof want, "\n  %s: %ld..%ld; default %ld, now ", keys[i].name, keys[i].min,
+                     keys[i].max, keys[i].def);
+        CHECK(strstr(w, want) != NULL, "help=1: %s not shown as '%s'", keys[i].name, want + 3);
     }
-    CHECK(strstr(w, "\n  max_frames (1..256; now 77)") != NULL, "help=1: max_frames not shown as 1..256, now 77");
-    CHECK(strstr(w, "\n  log_dir (a path; now '/h')") != NULL, "help=1: log_dir not shown with its value");
-    CHECK(strstr(w, "\n  log_chunk_kb (64..1048576; now 256)") != NULL, "help=1: log_chunk_kb's range");
+    CHECK(strstr(w, "\n  max_frames: 1..256; default 32, now 77: ") != NULL, "help=1: max_frames now 77");
+    CHECK(strstr(w, "\n  log_dir: a path; default '.', now '/h': ") != NULL, "help=1: log_dir's value");
     CHECK(count_lines_with(w, "warning") == 0, "help=1 warned: %.200s", w);
 
     w = parse("help=yes");
@@ -419,6 +449,7 @@ int main(void)
     test_numbers();
     test_paths();
     test_items();
+    test_commas_and_booleans();
     test_help();
     alarm(0);
     return unit_finish();

@@ -1,0 +1,1 @@
+#include "nss_fork_initgroups_common.h"

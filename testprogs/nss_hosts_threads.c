@@ -1,0 +1,1 @@
+#include "nss_hosts_threads_common.h"
