@@ -212,7 +212,8 @@ enum guard_event_kind {
                                * payload: struct guard_ns_change_payload */
     GUARD_EV_NS_CALL = 16,    /* a namespace-sensitive call (mount, umount, pivot_root, chroot);
                                * args: enum guard_ns_call, return value, errno, mnt ns inode;
-                               * payload: the target path, bounded */
+                               * payload: the target path, bounded, then a NUL and a
+                               * struct guard_ns_call_tail */
     GUARD_EV_THREAD_START = 17, /* a thread started by pthread_create; args: creator tid */
     GUARD_EV_CHILD_EXEC = 18, /* written by the parent: its forked child exec'd (the child
                                  had no log to say it); args: child pid, the child's exec
@@ -247,6 +248,18 @@ enum guard_ns_kind {
 struct guard_ns_change_payload {
     uint64_t before[8];
     uint64_t after[8];
+};
+
+/* What follows the target path of a GUARD_EV_NS_CALL payload, after a NUL
+ * (when the call had a readable target; shims before this field wrote the
+ * path alone: a reader checks the length).  The shim's own judgement of
+ * the call, so that the timeline marks what the finding says. */
+struct guard_ns_call_tail {
+    uint64_t mount_flags;   /* mount: its flags; other calls: 0 */
+    uint64_t left_by_ino;   /* left behind: the mount namespace that thread moved into */
+    uint32_t left_by_tid;   /* namespace-off-thread: the thread whose pending move left this
+                             * call behind; 0: none (the call is not left behind) */
+    uint32_t left_by_call;  /* its enum guard_ns_call (unshare or setns) */
 };
 
 enum guard_spawn_kind {

@@ -4,10 +4,9 @@
  * unshare task holds its worker until the next task has been picked up (a
  * latch, as a task that waits on a future would), so the mount always runs
  * on the other worker — in the root mount namespace: namespace-off-thread,
- * on every run.  (A pool where the steps happened to share a worker would
- * be reported by the hazard rule instead; see docs/checks.md.)  The mount
- * task waits for the namespace to be ready, as a task awaiting the first
- * one's result would.
+ * on every run, whichever worker the third task (the exec) lands on.  The
+ * mount task waits for the namespace to be ready, as a task awaiting the
+ * first one's result would.
  */
 #include "ns_job.h" /* first: it defines _GNU_SOURCE */
 

@@ -198,3 +198,95 @@ def timeline_is_bounded_and_counts_what_it_left_out():
     sec = timeline_section(text, pid)
     assert "47 more namespace events not kept (47 of them OFF-THREAD)" in sec, sec
     assert "(namespaces not recorded)" in sec and "setns(CLONE_NEWNET) = -1 EPERM" in sec, sec
+
+
+@test
+@skip_unless_namespaces
+def one_thread_per_container_each_mount_in_its_own_namespace():
+    r, report, text = timeline_run("ns_two_containers")
+    assert r.returncode == 0 and report["findings"] == [], r.stdout + r.stderr
+    (p,) = [p for p in report["processes"] if entries(p, "unshare")]
+    last = p["namespaces"][-1]["log_index"]  # the program's image (unshare(1) exec'd it)
+    unshares = [e for e in entries(p, "unshare") if e["log_index"] == last]
+    assert len(unshares) == 2, unshares
+    news = set()
+    for un in unshares:
+        mnt = change_of(un, "mnt")
+        (mo,) = [e for e in entries(p, "mount", un["tid"]) if (e["target"] or "").endswith("/resolv.conf")]
+        # the bind mount ran in the namespace its own thread had just made
+        assert mo["mnt"] == mnt["after"] != mnt["before"] and mo["mark"] is None, (mo, mnt)
+        news.add(mnt["after"])
+    assert len(news) == 2, news
+    assert all(e["mark"] is None for e in p["namespaces"]), p["namespaces"]
+    assert "OFF-THREAD" not in timeline_section(text, p["pid"])
+
+
+@test
+@skip_unless_namespaces
+def a_visit_to_a_netns_and_back_in_the_timeline():
+    r, report, text = timeline_run("ns_netns_excursion")
+    assert r.returncode == 0 and report["findings"] == [], r.stdout + r.stderr
+    (p,) = [p for p in report["processes"] if entries(p, "setns")]
+    visits = entries(p, "setns")
+    assert len(visits) == 6 and len({e["tid"] for e in visits}) == 1, visits
+    host = change_of(visits[0], "net")["before"]
+    for i, e in enumerate(visits):
+        net = change_of(e, "net")
+        assert e["result"] == 0 and net["before"] != net["after"], e
+        assert (net["after"] == host) == (i % 2 == 1), (i, net, host)  # there, and back
+
+
+# ---- the analyzer's judgement, on logs written here ---------------------
+
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 1 << 14, 1 << 18
+
+
+def mount_event(t, tid, ino, target, flags=None, verdict=None):
+    """An NS_CALL mount; with flags, the shim's tail after the target
+    (verdict: (tid, ino) of the move the shim found it left behind by)."""
+    payload = target
+    if flags is not None:
+        by_tid, by_ino = verdict or (0, 0)
+        payload += b"\0" + struct.pack("<QQII", flags, by_ino, by_tid, 1 if by_tid else 0)
+    return event(t, tid, 16, (4, 0, 0, ino), payload)
+
+
+@test
+def timeline_marks_follow_the_shims_verdict_or_else_the_rule():
+    pid, worker, other, helper = 5252, 5253, 5254, 5255
+    ns = lambda before, after: struct.pack("<16Q", *before, *after)
+    root = [4026531840 + k for k in range(8)]
+    new = list(root)
+    new[0] = 4026532999
+    evs = [event(2000, worker, 17, (pid, 0, 0, 0)), event(2001, other, 17, (pid, 0, 0, 0)),
+           event(3000, worker, 15, (1, 0x20000, 0, 0), ns(root, new)),
+           # making the new tree private sets it up: the move is still pending
+           mount_event(3001, worker, new[0], b"/", MS_REC | MS_PRIVATE),
+           mount_event(3002, other, root[0], b"/a"),                         # 3: off-thread
+           event(3003, helper, 17, (worker, 0, 0, 0)),
+           mount_event(3004, helper, new[0], b"/b"),                         # 5: inherited
+           mount_event(3005, worker, new[0], b"/c", MS_BIND),                # the job's first step
+           mount_event(3006, other, root[0], b"/d"),                         # 7: after it: none
+           # the shim's verdict wins over the order of the log
+           mount_event(3007, other, root[0], b"/e", 0, (worker, new[0])),    # 8: off-thread
+           event(3008, other, 15, (2, 0x20000, 0, 0), ns(root, new)),         # other joins too
+           event(3009, other, 15, (2, 0x20000, 0, 0), ns(new, root)),         # and goes back
+           mount_event(3010, other, root[0], b"/f", 0)]                      # 11: verdict: none
+    d = LogDir()
+    write_log(os.path.join(d.path, "guard.synthetic.%d.log" % pid), pid, evs)
+    status, report, _ = analyze(d.path)
+    _, text, _ = analyze(d.path, fmt="text")
+    d.cleanup()
+    (p,) = report["processes"]
+    tl = p["namespaces"]
+    marks = {e["target"]: e["mark"] for e in tl if e["call"] == "mount"}
+    off = {"kind": "off-thread", "changed_by": worker, "changed_with": "unshare",
+           "expected": "mnt:[4026532999]"}
+    assert marks["/"] is None and marks["/c"] is None, marks
+    assert marks["/a"] == off and marks["/e"] == off, marks
+    assert marks["/b"] == dict(off, kind="other-thread"), marks
+    assert marks["/d"] is None and marks["/f"] is None, marks
+    # the flags after the target are not part of it
+    assert [e["target"] for e in tl if e["call"] == "mount"] == ["/", "/a", "/b", "/c", "/d", "/e", "/f"]
+    sec = timeline_section(text, pid)
+    assert sec.count("OFF-THREAD") == 2, sec

@@ -59,13 +59,17 @@
     "modules. Stack: call."
 
 #define DESCRIPTION_GUARD_FK_NAMESPACE_OFF_THREAD \
-    "unshare() and setns() change only the calling thread; mount, umount, pivot_root, " \
-    "chroot, socket, sethostname, fork/posix_spawn and exec act in or inherit the " \
-    "calling thread's namespaces. Fires when, after thread T changed namespace kind K, a " \
-    "K-sensitive call runs on another thread whose K namespace is not T's new one: the " \
-    "call acts on a namespace the job did not set up (unshare on one thread, mount on " \
-    "another). With the flag hazard: the call landed in the right namespace this time, " \
-    "but nothing ties the steps to one thread. Stacks: unshare and mount or call."
+    "unshare() and setns() move only the calling thread; mount, umount, pivot_root and " \
+    "chroot act in its mount namespace, socket in its network namespace, sethostname in " \
+    "its UTS namespace, and fork/posix_spawn and exec hand all its namespaces on. Fires " \
+    "when such a call begins on a thread left behind: not in a namespace it moved into " \
+    "itself, but in the one another thread's unshare/setns left, while that move was " \
+    "pending (its thread had made no call in the new namespace yet; changing mount " \
+    "propagation does not count) or was an unshare by a thread of the same pool (same " \
+    "start routine, same place). The job's next step ran outside the namespace the job " \
+    "set up (unshare on one thread, mount or exec on another). Never for a thread in " \
+    "its own namespace (one thread per container), an inherited one, or after a thread " \
+    "came back from a visit. Stacks: unshare and mount or call."
 
 #define DESCRIPTION_GUARD_FK_PROC_SELF_NS_MISMATCH \
     "Fires when a thread opens or reads /proc/self/ns/K, /proc/<pid>/ns/K or the main " \

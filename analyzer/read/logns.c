@@ -3,11 +3,17 @@
  *
  * While a log is read, its NS_CHANGE and NS_CALL events are kept (the
  * first LG_NS_TIMELINE_MAX of them; the rest are counted), and each
- * mount-family call is judged against the latest successful change of the
- * mount namespace in the process, as the shim's namespace-off-thread rule
- * does (preload/ns.c): a call on another thread than that change's, in a
- * mount namespace that is not the one the change set up, is marked
- * off-thread; in that namespace, other-thread.  The judgement is made over
+ * mount-family call is marked by the namespace-off-thread rule: off-thread
+ * when the shim found it left behind (its verdict follows the target in
+ * the record; the shim knew when the call began and whose peer its thread
+ * was), other-thread when its thread is in a namespace another thread
+ * moved into without having moved itself (it inherited it).  A record
+ * without the verdict (an earlier shim's) is judged here by the same rule
+ * (common/guard_ns_rule.h, the shim's code), over the order of the log and
+ * without peers.  The moves come from NS_CHANGE events; the steps that end
+ * a pending move from NS_CALL events (a mount that only changes
+ * propagation is no step) and from SPAWN and EXEC events (a child or a new
+ * program starts in the thread's namespaces).  The judgement is made over
  * every event of the log, kept or not.
  *
  * THREAD_START events say which thread created which (a new thread starts
@@ -22,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard_ns_rule.h"
+
 struct ns_tstart {
     uint64_t seq;
     uint64_t time_ns;
@@ -34,10 +42,7 @@ struct tid_set {
 };
 
 struct lg_ns_state {
-    bool have_change;           /* a successful change of the mount namespace was seen */
-    uint32_t change_tid;
-    uint32_t change_call;
-    uint64_t change_ino;        /* the mount namespace it set up */
+    struct guard_ns_rule rule;  /* the threads' moves, as the shim keeps them */
     struct ns_tstart *ts;       /* THREAD_START events, in log order */
     size_t nts, ts_cap;
     size_t ts_dropped;
@@ -59,34 +64,81 @@ static bool change_payload(const struct lg_event *ev, struct guard_ns_change_pay
     return true;
 }
 
-static void judge_call(const struct lg_ns_state *s, struct lg_ns_entry *e)
+/* The shim's flags and verdict after an NS_CALL's target and its NUL
+ * (false: a log of an earlier shim, or no target). */
+static bool call_tail(const struct lg_event *ev, struct guard_ns_call_tail *tail)
 {
-    uint64_t mine = e->ev.args[3];
-    if (!s->have_change || s->change_tid == e->ev.tid || !mine || !s->change_ino)
-        return;
-    e->mark = mine != s->change_ino ? LG_NS_MARK_OFF_THREAD : LG_NS_MARK_OTHER_THREAD;
-    e->changer_tid = s->change_tid;
-    e->changer_call = s->change_call;
-    e->changer_ino = s->change_ino;
+    const char *nul = ev->payload ? memchr(ev->payload, '\0', ev->payload_len) : NULL;
+    if (!nul || (size_t)(nul + 1 - ev->payload) + sizeof *tail > ev->payload_len)
+        return false;
+    memcpy(tail, nul + 1, sizeof *tail);
+    return true;
 }
 
-static void note_change(struct lg_ns_state *s, const struct lg_event *ev)
+/* A mount-family call (event number `now`): its mark.  The shim's verdict
+ * when the log has it (it knows when the call began; the log only when it
+ * ended), else the rule over the log's order.  A mount without its flags
+ * is given the benefit of the doubt: a set-up, no step. */
+static void judge_call(struct lg_ns_state *s, struct lg_ns_entry *e, uint64_t now)
+{
+    const int k = GUARD_NSK_MNT;
+    uint64_t mine = e->ev.args[3];
+    struct guard_ns_call_tail tail;
+    bool verdict = call_tail(&e->ev, &tail);
+    bool setup = e->ev.args[0] == GUARD_NS_MOUNT &&
+                 (!verdict || guard_ns_rule_propagation_only(tail.mount_flags));
+    if (guard_ns_rule_own_step(&s->rule, e->ev.tid, k, setup, now))
+        return;
+    if (verdict && tail.left_by_tid) {
+        e->mark = LG_NS_MARK_OFF_THREAD;
+        e->changer_tid = tail.left_by_tid;
+        e->changer_call = tail.left_by_call;
+        e->changer_ino = tail.left_by_ino;
+        return;
+    }
+    const struct guard_ns_thread *t =
+        verdict ? NULL : guard_ns_rule_left_behind(&s->rule, e->ev.tid, k, mine, now, 0);
+    e->mark = LG_NS_MARK_OFF_THREAD;
+    if (!t) {
+        t = guard_ns_rule_moved_into(&s->rule, e->ev.tid, k, mine);
+        e->mark = LG_NS_MARK_OTHER_THREAD;
+    }
+    if (!t) {
+        e->mark = LG_NS_MARK_NONE;
+        return;
+    }
+    e->changer_tid = t->tid;
+    e->changer_call = t->k[k].call;
+    e->changer_ino = t->k[k].cur;
+}
+
+static void note_change(struct lg_ns_state *s, const struct lg_event *ev, uint64_t now)
 {
     struct guard_ns_change_payload p;
     if ((int64_t)ev->args[2] != 0 || !change_payload(ev, &p))
         return;
-    unsigned k = GUARD_NSK_MNT - 1;
-    if (p.after[k] == p.before[k] || !p.after[k])
-        return;
-    s->have_change = true;
-    s->change_tid = ev->tid;
-    s->change_call = (uint32_t)ev->args[0];
-    s->change_ino = p.after[k];
+    if (ev->args[0] != GUARD_NS_UNSHARE && ev->args[0] != GUARD_NS_SETNS)
+        return; /* clone: the caller stays where it is */
+    for (int k = 1; k < GUARD_NSK_COUNT_; k++)
+        guard_ns_rule_moved(&s->rule, ev->tid, k, p.before[k - 1], p.after[k - 1], ev->stack_id,
+                            (uint32_t)ev->args[0], 0, now);
+}
+
+/* A spawn or an exec: a step of every kind on its thread. */
+static void note_step(struct lg_ns_state *s, const struct lg_event *ev, uint64_t now)
+{
+    for (int k = 1; k < GUARD_NSK_COUNT_; k++)
+        guard_ns_rule_own_step(&s->rule, ev->tid, k, 0, now);
 }
 
 void lg_ns_event(struct reader *r, const struct lg_event *ev)
 {
     struct lg_log *log = r->log;
+    if (ev->kind == GUARD_EV_SPAWN || ev->kind == GUARD_EV_EXEC) {
+        if (r->ns) /* (no state yet: no move yet) */
+            note_step(r->ns, ev, log->nevents);
+        return;
+    }
     struct lg_ns_state *s = ns_state(r);
     if (ev->kind == GUARD_EV_THREAD_START) {
         if (s->nts >= LG_NS_THREADS_MAX) {
@@ -103,9 +155,9 @@ void lg_ns_event(struct reader *r, const struct lg_event *ev)
     e.ev = *ev;
     e.seq = log->nevents;
     if (ev->kind == GUARD_EV_NS_CALL)
-        judge_call(s, &e);
+        judge_call(s, &e, e.seq);
     else
-        note_change(s, ev);
+        note_change(s, ev, e.seq);
     if (log->nns_events >= LG_NS_TIMELINE_MAX) {
         log->ns_dropped++;
         log->ns_dropped_off_thread += e.mark == LG_NS_MARK_OFF_THREAD;

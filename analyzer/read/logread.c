@@ -1048,6 +1048,11 @@ char *lg_payload_text(const struct lg_event *ev)
     if (!ev->payload)
         return xstrdup("");
     size_t n = ev->payload_len;
+    if (ev->kind == GUARD_EV_NS_CALL) { /* the path; binary after its NUL */
+        const char *nul = memchr(ev->payload, '\0', n);
+        if (nul)
+            n = (size_t)(nul - ev->payload);
+    }
     while (n && ev->payload[n - 1] == '\0')
         n--;
     char *s = xmalloc(n + 1);

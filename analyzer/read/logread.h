@@ -174,12 +174,12 @@ struct lg_crash {
 #define LG_NS_TIMELINE_MAX 256u
 #define LG_NS_THREADS_MAX (1u << 16)
 
-/* How a mount-family call stands against the latest successful change of
- * the mount namespace in the process (the shim's namespace-off-thread rule). */
+/* How a mount-family call stands under the namespace-off-thread rule
+ * (common/guard_ns_rule.h, the shim's own). */
 enum lg_ns_mark {
-    LG_NS_MARK_NONE = 0,        /* no change yet, on the changing thread, or unknown */
-    LG_NS_MARK_OFF_THREAD = 1,  /* another thread, in another mount namespace */
-    LG_NS_MARK_OTHER_THREAD = 2,/* another thread, in the namespace the change set up */
+    LG_NS_MARK_NONE = 0,        /* in a namespace its thread moved into, no move to judge by, or unknown */
+    LG_NS_MARK_OFF_THREAD = 1,  /* left behind: in the namespace another thread's pending move left */
+    LG_NS_MARK_OTHER_THREAD = 2,/* in the namespace another thread moved into, without moving itself */
 };
 
 /* One entry of a log's namespace timeline (logns.c). */
@@ -187,9 +187,9 @@ struct lg_ns_entry {
     struct lg_event ev;         /* NS_CHANGE, NS_CALL or THREAD_START (own payload copy) */
     uint64_t seq;               /* the event's number in the log: log order */
     uint8_t mark;               /* NS_CALL: enum lg_ns_mark */
-    uint32_t changer_tid;       /* marked: the thread of that latest change */
+    uint32_t changer_tid;       /* marked: the thread whose move the mark names */
     uint32_t changer_call;      /* its enum guard_ns_call */
-    uint64_t changer_ino;       /* the mount namespace it set up */
+    uint64_t changer_ino;       /* the mount namespace it moved into */
 };
 
 /* Process events kept per log at most (SPAWN, REAP, EXEC, ...): beyond
@@ -321,8 +321,9 @@ const char *lg_event_kind_name(unsigned kind);
  * and the rest as a vector (*argv, *argc).  Everything is a fresh copy. */
 void lg_split_payload(const struct lg_event *ev, char **first, char ***argv, size_t *argc);
 void lg_free_strv(char **v, size_t n);
-/* The payload as one line: its NULs as blanks, trailing ones dropped
- * (fresh copy; "" when there is none). */
+/* The payload as one line: its NULs as blanks, trailing ones dropped; an
+ * NS_CALL's, its path (up to its NUL: binary follows) (fresh copy; "" when
+ * there is none). */
 char *lg_payload_text(const struct lg_event *ev);
 
 #endif /* ANALYZER_LOGREAD_H */

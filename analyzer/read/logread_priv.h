@@ -128,7 +128,7 @@ void lg_crash_free(struct lg_crash *c);
 
 /* ---- logns.c: the namespace timeline ---- */
 
-/* An NS_CHANGE, NS_CALL or THREAD_START event. */
+/* An NS_CHANGE, NS_CALL, THREAD_START, SPAWN or EXEC event. */
 void lg_ns_event(struct reader *r, const struct lg_event *ev);
 /* At the end of the log: the thread starts the timeline needs join it;
  * the reading state goes. */

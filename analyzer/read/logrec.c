@@ -272,7 +272,8 @@ static void add_event(struct reader *r, const struct lg_event *ev)
     lg_crash_hist_event(r, ev);
 
     if (ev->kind == GUARD_EV_NS_CHANGE || ev->kind == GUARD_EV_NS_CALL ||
-        ev->kind == GUARD_EV_THREAD_START)
+        ev->kind == GUARD_EV_THREAD_START || ev->kind == GUARD_EV_SPAWN ||
+        ev->kind == GUARD_EV_EXEC)
         lg_ns_event(r, ev);
     if (ev->kind == GUARD_EV_EXEC)
         r->exec_pending = true;

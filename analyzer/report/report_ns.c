@@ -8,9 +8,9 @@
  *     +0.001161s T20537 unshare(CLONE_NEWNS)        mnt:[4026532177] -> mnt:[4026532178]
  *     +0.001234s T20536 mount("/tmp/x/resolv.conf")  in mnt:[4026532177]  <- OFF-THREAD: ...
  *
- * A mount-family call on another thread than the latest change of the
- * mount namespace, in another namespace than the one that change set up,
- * is marked: that is the namespace-off-thread finding, seen in order.
+ * A mount-family call the namespace-off-thread rule finds left behind is
+ * marked (logns.c judges: the shim's verdict in the log, else the rule by
+ * the log's order): that is the finding, seen in order.
  *
  * JSON: each entry of "processes" gets "namespaces" (always; [] without
  * namespace events), "namespaces_dropped" and "namespace_threads".
