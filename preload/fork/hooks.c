@@ -314,6 +314,7 @@ GUARD_EXPORT int system(const char *command)
     struct guard_hook h;
     if (guard_hook_begin_counted(&h)) {
         guard_children_fork_unsafe_call("system");
+        guard_ns_before_spawn_or_exec("system");
         uint32_t stack = guard_fork_walk_capture();
         int threads = guard_threads_count();
         char *const argv[] = {"sh", "-c", (char *)command, NULL};
@@ -340,6 +341,7 @@ GUARD_EXPORT FILE *popen(const char *command, const char *mode)
     if (!guard_hook_begin_counted(&h))
         return GUARD_REAL(popen)(command, mode);
     guard_children_fork_unsafe_call("popen");
+    guard_ns_before_spawn_or_exec("popen");
     uint32_t stack = guard_fork_walk_capture();
     int threads = guard_threads_count();
     guard_hook_end(&h);
@@ -420,6 +422,7 @@ GUARD_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...
     struct guard_hook h;
     int entered = process && guard_hook_begin_counted(&h);
     if (entered) {
+        guard_ns_before_spawn_or_exec("clone");
         spawn_stack = guard_fork_walk_capture();
         threads = guard_threads_count();
         if (copy && !fork_in_progress()) {
