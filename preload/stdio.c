@@ -131,34 +131,32 @@ GUARD_EXPORT void setbuf(FILE *stream, char *buf)
     }
 }
 
-/* The buffer is the stream's until fclose has flushed it. */
-GUARD_EXPORT int fclose(FILE *stream)
+/* The stream's file was closed (fclose, freopen: the new file gets a
+ * buffer of libc's own); returns result. */
+static FILE *reopened(FILE *result, FILE *stream)
 {
-    int rc = GUARD_REAL(fclose)(stream);
     int saved = errno;
     stream_closed(stream);
     errno = saved;
-    return rc;
+    return result;
 }
 
-/* freopen flushes and closes the old file; the new one gets a buffer of
- * libc's own. */
 GUARD_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 {
-    FILE *f = GUARD_REAL(freopen)(path, mode, stream);
-    int saved = errno;
-    stream_closed(stream);
-    errno = saved;
-    return f;
+    return reopened(GUARD_REAL(freopen)(path, mode, stream), stream);
 }
 
 GUARD_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 {
-    FILE *f = GUARD_REAL(freopen64)(path, mode, stream);
-    int saved = errno;
-    stream_closed(stream);
-    errno = saved;
-    return f;
+    return reopened(GUARD_REAL(freopen64)(path, mode, stream), stream);
+}
+
+/* The buffer is the stream's until fclose has flushed it. */
+GUARD_EXPORT int fclose(FILE *stream)
+{
+    int rc = GUARD_REAL(fclose)(stream);
+    (void)reopened(NULL, stream);
+    return rc;
 }
 
 GUARD_EXPORT int fcloseall(void)

@@ -7,7 +7,7 @@ import shutil
 import struct
 import subprocess
 
-from harness import LogDir, analyze, findings, prog, run, test
+from harness import LogDir, analyze, findings, prog, run, shim, test
 
 MAGIC = 0x474F4C4452415547
 SYNC = 0xA11C
@@ -285,16 +285,22 @@ def missing_and_unreadable_paths_are_input_errors():
     d.cleanup()
 
 
+def _private_mounts():
+    """Can this test mount in a mount namespace of its own (root, unshare)?"""
+    if os.geteuid() == 0 and not subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        return True
+    print("     skipped: needs root and unshare(2)")
+    return False
+
+
 @test
 def a_full_file_system_stops_the_log_says_so_and_leaves_no_empty_files():
     # In a private mount namespace, on a 2 MiB tmpfs: a process that fills
     # it has its log's header marked (GUARD_FILE_NO_SPACE), for the
     # analyzer to know its log is cut, not its life; then, with the file
     # system full, a new process leaves no file and says so once.
-    if os.geteuid() != 0 or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
-        print("     skipped: needs root and unshare(2)")
+    if not _private_mounts():
         return
-    from harness import shim
     d = LogDir()
     script = ("D=$(mktemp -d) && mount -t tmpfs -o size=2m none $D && "
               "LD_PRELOAD={shim} GUARD_OPTIONS=log_dir=$D:pool_protect=0:verbosity=0 {flood} 300 && "
@@ -327,10 +333,8 @@ def a_log_goes_on_when_its_directory_is_mounted_over():
     # over its log's directory, then logs 400k events: the log is still
     # the file the shim created, and is complete (it stopped at the first
     # growth when it was opened again by its path).
-    if os.geteuid() != 0 or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
-        print("     skipped: needs root and unshare(2)")
+    if not _private_mounts():
         return
-    from harness import shim
     d = LogDir()
     env = dict(os.environ, LD_PRELOAD=shim(), GUARD_OPTIONS="log_dir=%s:pool_protect=0" % d.path)
     r = subprocess.run(["unshare", "-m", prog("log_dir_mounted_over"), d.path], env=env,
