@@ -448,10 +448,10 @@ static void report_caught(struct pool_obj *o, struct shard *s, uintptr_t addr, u
     const char *what = access == GUARD_ACCESS_WRITE ? "write" : access == GUARD_ACCESS_READ ? "read" : "access";
     if (call)
         guard_fmt(f.summary, sizeof f.summary,
-                  "%s() by thread T%d %s object %p (%zu bytes) of pool %p at offset %ld after "
-                  "thread T%d put it back (the kernel got EFAULT)",
-                  call, (int)f.tid, access == GUARD_ACCESS_WRITE ? "wrote into" : "read from",
-                  (void *)o->obj, o->size, o->pool, f.offset, (int)o->put_tid);
+                  "the kernel %s object %p (%zu bytes) of pool %p at offset %ld for thread T%d's "
+                  "%s() after thread T%d put it back (the call got EFAULT)",
+                  access == GUARD_ACCESS_WRITE ? "wrote into" : "read from", (void *)o->obj, o->size,
+                  o->pool, f.offset, (int)f.tid, call, (int)o->put_tid);
     else
         guard_fmt(f.summary, sizeof f.summary,
                   "%s by thread T%d at %p: offset %ld in object %p (%zu bytes) of pool %p, "

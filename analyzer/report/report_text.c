@@ -84,7 +84,11 @@ static void print_heading(FILE *out, const struct fnd *f)
 {
     const struct lg_finding *rec = f->rec;
     fprintf(out, "==%u== ERROR: libguard: %s", f->log->hdr.pid, f->kind_name);
-    if (rec->obj || rec->pool) {
+    if (f->kind == GUARD_FK_VDSO_LOW_STACK && rec->obj) { /* the stack the call ran on */
+        fprintf(out, " on the stack at 0x%" PRIx64, rec->obj);
+        if (rec->size)
+            fprintf(out, " of %" PRIu64 " %s", rec->size, plural(rec->size, "byte", "bytes"));
+    } else if (rec->obj || rec->pool) {
         fprintf(out, " on object 0x%" PRIx64, rec->obj);
         if (rec->size)
             fprintf(out, " of %" PRIu64 " %s", rec->size, plural(rec->size, "byte", "bytes"));
@@ -162,12 +166,12 @@ static void print_details(FILE *out, const struct report *r, const struct fnd *f
     }
     if (rec->addr) {
         fprintf(out, " at 0x%" PRIx64, rec->addr);
-        if (rec->obj)
+        if (rec->obj && f->kind != GUARD_FK_VDSO_LOW_STACK)
             fprintf(out, " (offset %" PRId64 " in the object)", rec->offset);
     }
     if (child)
         print_child(out, r, f);
-    else if (rec->other_tid)
+    else if (rec->other_tid && rec->other_tid != rec->tid)
         fprintf(out, ", other thread %u", rec->other_tid);
     fputc('\n', out);
     if (rec->flags) {
