@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "crash.h"
@@ -478,6 +479,19 @@ static bool *processes_shown(const struct report *r)
             if (f->kind == GUARD_FK_UNREAPED_CHILD || f->kind == GUARD_FK_PUT_WHILE_CHILD_RUNNING)
                 mark_with_ancestors(shown, pt_finding_child(t, log, rec));
         }
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        const struct pt_node *n = t->nodes[i];
+        bool matters = n->crashed || n->end == PT_END_KILLED || n->end == PT_END_KILLED_MAYBE ||
+                       n->end == PT_END_LOG_CUT;
+        for (size_t k = 0; k < n->nlogs && !matters; k++) {
+            const struct lg_log *log = n->logs[k];
+            matters = log->corrupt || log->dropped_events;
+            for (size_t m = 0; m < r->notes->n && !matters; m++)
+                matters = r->notes->v[m].log && strcmp(r->notes->v[m].log, log->path) == 0;
+        }
+        if (matters)
+            mark_with_ancestors(shown, n);
     }
     for (size_t i = 0; i < r->db->n; i++) {
         const struct fnd *f = r->db->sorted[i];
