@@ -107,13 +107,14 @@ def analyze(paths, fmt="json", asan=True, extra=()):
     return r.returncode, out, r.stderr
 
 
-def run_and_analyze(name, options="", args=()):
+def run_and_analyze(name, options="", args=(), extra=()):
     """Run a test program (or an argv list) under the shim in a fresh log
-    directory and analyze it: (completed process, analyzer status, report)."""
+    directory and analyze it: (completed process, analyzer status, report).
+    extra: analyzer arguments (--verbose: every process in "processes")."""
     d = LogDir()
     argv = name if isinstance(name, list) else [prog(name), *args]
     r = run(argv, log_dir=d.path, options=options)
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=extra)
     d.cleanup()
     return r, status, report
 

@@ -20,7 +20,7 @@ def analyzed(argv, options="", **kw):
     process, JSON report, text report, verbose text report)."""
     d = LogDir()
     r = run(argv, log_dir=d.path, options=options, **kw)
-    _, report, _ = analyze(d.path)
+    _, report, _ = analyze(d.path, extra=("--verbose",))
     _, text, _ = analyze(d.path, fmt="text")
     _, verbose, _ = analyze(d.path, fmt="text", extra=("--verbose",))
     d.cleanup()

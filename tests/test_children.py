@@ -109,7 +109,7 @@ def a_vfork_child_waiting_on_its_parents_memory_changes_nothing_for_the_other_th
     d = LogDir()
     r = run([prog("vfork_threads")], log_dir=d.path)
     time.sleep(0.6)
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     d.cleanup()
     assert r.returncode == 3 and r.stdout == "exiting\n", (r.returncode, r.stdout, r.stderr)
     (p,) = [p for p in report["processes"] if p["exe"].endswith("vfork_threads")]
@@ -156,7 +156,7 @@ def thousand_forks_from_8_threads_no_deadlock_no_lost_child():
     d = LogDir()
     r = run([prog("fork_storm")], log_dir=d.path, timeout=120)
     assert r.returncode == 0 and "reaped 1000" in r.stdout, r.stdout + r.stderr
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     assert status == 0 and report["findings"] == [], report["findings"][:2]
     parent = [p for p in report["processes"] if p["ppid"] == os.getpid()]
     assert len(parent) == 1
@@ -222,7 +222,7 @@ def real_programs_that_spawn_a_lot_run_clean():
         assert guarded.returncode == plain.returncode == 0, (argv, guarded.stderr)
         assert guarded.stdout == plain.stdout, (argv, guarded.stdout, plain.stdout)
         assert "libguard" not in guarded.stderr, guarded.stderr
-    status, report, err = analyze(logs)
+    status, report, err = analyze(logs, extra=("--verbose",))
     assert status == 0, [f["summary"] for f in report["findings"]]
     assert len(report["processes"]) >= 15, "the shim followed the children: %d" % len(report["processes"])
     d.cleanup()
@@ -255,7 +255,7 @@ def child_without_a_log_still_shown_from_the_parents_records():
     r = run([sys.executable, "-c", "import subprocess,sys; subprocess.run([sys.argv[1]])", static],
             log_dir=d.path)
     assert r.returncode == 0
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     kids = [p for p in report["processes"] if p.get("spawn") and p["exe"] and "plain_static" in (
         p["exe"] + " ".join(p.get("argv") or []))]
     assert kids, [(p["pid"], p["exe"]) for p in report["processes"]]
@@ -274,7 +274,7 @@ def a_fork_site_reused_with_other_callers_above_gives_each_child_its_own_stack()
     assert r.returncode == 0, r.stderr
     pids = [int(x) for x in r.stdout.split()]
     assert len(pids) == 40, r.stdout
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     procs = {p["pid"]: p for p in report["processes"]}
     callers = [("via_a", "CALL_FROM_A", "MAIN_A1"), ("via_b", "CALL_FROM_B", "MAIN_B1"),
                ("via_a", "CALL_FROM_A", "MAIN_A2"), ("via_b", "CALL_FROM_B", "MAIN_B2")]
@@ -304,7 +304,7 @@ def a_forked_childs_exec_stack_is_where_it_called_exec():
         r = run([prog("exec_sites")], log_dir=d.path)
         assert r.returncode == 0, r.stderr
         assert len(d.logs()) == 1, "only the parent writes a log: %s" % d.logs()
-        status, report, _ = analyze(d.path)
+        status, report, _ = analyze(d.path, extra=("--verbose",))
         told = {p["argv"][-1]: p["exec_chain"][-1] for p in report["processes"]
                 if p["exec_chain"] and p["exec_chain"][-1]["log"] is None}
         assert set(told) == {"direct", "helper", "again", "stale", "thread"}, report["processes"]
@@ -350,7 +350,7 @@ def exec_of_a_child_outliving_its_parent_or_in_a_new_pid_namespace_is_shown():
     while len(d.logs()) < 2 and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(0.1)  # the child's log is complete once /bin/true has run
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     (orphan,) = [p for p in report["processes"] if p["ppid"] != os.getpid()]
     assert orphan["exe"] == "/bin/true" and orphan["argv"] == ["true", "orphan"], orphan
     d.cleanup()
@@ -363,7 +363,7 @@ def exec_of_a_child_outliving_its_parent_or_in_a_new_pid_namespace_is_shown():
         return
     assert r.returncode == 0, r.stderr
     assert len(d.logs()) == 1, d.logs()
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     (child,) = [p for p in report["processes"] if p["ppid"] != os.getpid()]
     assert child["exe"] == "/bin/true" and child["argv"] == ["true", "pidns"], child
     assert not child["has_log"] and child["exec_chain"][-1]["stack"], child
@@ -385,7 +385,7 @@ def exec_board_survives_forks_from_signal_handlers_and_a_full_board():
         r = run([prog("fork_in_signal_handlers"), "interleave", "300"], log_dir=d.path,
                 options="verbosity=0")
         assert r.returncode == 0, r.stderr
-        status, report, _ = analyze(d.path)
+        status, report, _ = analyze(d.path, extra=("--verbose",))
         kids = [p for p in report["processes"] if p["ppid"] != os.getpid()]
         assert len(kids) >= 300, len(kids)
         for p in kids:
@@ -400,7 +400,8 @@ def exec_board_survives_forks_from_signal_handlers_and_a_full_board():
         d.cleanup()
     # SIGCHLD ignored: the parent never reaps, its 256 board slots stay
     # taken, and the children after them say what they ran themselves.
-    r, status, report = run_and_analyze("exec_told_late", options="verbosity=0", args=("ignored",))
+    r, status, report = run_and_analyze("exec_told_late", options="verbosity=0", args=("ignored",),
+                                        extra=("--verbose",))
     assert r.returncode == 0, r.stderr
     kids = [p for p in report["processes"] if p["ppid"] != os.getpid()]
     assert len(kids) == 300 and all(p["exe"] == "/bin/true" for p in kids), \
@@ -412,7 +413,7 @@ def clone_children_get_their_own_log_and_tell_their_exec():
     # clone() without CLONE_VM copies the parent like fork() but runs no
     # atfork handler: the shim must still give the child its own log (it
     # used to write into its parent's) and a key on the exec board.
-    r, status, report = run_and_analyze("clone_children", options="verbosity=0")
+    r, status, report = run_and_analyze("clone_children", options="verbosity=0", extra=("--verbose",))
     assert r.returncode == 0, r.stderr
     procs = {p["argv"][-1] if p["argv"] else None: p for p in report["processes"]}
     parent = [p for p in report["processes"] if p["ppid"] == os.getpid()][0]
@@ -437,7 +438,7 @@ def a_child_of_a_raw_fork_system_call_leaves_its_parents_log_alone():
         r = run([prog("raw_fork_child")] + args, log_dir=d.path, options="verbosity=0")
         assert r.returncode == 0, r.stderr
         logs = d.logs()
-        status, report, _ = analyze(d.path)
+        status, report, _ = analyze(d.path, extra=("--verbose",))
         d.cleanup()
         parent = [p for p in report["processes"] if p["has_log"] and not p["forked_child"]]
         assert len(parent) == 1, report["processes"]

@@ -241,7 +241,7 @@ def quiet_processes_leave_no_log_unless_log_always():
     assert r.returncode == 0
     logs = d.logs()
     assert len(logs) == 1 and "pool_uar_fixed" in logs[0], logs
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     (child,) = [p for p in report["processes"] if p["ppid"] != os.getpid()]
     assert not child["has_log"] and child["exe"].endswith("gzip"), child
     assert child["argv"] == ["gzip", "-c"], child["argv"]
@@ -339,7 +339,7 @@ def a_log_goes_on_when_its_directory_is_mounted_over():
     env = dict(os.environ, LD_PRELOAD=shim(), GUARD_OPTIONS="log_dir=%s:pool_protect=0" % d.path)
     r = subprocess.run(["unshare", "-m", prog("log_dir_mounted_over"), d.path], env=env,
                        capture_output=True, text=True, timeout=120)
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     d.cleanup()
     assert r.returncode == 0 and r.stdout == "done\n", (r.returncode, r.stdout, r.stderr)
     (p,) = report["processes"]

@@ -125,7 +125,7 @@ def util_linux_unshare_and_nsenter_run_clean():
     guarded = run(["sh", "-c", script], log_dir=logs)
     assert guarded.returncode == plain.returncode == 0, guarded.stderr
     assert guarded.stdout == plain.stdout == "f\n", (guarded.stdout, plain.stdout)
-    status, report, _ = analyze(logs)
+    status, report, _ = analyze(logs, extra=("--verbose",))
     assert status == 0, [f["summary"] for f in report["findings"]]
     assert len(report["processes"]) >= 5
     d.cleanup()

@@ -18,7 +18,7 @@ def timeline_run(name):
     its logs as JSON and as text: (completed process, JSON, text)."""
     d = LogDir()
     r = run_in_private_mount_ns(name, d.path)
-    _, report, _ = analyze(d.path)
+    _, report, _ = analyze(d.path, extra=("--verbose",))
     _, text, _ = analyze(d.path, fmt="text")
     d.cleanup()
     return r, report, text
@@ -182,7 +182,7 @@ def timeline_is_bounded_and_counts_what_it_left_out():
         evs.append(event(4000 + i, other, 16, (4, 0, 0, root[0]), b"/mnt/%d" % i))
     d = LogDir()
     write_log(os.path.join(d.path, "guard.synthetic.%d.log" % pid), pid, evs)
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     _, text, _ = analyze(d.path, fmt="text")
     d.cleanup()
     (p,) = report["processes"]
@@ -274,7 +274,7 @@ def timeline_marks_follow_the_shims_verdict_or_else_the_rule():
            mount_event(3010, other, root[0], b"/f", 0)]                      # 11: verdict: none
     d = LogDir()
     write_log(os.path.join(d.path, "guard.synthetic.%d.log" % pid), pid, evs)
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     _, text, _ = analyze(d.path, fmt="text")
     d.cleanup()
     (p,) = report["processes"]

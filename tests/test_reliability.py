@@ -347,7 +347,7 @@ def vfork_keeps_vforks_semantics_and_is_recorded():
     native = run([prog("vfork_semantics")], preload=False)
     d = LogDir()
     shimmed = run([prog("vfork_semantics")], log_dir=d.path)
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     d.cleanup()
     assert "written 42" in native.stdout and "ENOENT" in native.stdout, native.stdout
     assert shimmed.stdout == native.stdout, (native.stdout, shimmed.stdout)

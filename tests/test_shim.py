@@ -100,7 +100,7 @@ def short_lived_programs_pay_for_no_unwinder_and_no_log():
     # A program that takes stacks (a pool put) has it loaded by then.
     r = run([prog("pool_uar_fixed")], log_dir=d.path)
     assert r.returncode == 0
-    status, report, _ = analyze(d.path)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
     assert status == 0 and report["processes"], report
     d.cleanup()
 

@@ -48,6 +48,12 @@ static void add_entry(struct baseline *b, const char *fp, const char *kind, cons
 /* A guard-analyze JSON report: "findings" (and "unchanged"). */
 static int load_report(struct baseline *b, json_t *root, const char *path, struct notes *notes)
 {
+    /* reports name their recipe since libguard/v2 */
+    const char *recipe = jstring(root, "fingerprint_recipe");
+    if (!recipe || strcmp(recipe, FP_SARIF_KEY) != 0)
+        notes_add(notes, NOTE_INFO, path, 0, "baseline: made with %s fingerprint recipe (%s, "
+                  "not " FP_SARIF_KEY "): its findings match none of this report's (make the "
+                  "baseline again)", recipe ? "another" : "an older", recipe ? recipe : FP_SARIF_KEY_V1);
     static const char *const arrays[] = {"findings", "unchanged"};
     for (size_t a = 0; a < 2; a++) {
         json_t *arr = json_object_get(root, arrays[a]);
@@ -82,6 +88,7 @@ static int load_report(struct baseline *b, json_t *root, const char *path, struc
 /* A SARIF log of ours: runs[*].results[*].partialFingerprints. */
 static int load_sarif(struct baseline *b, json_t *root, const char *path, struct notes *notes)
 {
+    bool old = false, *old_recipe = &old;
     size_t r, i;
     json_t *run, *res;
     json_array_foreach(json_object_get(root, "runs"), r, run) {
@@ -89,7 +96,14 @@ static int load_sarif(struct baseline *b, json_t *root, const char *path, struct
         if (!json_is_array(results))
             continue;
         json_array_foreach(results, i, res) {
-            const char *fp = jstring(json_object_get(res, "partialFingerprints"), FP_SARIF_KEY);
+            json_t *pf = json_object_get(res, "partialFingerprints");
+            const char *fp = jstring(pf, FP_SARIF_KEY);
+            if (!fp && (fp = jstring(pf, FP_SARIF_KEY_V1)) && !*old_recipe) {
+                *old_recipe = true;
+                notes_add(notes, NOTE_INFO, path, 0, "baseline: made with the older fingerprint "
+                          "recipe " FP_SARIF_KEY_V1 ": its findings match none of this report's "
+                          "(make the baseline again)");
+            }
             if (!fp || !valid_fingerprint(fp)) {
                 notes_add(notes, NOTE_ERROR, path, 0, "baseline: runs[%zu].results[%zu] has no "
                           "partialFingerprints \"" FP_SARIF_KEY "\" (not a libguard SARIF log?)",

@@ -2,7 +2,9 @@
  * findings.c — building the report's findings from FINDING records.
  *
  * Each record is symbolized (every stack it names), given a folding key
- * (kind + top FND_KEY_FRAMES frames of every stack), and either starts a
+ * (kind + the key frames of every stack, as the fingerprint chooses them
+ * (fingerprint.h), with lines except for a crash; + what a child ran, for
+ * the child kinds), and either starts a
  * new finding or adds to the count of an existing one.  The first
  * occurrence is the one shown (its pid, tid and details); later ones add
  * to `count` and to the set of pids.  The reader has already folded the
@@ -153,7 +155,7 @@ static void key_frame(FILE *k, const struct sym_frame *fr, bool lines)
     fputc('\x1e', k);
 }
 
-static char *make_key(const struct fnd *f)
+static char *make_key(const struct fnd_db *db, const struct fnd *f)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -164,10 +166,16 @@ static char *make_key(const struct fnd *f)
     for (size_t i = 0; i < f->nstacks; i++) {
         const struct fnd_stack *s = &f->stacks[i];
         fprintf(k, "%s\x1d", s->role);
-        size_t n = s->sym->n < FND_KEY_FRAMES ? s->sym->n : FND_KEY_FRAMES;
+        size_t idx[FND_KEY_FRAMES];
+        size_t n = fp_key_frames(s->sym, fp_stack_module_only(f, s), idx);
         for (size_t j = 0; j < n; j++)
-            key_frame(k, &s->sym->frames[j], f->kind != GUARD_FK_CRASH);
+            key_frame(k, &s->sym->frames[idx[j]], f->kind != GUARD_FK_CRASH);
         fputc('\x1d', k);
+    }
+    char *child = fp_child_command(db, f);
+    if (child) {
+        fprintf(k, "child\x1d%s\x1d", child);
+        free(child);
     }
     if (fclose(k) != 0 || !buf) {
         free(buf);
@@ -242,7 +250,7 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
             f->log = log;
             f->rec = rec;
             build_stacks(db, f, log, rec, sym, &dup_role);
-            f->key = make_key(f);
+            f->key = make_key(db, f);
 
             struct fnd *old = NULL;
             HASH_FIND_STR(db->table, f->key, old);
@@ -273,7 +281,7 @@ void fnd_build(struct fnd_db *db, struct lg_log *const *logs, size_t nlogs,
         qsort(db->all, db->nall, sizeof *db->all, cmp_fnd);
     for (size_t i = 0; i < db->nall; i++) {
         struct fnd *f = db->all[i];
-        fp_compute(f);
+        fp_compute(db, f);
         if (f->kind == GUARD_FK_CRASH)
             crash_build(db, f, sym);
         /* the shim's own suppressions (GUARD_OPTIONS suppressions=FILE) */

@@ -3,6 +3,7 @@
  *
  * The shape is a fixed contract (DESIGN.md section 6):
  *   {"findings": [...], "processes": [...], "notes": [...], "summary": {...}}
+ * ("processes": those that matter to a finding, or all with --verbose)
  * Each finding has kind, pid, tid, summary, count, and stacks: {role:
  * [frame...]}, a frame being {"pc","module","function","file","line"}.
  * Fields beyond that are extensions (allowed: consumers ignore unknown
@@ -18,9 +19,11 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "crash.h"
+#include "fingerprint.h"
 #include "report_json.h"
 
 json_t *rj_str(const char *s)
@@ -439,6 +442,66 @@ static json_t *process_json(const struct pt_node *n)
     return p;
 }
 
+/* ---- which processes the report shows -----------------------------------
+ * A nightly run has thousands of processes and a clean one matters to no
+ * finding: without --verbose the report shows the processes that matter to
+ * a reported finding (the process of each of its occurrences, the child a
+ * child kind names, the children a crash links to) and their ancestors, so
+ * that every "parent" and "process" id in it names a process shown; the
+ * summary counts the others ("processes_omitted").  --verbose: them all. */
+
+static void mark_with_ancestors(bool *shown, const struct pt_node *n)
+{
+    for (; n && !shown[n->id]; n = n->parent)
+        shown[n->id] = true;
+}
+
+static bool reported(const struct fnd *f)
+{
+    return f && !f->suppressed && !f->known;
+}
+
+/* NULL: all of them. */
+static bool *processes_shown(const struct report *r)
+{
+    const struct ptree *t = &r->db->tree;
+    if (r->verbose || !t->n)
+        return NULL;
+    bool *shown = xcalloc(t->n, sizeof *shown);
+    for (size_t i = 0; i < r->nlogs; i++) {
+        const struct lg_log *log = r->logs[i];
+        for (size_t k = 0; k < log->nfindings; k++) {
+            const struct lg_finding *rec = &log->findings[k];
+            const struct fnd *f = rec->owner;
+            if (!reported(f))
+                continue;
+            mark_with_ancestors(shown, pt_node_of_log(t, log));
+            if (f->kind == GUARD_FK_UNREAPED_CHILD || f->kind == GUARD_FK_PUT_WHILE_CHILD_RUNNING)
+                mark_with_ancestors(shown, pt_finding_child(t, log, rec));
+        }
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        const struct pt_node *n = t->nodes[i];
+        bool matters = n->crashed || n->end == PT_END_KILLED || n->end == PT_END_KILLED_MAYBE ||
+                       n->end == PT_END_LOG_CUT;
+        for (size_t k = 0; k < n->nlogs && !matters; k++) {
+            const struct lg_log *log = n->logs[k];
+            matters = log->corrupt || log->dropped_events;
+            for (size_t m = 0; m < r->notes->n && !matters; m++)
+                matters = r->notes->v[m].log && strcmp(r->notes->v[m].log, log->path) == 0;
+        }
+        if (matters)
+            mark_with_ancestors(shown, n);
+    }
+    for (size_t i = 0; i < r->db->n; i++) {
+        const struct fnd *f = r->db->sorted[i];
+        for (size_t k = 0; f->crash && k < f->crash->nlinks; k++)
+            if (f->crash->links[k].kind == CL_CHILD && f->crash->links[k].spawn)
+                mark_with_ancestors(shown, f->crash->links[k].spawn->child);
+    }
+    return shown;
+}
+
 /* Notes are plain strings, the same lines as in the text report:
  * consumers grep them ("END", an offset), they do not parse them. */
 static json_t *note_json(const struct note *nt)
@@ -538,10 +601,16 @@ int report_json(FILE *out, const struct report *r)
     }
     array_end(&w);
 
+    bool *shown = processes_shown(r);
+    size_t nshown = 0;
     array_begin(&w, out, &first, "processes");
     for (size_t i = 0; i < db->tree.n; i++)
-        array_item(&w, process_json(db->tree.nodes[i]));
+        if (!shown || shown[db->tree.nodes[i]->id]) {
+            array_item(&w, process_json(db->tree.nodes[i]));
+            nshown++;
+        }
     array_end(&w);
+    free(shown);
 
     array_begin(&w, out, &first, "notes");
     for (size_t i = 0; i < r->notes->n; i++)
@@ -557,6 +626,10 @@ int report_json(FILE *out, const struct report *r)
     json_object_set_new(sum, "processes", rj_uint(db->tree.n));
     json_object_set_new(sum, "processes_with_log", rj_uint(db->tree.nlogged));
     json_object_set_new(sum, "processes_without_log", rj_uint(db->tree.n - db->tree.nlogged));
+    /* in "processes": all with --verbose, else those that matter to a
+     * finding and their ancestors */
+    json_object_set_new(sum, "processes_shown", rj_uint(nshown));
+    json_object_set_new(sum, "processes_omitted", rj_uint(db->tree.n - nshown));
     json_object_set_new(sum, "logs", rj_uint(r->nlogs));
     size_t runs = 0; /* logs are in operand order: count the changes */
     for (size_t i = 0; i < r->nlogs; i++)
@@ -573,6 +646,8 @@ int report_json(FILE *out, const struct report *r)
     put_member(out, &first, "summary", sum);
 
     json_t *rest = json_object(); /* the small parts */
+    /* what "fingerprint" is a hash of (fingerprint.h); --baseline checks it */
+    json_object_set_new(rest, "fingerprint_recipe", json_string(FP_SARIF_KEY));
     suppressions_json(rest, r);
     if (r->baseline)
         baseline_json(rest, r);

@@ -12,7 +12,7 @@
  * falling back to the innermost symbolized frame; relatedLocations = the
  * same for its other stacks (and, for a crash, where the objects it is
  * linked to were put back); stacks = every stack in full (for a crash,
- * every thread's); partialFingerprints["libguard/v1"] = the fingerprint,
+ * every thread's); partialFingerprints["libguard/v2"] (FP_SARIF_KEY) = the fingerprint,
  * which is what lets a code-scanning service follow a finding from run to
  * run.  Notes become toolExecutionNotifications.
  *
