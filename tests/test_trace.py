@@ -47,7 +47,7 @@ def check_format(doc):
         if e["ph"] == "i":
             assert e.get("s", "t") in ("g", "p", "t"), e
         if e["ph"] in ("s", "f", "b", "e"):
-            assert "id" in e, e
+            assert "id" in e and isinstance(e.get("cat"), str), e
         if e["ph"] == "f":
             assert e.get("bp") in (None, "e"), e
         if "args" in e:
@@ -119,13 +119,25 @@ def trace_is_the_documented_format_with_processes_spawns_pools_and_findings():
         assert e["ts"] >= spawn - 1000 or e["ts"] <= par["ts"] + par["dur"], (e, par)
     # each process's own events within its lifetime (to a microsecond)
     for e in evs:
-        if e["ph"] in ("i", "X") and e.get("cat") in ("finding", "pool") and e["pid"] in procs:
+        if e["ph"] in ("i", "b", "e") and e.get("cat") in ("finding", "pool") and e["pid"] in procs:
             p = procs[e["pid"]]
             assert p["ts"] - 1 <= e["ts"] <= p["ts"] + p["dur"] + 1, (e, p)
-    # pool lifetimes: the object got and put back, on the getting thread
-    pools = [e for e in evs if e.get("cat") == "pool"]
-    assert pools and all(e["ph"] == "X" and e["name"].startswith("object 0x") for e in pools), pools
-    assert doc["otherData"]["pool_lifetimes"] == len(pools)
+    # pool lifetimes: async slices from the get (on the getting thread) to the put
+    begins = {e["id"]: e for e in evs if e.get("cat") == "pool" and e["ph"] == "b"}
+    ends = {e["id"]: e for e in evs if e.get("cat") == "pool" and e["ph"] == "e"}
+    assert begins and set(begins) == set(ends), (begins, ends)
+    for i, b in begins.items():
+        e = ends[i]
+        assert b["name"] == e["name"] == "pool object" and b["pid"] == e["pid"], (b, e)
+        assert b["ts"] <= e["ts"] and b["args"]["object"].startswith("0x"), (b, e)
+        assert b["tid"] == b["args"]["get_tid"], b
+    assert doc["otherData"]["pool_lifetimes"] == len(begins)
+    # the object of the use-after-return was got by the main thread and put back
+    # before the finding
+    uar = fnd["use-after-return"]
+    held = [b for b in begins.values() if b["pid"] == uar["pid"] and b["tid"] == uar["pid"]
+            and ends[b["id"]]["ts"] <= uar["ts"]]
+    assert held and all("put_tid" in b["args"] for b in held), held
     d.cleanup()
 
 
@@ -155,4 +167,19 @@ def run_with_guard_writes_a_trace_to_output():
     doc = json.load(open(out))
     evs = check_format(doc)
     assert any(e.get("name") == "unreaped-child" for e in evs), evs
+    d.cleanup()
+
+
+@test
+def trace_keeps_at_most_10000_pool_lifetimes_and_counts_the_rest():
+    d = LogDir()
+    run([prog("log_flood"), "50"], log_dir=d.path)
+    status, doc = trace_of(d.path)
+    evs = check_format(doc)
+    begins = [e for e in evs if e.get("cat") == "pool" and e["ph"] == "b"]
+    other = doc["otherData"]
+    assert len(begins) == other["pool_lifetimes"] == 10000, (len(begins), other)
+    assert other["pool_lifetimes_dropped"] > 0, other
+    (m,) = [e for e in evs if e["ph"] == "M" and e["name"] == "pool_lifetimes_dropped"]
+    assert m["args"]["count"] == other["pool_lifetimes_dropped"] and m["args"]["kept"] == 10000
     d.cleanup()

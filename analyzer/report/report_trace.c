@@ -13,7 +13,9 @@
  *     spawn also as a flow ("s" in the parent, "f" on the child's track);
  *   - its namespace timeline (unshare, setns, clone, mount...) as instants;
  *   - pool objects' lifetimes, from a get to the put that returned them,
- *     as "X" events on the getting thread (at most TRACE_POOL_MAX in all:
+ *     as nestable async slices ("b" on the getting thread, "e" on the
+ *     putting one; a thread's objects overlap without nesting, which "X"
+ *     slices may not) named "pool object" (at most TRACE_POOL_MAX in all:
  *     the rest are counted in otherData and a metadata event);
  *   - each finding occurrence as an instant named by its kind, scope "p"
  *     (or "t" when it names a thread), args: summary, fingerprint, stacks.
@@ -270,19 +272,26 @@ static void pool_events(struct trace *t, const struct pt_node *n)
             uint64_t end = s->put_time ? s->put_time : log->end_time_ns;
             if (end < s->get_time)
                 end = s->get_time;
-            char *name = xasprintf("object 0x%" PRIx64, s->obj);
-            json_t *e = event(t, "X", name, "pool", pid, s->get_tid, s->get_time);
-            free(name);
-            json_object_set_new(e, "dur", json_real((double)(end - s->get_time) / 1000.0));
+            /* nestable async slices, not "X": the lifetimes of the objects
+             * a thread holds at once overlap without nesting */
+            json_t *b = event(t, "b", "pool object", "pool", pid, s->get_tid, s->get_time);
+            json_object_set_new(b, "id", json_integer((json_int_t)t->pool_spans));
+            json_t *e = event(t, "e", "pool object", "pool", pid,
+                              s->put_time ? s->put_tid : s->get_tid, end);
+            json_object_set_new(e, "id", json_integer((json_int_t)t->pool_spans));
             json_t *args = json_object();
+            char *obj = xasprintf("0x%" PRIx64, s->obj);
+            json_object_set_new(args, "object", json_string(obj));
+            free(obj);
             json_object_set_new(args, "pool", rj_hex(s->pool));
             json_object_set_new(args, "size", rj_uint(s->size));
+            json_object_set_new(args, "get_tid", json_integer(s->get_tid));
             if (s->put_time)
                 json_object_set_new(args, "put_tid", json_integer(s->put_tid));
             else
                 json_object_set_new(args, "put", json_string("never put back (to the end of "
                                                              "the log)"));
-            json_object_set_new(e, "args", args);
+            json_object_set_new(b, "args", args);
         }
     }
 }
