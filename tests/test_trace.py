@@ -6,6 +6,7 @@ import os
 import subprocess
 
 from harness import LogDir, ROOT, analyze, prog, run, test
+from test_ns import run_in_private_mount_ns, skip_unless_namespaces
 
 # the phases the trace uses, and the fields the format requires of each
 PHASES = {"X", "i", "s", "f", "M", "b", "e"}
@@ -182,4 +183,24 @@ def trace_keeps_at_most_10000_pool_lifetimes_and_counts_the_rest():
     assert other["pool_lifetimes_dropped"] > 0, other
     (m,) = [e for e in evs if e["ph"] == "M" and e["name"] == "pool_lifetimes_dropped"]
     assert m["args"]["count"] == other["pool_lifetimes_dropped"] and m["args"]["kept"] == 10000
+    d.cleanup()
+
+
+@test
+@skip_unless_namespaces
+def trace_shows_namespace_changes_on_their_threads():
+    d = LogDir()
+    run_in_private_mount_ns("ns_offthread_pool", d.path)
+    status, doc = trace_of(d.path)
+    evs = check_format(doc)
+    ns = [e for e in evs if e.get("cat") == "namespace"]
+    # unshare(1) itself (the same pid before its exec), then a worker of the program
+    (unshare,) = [e for e in ns if e["name"] == "ns-change unshare" and e["tid"] != e["pid"]]
+    assert "CLONE_NEWNS" in unshare["args"]["event"] and unshare["s"] == "t", unshare
+    assert any(f.startswith("step_unshare ") for f in unshare["args"]["stack"]), unshare
+    off = [e for e in ns if e["name"] == "ns-call mount" and "off_thread" in e["args"]]
+    assert len(off) == 1 and off[0]["tid"] != unshare["tid"], ns
+    assert off[0]["args"]["event"].startswith('mount("'), off[0]
+    (f,) = [e for e in evs if e.get("name") == "namespace-off-thread" and "mount" in e["args"]["stacks"]]
+    assert f["tid"] == off[0]["tid"] and f["ts"] >= unshare["ts"], (f, off[0])
     d.cleanup()

@@ -218,6 +218,24 @@ static void process_events(struct trace *t, const struct pt_node *n)
     }
 }
 
+/* An NS_CALL in words: 'mount("/x")', with ' = -1 ENOENT' when it failed. */
+static char *ns_call_text(const struct lg_event *ev)
+{
+    const char *call = nstl_call_name(ev->args[0]);
+    char *path = lg_payload_text(ev);
+    int64_t rc = (int64_t)ev->args[1];
+    const char *en = nstl_errno_name(ev->args[2]);
+    char res[64] = "";
+    if (rc != 0 && en)
+        snprintf(res, sizeof res, " = %" PRId64 " %s", rc, en);
+    else if (rc != 0)
+        snprintf(res, sizeof res, " = %" PRId64 " errno %" PRIu64, rc, ev->args[2]);
+    char *s = call ? xasprintf("%s(\"%s\")%s", call, path, res)
+                   : xasprintf("call-%" PRIu64 "(\"%s\")%s", ev->args[0], path, res);
+    free(path);
+    return s;
+}
+
 static void ns_events(struct trace *t, const struct pt_node *n)
 {
     if (!n->ns)
@@ -235,7 +253,7 @@ static void ns_events(struct trace *t, const struct pt_node *n)
         json_t *e = instant(t, name, "namespace", pid, ev->tid, ev->time_ns, "t");
         free(name);
         json_t *args = json_object();
-        char *text = ev->kind == GUARD_EV_NS_CHANGE ? crash_ns_change_text(ev) : event_text(ev);
+        char *text = ev->kind == GUARD_EV_NS_CHANGE ? crash_ns_change_text(ev) : ns_call_text(ev);
         json_object_set_new(args, "event", rj_str(text));
         free(text);
         if (ev->kind == GUARD_EV_NS_CALL) {
