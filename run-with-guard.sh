@@ -8,7 +8,7 @@
 #                     gets DIR/run-N.  Logs an earlier run left in DIR are
 #                     moved to DIR/earlier.N first (the last 5 are kept), so
 #                     the report is this run's only
-#   --format FMT      report format: text (default), json, sarif or junit
+#   --format FMT      report format: text (default), json, sarif, junit or trace
 #   --repeat N        run N times; the report merges all runs and says how
 #                     many runs hit each finding
 #   --until-fail      run again and again (at most --repeat N times, default
@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --log-dir) [ $# -ge 2 ] || die "--log-dir needs a directory"; log_dir=$2; shift 2 ;;
         --log-dir=*) log_dir=${1#*=}; shift ;;
-        --format) [ $# -ge 2 ] || die "--format needs text or json"; format=$2; shift 2 ;;
+        --format) [ $# -ge 2 ] || die "--format needs text, json, sarif, junit or trace"; format=$2; shift 2 ;;
         --format=*) format=${1#*=}; shift ;;
         --repeat) [ $# -ge 2 ] || die "--repeat needs a number"; repeat=$2; shift 2 ;;
         --repeat=*) repeat=${1#*=}; shift ;;
@@ -80,7 +80,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { usage >&2; exit 2; }
 case $repeat in ''|*[!0-9]*|0) die "--repeat takes a positive number, not '$repeat'" ;; esac
-case $format in text|json|sarif|junit) ;; *) die "--format is text, json, sarif or junit, not '$format'" ;; esac
+case $format in text|json|sarif|junit|trace) ;; *) die "--format is text, json, sarif, junit or trace, not '$format'" ;; esac
 [ -r "$LIBGUARD" ] || die "cannot find libguard.so at $LIBGUARD (run make first)"
 [ -x "$ANALYZER" ] || die "cannot find guard-analyze at $ANALYZER (run make first)"
 if [ "$until_fail" = 1 ] && [ "$repeat" = 1 ]; then repeat=100; fi

@@ -1,7 +1,7 @@
 /*
  * main.c — the guard-analyze command line (a fixed contract, DESIGN.md 5):
  *
- *   guard-analyze [--format=text|json|sarif|junit] [--verbose]
+ *   guard-analyze [--format=text|json|sarif|junit|trace] [--verbose]
  *                 [--suppressions FILE]... [--baseline OLD.json]
  *                 [--source-root DIR] PATH...
  *   guard-analyze --list-kinds [--format=text|json] [--verbose]
@@ -22,7 +22,8 @@
  *   model/    the run as findings: symbolized, folded, fingerprinted, tied
  *             to the process tree, the namespace timelines and the crash;
  *             suppressions and a baseline applied
- *   report/   the model written as text, JSON, SARIF or JUnit XML
+ *   report/   the model written as text, JSON, SARIF, JUnit XML or a trace
+ *             (Chrome trace-event JSON: Perfetto, chrome://tracing)
  *   inspect/  `guard-analyze inspect`, a tool of its own: static checks on
  *             executables and the vDSO's stack use (no logs)
  * with main.c (this command line), progress.c (its progress line) and
@@ -47,7 +48,7 @@
 #include "symbolize.h"
 #include "util.h"
 
-enum format { FMT_TEXT, FMT_JSON, FMT_SARIF, FMT_JUNIT };
+enum format { FMT_TEXT, FMT_JSON, FMT_SARIF, FMT_JUNIT, FMT_TRACE };
 
 struct options {
     enum format format;
@@ -85,7 +86,7 @@ static void inspect_usage(FILE *f)
 
 static void usage(FILE *f)
 {
-    fputs("usage: " ANALYZER_NAME " [--format=text|json|sarif|junit] [--verbose]\n"
+    fputs("usage: " ANALYZER_NAME " [--format=text|json|sarif|junit|trace] [--verbose]\n"
           "                     [--suppressions FILE]... [--baseline OLD.json]\n"
           "                     [--source-root DIR] PATH...\n"
           "       " ANALYZER_NAME " --list-kinds [--format=text|json] [--verbose]\n"
@@ -97,8 +98,11 @@ static void usage(FILE *f)
           "hit it.  `inspect` tells whether libguard can work in each executable\n"
           "(static, static-pie, setuid...) and runs static checks.\n"
           "\n"
-          "  --format=FORMAT     text (default), json, sarif (SARIF 2.1.0) or junit (JUnit\n"
+          "  --format=FORMAT     text (default), json, sarif (SARIF 2.1.0), junit (JUnit\n"
           "                      XML: a testsuite per PATH, a testcase per finding kind)\n"
+          "                      or trace (Chrome trace-event JSON, for ui.perfetto.dev or\n"
+          "                      chrome://tracing: processes, threads, spawns, reaps,\n"
+          "                      namespace changes, pool lifetimes and findings in time)\n"
           "  --suppressions FILE rules KIND:PATTERN, one a line (# comments): findings with\n"
           "                      a frame whose function, source file or module matches the\n"
           "                      glob are left out of the report and the exit status; may\n"
@@ -154,9 +158,11 @@ static int parse_options(int argc, char **argv, struct options *o, int *first, b
                 o->format = FMT_SARIF;
             else if (!inspect && strcmp(optarg, "junit") == 0)
                 o->format = FMT_JUNIT;
+            else if (!inspect && strcmp(optarg, "trace") == 0)
+                o->format = FMT_TRACE;
             else {
                 fprintf(stderr, ANALYZER_NAME ": unknown format '%s' (%s)\n", optarg,
-                        inspect ? "text or json" : "text, json, sarif or junit");
+                        inspect ? "text or json" : "text, json, sarif, junit or trace");
                 return -1;
             }
             break;
@@ -353,6 +359,8 @@ static int write_report(const struct report *r, enum format format)
         return report_sarif(stdout, r);
     case FMT_JUNIT:
         return report_junit(stdout, r);
+    case FMT_TRACE:
+        return report_trace(stdout, r);
     case FMT_TEXT:
     default:
         return report_text(stdout, r);
@@ -379,6 +387,11 @@ static int analyze(char *const *paths, size_t npaths, const struct options *o)
 
     struct inputs in = {0};
     collect(&in, paths, npaths, &notes);
+    if (o->format == FMT_TRACE) { /* pool lifetimes: kept only for the trace, and only
+                                   * as many as it shows */
+        lg_pool_spans = true;
+        lg_pool_spans_max = TRACE_POOL_MAX;
+    }
 
     bool input_error = notes.errors > 0;
     struct lg_log **logs = xcalloc(in.n ? in.n : 1, sizeof *logs);
@@ -393,6 +406,7 @@ static int analyze(char *const *paths, size_t npaths, const struct options *o)
         struct lg_log *log = lg_read(in.v[i].path, &notes, o->verbose, &input_error);
         done += in.v[i].size;
         if (log) {
+            lg_pool_spans_max -= log->npool_spans; /* never more than it */
             log->run = in.v[i].run;
             logs[nlogs++] = log;
         }

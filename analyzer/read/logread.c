@@ -855,10 +855,14 @@ out:
     return log;
 }
 
+bool lg_pool_spans;
+size_t lg_pool_spans_max;
+
 void lg_free(struct lg_log *log)
 {
     if (!log)
         return;
+    free(log->pool_spans);
     free(log->path);
     free(log->exe);
     for (size_t i = 0; i < log->argc; i++)

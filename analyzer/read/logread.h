@@ -199,6 +199,21 @@ struct lg_ns_entry {
 /* Is this event kind one of the process tree's (kept in lg_log.pevents)? */
 bool lg_is_process_event(unsigned kind);
 
+/* Pool objects' lifetimes (a get, then the put that returned the object),
+ * for the trace report: kept only when lg_pool_spans is set (the caller
+ * sets it before reading), at most lg_pool_spans_max per log (the caller
+ * lowers it as logs use up its budget), in the order of their puts;
+ * objects still out at the end of the log come last, with put_time 0.
+ * The rest are counted (npool_spans_dropped). */
+struct lg_pool_span {
+    uint64_t obj, pool, size;
+    uint64_t get_time, put_time; /* put_time 0: never put back */
+    uint32_t get_tid, put_tid;
+    uint32_t get_stack, put_stack;
+};
+extern bool lg_pool_spans;
+extern size_t lg_pool_spans_max;
+
 struct fnd;
 
 struct lg_fstack {
@@ -271,6 +286,10 @@ struct lg_log {
     size_t ns_dropped;      /* NS_CHANGE/NS_CALL events beyond the bound */
     size_t ns_dropped_off_thread; /* of which calls marked off-thread */
     size_t ns_threads_dropped; /* THREAD_START events not remembered */
+
+    struct lg_pool_span *pool_spans; /* see lg_pool_spans_max */
+    size_t npool_spans, pool_spans_cap;
+    size_t npool_spans_dropped;
 
     unsigned run;           /* index of the PATH operand it came from (set by
                              * the caller): each operand is one run, e.g. one

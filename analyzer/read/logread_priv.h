@@ -22,6 +22,7 @@ struct lg_pool_state {
     bool in_pool;           /* its latest event is a put */
     uint32_t nputs;
     struct lg_obj_event put, get; /* the latest of each */
+    struct lg_obj_event span_get; /* lg_pool_spans_max: the get not yet put back */
     UT_hash_handle hh;
 };
 

@@ -136,10 +136,52 @@ enum rec_status lg_rec_type_check(const unsigned char *p, const struct guard_rec
 
 /* ---- interpreting records ------------------------------------------ */
 
+static void pool_span_add(struct reader *r, const struct lg_pool_state *o,
+                          const struct lg_event *put)
+{
+    struct lg_log *log = r->log;
+    if (log->npool_spans >= lg_pool_spans_max) {
+        log->npool_spans_dropped++;
+        return;
+    }
+    VEC_GROW(log->pool_spans, log->npool_spans, log->pool_spans_cap);
+    struct lg_pool_span *s = &log->pool_spans[log->npool_spans++];
+    memset(s, 0, sizeof *s);
+    s->obj = o->obj;
+    s->pool = o->pool;
+    s->size = o->size;
+    s->get_time = o->span_get.time_ns;
+    s->get_tid = o->span_get.tid;
+    s->get_stack = o->span_get.stack_id;
+    if (put) {
+        s->put_time = put->time_ns;
+        s->put_tid = put->tid;
+        s->put_stack = put->stack_id;
+    }
+}
+
+/* The trace report's pool lifetimes: a get opens one, the next put of the
+ * object closes it (a put without a get before it in the log opens none). */
+static void pool_span_event(struct reader *r, struct lg_pool_state *o, const struct lg_event *ev)
+{
+    if (!lg_pool_spans)
+        return;
+    if (ev->kind == GUARD_EV_POOL_GET) {
+        if (o->span_get.valid) /* got twice: the first one's end is unknown */
+            pool_span_add(r, o, NULL);
+        o->span_get = (struct lg_obj_event){true, ev->time_ns, ev->tid, ev->stack_id};
+    } else if (o->span_get.valid) {
+        pool_span_add(r, o, ev);
+        o->span_get.valid = false;
+    }
+}
+
 void lg_rec_done(struct reader *r)
 {
     struct lg_pool_state *o, *tmp;
     HASH_ITER(hh, r->objs, o, tmp) {
+        if (o->span_get.valid && r->log)
+            pool_span_add(r, o, NULL);
         HASH_DEL(r->objs, o);
         free(o);
     }
@@ -327,6 +369,7 @@ static void on_event(struct reader *r, const unsigned char *p)
         }
         if (!r->crash_frozen)
             lg_crash_hist_pool(o, &ev);
+        pool_span_event(r, o, &ev);
     }
     add_event(r, &ev);
 }
@@ -362,6 +405,11 @@ static void on_pool_short(struct reader *r, const unsigned char *p, uint16_t typ
         if (!o)
             o = pool_state(r, x.obj, true);
         lg_crash_hist_pool(o, &ev);
+    }
+    if (lg_pool_spans) {
+        if (!o)
+            o = pool_state(r, x.obj, true);
+        pool_span_event(r, o, &ev);
     }
     r->log->nshort++;
     add_event(r, &ev);

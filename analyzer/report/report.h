@@ -1,7 +1,8 @@
 /*
  * report.h — the report formats over the same data: text for people
  * (ASan-like), JSON for CI (the contract in DESIGN.md section 6), SARIF
- * 2.1.0 for code-scanning tools, JUnit XML for test dashboards.
+ * 2.1.0 for code-scanning tools, JUnit XML for test dashboards, a
+ * Chrome trace-event timeline for Perfetto.
  */
 #ifndef ANALYZER_REPORT_H
 #define ANALYZER_REPORT_H
@@ -33,6 +34,11 @@ int report_text(FILE *out, const struct report *r);
 int report_json(FILE *out, const struct report *r);
 int report_sarif(FILE *out, const struct report *r);
 int report_junit(FILE *out, const struct report *r);
+/* The Chrome trace-event JSON format (Perfetto, chrome://tracing): the run
+ * as a timeline (report_trace.c).  Pool lifetimes need the logs read with
+ * lg_pool_spans_max set; at most TRACE_POOL_MAX of them in all. */
+#define TRACE_POOL_MAX 10000u
+int report_trace(FILE *out, const struct report *r);
 /* `--list-kinds`: the table of finding kinds, as text or JSON
  * (report_kinds.c). */
 int report_kinds(FILE *out, bool json, bool verbose);
