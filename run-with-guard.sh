@@ -160,6 +160,21 @@ else
 fi
 
 echo "run-with-guard: logs in $log_dir" >&2
+# No log at all: say whether the shim could not reach the command (static,
+# setuid: guard-analyze inspect tells) or reached it and had nothing to
+# record (logs are made at the first record).
+if [ -z "$(find "$log_dir" -name 'guard.*.log' -print 2>/dev/null | head -1)" ]; then
+    exe=$(command -v "$1" 2>/dev/null || true)
+    how=""
+    [ -n "$exe" ] && [ -f "$exe" ] && how=$("$ANALYZER" inspect "$exe" 2>/dev/null | head -1)
+    case $how in
+        *"LD_PRELOAD works"*)
+            echo "run-with-guard: no log: the shim ran in $1 and had nothing to record" \
+                 "(--options log_always=1 makes a log anyway)" >&2 ;;
+        "") ;;
+        *) echo "run-with-guard: no log: the shim cannot reach $how" >&2 ;;
+    esac
+fi
 if [ -n "$output" ]; then
     exec 3>"$output" || die "cannot write $output"
 else

@@ -338,3 +338,17 @@ def versions_and_inspects_own_help():
                        capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("usage: guard-analyze inspect"), r.stdout
     assert "--suppressions" not in r.stdout and "--host" in r.stdout, r.stdout
+
+
+@test
+def run_with_guard_tells_a_quiet_program_from_one_the_shim_cannot_reach():
+    d = LogDir()
+    r = run_with_guard("--log-dir", d.path + "/a", "--", "/bin/true")
+    assert "the shim ran in /bin/true and had nothing to record" in r.stderr, r.stderr
+    src, exe = os.path.join(d.path, "s.c"), os.path.join(d.path, "static_hello")
+    with open(src, "w") as fh:
+        fh.write("int main(void) { return 0; }\n")
+    if subprocess.run(["cc", "-static", "-o", exe, src], capture_output=True).returncode == 0:
+        r = run_with_guard("--log-dir", d.path + "/b", "--", exe)
+        assert "the shim cannot reach" in r.stderr and "static" in r.stderr, r.stderr
+    d.cleanup()
