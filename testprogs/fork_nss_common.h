@@ -10,24 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static int done;
-
-static void *busy(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&lock);
-    while (!done)
-        pthread_cond_wait(&cond, &lock);
-    pthread_mutex_unlock(&lock);
-    return NULL;
-}
+#include "idle_thread.h"
 
 int main(void)
 {
-    pthread_t t;
-    pthread_create(&t, NULL, busy, NULL); /* the parent is multithreaded from here */
+    pthread_t t = idle_start(); /* the parent is multithreaded from here */
     pid_t pid = fork();
     if (pid == 0) {
 #ifndef FORK_NSS_FIXED
@@ -40,11 +27,7 @@ int main(void)
     }
     int status;
     waitpid(pid, &status, 0);
-    pthread_mutex_lock(&lock);
-    done = 1;
-    pthread_cond_signal(&cond);
-    pthread_mutex_unlock(&lock);
-    pthread_join(t, NULL);
+    idle_stop(t);
     printf("child status %d\n", WEXITSTATUS(status));
     return 0;
 }

@@ -10,15 +10,9 @@
  */
 #include "ns_job.h" /* first: it defines _GNU_SOURCE */
 
-#include <pthread.h>
+#include "ns_pool.h"
 
-typedef int (*task_fn)(void);
-
-static task_fn queue[3];
-static int queued, taken;
 static int mount_started, namespace_ready;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 
 static int task_unshare(void)
 {
@@ -43,40 +37,11 @@ static int task_mount(void)
     return step_mount();                 /* BUG: may run on another worker */
 }
 
-static void *worker(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        pthread_mutex_lock(&lock);
-        while (taken == queued && queued < 3)
-            pthread_cond_wait(&cond, &lock);
-        if (taken == 3) {
-            pthread_mutex_unlock(&lock);
-            return NULL;
-        }
-        task_fn task = queue[taken++];
-        pthread_cond_broadcast(&cond);
-        pthread_mutex_unlock(&lock);
-        if (task() != 0)
-            fprintf(stderr, "task failed: %s\n", strerror(errno));
-    }
-}
-
 int main(void)
 {
     job_prepare_files();
-    pthread_t workers[2];
-    for (int i = 0; i < 2; i++)
-        pthread_create(&workers[i], NULL, worker, NULL);
-    task_fn tasks[3] = {task_unshare, task_mount, step_exec};
-    for (int i = 0; i < 3; i++) {
-        pthread_mutex_lock(&lock);
-        queue[queued++] = tasks[i];
-        pthread_cond_broadcast(&cond);
-        pthread_mutex_unlock(&lock);
-    }
-    for (int i = 0; i < 2; i++)
-        pthread_join(workers[i], NULL);
+    const task_fn tasks[3] = {task_unshare, task_mount, step_exec};
+    pool_run(tasks, 3);
     job_cleanup();
     return 0;
 }

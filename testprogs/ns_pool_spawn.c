@@ -10,15 +10,9 @@
  */
 #include "ns_job.h" /* first: it defines _GNU_SOURCE */
 
-#include <pthread.h>
+#include "ns_pool.h"
 
-typedef int (*task_fn)(void);
-
-static task_fn queue[2];
-static int queued, taken;
 static int exec_started, namespace_ready;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 
 static int task_set_up(void)
 {
@@ -43,40 +37,11 @@ static int task_exec(void)
     return step_exec();                  /* BUG: runs on the other worker */
 }
 
-static void *worker(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        pthread_mutex_lock(&lock);
-        while (taken == queued && queued < 2)
-            pthread_cond_wait(&cond, &lock);
-        if (taken == 2) {
-            pthread_mutex_unlock(&lock);
-            return NULL;
-        }
-        task_fn task = queue[taken++];
-        pthread_cond_broadcast(&cond);
-        pthread_mutex_unlock(&lock);
-        if (task() != 0)
-            fprintf(stderr, "task failed: %s\n", strerror(errno));
-    }
-}
-
 int main(void)
 {
     job_prepare_files();
-    pthread_t workers[2];
-    for (int i = 0; i < 2; i++)
-        pthread_create(&workers[i], NULL, worker, NULL);
-    task_fn tasks[2] = {task_set_up, task_exec};
-    for (int i = 0; i < 2; i++) {
-        pthread_mutex_lock(&lock);
-        queue[queued++] = tasks[i];
-        pthread_cond_broadcast(&cond);
-        pthread_mutex_unlock(&lock);
-    }
-    for (int i = 0; i < 2; i++)
-        pthread_join(workers[i], NULL);
+    const task_fn tasks[2] = {task_set_up, task_exec};
+    pool_run(tasks, 2);
     job_cleanup();
     return 0;
 }

@@ -33,6 +33,8 @@
 #include <unistd.h>
 #include <wordexp.h>
 
+#include "idle_thread.h"
+
 extern int __getlogin_r_chk(char *, size_t, size_t);
 
 static FILE *out;
@@ -234,28 +236,6 @@ static void call_reentrant(void)
     CLEAR(); rc = iruserok_af(&lo, 0, "nobody", "nobody", AF_INET); SHOW("iruserok_af", "%d", rc);
 }
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static int done;
-
-static void *idle(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&lock);
-    while (!done)
-        pthread_cond_wait(&cond, &lock);
-    pthread_mutex_unlock(&lock);
-    return NULL;
-}
-
-static void stop_idle(pthread_t t)
-{
-    pthread_mutex_lock(&lock);
-    done = 1;
-    pthread_cond_signal(&cond);
-    pthread_mutex_unlock(&lock);
-    pthread_join(t, NULL);
-}
 
 static void *static_calls(void *arg)
 {
@@ -278,7 +258,7 @@ int main(int argc, char **argv)
         return 2;
     pthread_t t;
     if (!strcmp(mode, "fork")) {
-        pthread_create(&t, NULL, idle, NULL); /* the parent is multithreaded from here */
+        t = idle_start(); /* the parent is multithreaded from here */
         pid_t pid = fork();
         if (pid == 0) {
             call_static();   /* BUG: none of these is async-signal-safe */
@@ -288,18 +268,18 @@ int main(int argc, char **argv)
         }
         int status = 0;
         waitpid(pid, &status, 0);
-        stop_idle(t);
+        idle_stop(t);
         printf("child status %d\n", WEXITSTATUS(status));
         return 0;
     }
     if (!strcmp(mode, "threads")) {
         pthread_t a, b;
-        pthread_create(&t, NULL, idle, NULL); /* both lookups run while another thread lives */
+        t = idle_start(); /* both lookups run while another thread lives */
         pthread_create(&a, NULL, static_calls, NULL);
         pthread_join(a, NULL);
         pthread_create(&b, NULL, static_calls, NULL); /* BUG: the second thread's */
         pthread_join(b, NULL);
-        stop_idle(t);
+        idle_stop(t);
         puts("looked up from two threads");
         return 0;
     }

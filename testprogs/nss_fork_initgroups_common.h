@@ -18,19 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static int done;
-
-static void *busy(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&lock);
-    while (!done)
-        pthread_cond_wait(&cond, &lock);
-    pthread_mutex_unlock(&lock);
-    return NULL;
-}
+#include "idle_thread.h"
 
 static int wait_child(pid_t pid)
 {
@@ -77,8 +65,7 @@ int main(void)
 #ifdef NSS_FORK_FIXED
     status |= wait_child(spawn_with_initgroups()); /* no other thread yet: fine */
 #endif
-    pthread_t t;
-    pthread_create(&t, NULL, busy, NULL); /* the parent is multithreaded from here */
+    pthread_t t = idle_start(); /* the parent is multithreaded from here */
 #ifdef NSS_FORK_FIXED
     gid_t groups[64];
     int ngroups = 64;
@@ -88,11 +75,7 @@ int main(void)
 #else
     status |= wait_child(spawn_with_initgroups());
 #endif
-    pthread_mutex_lock(&lock);
-    done = 1;
-    pthread_cond_signal(&cond);
-    pthread_mutex_unlock(&lock);
-    pthread_join(t, NULL);
+    idle_stop(t);
     printf("children exited with %d\n", status);
     return 0;
 }
