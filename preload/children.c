@@ -240,6 +240,15 @@ void guard_children_reaped(pid_t pid, int status, unsigned call, int asked_for_p
     child_gone(pid, status, call, (uint64_t)asked_for_pid, stream);
 }
 
+/* Does the kernel still list pid as a child of this process (running or a
+ * zombie)?  waitid with WNOWAIT looks without reaping; *si says how a
+ * zombie ended (si_pid is pid only for a zombie). */
+static int kernel_has_child(pid_t pid, siginfo_t *si)
+{
+    memset(si, 0, sizeof *si);
+    return guard_sys_waitid(P_PID, (id_t)pid, si, WEXITED | WNOHANG | WNOWAIT) != -ECHILD;
+}
+
 /* A wait-family call failed with EFAULT (its status or rusage pointer was
  * bad): the kernel may have reaped a child all the same, and its status is
  * lost.  Every child of the table that the kernel no longer lists
@@ -256,8 +265,7 @@ void guard_children_reconcile(unsigned call, pid_t asked)
         if (c->pid <= 0 || (asked > 0 && c->pid != asked))
             continue;
         siginfo_t si;
-        if (guard_sys_waitid(P_PID, (id_t)c->pid, &si,
-                             WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == -ECHILD)
+        if (!kernel_has_child(c->pid, &si))
             gone[n++] = c->pid;
     }
     guard_lock_release(&table->lock);
@@ -280,17 +288,6 @@ void guard_children_waited_for_any(void)
 {
     if (!atomic_load_explicit(&waits_for_any_child, memory_order_relaxed))
         atomic_store(&waits_for_any_child, 1);
-}
-
-/* Does the kernel still list pid as a child of this process (running or a
- * zombie)?  waitid with WNOWAIT looks without reaping. */
-static int kernel_has_child(pid_t pid, int *zombie)
-{
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    int rc = guard_sys_waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
-    *zombie = rc == 0 && si.si_pid == pid;
-    return rc != -ECHILD;
 }
 
 void guard_children_signalled(pid_t pid, int sig)
@@ -322,8 +319,8 @@ unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsign
             continue;
         /* reaped by means no hook saw (a raw system call, SIGCHLD ignored
          * since): the kernel no longer lists it */
-        int zombie;
-        if (c->pid > 0 && !kernel_has_child(c->pid, &zombie))
+        siginfo_t si;
+        if (c->pid > 0 && !kernel_has_child(c->pid, &si))
             continue;
         out[n].pid = c->pid;
         out[n].spawn_tid = c->spawn_tid;
@@ -341,17 +338,14 @@ unsigned guard_children_since(uint64_t seq, struct guard_child_info *out, unsign
 
 /* ---- unreaped-child at exit or exec ------------------------------------ */
 
-static void describe_state(const struct child *c, char *buf, size_t cap)
+/* si: what kernel_has_child found for it. */
+static void describe_state(const struct child *c, const siginfo_t *si, char *buf, size_t cap)
 {
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    /* WNOWAIT: look without reaping, so the program's state is unchanged */
-    if (c->pid > 0 && guard_sys_waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        si.si_pid == c->pid) {
-        if (si.si_code == CLD_EXITED)
-            guard_fmt(buf, cap, "a zombie (exited with status %d)", si.si_status);
+    if (c->pid > 0 && si->si_pid == c->pid) {
+        if (si->si_code == CLD_EXITED)
+            guard_fmt(buf, cap, "a zombie (exited with status %d)", si->si_status);
         else
-            guard_fmt(buf, cap, "a zombie (killed by signal %d)", si.si_status);
+            guard_fmt(buf, cap, "a zombie (killed by signal %d)", si->si_status);
     } else if (c->pid > 0) {
         guard_fmt(buf, cap, "still running");
     } else {
@@ -375,17 +369,19 @@ static void describe_state(const struct child *c, char *buf, size_t cap)
 
 enum verdict { LEFT_ALONE, GONE, UNREAPED };
 
-static enum verdict judge(const struct child *c, int at_exec, pid_t my_sid, uint64_t now)
+static enum verdict judge(const struct child *c, int at_exec, pid_t my_sid, uint64_t now,
+                          siginfo_t *si)
 {
+    memset(si, 0, sizeof *si);
     if (c->kind == GUARD_SPAWN_SYSTEM)
         return LEFT_ALONE; /* system() runs on another thread and reaps its child */
     if (c->stream)
         return at_exec ? LEFT_ALONE : UNREAPED;
     if (c->pid <= 0 || c->autoreap || c->reported)
         return LEFT_ALONE;
-    int zombie;
-    if (!kernel_has_child(c->pid, &zombie))
+    if (!kernel_has_child(c->pid, si))
         return GONE;
+    int zombie = si->si_pid == c->pid;
     long sid = guard_sys_call6(SYS_getsid, c->pid, 0, 0, 0, 0, 0);
     if (sid > 0 && sid != my_sid)
         return LEFT_ALONE; /* a session leader of its own (or its member): detached */
@@ -416,7 +412,7 @@ static const char *program_now(const struct child *c, char *buf, size_t cap)
     return buf;
 }
 
-static void report_unreaped(const struct child *c, const char *why)
+static void report_unreaped(const struct child *c, const siginfo_t *si, const char *why)
 {
     char comm[32];
     const char *program = program_now(c, comm, sizeof comm);
@@ -427,7 +423,7 @@ static void report_unreaped(const struct child *c, const char *why)
     f.call = spawn_names[c->kind < 8 ? c->kind : 0];
     f.other_tid = c->pid;
     char state[96];
-    describe_state(c, state, sizeof state);
+    describe_state(c, si, state, sizeof state);
     if (c->signalled)
         guard_fmt(f.summary, sizeof f.summary,
                   "child %d (%s) was sent signal %d with kill() but never waited for: %s when "
@@ -469,9 +465,10 @@ GUARD_FORK_PATH void guard_children_at_exit(int at_exec)
     for (struct child *c = list; c; c = c->next) {
         if (!at_exec)
             guard_fork_board_take(c->board_key, c->pid);
-        switch (judge(c, at_exec, my_sid, now)) {
+        siginfo_t si;
+        switch (judge(c, at_exec, my_sid, now, &si)) {
         case UNREAPED:
-            report_unreaped(c, why);
+            report_unreaped(c, &si, why);
             c->reported = 1;
             break;
         case GONE:
