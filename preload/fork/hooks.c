@@ -580,18 +580,23 @@ static int reap_status(const siginfo_t *info)
                                        : (info->si_status & 0x7f) | (info->si_code == CLD_DUMPED ? 0x80 : 0);
 }
 
+/* What a waitid (the libc function's or the system call's) returned. */
+static void waitid_done(long rc, idtype_t idtype, id_t id, const siginfo_t *info, int options)
+{
+    pid_t asked = asked_of(idtype, id);
+    if (rc == 0 && info && info->si_pid > 0 && !(options & WNOWAIT) &&
+        (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED))
+        reaped(info->si_pid, reap_status(info), GUARD_REAP_WAITID, asked);
+    else if (rc < 0 && errno == EFAULT && !(options & WNOWAIT))
+        reaped(-1, 0, GUARD_REAP_WAITID, asked);
+    else if (asked <= 0)
+        guard_children_waited_for_any();
+}
+
 GUARD_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
     int rc = GUARD_REAL(waitid)(idtype, id, info, options);
-    if (rc == 0 && info && info->si_pid > 0 && !(options & WNOWAIT) &&
-        (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED)) {
-        int status = reap_status(info);
-        reaped(info->si_pid, status, GUARD_REAP_WAITID, asked_of(idtype, id));
-    } else if (rc < 0 && errno == EFAULT && !(options & WNOWAIT)) {
-        reaped(-1, 0, GUARD_REAP_WAITID, asked_of(idtype, id));
-    } else if (asked_of(idtype, id) <= 0) {
-        guard_children_waited_for_any();
-    }
+    waitid_done(rc, idtype, id, info, options);
     return rc;
 }
 
@@ -605,18 +610,12 @@ long guard_fork_syscall_wait(long number, long a1, long a2, long a3, long a4, lo
         reaped((pid_t)ret, ret > 0 ? *sp : 0, GUARD_REAP_WAIT4, (pid_t)a1);
         return ret;
     }
-    if (number == SYS_waitid) {
-        siginfo_t local, *info = a3 ? (siginfo_t *)a3 : &local;
-        if (!a3)
-            memset(&local, 0, sizeof local);
+    if (number == SYS_waitid) { /* a siginfo of our own when the caller gave none: it names the child */
+        siginfo_t local;
+        memset(&local, 0, sizeof local);
+        siginfo_t *info = a3 ? (siginfo_t *)a3 : &local;
         long rc = GUARD_REAL(syscall)(number, a1, a2, (long)info, a4, a5);
-        if (rc == 0 && info->si_pid > 0 && !(a4 & WNOWAIT) &&
-            (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED))
-            reaped(info->si_pid, reap_status(info), GUARD_REAP_WAITID, asked_of((idtype_t)a1, (id_t)a2));
-        else if (rc < 0 && errno == EFAULT && !(a4 & WNOWAIT))
-            reaped(-1, 0, GUARD_REAP_WAITID, asked_of((idtype_t)a1, (id_t)a2));
-        else if (asked_of((idtype_t)a1, (id_t)a2) <= 0)
-            guard_children_waited_for_any();
+        waitid_done(rc, (idtype_t)a1, (id_t)a2, info, (int)a4);
         return rc;
     }
     long rc = GUARD_REAL(syscall)(number, a1, a2, a3, a4, a5); /* kill, pidfd_send_signal */
