@@ -26,7 +26,6 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
-#include <unwind.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -554,29 +553,6 @@ static __attribute__((noinline)) uint32_t raw_stack_here(void)
     return write_raw_stack(&uc, 0);
 }
 
-/* libgcc's walk (the slow path): frames into pcs as lookup addresses,
- * the shim's own innermost frames left out. */
-struct slow_walk {
-    uint64_t *pcs;
-    unsigned n, max;
-    int in_shim;
-};
-
-static _Unwind_Reason_Code slow_walk_frame(struct _Unwind_Context *ctx, void *arg)
-{
-    struct slow_walk *w = arg;
-    int exact = 0; /* interrupted by a signal, not calling */
-    uintptr_t ip = (uintptr_t)_Unwind_GetIPInfo(ctx, &exact);
-    if (ip == 0)
-        return _URC_END_OF_STACK;
-    uintptr_t pc = exact ? ip : ip - 1;
-    if (w->in_shim && in_shim(pc))
-        return _URC_NO_REASON;
-    w->in_shim = 0;
-    w->pcs[w->n++] = pc;
-    return w->n < w->max ? _URC_NO_REASON : _URC_END_OF_STACK;
-}
-
 /* unw_backtrace (the fast path), into pcs like guard_stack_capture_raw.
  * Its own frame holds the return addresses, so that the slow path's
  * frames, on the thread's own stack, are not as deep. */
@@ -613,9 +589,7 @@ __attribute__((noinline)) unsigned guard_stack_capture_raw(int skip, uint64_t *p
         return 0;
     if (this_thread.state == THREAD_FAST)
         return fast_walk(skip, pcs, max);
-    struct slow_walk w = {pcs, 0, max, 1};
-    _Unwind_Backtrace(slow_walk_frame, &w);
-    return w.n;
+    return guard_fork_walk_pcs(pcs, max); /* libgcc's walk (fork/walk.c) */
 }
 
 __attribute__((noinline)) uint32_t guard_stack_capture(int skip)

@@ -58,5 +58,9 @@ long guard_fork_syscall_wait(long number, long a1, long a2, long a3, long a4, lo
  * per child (spawn, exec, fork-unsafe checks), without libunwind's 256 KiB
  * per-thread cache. */
 uint32_t guard_fork_walk_capture(void);
+/* The same walk, its frames (lookup addresses) into pcs; nothing is
+ * written.  Returns how many (stack.c's walk for threads without one of
+ * libunwind's places). */
+unsigned guard_fork_walk_pcs(uint64_t *pcs, unsigned max);
 
 #endif /* GUARD_FORK_H */

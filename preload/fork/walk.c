@@ -82,6 +82,11 @@ GUARD_FORK_PATH __attribute__((noinline)) unsigned guard_fork_walk_raw(uint64_t 
     return w.n | (w.joined ? GUARD_WALK_JOINED : 0);
 }
 
+unsigned guard_fork_walk_pcs(uint64_t *pcs, unsigned max)
+{
+    return guard_fork_walk_raw(pcs, max, NULL, 0, NULL);
+}
+
 __attribute__((noinline)) uint32_t guard_fork_walk_capture(void)
 {
     uint64_t pcs[GUARD_MAX_FRAMES];
