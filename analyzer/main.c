@@ -7,6 +7,7 @@
  *   guard-analyze --list-kinds [--format=text|json] [--verbose]
  *   guard-analyze inspect [--format=text|json] [--verbose] [--host]
  *                         [--vdso-image=FILE] [BINARY...]
+ *   guard-analyze symbolize    (the shim's symbolizer: symbolize_cmd.c)
  *
  * Exit status: 0 no findings, 1 findings, 2 usage or input error.  An input
  * error (unreadable path, not a log, corrupt record, a bad baseline) is
@@ -46,6 +47,7 @@
 #include "report.h"
 #include "suppress.h"
 #include "symbolize.h"
+#include "symbolize_cmd.h"
 #include "util.h"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_SARIF, FMT_JUNIT, FMT_TRACE };
@@ -456,6 +458,8 @@ static int analyze(char *const *paths, size_t npaths, const struct options *o)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "symbolize") == 0)
+        return symbolize_cmd_run(argc - 1, argv + 1);
     struct options o = {0};
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
     int shift = inspect ? 1 : 0;

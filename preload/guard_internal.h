@@ -46,6 +46,9 @@ struct guard_options {
     char suppressions[512];   /* file of KIND:PATTERN rules */
     char report_path[512];    /* the immediate reports go here instead of stderr */
     int fork_fast;            /* the fork subsystem's fast path (fork/fork.h) */
+    int symbolize;            /* name frames in the immediate report (symbolizer.c) */
+    char symbolizer[512];     /* guard-analyze to run for it; "": beside the library */
+    unsigned symbolize_timeout_ms; /* per report */
     int help;                 /* list the keys on stderr */
 };
 extern struct guard_options guard_opt;

@@ -41,11 +41,13 @@ void guard_options_defaults(void)
     guard_opt.crash_wait_ms = 500;
     guard_opt.crash_events = 16;
     guard_opt.fork_fast = 1;
+    guard_opt.symbolize = 1;
+    guard_opt.symbolize_timeout_ms = 3000;
     defaults = guard_opt;
 }
 
 enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
-/* OPT_PATH targets are char[512] (log_dir, suppressions, report_path). */
+/* OPT_PATH targets are char[512] (log_dir, suppressions, report_path, symbolizer). */
 
 struct opt_desc {
     const char *key;
@@ -77,6 +79,10 @@ static const struct opt_desc option_table[] = {
     {"crash_wait_ms", OPT_UINT, &guard_opt.crash_wait_ms, 0, 10000, "wait for threads' stacks"},
     {"crash_events", OPT_UINT, &guard_opt.crash_events, 0, 4096, "events per thread in a crash"},
     {"fork_fast", OPT_BOOL, &guard_opt.fork_fast, 0, 1, "the fork path's page-saving tricks"},
+    {"symbolize", OPT_BOOL, &guard_opt.symbolize, 0, 1, "function and file:line in reports"},
+    {"symbolizer", OPT_PATH, guard_opt.symbolizer, 0, 0, "guard-analyze that symbolizes them"},
+    {"symbolize_timeout_ms", OPT_UINT, &guard_opt.symbolize_timeout_ms, 1, 60000,
+     "symbolizer's time per report"},
     {"help", OPT_BOOL, &guard_opt.help, 0, 1, "list every key on stderr"},
 };
 #define NOPTIONS (sizeof option_table / sizeof option_table[0])

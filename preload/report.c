@@ -4,9 +4,10 @@
  *
  * Findings are often raised from a SIGSEGV handler, so everything here is
  * async-signal-safe in practice: the formatter of fmt.c instead of stdio
- * (which locks and may allocate), one write(2) per line, stacks
- * symbolized best-effort with dladdr (function+offset and module).  The log
- * gets the exact record; the analyzer adds file:line later.
+ * (which locks and may allocate), one write(2) per line.  Frames are
+ * named by an external symbolizer (symbolizer.c: function, file:line),
+ * else by dladdr (nearest dynamic symbol and module).  The log gets the
+ * exact record either way.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "guard_internal.h"
+#include "symbolizer.h"
 
 /* ---- the report --------------------------------------------------------- */
 
@@ -34,32 +36,97 @@ static int open_report_output(void)
     return fd >= 0 ? fd : 2; /* a path that cannot be written: stderr, as without it */
 }
 
-static void print_stack(uint32_t id)
+/* Each report's frames, symbolized in one symbolizer run (static: used
+ * under print_lock only; its untouched pages cost nothing). */
+GUARD_LARGE static struct guard_symbolizer_batch batch;
+
+static void print_frame(unsigned *idx, const struct guard_symbolizer_pc *e)
+{
+    unsigned long pc = (unsigned long)e->pc;
+    if (!e->have_module) {
+        guard_fmt_fd(out_fd, "    #%u 0x%lx\n", (*idx)++, pc);
+        return;
+    }
+    unsigned long off = (unsigned long)e->module_offset;
+    for (unsigned j = 0; j < e->nlocs; j++) {
+        const struct guard_symbolizer_loc *l = &e->locs[j];
+        const char *fn = l->function ? l->function : "??";
+        if (l->file && l->line)
+            guard_fmt_fd(out_fd, "    #%u 0x%lx in %s %s:%u (%s+0x%lx)\n", (*idx)++, pc, fn, l->file,
+                         l->line, e->module, off);
+        else
+            guard_fmt_fd(out_fd, "    #%u 0x%lx in %s (%s+0x%lx)\n", (*idx)++, pc, fn, e->module, off);
+    }
+    if (e->nlocs)
+        return;
+    if (e->dl_function)
+        guard_fmt_fd(out_fd, "    #%u 0x%lx in %s+0x%lx (%s+0x%lx)\n", (*idx)++, pc, e->dl_function,
+                     (unsigned long)e->dl_function_offset, e->module, off);
+    else
+        guard_fmt_fd(out_fd, "    #%u 0x%lx (%s+0x%lx)\n", (*idx)++, pc, e->module, off);
+}
+
+static void print_raw_frames(const struct guard_symbolizer_pc *e)
+{
+    for (unsigned i = 0; i < e->raw_n; i++) {
+        const struct guard_symbolizer_raw_frame *r = &batch.raw_frames[e->raw_first + i];
+        const char *fn = r->loc.function ? r->loc.function : "??";
+        if (!r->module)
+            guard_fmt_fd(out_fd, "    #%u 0x%lx in %s\n", i, (unsigned long)r->pc, fn);
+        else if (r->loc.file && r->loc.line)
+            guard_fmt_fd(out_fd, "    #%u 0x%lx in %s %s:%u (%s+0x%lx)\n", i, (unsigned long)r->pc, fn,
+                         r->loc.file, r->loc.line, r->module, (unsigned long)r->module_offset);
+        else
+            guard_fmt_fd(out_fd, "    #%u 0x%lx in %s (%s+0x%lx)\n", i, (unsigned long)r->pc, fn,
+                         r->module, (unsigned long)r->module_offset);
+    }
+}
+
+/* The frames of stack `id` are batch.pcs[*next ...]: in the order they
+ * were added. */
+static void print_stack(uint32_t id, unsigned *next)
 {
     const uint64_t *pcs = NULL;
     unsigned n = guard_stack_frames(id, &pcs);
     if (n == 0) {
+        const struct guard_symbolizer_pc *e = *next < batch.n ? &batch.pcs[*next] : NULL;
+        if (id && e && e->raw_stack == id) {
+            (*next)++;
+            if (e->raw_n) {
+                print_raw_frames(e);
+                return;
+            }
+        }
         guard_fmt_fd(out_fd, "    (stack #%u is in the log%s)\n", id,
                      id ? ", raw: guard-analyze unwinds it" : "");
         return;
     }
+    unsigned idx = 0;
     for (unsigned i = 0; i < n; i++) {
-        Dl_info info;
-        /* dladdr takes the loader lock; a fault in the middle of dlopen is
-         * the one case where this could block, and we accept it (ASan does
-         * the same). */
-        if (dladdr((void *)(uintptr_t)pcs[i], &info) && info.dli_fname) {
-            if (info.dli_sname)
-                guard_fmt_fd(out_fd, "    #%u 0x%lx in %s+0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i],
-                             info.dli_sname, (unsigned long)(pcs[i] - (uintptr_t)info.dli_saddr),
-                             info.dli_fname, (unsigned long)(pcs[i] - (uintptr_t)info.dli_fbase));
-            else
-                guard_fmt_fd(out_fd, "    #%u 0x%lx (%s+0x%lx)\n", i, (unsigned long)pcs[i], info.dli_fname,
-                             (unsigned long)(pcs[i] - (uintptr_t)info.dli_fbase));
+        if (*next < batch.n && batch.pcs[*next].pc == pcs[i]) {
+            print_frame(&idx, &batch.pcs[(*next)++]);
         } else {
-            guard_fmt_fd(out_fd, "    #%u 0x%lx\n", i, (unsigned long)pcs[i]);
+            struct guard_symbolizer_pc e; /* beyond the batch: dladdr alone */
+            guard_symbolizer_batch_add_one(&e, pcs[i]);
+            print_frame(&idx, &e);
         }
     }
+}
+
+/* dladdr takes the loader lock; a fault in the middle of dlopen is the
+ * one case where this could block, and we accept it (ASan does the same). */
+static int symbolize_stacks(const struct guard_finding *f)
+{
+    guard_symbolizer_batch_begin(&batch);
+    for (unsigned i = 0; i < f->nstacks; i++) {
+        const uint64_t *pcs = NULL;
+        unsigned n = guard_stack_frames(f->stacks[i].stack_id, &pcs);
+        if (n == 0 && guard_opt.symbolize) /* a raw copy: unwound from the log */
+            guard_symbolizer_batch_add_raw(&batch, f->stacks[i].stack_id, guard_log_path());
+        for (unsigned k = 0; k < n; k++)
+            guard_symbolizer_batch_add(&batch, pcs[k]);
+    }
+    return guard_opt.symbolize && guard_symbolizer_batch_run(&batch);
 }
 
 static const char *role_heading(uint32_t role)
@@ -128,20 +195,23 @@ void guard_report_finding(const struct guard_finding *in)
     if (!suppressed && guard_opt.report_stderr && guard_opt.verbosity > 0) {
         static struct guard_lock print_lock; /* keep concurrent reports apart */
         int locked = guard_lock_acquire(&print_lock);
+        int named = symbolize_stacks(f);
         out_fd = open_report_output();
         guard_fmt_fd(out_fd, "=================================================================\n");
         guard_fmt_fd(out_fd, "==%d==ERROR: libguard: %s\n", (int)guard_pid,
                      guard_finding_kind_name(f->kind));
         guard_fmt_fd(out_fd, "%s\n", f->summary);
+        unsigned next = 0;
         for (unsigned i = 0; i < f->nstacks; i++) {
             guard_fmt_fd(out_fd, "%s by thread T%d:\n", role_heading(f->stacks[i].role),
                          (int)f->stacks[i].tid);
-            print_stack(f->stacks[i].stack_id);
+            print_stack(f->stacks[i].stack_id, &next);
         }
         const char *path = guard_log_path();
         if (path[0])
-            guard_fmt_fd(out_fd, "==%d==libguard: details in %s (run guard-analyze on it for "
-                         "file:line)\n", (int)guard_pid, path);
+            guard_fmt_fd(out_fd, "==%d==libguard: details in %s (guard-analyze %s%s)\n",
+                         (int)guard_pid, path, path,
+                         named ? "" : " adds file:line");
         if (out_fd != 2)
             guard_sys_close(out_fd);
         out_fd = 2;

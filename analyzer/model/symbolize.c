@@ -457,3 +457,52 @@ void sym_stack_free(struct sym_stack *s)
     s->frames = NULL;
     s->n = 0;
 }
+
+/* The file address of an offset from the module's first mapped byte: the
+ * first PT_LOAD segment's page-aligned vaddr plus the offset (0 plus the
+ * offset for a usual shared object or PIE; the absolute address for
+ * ET_EXEC). */
+static bool file_address(Dwfl_Module *mod, uint64_t off, uint64_t *addr)
+{
+    GElf_Addr bias;
+    Elf *elf = dwfl_module_getelf(mod, &bias);
+    size_t nph;
+    if (!elf || elf_getphdrnum(elf, &nph) != 0)
+        return false;
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD) {
+            *addr = (ph.p_vaddr & ~(uint64_t)0xfff) + off;
+            return *addr >= off; /* no wrap */
+        }
+    }
+    return false;
+}
+
+void sym_module_offset(struct symbolizer *sym, const char *path, uint64_t off,
+                       struct sym_stack *out)
+{
+    static struct lg_log nolog = {.path = (char *)"-"};
+    struct lg_module m;
+    memset(&m, 0, sizeof m); /* no build-id recorded: the file on disk is taken as it is */
+    size_t cap = 0;
+    out->frames = NULL;
+    out->n = 0;
+    struct sym_file *f = file_get(sym, &nolog, &m, path);
+    uint64_t addr = 0;
+    const struct cache_entry *ce = NULL;
+    if (f->mod && file_address(f->mod, off, &addr))
+        ce = cached_lookup(sym, f, addr);
+    size_t nlocs = ce ? ce->n : 0;
+    for (size_t i = 0; i < (nlocs ? nlocs : 1); i++) {
+        struct sym_frame *fr = push_frame(out, &cap, addr, f->path);
+        fr->have_module = true;
+        fr->module_offset = off;
+        if (nlocs) {
+            fr->function = ce->locs[i].function;
+            fr->file = ce->locs[i].file;
+            fr->line = ce->locs[i].line;
+            fr->inlined = ce->locs[i].inlined;
+        }
+    }
+}

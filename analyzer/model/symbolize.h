@@ -47,4 +47,12 @@ void sym_stack(struct symbolizer *sym, const struct lg_log *log, const struct lg
                struct sym_stack *out);
 void sym_stack_free(struct sym_stack *s);
 
+/* One address of a live process, named by the module's path and its
+ * offset from the module's first mapped byte (dladdr's dli_fbase), for
+ * `guard-analyze symbolize`.  One frame per location (inlined calls
+ * expand, innermost first); an unknown address gives one frame without a
+ * function.  The frames array belongs to the caller (sym_stack_free). */
+void sym_module_offset(struct symbolizer *sym, const char *path, uint64_t off,
+                       struct sym_stack *out);
+
 #endif /* ANALYZER_SYMBOLIZE_H */
