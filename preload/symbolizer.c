@@ -4,8 +4,9 @@
  * does with llvm-symbolizer: no DWARF reader runs inside the program.
  *
  * One symbolizer runs per report, started and reaped within it:
- *   - it is a clone with no exit signal, so the program gets no SIGCHLD
- *     and its wait(-1) never sees it (only __WALL/__WCLONE waits do);
+ *   - the program's child is a clone with no exit signal that never
+ *     execs, so the program gets no SIGCHLD and its wait(-1) never sees
+ *     it (only __WALL/__WCLONE waits do); the symbolizer is its child;
  *   - it talks over one socketpair, written with MSG_NOSIGNAL, so a
  *     symbolizer that dies cannot raise SIGPIPE in the program;
  *   - its environment has no LD_PRELOAD and no GUARD_OPTIONS (it is not
@@ -25,6 +26,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -53,6 +55,54 @@ static const char *env_out[ENV_MAX + 1];
 /* Where guard-analyze is: the symbolizer option, else next to this
  * library (the build tree: build/libguard.so and build/guard-analyze), else
  * ../bin beside it (an installed PREFIX/lib and PREFIX/bin). */
+/* The absolute path of this library, from /proc/self/maps (dladdr gives
+ * the name it was loaded by, which may be relative to a directory the
+ * program has left since). */
+static int this_library(char *out, size_t cap)
+{
+    uintptr_t me = (uintptr_t)this_library;
+    int fd = guard_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    char buf[4096];
+    size_t have = 0;
+    int found = 0;
+    for (;;) {
+        long n = guard_sys_read(fd, buf + have, sizeof buf - 1 - have);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = '\0';
+            /* "start-end perms offset dev inode   path" */
+            uintptr_t lo = 0, hi = 0;
+            const char *p = line;
+            for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+                lo = lo << 4 | (uintptr_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+            if (*p == '-')
+                for (p++; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+                    hi = hi << 4 | (uintptr_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+            const char *path = strchr(line, '/');
+            if (lo <= me && me < hi && path && strlen(path) < cap) {
+                memcpy(out, path, strlen(path) + 1);
+                found = 1;
+                break;
+            }
+            line = nl + 1;
+        }
+        if (found)
+            break;
+        have = (size_t)(buf + have - line); /* keep the partial line */
+        if (have == sizeof buf - 1)
+            have = 0; /* a line longer than the buffer: skip it */
+        memmove(buf, line, have);
+    }
+    guard_sys_close(fd);
+    return found && strrchr(out, '/') != NULL;
+}
+
 static void find_symbolizer(void)
 {
     symbolizer_path[0] = '\0';
@@ -63,19 +113,18 @@ static void find_symbolizer(void)
             guard_fmt(symbolizer_path, sizeof symbolizer_path, "%s", guard_opt.symbolizer);
         return;
     }
-    Dl_info info;
-    if (!dladdr((void *)find_symbolizer, &info) || !info.dli_fname ||
-        info.dli_fname[0] != '/')
+    char self[sizeof symbolizer_path];
+    if (!this_library(self, sizeof self))
         return;
-    const char *slash = strrchr(info.dli_fname, '/');
-    int dirlen = (int)(slash - info.dli_fname);
+    const char *slash = strrchr(self, '/');
+    int dirlen = (int)(slash - self);
     static const char *const beside[] = {"/guard-analyze", "/../bin/guard-analyze"};
     for (unsigned i = 0; i < sizeof beside / sizeof beside[0]; i++) {
         char path[sizeof symbolizer_path];
         size_t tail = strlen(beside[i]);
         if ((size_t)dirlen + tail + 1 > sizeof path)
             continue;
-        memcpy(path, info.dli_fname, (size_t)dirlen);
+        memcpy(path, self, (size_t)dirlen);
         memcpy(path + dirlen, beside[i], tail + 1);
         if (GUARD_SYS3(SYS_access, path, X_OK, 0) == 0) {
             memcpy(symbolizer_path, path, (size_t)dirlen + tail + 1);
@@ -165,6 +214,30 @@ void guard_symbolizer_batch_add_raw(struct guard_symbolizer_batch *b, uint32_t s
     e->asked = 1;
 }
 
+/* The symbolizer itself (the grandchild): system calls only, until exec. */
+static void exec_symbolizer(int sock, long parent) __attribute__((noreturn));
+static void exec_symbolizer(int sock, long parent)
+{
+    const char *argv[] = {symbolizer_path, "symbolize", NULL};
+    GUARD_SYS3(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0);
+    if (GUARD_SYS3(SYS_getppid, 0, 0, 0) == parent) { /* else its parent is already gone */
+        uint64_t none = 0;
+        guard_sys_call6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, 8, 0, 0);
+        long io = GUARD_SYS3(SYS_fcntl, sock, F_DUPFD_CLOEXEC, 10);
+        int null = guard_sys_open("/dev/null", O_WRONLY | O_CLOEXEC, 0);
+        if (io >= 0 && GUARD_SYS3(SYS_dup3, io, 0, 0) == 0 && GUARD_SYS3(SYS_dup3, io, 1, 0) == 1 &&
+            (null < 0 || GUARD_SYS3(SYS_dup3, null, 2, 0) == 2))
+            GUARD_SYS3(SYS_execve, symbolizer_path, argv, env_out);
+    }
+    GUARD_SYS3(SYS_exit_group, 127, 0, 0);
+    __builtin_unreachable();
+}
+
+/* The program must not see the symbolizer as a child: an exec makes a
+ * process's exit signal SIGCHLD again, so the program's own child is an
+ * intermediate that never execs (clone with no exit signal: no SIGCHLD,
+ * invisible to wait(-1)).  It starts the symbolizer, which dies with it
+ * (PR_SET_PDEATHSIG), and reaps it.  Returns the intermediate's pid. */
 static pid_t spawn(int sock)
 {
     size_t ne = 0;
@@ -173,20 +246,18 @@ static pid_t spawn(int sock)
             strncmp(*e, "DEBUGINFOD_URLS=", 16))
             env_out[ne++] = *e;
     env_out[ne] = NULL;
-    const char *argv[] = {symbolizer_path, "symbolize", NULL};
-    /* A fork without an exit signal: no SIGCHLD, invisible to wait(-1). */
     long pid = guard_sys_call6(SYS_clone, 0, 0, 0, 0, 0, 0);
     if (pid != 0)
         return (pid_t)pid;
-    /* the child: system calls only, until exec */
-    uint64_t none = 0;
-    guard_sys_call6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, 8, 0, 0);
-    long io = GUARD_SYS3(SYS_fcntl, sock, F_DUPFD_CLOEXEC, 10);
-    int null = guard_sys_open("/dev/null", O_WRONLY | O_CLOEXEC, 0);
-    if (io >= 0 && GUARD_SYS3(SYS_dup3, io, 0, 0) == 0 && GUARD_SYS3(SYS_dup3, io, 1, 0) == 1 &&
-        (null < 0 || GUARD_SYS3(SYS_dup3, null, 2, 0) == 2))
-        GUARD_SYS3(SYS_execve, symbolizer_path, argv, env_out);
-    GUARD_SYS3(SYS_exit_group, 127, 0, 0);
+    /* the intermediate: system calls only */
+    long self = GUARD_SYS3(SYS_getpid, 0, 0, 0);
+    long g = guard_sys_call6(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
+    if (g == 0)
+        exec_symbolizer(sock, self);
+    if (g > 0)
+        while (guard_sys_call6(SYS_wait4, g, 0, 0, 0, 0, 0) == -EINTR)
+            ;
+    GUARD_SYS3(SYS_exit_group, 0, 0, 0);
     __builtin_unreachable();
 }
 
@@ -354,10 +425,23 @@ int guard_symbolizer_batch_run(struct guard_symbolizer_batch *b)
     uint64_t deadline = guard_now_ns() + (uint64_t)guard_opt.symbolize_timeout_ms * 1000000u;
     size_t len = converse(sv[0], deadline);
     guard_sys_close(sv[0]);
-    /* reaped here, whatever happened: it must never outlive the report */
+    /* Reaped here, whatever happened: nothing of it outlives the report.
+     * The intermediate ends by itself once the symbolizer has (a short
+     * wait); else it is killed, and the symbolizer with it. */
+    for (int i = 0; i < 100; i++) {
+        long r = guard_sys_call6(SYS_wait4, pid, 0, __WALL | WNOHANG, 0, 0, 0);
+        if (r == pid || (r < 0 && r != -EINTR))
+            goto reaped;
+        struct timespec ms = {0, 1000000};
+        GUARD_SYS3(SYS_nanosleep, &ms, 0, 0);
+    }
     guard_sys_kill(pid, SIGKILL);
     while (guard_sys_call6(SYS_wait4, pid, 0, __WALL, 0, 0, 0) == -EINTR)
         ;
+reaped:
     parse(b, len);
-    return 1;
+    int answered = 0;
+    for (unsigned i = 0; i < b->n; i++)
+        answered |= b->pcs[i].nlocs > 0 || b->pcs[i].raw_n > 0;
+    return answered;
 }

@@ -58,8 +58,9 @@ void guard_symbolizer_batch_add_raw(struct guard_symbolizer_batch *b, uint32_t s
                                     const char *log_path);
 /* Run the symbolizer on the batch (the first run looks for it: the
  * symbolizer option, else guard-analyze beside this library or in ../bin
- * from it); 0 when it could not run (none found,
- * a seccomp filter, a vfork child, too many runs): the pcs keep nlocs 0. */
+ * from it); 0 when no frame got a name: it could not run (none found,
+ * a seccomp filter, a vfork child, too many runs) or gave no answer in
+ * time. */
 int guard_symbolizer_batch_run(struct guard_symbolizer_batch *b);
 
 #endif

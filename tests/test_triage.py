@@ -52,7 +52,7 @@ def crash_before_libunwind_is_loaded_is_unwound_by_the_analyzer():
     # analyzer unwinds them (libdwfl) into the same report as ever.
     r, status, report = crash_report("crash_single")
     assert r.returncode == -11, "dies of its own SIGSEGV: %d" % r.returncode
-    assert "raw: guard-analyze unwinds it" in r.stderr, r.stderr
+    assert re.search(r"#0 0x[0-9a-f]+ in \w+", r.stderr), r.stderr  # named at once, too
     (f,) = findings(report, "crash")
     src = "testprogs/crash_single.c"
     frames = f["stacks"]["crash"]
