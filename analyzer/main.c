@@ -93,6 +93,7 @@ static void usage(FILE *f)
           "                     [--source-root DIR] PATH...\n"
           "       " ANALYZER_NAME " --list-kinds [--format=text|json] [--verbose]\n"
           "       " ANALYZER_NAME " inspect [--format=text|json] [--verbose] [--host] [BINARY...]\n"
+          "       " ANALYZER_NAME " symbolize   (the shim's symbolizer; see --help there)\n"
           "\n"
           "Report the findings in libguard logs.  A PATH is a log file or a directory\n"
           "holding guard.*.log files; each PATH is one run (a nightly run's directory),\n"
