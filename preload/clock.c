@@ -131,58 +131,31 @@ struct mapping {
     int below_accessible; /* that mapping is not PROT_NONE */
 };
 
-static uintptr_t parse_hex(const char **p)
+struct find_mapping_state {
+    uintptr_t addr;
+    struct mapping *m;
+    uintptr_t prev_hi;
+    int prev_accessible;
+};
+
+static int find_mapping_line(const struct guard_maps_line *l, void *arg)
 {
-    uintptr_t v = 0;
-    for (; (**p >= '0' && **p <= '9') || ((**p | 32) >= 'a' && (**p | 32) <= 'f'); (*p)++)
-        v = v * 16 + (uintptr_t)(**p <= '9' ? **p - '0' : (**p | 32) - 'a' + 10);
-    return v;
+    struct find_mapping_state *st = arg;
+    if (st->addr >= l->lo && st->addr < l->hi) {
+        *st->m = (struct mapping){l->lo, l->hi, st->prev_hi, st->prev_accessible};
+        return 1;
+    }
+    st->prev_hi = l->hi;
+    st->prev_accessible = strncmp(l->perms, "---", 3) != 0;
+    return 0;
 }
 
-/* The mapping around addr, from /proc/self/maps read with plain system
- * calls (no stdio: we may be in a signal handler). */
+/* The mapping around addr (plain system calls: we may be in a signal
+ * handler). */
 static int find_mapping(uintptr_t addr, struct mapping *m)
 {
-    int fd = guard_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    char buf[4096];
-    size_t have = 0;
-    int found = 0;
-    uintptr_t prev_hi = 0;
-    int prev_accessible = 0;
-    for (;;) {
-        long n = guard_sys_read(fd, buf + have, sizeof buf - 1 - have);
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-        buf[have] = '\0';
-        char *line = buf, *nl;
-        while ((nl = strchr(line, '\n'))) {
-            *nl = '\0';
-            const char *p = line;
-            uintptr_t a = parse_hex(&p);
-            if (*p == '-')
-                p++;
-            uintptr_t b = parse_hex(&p);
-            if (*p == ' ')
-                p++;
-            if (addr >= a && addr < b) {
-                *m = (struct mapping){a, b, prev_hi, prev_accessible};
-                found = 1;
-                break;
-            }
-            prev_hi = b;
-            prev_accessible = strncmp(p, "---", 3) != 0;
-            line = nl + 1;
-        }
-        if (found)
-            break;
-        have = strlen(line);
-        memmove(buf, line, have);
-    }
-    guard_sys_close(fd);
-    return found;
+    struct find_mapping_state st = {addr, m, 0, 0};
+    return guard_maps_each(find_mapping_line, &st);
 }
 
 /* ---- the thread's own stack ---------------------------------------------- */

@@ -72,6 +72,16 @@ const char *guard_exe_path(void);      /* /proc/self/exe, read once per process 
 void guard_halt(void) __attribute__((noreturn)); /* halt_on_error */
 void guard_set_tid(pid_t tid);         /* a fork child's thread is its main thread */
 
+/* ---- /proc/self/maps (maps.c) -------------------------------------------- */
+struct guard_maps_line {
+    uintptr_t lo, hi;
+    const char *perms; /* "rwxp ..." up to the end of the line */
+    const char *path;  /* the first '/' of the line, or NULL */
+};
+/* fn on each line in address order until it returns non-zero, which is
+ * returned (0 at the end, or when the file cannot be read). */
+int guard_maps_each(int (*fn)(const struct guard_maps_line *l, void *arg), void *arg);
+
 /* ---- the event log (log.c) ---------------------------------------------- */
 int guard_log_open(pid_t ppid, int forked_child);
 int guard_log_created(void);           /* the file exists (it is made at the first record) */

@@ -55,52 +55,28 @@ static const char *env_out[ENV_MAX + 1];
 /* Where guard-analyze is: the symbolizer option, else next to this
  * library (the build tree: build/libguard.so and build/guard-analyze), else
  * ../bin beside it (an installed PREFIX/lib and PREFIX/bin). */
+struct library_state {
+    char *out;
+    size_t cap;
+};
+
+static int library_line(const struct guard_maps_line *l, void *arg)
+{
+    struct library_state *st = arg;
+    uintptr_t me = (uintptr_t)library_line;
+    if (me < l->lo || me >= l->hi || !l->path || strlen(l->path) >= st->cap)
+        return 0;
+    memcpy(st->out, l->path, strlen(l->path) + 1);
+    return 1;
+}
+
 /* The absolute path of this library, from /proc/self/maps (dladdr gives
  * the name it was loaded by, which may be relative to a directory the
  * program has left since). */
 static int this_library(char *out, size_t cap)
 {
-    uintptr_t me = (uintptr_t)this_library;
-    int fd = guard_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    char buf[4096];
-    size_t have = 0;
-    int found = 0;
-    for (;;) {
-        long n = guard_sys_read(fd, buf + have, sizeof buf - 1 - have);
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-        buf[have] = '\0';
-        char *line = buf, *nl;
-        while ((nl = strchr(line, '\n'))) {
-            *nl = '\0';
-            /* "start-end perms offset dev inode   path" */
-            uintptr_t lo = 0, hi = 0;
-            const char *p = line;
-            for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
-                lo = lo << 4 | (uintptr_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
-            if (*p == '-')
-                for (p++; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
-                    hi = hi << 4 | (uintptr_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
-            const char *path = strchr(line, '/');
-            if (lo <= me && me < hi && path && strlen(path) < cap) {
-                memcpy(out, path, strlen(path) + 1);
-                found = 1;
-                break;
-            }
-            line = nl + 1;
-        }
-        if (found)
-            break;
-        have = (size_t)(buf + have - line); /* keep the partial line */
-        if (have == sizeof buf - 1)
-            have = 0; /* a line longer than the buffer: skip it */
-        memmove(buf, line, have);
-    }
-    guard_sys_close(fd);
-    return found && strrchr(out, '/') != NULL;
+    struct library_state st = {out, cap};
+    return guard_maps_each(library_line, &st);
 }
 
 static void find_symbolizer(void)
