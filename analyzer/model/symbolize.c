@@ -400,6 +400,25 @@ static struct sym_frame *push_frame(struct sym_stack *out, size_t *cap, uint64_t
     return fr;
 }
 
+/* The frames of one address of module file f: one per location of ce (an
+ * inlined call gives several), or one without a name. */
+static void push_locations(struct sym_stack *out, size_t *cap, uint64_t pc, const struct sym_file *f,
+                           uint64_t off, const struct cache_entry *ce)
+{
+    size_t nlocs = ce ? ce->n : 0;
+    for (size_t i = 0; i < (nlocs ? nlocs : 1); i++) {
+        struct sym_frame *fr = push_frame(out, cap, pc, f->path);
+        fr->have_module = true;
+        fr->module_offset = off;
+        if (nlocs) {
+            fr->function = ce->locs[i].function;
+            fr->file = ce->locs[i].file;
+            fr->line = ce->locs[i].line;
+            fr->inlined = ce->locs[i].inlined;
+        }
+    }
+}
+
 static void symbolize_pc(struct symbolizer *sym, const struct lg_log *log, uint64_t pc,
                          uint32_t gen, struct sym_stack *out, size_t *cap)
 {
@@ -425,18 +444,7 @@ static void symbolize_pc(struct symbolizer *sym, const struct lg_log *log, uint6
     const struct cache_entry *ce = NULL;
     if (f->mod)
         ce = cached_lookup(sym, f, f->is_exec ? pc : off);
-    size_t nlocs = ce ? ce->n : 0;
-    for (size_t i = 0; i < (nlocs ? nlocs : 1); i++) {
-        struct sym_frame *fr = push_frame(out, cap, pc, f->path);
-        fr->have_module = true;
-        fr->module_offset = off;
-        if (nlocs) {
-            fr->function = ce->locs[i].function;
-            fr->file = ce->locs[i].file;
-            fr->line = ce->locs[i].line;
-            fr->inlined = ce->locs[i].inlined;
-        }
-    }
+    push_locations(out, cap, pc, f, off, ce);
 }
 
 void sym_stack(struct symbolizer *sym, const struct lg_log *log, const struct lg_stack *st,
@@ -493,16 +501,5 @@ void sym_module_offset(struct symbolizer *sym, const char *path, uint64_t off,
     const struct cache_entry *ce = NULL;
     if (f->mod && file_address(f->mod, off, &addr))
         ce = cached_lookup(sym, f, addr);
-    size_t nlocs = ce ? ce->n : 0;
-    for (size_t i = 0; i < (nlocs ? nlocs : 1); i++) {
-        struct sym_frame *fr = push_frame(out, &cap, addr, f->path);
-        fr->have_module = true;
-        fr->module_offset = off;
-        if (nlocs) {
-            fr->function = ce->locs[i].function;
-            fr->file = ce->locs[i].file;
-            fr->line = ce->locs[i].line;
-            fr->inlined = ce->locs[i].inlined;
-        }
-    }
+    push_locations(out, &cap, addr, f, off, ce);
 }
