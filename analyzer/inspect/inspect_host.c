@@ -173,6 +173,12 @@ int inspect_host_text(FILE *out, const struct inspect_options *o)
         if (f->note[0])
             fprintf(out, "      note: %s\n", f->note);
     }
+    bool getrandom = false;
+    for (size_t i = 0; i < m->nfuncs; i++)
+        getrandom |= strstr(m->funcs[i].name, "getrandom") != NULL;
+    if (!getrandom)
+        fputs("  vDSO getrandom: none in this vDSO (Linux before 6.11): glibc 2.41 and Go 1.24 "
+              "make the getrandom system call instead\n", out);
     fprintf(out, "  stack probe in the vDSO: %s\n",
             m->any_probe ? "YES (vdso-low-stack: a caller needs more than a page of stack)" : "no");
     if (m->max_deepest_bytes)
