@@ -76,7 +76,7 @@ struct inspect_go_vdso {
     char call_insn[48], switch_insn[64];
 };
 
-#define INSPECT_GO_VDSO_MAX 4
+#define INSPECT_GO_VDSO_MAX 5
 
 struct inspect_go {
     bool is_go;               /* a .go.buildinfo header (or a Go line table) */

@@ -2,7 +2,8 @@
  * inspect_govdso.c — on which stack a Go program calls the vDSO.
  *
  * Go's runtime calls the vDSO's clock_gettime (runtime.nanotime1,
- * runtime.walltime; walltime1 before Go 1.17) and, since Go 1.24, its
+ * time.now on amd64, runtime.walltime elsewhere, walltime1 before Go
+ * 1.17) and, since Go 1.24, its
  * getrandom (runtime.vgetrandom1) from assembly, through a pointer it
  * looked up at start-up.  A goroutine's stack guarantees a NOSPLIT
  * function only GO_NOSPLIT_LIMIT bytes below its frame, and a vDSO built
@@ -38,7 +39,7 @@
 #define GO_NOSPLIT_LIMIT 800u
 
 static const char *const vdso_callers[] = {
-    "runtime.nanotime1", "runtime.walltime", "runtime.walltime1", "runtime.vgetrandom1",
+    "runtime.nanotime1", "time.now", "runtime.walltime", "runtime.walltime1", "runtime.vgetrandom1",
 };
 
 /* The code bytes [entry, end) from an executable PT_LOAD, NULL if absent. */

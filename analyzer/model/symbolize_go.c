@@ -137,8 +137,9 @@ static bool func_rec(const struct go_pcln *p, uint64_t i, struct func_rec *r)
         !ftab_entry(p, i + 1, &r->end, &next_fo) || r->end < r->entry)
         return false;
     uint64_t f = p->ftab + funcoff + (p->layout >= 118 ? 4 : p->ptrsize);
-    return rd32(p, f, &r->nameoff) && rd32(p, f + 12, &r->pcfile) && rd32(p, f + 16, &r->pcln) &&
-           rd32(p, f + 24, &r->cuoff);
+    /* after the name: args, deferreturn, pcsp, pcfile, pcln, npcdata, cuOffset */
+    return rd32(p, f, &r->nameoff) && rd32(p, f + 16, &r->pcfile) && rd32(p, f + 20, &r->pcln) &&
+           rd32(p, f + 28, &r->cuoff);
 }
 
 static void rec_loc(const struct go_pcln *p, const struct func_rec *r, struct go_loc *out)

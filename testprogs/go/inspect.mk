@@ -20,7 +20,7 @@ GO_INSPECT_PROGS = go_pure_static go_pure_stripped go_user_cgo go_user_static_cg
 GO_RACE_SYSO := $(if $(GO_HAVE),$(wildcard $(shell $(GO) env GOROOT 2>/dev/null)/src/runtime/race/race_linux_amd64.syso))
 GO_INSPECT_PROGS += $(if $(GO_RACE_SYSO),go_user_race)
 GO_INSPECT_BINS = $(addprefix $(GO_INSPECT_OUT)/,$(GO_INSPECT_PROGS))
-GO_INSPECT_SRC = $(GO_INSPECT_DIR)/go.mod $(wildcard $(GO_INSPECT_DIR)/*/*.go)
+GO_INSPECT_SRC = $(GO_INSPECT_DIR)/go.mod $(wildcard $(GO_INSPECT_DIR)/*/*.go) testprogs/go/inspect.mk
 
 .PHONY: go-inspect-progs
 all: go-inspect-progs
@@ -30,6 +30,7 @@ go-inspect-progs:
 else
 go-inspect-progs: $(GO_INSPECT_BINS)
 
+comma := ,
 # $(1): output name, $(2): package dir, $(3): CGO_ENABLED, $(4): go build flags
 define go_inspect_rule
 $(GO_INSPECT_OUT)/$(1): $(GO_INSPECT_SRC) | $(BUILD)/.deps-ok
@@ -44,6 +45,6 @@ $(eval $(call go_inspect_rule,go_user_cgo,gouser,1,))
 # ld warns that static getpwuid_r needs the shared NSS libraries at run
 # time: the hazard this variant exists to show (kept in the .buildlog).
 $(eval $(call go_inspect_rule,go_user_static_cgo,gouser,1,-ldflags='-linkmode=external -extldflags=-static'))
-$(eval $(call go_inspect_rule,go_user_netgo,gouser,1,-tags osusergo,netgo))
+$(eval $(call go_inspect_rule,go_user_netgo,gouser,1,-tags osusergo$(comma)netgo))
 $(eval $(call go_inspect_rule,go_user_race,gouser,1,-race))
 endif
