@@ -115,14 +115,21 @@ static uint64_t word(const unsigned char *p, unsigned ptrsize)
 }
 
 /* A Go string whose header (pointer, length) is at vaddr (Go < 1.18). */
-static char *string_at(const struct inspect_target *t, uint64_t vaddr, unsigned ptrsize)
+static char *string_at(const struct inspect_target *t, uint64_t vaddr, unsigned ptrsize, size_t *lenp)
 {
     const unsigned char *h = at_vaddr(t, vaddr, 2 * (uint64_t)ptrsize);
     if (!h)
         return NULL;
     uint64_t len = word(h + ptrsize, ptrsize);
     const unsigned char *s = len < (1u << 20) ? at_vaddr(t, word(h, ptrsize), len) : NULL;
-    return s ? xstrndup_bytes(s, len) : NULL;
+    if (!s)
+        return NULL;
+    char *out = xmalloc(len + 1);
+    memcpy(out, s, len);
+    out[len] = '\0';
+    if (lenp)
+        *lenp = len;
+    return out;
 }
 
 /* A build setting value: Go quotes it when it has spaces or quotes. */
@@ -150,9 +157,9 @@ static bool has_word(const char *list, const char *w, const char *seps)
     return false;
 }
 
-static void parse_modinfo(struct inspect_go *g, char *mi)
+/* mi: n bytes and a NUL (the sentinels are binary and may hold NULs). */
+static void parse_modinfo(struct inspect_go *g, char *mi, size_t n)
 {
-    size_t n = strlen(mi);
     if (n >= 33 && mi[n - 17] == '\n') { /* sentinels around the text */
         mi[n - 16] = '\0';
         mi += 16;
@@ -201,6 +208,7 @@ static void read_buildinfo(struct inspect_target *t)
     g->is_go = true;
     unsigned ptrsize = h[14], flags = h[15];
     char *modinfo = NULL;
+    size_t milen = 0;
     if (flags & 1)
         return; /* big-endian: not a binary this analyzer's machine runs */
     if (flags & 2) {
@@ -209,19 +217,23 @@ static void read_buildinfo(struct inspect_target *t)
         if (uvarint(h, len, &off, &n) && n <= len - off) {
             g->version = xstrndup_bytes(h + off, n);
             off += n;
-            if (uvarint(h, len, &off, &n) && n <= len - off)
-                modinfo = xstrndup_bytes(h + off, n);
+            if (uvarint(h, len, &off, &n) && n <= len - off) {
+                modinfo = xmalloc(n + 1);
+                memcpy(modinfo, h + off, n);
+                modinfo[n] = '\0';
+                milen = n;
+            }
         }
     } else if ((ptrsize == 4 || ptrsize == 8) && len >= 16 + 2 * (size_t)ptrsize) {
-        g->version = string_at(t, word(h + 16, ptrsize), ptrsize);
-        modinfo = string_at(t, word(h + 16 + ptrsize, ptrsize), ptrsize);
+        g->version = string_at(t, word(h + 16, ptrsize), ptrsize, NULL);
+        modinfo = string_at(t, word(h + 16 + ptrsize, ptrsize), ptrsize, &milen);
     }
     if (g->version && !*g->version) {
         free(g->version);
         g->version = NULL;
     }
     if (modinfo)
-        parse_modinfo(g, modinfo);
+        parse_modinfo(g, modinfo, milen);
     free(modinfo);
 }
 
@@ -292,8 +304,8 @@ void inspect_go_scan(struct inspect_target *t)
         t->why = "a Go program with no dynamic loader in it: LD_PRELOAD cannot reach it: run it "
                  "supervised";
     else if (t->link == INSPECT_DYNAMIC && g->cgo_linked)
-        t->why = "LD_PRELOAD sees only the cgo calls of this program (the Go runtime makes its own "
-                 "system calls and vDSO calls): run supervised";
+        t->why = "LD_PRELOAD sees only the cgo calls of this program: run supervised (the Go "
+                 "runtime makes its own system calls and vDSO calls)";
     else if (t->link == INSPECT_DYNAMIC)
         t->why = "a Go program without cgo: the shim would load but sees nothing (the Go runtime "
                  "makes its own system calls): run it supervised";

@@ -376,8 +376,9 @@ static size_t lookup(Dwfl_Module *mod, uint64_t addr, struct sym_loc **out)
 }
 
 /* A Go binary stripped with -s -w keeps no symbol table and no DWARF, but
- * its runtime's own line table: name the address from it.  Replaces ce's
- * locations; false when it is not in a Go function. */
+ * its runtime's own line table: name the address from it (also when the
+ * symbol table names it but no line is found).  Replaces ce's locations;
+ * false when it is not in a Go function. */
 static bool go_lookup(struct sym_file *f, uint64_t addr, struct cache_entry *ce)
 {
     if (!f->go_tried) {
@@ -410,7 +411,7 @@ static const struct cache_entry *cached_lookup(struct symbolizer *sym, struct sy
     ce = xcalloc(1, sizeof *ce);
     ce->key = key;
     ce->n = lookup(f->mod, addr, &ce->locs);
-    if (ce->n == 0 || !ce->locs[0].function)
+    if (ce->n == 0 || !ce->locs[0].function || !ce->locs[0].file)
         go_lookup(f, addr, ce);
     HASH_ADD(hh, sym->cache, key, sizeof ce->key, ce);
     return ce;

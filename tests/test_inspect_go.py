@@ -1,0 +1,211 @@
+"""test_inspect_go.py — `inspect` on Go programs: build info, cgo, the
+NSS verdict's Go fix, `--mode` for the wrapper, on which stack the Go
+runtime calls the vDSO, and Go binaries stripped with -s -w symbolized
+through their line table (.gopclntab).
+
+The programs are testprogs/go/inspect/, built in their variants by
+testprogs/go/inspect.mk (Debian's golang-go, installed by `make deps`)."""
+import json
+import os
+import platform
+import shutil
+import stat
+import subprocess
+
+from harness import ASAN_ENV, LogDir, analyzer, findings, prog, source_line, test
+
+GO_SRC = "testprogs/go/inspect/gopure/main.go"
+
+
+def go_prog(name):
+    path = prog(os.path.join("go", "inspect", name))
+    assert os.path.exists(path), ("%s is not built: the Go test programs need go "
+                                  "(`make deps` installs golang-go, then `make`)" % path)
+    return path
+
+
+def inspect(paths, fmt="json", extra=()):
+    r = subprocess.run([analyzer(), "inspect", "--format=" + fmt, *extra, *paths], capture_output=True,
+                       text=True, timeout=120, env=dict(os.environ, **ASAN_ENV))
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    return r.returncode, (json.loads(r.stdout) if fmt == "json" else r.stdout), r.stderr
+
+
+def mode(path):
+    """`inspect --mode`: (exit status, the word, stderr)."""
+    r = subprocess.run([analyzer(), "inspect", "--mode", path], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, **ASAN_ENV))
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    return r.returncode, r.stdout, r.stderr
+
+
+def one_binary(path):
+    status, report, err = inspect([path])
+    assert status in (0, 1), err
+    (b,) = report["binaries"]
+    return status, b, report["findings"]
+
+
+@test
+def inspect_reads_go_build_info_and_says_how_to_run_each_variant():
+    # name: (static, cgo linked, mode, what else the build info must say)
+    expect = {
+        "go_pure_static": (True, False, "supervise", {"cgo_enabled": False}),
+        "go_pure_stripped": (True, False, "supervise", {"cgo_enabled": False, "stripped": True}),
+        "go_user_cgo": (False, True, "both", {"cgo_enabled": True, "race": False}),
+        "go_user_static_cgo": (True, True, "supervise", {"cgo_enabled": True, "extldflags_static": True}),
+        "go_user_netgo": (True, False, "supervise", {"osusergo": True, "netgo": True,
+                                                     "tags": "osusergo,netgo"}),
+    }
+    if os.path.exists(prog("go/inspect/go_user_race")):
+        expect["go_user_race"] = (False, True, "both", {"race": True})
+    go_version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True).stdout.strip()
+    for name, (static, cgo, want_mode, more) in expect.items():
+        path = go_prog(name)
+        status, b, fs = one_binary(path)
+        g = b["go"]
+        assert g is not None, (name, b)
+        if go_version:
+            assert g["version"] == go_version, (name, g["version"], go_version)
+        assert g["path"].endswith("testprogs/go/inspect/" + ("gopure" if "pure" in name else "gouser")), g
+        assert g["static"] is static and b["static"] is static, (name, g)
+        assert g["cgo_linked"] is cgo, (name, g)
+        for k, v in more.items():
+            assert g[k] == v, (name, k, g[k], v)
+        assert b["mode"] == want_mode, (name, b["mode"], b["mode_reason"])
+        status, word, err = mode(path)
+        assert status == 0 and word == want_mode + "\n", (name, status, word, err)
+        assert err.strip(), "--mode says why on stderr"
+        # Go's line table is there in every variant, stripped or not.
+        assert g["line_table"] in ("1.16", "1.18", "1.20") and g["functions"] > 1000, (name, g)
+        if cgo:
+            assert "os/user._Cfunc_mygetpwuid_r" in g["cgo_calls"], (name, g["cgo_calls"])
+        else:
+            assert g["cgo_calls"] == [], (name, g["cgo_calls"])
+    # The pure-Go builds record their -ldflags; -s -w is what stripped them.
+    assert one_binary(go_prog("go_pure_stripped"))[1]["go"]["ldflags"] == "-s -w"
+    # Not Go: no "go" object, and the word LD_PRELOAD has always meant.
+    for path, want in ((prog("plain_static"), "supervise"), ("/bin/ls", "preload")):
+        status, b, _ = one_binary(path)
+        assert b["go"] is None and b["mode"] == want, b
+        assert mode(path)[:2] == (0, want + "\n")
+
+
+@test
+def inspect_text_qualifies_ld_preload_for_go():
+    status, text, _ = inspect([go_prog("go_user_cgo")], fmt="text")
+    assert "LD_PRELOAD sees only the cgo calls of this program: run supervised" in text, text
+    assert "LD_PRELOAD works" not in text, text
+    status, text, _ = inspect([go_prog("go_pure_static")], fmt="text")
+    assert "LD_PRELOAD cannot reach it" in text and "run it supervised" in text, text
+    status, text, _ = inspect(["/bin/ls"], fmt="text")
+    assert "LD_PRELOAD works" in text, text
+
+
+@test
+def static_cgo_go_binary_gets_the_go_fix_and_its_netgo_twin_no_finding():
+    status, b, fs = one_binary(go_prog("go_user_static_cgo"))
+    assert status == 1
+    (f,) = [f for f in fs if f["kind"] == "nss-static-binary"]
+    assert "getpwuid_r" in f["symbols"], f
+    assert "-tags osusergo,netgo" in f["detail"] and "CGO_ENABLED=0" in f["detail"], f["detail"]
+    assert "-extldflags=-static" in f["detail"], "names the build setting that made it static"
+    for twin in ("go_user_netgo", "go_pure_static", "go_user_cgo"):
+        status, b, fs = one_binary(go_prog(twin))
+        assert status == 0 and fs == [], (twin, fs)
+
+
+@test
+def mode_is_none_for_privileged_programs_and_2_for_unreadable_files():
+    d = LogDir()
+    try:
+        for src in ("/bin/ls", go_prog("go_pure_static"), go_prog("go_user_cgo")):
+            for bit in (stat.S_ISUID, stat.S_ISGID | stat.S_IXGRP):
+                copy = os.path.join(d.path, os.path.basename(src) + "_priv")
+                shutil.copy(src, copy)
+                os.chmod(copy, 0o755 | bit)
+                status, word, err = mode(copy)
+                assert (status, word) == (0, "none\n"), (src, bit, status, word, err)
+                assert "no_new_privs" in err, err
+                os.unlink(copy)
+        junk = os.path.join(d.path, "junk")
+        with open(junk, "wb") as fh:
+            fh.write(b"\x7fELF" + b"\x00" * 12)
+        for bad in (junk, os.path.join(d.path, "missing"), d.path):
+            status, word, err = mode(bad)
+            assert status == 2 and word == "" and "cannot inspect" in err, (bad, status, word, err)
+        # A script answers for its interpreter.
+        script = os.path.join(d.path, "script")
+        with open(script, "w") as fh:
+            fh.write("#!%s\n" % go_prog("go_pure_static"))
+        os.chmod(script, 0o755)
+        assert mode(script)[:2] == (0, "supervise\n")
+        with open(script, "w") as fh:
+            fh.write("#!/bin/sh\ntrue\n")
+        assert mode(script)[:2] == (0, "preload\n")
+    finally:
+        d.cleanup()
+
+
+@test
+def go_runtime_calls_the_vdso_on_the_system_stack_and_the_host_need_is_measured():
+    status, b, _ = one_binary(go_prog("go_pure_stripped"))
+    v = b["go"]["vdso"]
+    byname = {f["function"]: f for f in v["functions"]}
+    # Go has switched to g0 before the vDSO call since 1.9 (issue 20427).
+    f = byname["runtime.nanotime1"]
+    assert f["calls_vdso"] and f["switches_to_system_stack"], f
+    assert "rsp" in f["switch"] and f["call"].startswith("call"), f
+    assert "system stack" in v["verdict"], v
+    host = v["host"]
+    assert host["time_bytes"] > 0 and host["goroutine_nosplit_limit"] == 800, host
+    # The host measurement covers the vDSO's getrandom where the kernel has
+    # one (x86-64 since Linux 6.11), and says so where it has none.
+    status, report, err = inspect([], extra=("--host",))
+    names = [fn["name"] for fn in report["host"]["vdso"]["functions"]]
+    status, text, _ = inspect([], fmt="text", extra=("--host",))
+    release = tuple(int(x) for x in platform.release().split("-")[0].split(".")[:2])
+    if platform.machine() == "x86_64" and release >= (6, 11):
+        assert "__vdso_getrandom" in names, names
+        (gr,) = [fn for fn in report["host"]["vdso"]["functions"] if fn["name"] == "__vdso_getrandom"]
+        assert gr["measured"] and gr["stack_below_caller_sp"] == host["getrandom_bytes"], (gr, host)
+        assert "its getrandom needs %d" % gr["stack_below_caller_sp"] in v["verdict"], v
+    if "__vdso_getrandom" not in names:
+        assert "getrandom: none in this vDSO" in text, text
+        assert host["getrandom_bytes"] is None and "no getrandom" in v["verdict"], v
+
+
+def symbolize(binary, *addrs):
+    r = subprocess.run([analyzer(), "inspect", "--symbolize", binary, *addrs], capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, **ASAN_ENV))
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+    assert r.returncode == 0, r.stderr
+    return [line.split(" ") for line in r.stdout.splitlines()]
+
+
+@test
+def go_binary_stripped_with_s_w_is_symbolized_through_its_line_table():
+    stripped = go_prog("go_pure_stripped")
+    sections = subprocess.run(["readelf", "-SW", stripped], capture_output=True, text=True).stdout
+    assert ".gopclntab" in sections and ".symtab" not in sections and ".debug_info" not in sections, \
+        "the binary keeps only Go's line table"
+    # The program says where its marked call is, from Go's own runtime.
+    out = subprocess.run([stripped, "where"], capture_output=True, text=True, timeout=30).stdout.split()
+    pc, func, file, line = out[0], out[1], out[2], int(out[3])
+    want_line = source_line(GO_SRC, "GUARD-MARK")
+    assert func == "main.markedFunction" and file.endswith(GO_SRC) and line == want_line, out
+    ((addr, got_func, where),) = symbolize(stripped, pc)
+    assert int(addr, 16) == int(pc, 16)
+    assert got_func == "main.markedFunction", (got_func, where)
+    got_file, got_line = where.rsplit(":", 1)
+    assert got_file.endswith(GO_SRC) and int(got_line) == want_line, where
+    # The first byte of the function names it too; an address outside any
+    # Go function stays unknown.
+    (first, outside) = symbolize(stripped, "0x401000", "0x10")
+    assert first[1] != "??" and first[2].endswith(".go:%s" % first[2].rsplit(":", 1)[1]), first
+    assert outside[1:] == ["??", "??:0"], outside
+    # The unstripped build of the same source agrees (DWARF and .symtab).
+    pc2 = subprocess.run([go_prog("go_pure_static"), "where"], capture_output=True, text=True,
+                         timeout=30).stdout.split()[0]
+    ((_, f2, w2),) = symbolize(go_prog("go_pure_static"), pc2)
+    assert f2 == "main.markedFunction" and w2.endswith("%s:%d" % (GO_SRC, want_line)), (f2, w2)
