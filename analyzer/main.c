@@ -67,6 +67,7 @@ static void inspect_usage(FILE *f)
     fputs("usage: " ANALYZER_NAME " inspect [--format=text|json] [--verbose] [--host]\n"
           "                             [--vdso-image=FILE] [BINARY...]\n"
           "       " ANALYZER_NAME " inspect --mode BINARY\n"
+          "       " ANALYZER_NAME " inspect --symbolize BINARY ADDR...\n"
           "\n"
           "Tell whether libguard can work in each executable: dynamic, static,\n"
           "static-pie, setuid or setgid, with file capabilities, or of another ELF class\n"
@@ -83,6 +84,8 @@ static void inspect_usage(FILE *f)
           "                      (static or Go without cgo), both (dynamic Go with cgo)\n"
           "                      or none (setuid, setgid, file capabilities); why on\n"
           "                      stderr; exit 2 when BINARY cannot be read\n"
+          "  --symbolize BINARY ADDR...  name each file address of BINARY (DWARF, symbol\n"
+          "                      table, then Go's .gopclntab): ADDR FUNCTION FILE:LINE\n"
           "  --help, -h          this text\n"
           "\n"
           "Exit status: 0 nothing found, 1 a finding, 2 usage or input error.\n",
