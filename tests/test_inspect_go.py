@@ -190,6 +190,48 @@ def go_runtime_calls_the_vdso_on_the_system_stack_and_the_host_need_is_measured(
             d.cleanup()
 
 
+def file_offset(path, vaddr):
+    """The file offset of a virtual address, from the PT_LOAD headers."""
+    out = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD":
+            off, va, filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
+            if va <= vaddr < va + filesz:
+                return vaddr - va + off
+    raise AssertionError("%#x is in no PT_LOAD of %s" % (vaddr, path))
+
+
+@test
+def go_runtime_calling_the_vdso_on_the_goroutine_stack_is_told_apart():
+    # The same binary with the stack switch taken out (`mov 0x38(%rdx),%rsp`,
+    # g0's saved SP, made a 4-byte nop) is what a Go before 1.9 did: the
+    # vDSO ran on the goroutine's stack.
+    src = go_prog("go_pure_stripped")
+    status, b, _ = one_binary(src)
+    funcs = [f for f in b["go"]["vdso"]["functions"] if f["switches_to_system_stack"]]
+    assert funcs, b["go"]["vdso"]
+    data = bytearray(open(src, "rb").read())
+    for f in funcs:
+        at = file_offset(src, int(f["address"], 16))
+        k = data.find(b"\x48\x8b\x62\x38", at, at + 0x100)
+        assert k > 0, f
+        data[k:k + 4] = b"\x0f\x1f\x40\x00"
+    d = LogDir()
+    try:
+        patched = os.path.join(d.path, "go_no_switch")
+        with open(patched, "wb") as fh:
+            fh.write(data)
+        status, b2, _ = one_binary(patched)
+        v = b2["go"]["vdso"]
+        assert all(f["calls_vdso"] and not f["switches_to_system_stack"] for f in v["functions"]), v
+        assert "goroutine's own stack" in v["verdict"] and "800 bytes" in v["verdict"], v
+        status, text, _ = inspect([patched], fmt="text")
+        assert "goroutine's own stack" in text, text
+    finally:
+        d.cleanup()
+
+
 def own_vdso():
     """This process's vDSO image, from /proc/self/mem."""
     with open("/proc/self/maps") as fh:

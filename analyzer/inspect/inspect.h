@@ -72,6 +72,7 @@ struct inspect_go_vdso {
     bool found;               /* in the line table and disassembled */
     bool indirect_call;       /* a call through a register or memory: the vDSO */
     bool switches;            /* loads SP from memory before that call (g0's saved SP) */
+    uint64_t entry;           /* the function's address */
     uint64_t call_off, switch_off; /* offsets from the function's entry */
     char call_insn[48], switch_insn[64];
 };

@@ -402,6 +402,9 @@ json_t *inspect_go_json(const struct inspect_target *t)
         const struct inspect_go_vdso *v = &g->vdso[i];
         json_t *e = json_object();
         json_object_set_new(e, "function", json_string(v->func));
+        char hex[24];
+        snprintf(hex, sizeof hex, "%#llx", (unsigned long long)v->entry);
+        json_object_set_new(e, "address", json_string(hex));
         json_object_set_new(e, "calls_vdso", json_boolean(v->indirect_call));
         json_object_set_new(e, "switches_to_system_stack", json_boolean(v->switches));
         json_object_set_new(e, "switch", v->switches ? json_string(v->switch_insn) : json_null());

@@ -67,6 +67,7 @@ static void scan_one(csh cs, const struct inspect_target *t, const struct go_loc
     if (!code || f->end - f->entry > (1u << 16))
         return;
     v->found = true;
+    v->entry = f->entry;
     cs_insn *insn = cs_malloc(cs);
     const uint8_t *p = code;
     size_t left = f->end - f->entry;
