@@ -139,8 +139,9 @@ static const struct vdso_func *host_func(const struct vdso_measure *m, const cha
 
 const char *inspect_go_vdso_verdict(const struct inspect_go *g, json_t **host)
 {
-    static char buf[640];
+    static char buf[1400];
     size_t nsw = 0, ncall = 0;
+    bool time_on_g = false, random_on_g = false;
     char names[200] = "", on_g[200] = "";
     for (size_t i = 0; i < g->nvdso; i++) {
         const struct inspect_go_vdso *v = &g->vdso[i];
@@ -151,6 +152,10 @@ const char *inspect_go_vdso_verdict(const struct inspect_go *g, json_t **host)
         size_t len = strlen(dst);
         snprintf(dst + len, 200 - len, "%s%s", len ? ", " : "", v->func);
         nsw += v->switches;
+        if (!v->switches && strstr(v->func, "getrandom"))
+            random_on_g = true;
+        else if (!v->switches)
+            time_on_g = true;
     }
     if (host)
         *host = NULL;
@@ -158,8 +163,11 @@ const char *inspect_go_vdso_verdict(const struct inspect_go *g, json_t **host)
         return NULL;
     const struct vdso_measure *m = host_vdso();
     const struct vdso_func *gr = host_func(m, "__vdso_getrandom");
-    uint32_t need = m ? m->max_deepest_bytes : 0;
-    uint32_t grb = gr ? gr->deepest_bytes : 0, worst = need > grb ? need : grb;
+    uint32_t need = m ? m->max_deepest_bytes : 0, grb = gr ? gr->deepest_bytes : 0;
+    /* What the calls made on a goroutine stack need on this host. */
+    uint32_t worst = time_on_g ? need : 0;
+    if (random_on_g && grb > worst)
+        worst = grb;
     char hostpart[240], grpart[120];
     if (gr)
         snprintf(grpart, sizeof grpart, "its getrandom needs %u", grb);
@@ -174,21 +182,28 @@ const char *inspect_go_vdso_verdict(const struct inspect_go *g, json_t **host)
     if (host) {
         json_t *h = json_object();
         json_object_set_new(h, "time_bytes", m ? json_integer(need) : json_null());
-        json_object_set_new(h, "getrandom_bytes", gr ? json_integer(gr->deepest_bytes) : json_null());
+        json_object_set_new(h, "getrandom_bytes", gr ? json_integer(grb) : json_null());
         json_object_set_new(h, "stack_probe", json_boolean(m && m->any_probe));
         json_object_set_new(h, "goroutine_nosplit_limit", json_integer(GO_NOSPLIT_LIMIT));
         *host = h;
     }
-    if (nsw == ncall)
-        snprintf(buf, sizeof buf, "%s switch%s to the system stack (g0) before calling the vDSO, "
-                 "so the vDSO never runs on a goroutine's small stack; %s: fits", names,
-                 nsw == 1 ? "es" : "", hostpart);
-    else
-        snprintf(buf, sizeof buf, "%s call%s the vDSO on the goroutine's own stack, which "
-                 "guarantees only %u bytes below a NOSPLIT function; %s: %s", on_g,
-                 ncall - nsw == 1 ? "s" : "", GO_NOSPLIT_LIMIT, hostpart,
-                 !m ? "unknown" : worst > GO_NOSPLIT_LIMIT ? "CAN OVERRUN the goroutine stack "
-                                                              "(Go issue 20427): use Go 1.9 or later"
-                                                            : "fits on this host");
+    char sw[512] = "";
+    if (nsw)
+        snprintf(sw, sizeof sw, "%s switch%s to the system stack (g0) before calling the vDSO%s",
+                 names, nsw == 1 ? "es" : "", nsw == ncall ? ", so the vDSO never runs on a "
+                 "goroutine's small stack" : "; ");
+    if (nsw == ncall) {
+        snprintf(buf, sizeof buf, "%s; %s: fits", sw, hostpart);
+        return buf;
+    }
+    const char *v = !m ? "unknown"
+                    : worst <= GO_NOSPLIT_LIMIT ? "fits on this host (a vDSO built with stack "
+                                                  "probes would not)"
+                    : time_on_g ? "CAN OVERRUN the goroutine stack (Go issue 20427): use Go 1.9 "
+                                  "or later"
+                                : "CAN OVERRUN the goroutine stack";
+    snprintf(buf, sizeof buf, "%s%s call%s the vDSO on the goroutine's own stack, which "
+             "guarantees only %u bytes below a NOSPLIT function; %s: %s", sw, on_g,
+             ncall - nsw == 1 ? "s" : "", GO_NOSPLIT_LIMIT, hostpart, v);
     return buf;
 }
