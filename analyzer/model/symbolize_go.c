@@ -271,19 +271,26 @@ static Elf_Scn *section_named(Elf *elf, const char *name, GElf_Shdr *out)
     return NULL;
 }
 
+/* The table at bytes, if its header is sound: checked in place, copied
+ * only then (the caller's scan tries many places). */
 static struct go_pcln *open_bytes(const void *bytes, size_t size, uint64_t text_section)
 {
-    struct go_pcln *p = calloc(1, sizeof *p);
-    if (!p || !(p->buf = malloc(size ? size : 1))) {
+    struct go_pcln probe;
+    memset(&probe, 0, sizeof probe);
+    probe.buf = (unsigned char *)bytes;
+    probe.size = size;
+    if (!parse_header(&probe, text_section))
+        return NULL;
+    struct go_pcln *p = malloc(sizeof *p);
+    unsigned char *copy = malloc(size ? size : 1);
+    if (!p || !copy) {
         free(p);
+        free(copy);
         return NULL;
     }
-    memcpy(p->buf, bytes, size);
-    p->size = size;
-    if (parse_header(p, text_section))
-        return p;
-    go_pcln_free(p);
-    return NULL;
+    *p = probe;
+    p->buf = memcpy(copy, bytes, size);
+    return p;
 }
 
 struct go_pcln *go_pcln_open(Elf *elf)
