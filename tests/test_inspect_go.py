@@ -278,3 +278,58 @@ def go_binary_stripped_with_s_w_is_symbolized_through_its_line_table():
                          timeout=30).stdout.split()[0]
     ((_, f2, w2),) = symbolize(go_prog("go_pure_static"), pc2)
     assert f2 == "main.markedFunction" and w2.endswith("%s:%d" % (GO_SRC, want_line)), (f2, w2)
+
+
+@test
+def corrupt_go_line_tables_and_build_info_are_survived():
+    # The binary is untrusted input: a Go line table or build info with
+    # nonsense counts, offsets and lengths yields "unknown", never a read
+    # out of bounds (the ASan analyzer would say so) or a crash.
+    import random
+    src = go_prog("go_pure_stripped")
+    data = open(src, "rb").read()
+    sections = subprocess.run(["readelf", "-SW", src], capture_output=True, text=True).stdout
+    spans = {}
+    for line in sections.splitlines():
+        f = line.replace("[ ", "[").split()
+        if len(f) > 5 and f[1] in (".gopclntab", ".go.buildinfo"):
+            spans[f[1]] = (int(f[4], 16), int(f[5], 16))
+    assert set(spans) == {".gopclntab", ".go.buildinfo"}, sections
+    pc = subprocess.run([src, "where"], capture_output=True, text=True, timeout=30).stdout.split()[0]
+    rng = random.Random(22)
+    d = LogDir()
+    try:
+        import struct
+        pcln, _ = spans[".gopclntab"]
+        nfunc, ftab = struct.unpack_from("<Q", data, pcln + 8)[0], struct.unpack_from("<Q", data, pcln + 64)[0]
+        assert 1000 < nfunc < 100000 and ftab < spans[".gopclntab"][1], (nfunc, ftab)
+        named = 0
+        for i in range(30):
+            mutated = bytearray(data)
+            # The table's magic is kept (else it is merely rejected): its
+            # counts and offsets, the function table, the _func records
+            # and the build info's varint lengths are what get bent.
+            kind = i % 5
+            if kind == 0:
+                lo, hi = spans[".go.buildinfo"][0], spans[".go.buildinfo"][0] + 64
+            elif kind == 1:
+                lo, hi = pcln + 8, pcln + 72
+            elif kind in (2, 3):
+                lo, hi = pcln + ftab, pcln + ftab + 8 * nfunc
+            else:
+                lo, hi = pcln + 72, pcln + spans[".gopclntab"][1]
+            for _ in range(rng.randint(1, 40)):
+                mutated[rng.randrange(lo, hi)] = rng.choice((0x00, 0xff, 0x7f, 0x80, rng.randrange(256)))
+            path = os.path.join(d.path, "mutant%d" % i)
+            with open(path, "wb") as fh:
+                fh.write(mutated)
+            status, report, err = inspect([path])
+            assert status in (0, 1), (i, err)
+            r = subprocess.run([analyzer(), "inspect", "--symbolize", path, pc, "0x401000"],
+                               capture_output=True, text=True, timeout=60, env=dict(os.environ, **ASAN_ENV))
+            assert r.returncode == 0 and "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, \
+                (i, r.stderr[-2000:])
+            named += r.stdout.count("main.markedFunction")
+        assert named, "some mutants still name the function: the table was read, not just rejected"
+    finally:
+        d.cleanup()

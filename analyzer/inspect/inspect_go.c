@@ -307,8 +307,8 @@ void inspect_go_scan(struct inspect_target *t)
         t->why = "LD_PRELOAD sees only the cgo calls of this program: run supervised (the Go "
                  "runtime makes its own system calls and vDSO calls)";
     else if (t->link == INSPECT_DYNAMIC)
-        t->why = "a Go program without cgo: the shim would load but sees nothing (the Go runtime "
-                 "makes its own system calls): run it supervised";
+        t->why = "a Go program without cgo: LD_PRELOAD cannot reach it (the shim would load, but "
+                 "the Go runtime makes its own system calls): run it supervised";
 }
 
 void inspect_go_free(struct inspect_go *g)

@@ -181,8 +181,12 @@ static int symbolize_main(const char *path, char *const *addrs, size_t n)
         sym_stack(sym, &log, &st, &out);
         for (size_t k = 0; k < out.n; k++) {
             const struct sym_frame *fr = &out.frames[k];
-            printf("%#" PRIx64 " %s %s:%u\n", fr->pc, fr->function ? fr->function : "??",
-                   fr->file ? fr->file : "??", fr->line);
+            /* names from the binary are untrusted bytes: escaped */
+            printf("%#" PRIx64 " ", fr->pc);
+            fput_escaped(stdout, fr->function ? fr->function : "??");
+            fputc(' ', stdout);
+            fput_escaped(stdout, fr->file ? fr->file : "??");
+            printf(":%u\n", fr->line);
         }
         sym_stack_free(&out);
     }
