@@ -332,7 +332,8 @@ static const char *cgo_word(const struct inspect_go *g)
 void inspect_go_text(const struct inspect_target *t, bool verbose)
 {
     const struct inspect_go *g = &t->go;
-    printf("  Go: %s", g->version ? g->version : "version not recorded");
+    fputs("  Go: ", stdout);
+    fput_escaped(stdout, g->version ? g->version : "version not recorded");
     if (g->path) {
         fputs(", ", stdout);
         fput_escaped(stdout, g->path);
@@ -353,8 +354,10 @@ void inspect_go_text(const struct inspect_target *t, bool verbose)
     fputc('\n', stdout);
     if (g->cgo_calls.n) {
         printf("  Go calls C through %zu stub%s: ", g->cgo_calls.n, g->cgo_calls.n == 1 ? "" : "s");
-        for (size_t i = 0; i < g->cgo_calls.n && (verbose || i < 6); i++)
-            printf("%s%s", i ? ", " : "", g->cgo_calls.v[i]);
+        for (size_t i = 0; i < g->cgo_calls.n && (verbose || i < 6); i++) {
+            fputs(i ? ", " : "", stdout);
+            fput_escaped(stdout, g->cgo_calls.v[i]);
+        }
         fputs(!verbose && g->cgo_calls.n > 6 ? ", ...\n" : "\n", stdout);
     }
     if (g->pcln_layout && verbose)
