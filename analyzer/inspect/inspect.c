@@ -486,6 +486,9 @@ static void inspect_script(const char *path, int fd, const struct stat *st, int 
         json_object_set_new(b, "interpreter_type", itype ? json_string(itype) : json_null());
         json_object_set_new(b, "preload_works", tfd >= 0 ? json_boolean(t.preload_works) : json_null());
         json_object_set_new(b, "reason", jstr(why));
+        const char *mode_why = NULL; /* the interpreter's, as `--mode` answers */
+        json_object_set_new(b, "mode", tfd >= 0 ? json_string(inspect_mode_of(&t, &mode_why)) : json_null());
+        json_object_set_new(b, "go", json_null());
         json_array_append_new(jbins, b);
     } else {
         fput_escaped(stdout, path);

@@ -6,7 +6,8 @@
  * Every binary is opened once with libelf, validated (a truncated or
  * corrupt file is an input error naming the file, never a crash) and
  * described (struct inspect_target: how it is linked, whether it runs in
- * secure mode, what NSS and thread code it contains); then each check in
+ * secure mode, what NSS and thread code it contains, and for a Go program
+ * its build info, line table and vDSO calls); then each check in
  * the table in inspect.c looks at the target and may add findings.  To add
  * a check: write a function of type inspect_check_fn and list it in
  * `checks[]`.
