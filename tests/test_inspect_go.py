@@ -333,3 +333,43 @@ def corrupt_go_line_tables_and_build_info_are_survived():
         assert named, "some mutants still name the function: the table was read, not just rejected"
     finally:
         d.cleanup()
+
+
+@test
+def go_line_table_reader_agrees_with_go_addr2line():
+    # Go's own addr2line (debug/gosym, on the unstripped twin) is the
+    # oracle: on a spread of addresses through the text the stripped
+    # binary's names and lines must be the same.
+    import random
+    stripped, full = go_prog("go_pure_stripped"), go_prog("go_pure_static")
+    text = [l.split() for l in subprocess.run(["readelf", "-SW", full], capture_output=True,
+                                                  text=True).stdout.splitlines() if " .text " in l]
+    (f,) = [l[l.index(".text") + 2:] for l in text]
+    lo, size = int(f[0], 16), int(f[2], 16)
+    rng = random.Random(19)
+    addrs = [hex(rng.randrange(lo, lo + size)) for _ in range(3000)]
+    env = dict(os.environ, GOCACHE=os.path.join(os.path.dirname(prog("x")), "..", "go", "cache"),
+               GOFLAGS="", GOPROXY="off")
+    go = subprocess.run(["go", "tool", "addr2line", full], input="\n".join(addrs) + "\n",
+                        capture_output=True, text=True, env=env, timeout=120)
+    assert go.returncode == 0, go.stderr
+    want = go.stdout.splitlines()
+    got = subprocess.run([analyzer(), "inspect", "--symbolize", stripped, *addrs], capture_output=True,
+                         text=True, env=dict(os.environ, **ASAN_ENV), timeout=300)
+    assert got.returncode == 0, got.stderr
+    got = got.stdout.splitlines()
+    assert len(want) == 2 * len(addrs) and len(got) == len(addrs), (len(want), len(got))
+    lines = 0
+    for i, a in enumerate(addrs):
+        fn, where = want[2 * i], want[2 * i + 1]
+        _, gfn, gwhere = got[i].split(" ")
+        if fn == "?":
+            assert gfn == "??", (a, got[i])
+            continue
+        assert gfn == fn, (a, got[i], fn, where)
+        if where.endswith(":-1") or where.startswith(":"):
+            assert gwhere == "??:0", (a, got[i], where)
+        else:
+            assert gwhere == where, (a, got[i], where)
+            lines += 1
+    assert lines > 2500 and lines < 3000, lines
