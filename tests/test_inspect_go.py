@@ -373,3 +373,23 @@ def go_line_table_reader_agrees_with_go_addr2line():
             assert gwhere == where, (a, got[i], where)
             lines += 1
     assert lines > 2500 and lines < 3000, lines
+
+
+@test
+def raw_stack_through_code_without_cfi_is_unwound_along_frame_pointers():
+    # crash_single built with frame pointers and no call frame information
+    # (as Go's code is with -ldflags=-w): the crash recorder writes the stack
+    # raw, and the analyzer must walk the frame-pointer chain through it.
+    from harness import run, analyze
+    d = LogDir()
+    try:
+        r = run([go_prog("crash_single_nocfi")], log_dir=d.path)
+        assert r.returncode == -11, r.returncode
+        status, report, err = analyze(d.path)
+    finally:
+        d.cleanup()
+    (f,) = findings(report, "crash")
+    names = [fr.get("function") for fr in f["stacks"]["crash"]]
+    want = ["parse_header", "load_config", "start_service", "main"]
+    assert all(n in names for n in want), names
+    assert [names.index(n) for n in want] == sorted(names.index(n) for n in want), names

@@ -13,10 +13,12 @@
  * findings, fingerprints, crash triage) knows the difference.
  *
  * Where a frame has no call frame information (Go code: the Go linker
- * writes none into .eh_frame, and none at all with -ldflags=-w) the walk
- * goes on along the frame-pointer chain, which Go keeps on amd64: from
- * the last frame libdwfl reached, [rbp] is the caller's rbp and [rbp+8]
- * the return address.  Each step reads the copy only (bounds-checked like
+ * writes none into .eh_frame, and none at all with -ldflags=-w) the
+ * frame-pointer chain, which Go keeps on amd64, is the way on: libdwfl's
+ * x86-64 backend follows it by itself, and where libdwfl stops with an
+ * error at a frame of Go code (or of a module without any CFI) the walk
+ * here goes on from the last frame it reached: [rbp] is the caller's rbp
+ * and [rbp+8] the return address.  Each step reads the copy only (bounds-checked like
  * libdwfl's reads) and must move strictly up the stack, so a corrupt
  * chain ends the walk instead of looping.  Unwinding stops where the copy
  * ends, where a module's file is not on this machine, or where neither

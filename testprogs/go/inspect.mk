@@ -23,7 +23,18 @@ GO_INSPECT_BINS = $(addprefix $(GO_INSPECT_OUT)/,$(GO_INSPECT_PROGS))
 GO_INSPECT_SRC = $(GO_INSPECT_DIR)/go.mod $(wildcard $(GO_INSPECT_DIR)/*/*.go) testprogs/go/inspect.mk
 
 .PHONY: go-inspect-progs
-all: go-inspect-progs
+all: go-inspect-progs $(GO_INSPECT_OUT)/crash_single_nocfi
+
+# A stand-in for Go code in raw stacks (no go needed): crash_single.c built
+# with frame pointers and without call frame information, like Go's code
+# in a binary linked with -w; its raw crash stack is unwound along the
+# frame-pointer chain.
+$(GO_INSPECT_OUT)/crash_single_nocfi: testprogs/crash_single.c testprogs/go/inspect.mk | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 -g0 -O1 -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	    -fno-unwind-tables -o $@.tmp $<
+	$(Q)objcopy --remove-section=.eh_frame --remove-section=.eh_frame_hdr $@.tmp $@ && rm -f $@.tmp
 ifeq ($(GO_HAVE),)
 go-inspect-progs:
 	@echo "libguard: '$(GO)' not found: the Go test programs ($(GO_INSPECT_DIR)) are skipped; 'make deps' installs golang-go" >&2
