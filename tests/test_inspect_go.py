@@ -393,3 +393,24 @@ def raw_stack_through_code_without_cfi_is_unwound_along_frame_pointers():
     want = ["parse_header", "load_config", "start_service", "main"]
     assert all(n in names for n in want), names
     assert [names.index(n) for n in want] == sorted(names.index(n) for n in want), names
+
+
+@test
+def stacks_of_a_stripped_cgo_program_name_go_frames_in_the_report():
+    # A dynamic cgo program built with -ldflags=-s -w, under the shim: its
+    # nss-nonreentrant-threads report walks from the C call into the Go
+    # runtime's cgo path, which only the Go line table can name.
+    from harness import run, analyze
+    d = LogDir()
+    try:
+        r = run([go_prog("go_cgo_nss_stripped")], log_dir=d.path)
+        assert r.returncode == 0, r.stderr
+        status, report, err = analyze(d.path)
+    finally:
+        d.cleanup()
+    (f,) = findings(report, "nss-nonreentrant-threads")
+    for role in ("call", "other_call"):
+        frames = f["stacks"][role]
+        go = [fr for fr in frames if fr.get("function") == "runtime.asmcgocall"]
+        assert go, (role, frames)
+        assert go[0]["file"].endswith("runtime/asm_amd64.s") and go[0]["line"] > 0, go[0]

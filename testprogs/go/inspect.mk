@@ -15,7 +15,8 @@ GO_INSPECT_DIR := testprogs/go/inspect
 GO_INSPECT_OUT := $(BUILD)/testprogs/go/inspect
 GO_INSPECT_ENV = GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path \
     GOFLAGS='-mod=mod -buildvcs=false' GOPROXY=off GOTOOLCHAIN=local GOWORK=off GO111MODULE=on GOTELEMETRY=off
-GO_INSPECT_PROGS = go_pure_static go_pure_stripped go_user_cgo go_user_static_cgo go_user_netgo
+GO_INSPECT_PROGS = go_pure_static go_pure_stripped go_user_cgo go_user_static_cgo go_user_netgo \
+    go_cgo_nss_stripped
 # -race needs the race runtime for this machine in the toolchain.
 GO_RACE_SYSO := $(if $(GO_HAVE),$(wildcard $(shell $(GO_INSPECT_ENV) $(GO) env GOROOT 2>/dev/null)/src/runtime/race/race_linux_amd64.syso))
 GO_INSPECT_PROGS += $(if $(GO_RACE_SYSO),go_user_race)
@@ -59,6 +60,7 @@ $(eval $(call go_inspect_rule,go_user_cgo,gouser,1,))
 # time: the hazard this variant exists to show (kept in the .buildlog).
 $(eval $(call go_inspect_rule,go_user_static_cgo,gouser,1,-ldflags='-linkmode=external -extldflags=-static'))
 $(eval $(call go_inspect_rule,go_user_netgo,gouser,1,-tags osusergo$(comma)netgo))
+$(eval $(call go_inspect_rule,go_cgo_nss_stripped,gocgonss,1,-ldflags='-s -w'))
 # The race detector's runtime may not work with this machine's C toolchain:
 # then the -race variant is skipped, saying so, and its test with it.
 $(eval $(call go_inspect_rule,go_user_race,gouser,1,-race,echo "libguard: go build -race fails here ($$(abspath $$@).buildlog): go_user_race skipped" >&2))
