@@ -199,4 +199,7 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
+# The Go test programs of `inspect` (after `all`, which it extends).
+include testprogs/go/inspect.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -68,6 +68,8 @@ static void inspect_usage(FILE *f)
 {
     fputs("usage: " ANALYZER_NAME " inspect [--format=text|json] [--verbose] [--host]\n"
           "                             [--vdso-image=FILE] [BINARY...]\n"
+          "       " ANALYZER_NAME " inspect --mode BINARY\n"
+          "       " ANALYZER_NAME " inspect --symbolize BINARY ADDR...\n"
           "\n"
           "Tell whether libguard can work in each executable: dynamic, static,\n"
           "static-pie, setuid or setgid, with file capabilities, or of another ELF class\n"
@@ -80,6 +82,12 @@ static void inspect_usage(FILE *f)
           "                      caller's SP the vDSO's time functions write; BINARY\n"
           "                      operands are optional with it\n"
           "  --vdso-image=FILE   with --host: measure a vDSO image dumped to FILE\n"
+          "  --mode BINARY       one word: preload (LD_PRELOAD sees it all), supervise\n"
+          "                      (static or Go without cgo), both (dynamic Go with cgo)\n"
+          "                      or none (setuid, setgid, file capabilities); why on\n"
+          "                      stderr; exit 2 when BINARY cannot be read\n"
+          "  --symbolize BINARY ADDR...  name each file address of BINARY (DWARF, symbol\n"
+          "                      table, then Go's .gopclntab): ADDR FUNCTION FILE:LINE\n"
           "  --help, -h          this text\n"
           "\n"
           "Exit status: 0 nothing found, 1 a finding, 2 usage or input error.\n",
@@ -465,6 +473,10 @@ int main(int argc, char **argv)
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
     int shift = inspect ? 1 : 0;
     int first = 0;
+    /* inspect's one-line answers (inspect_mode.c) take their own operands */
+    if (inspect && argc > 2 && (strcmp(argv[2], "--mode") == 0 || strncmp(argv[2], "--mode=", 7) == 0 ||
+                                strcmp(argv[2], "--symbolize") == 0))
+        return inspect_tool_main(argc - 2, argv + 2);
     int rc = parse_options(argc - shift, argv + shift, &o, &first, inspect);
     if (rc != 0)
         free(o.suppressions);

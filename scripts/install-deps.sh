@@ -13,6 +13,8 @@ libjansson-dev libcapstone-dev python3 gzip"
 # shim and its wrapper), util-linux's unshare/setpriv, groff for the man pages,
 # dbus-daemon (a daemon that forks itself away) and make for the children tests.
 TEST_PACKAGES="libpython3.11-testsuite python3.11 util-linux groff-base dbus-daemon make"
+# The Go test programs (testprogs/go/): Debian's Go toolchain.
+TEST_PACKAGES="$TEST_PACKAGES golang-go"
 PACKAGES=$BUILD_PACKAGES
 [ "$CHECK_ONLY" = 1 ] || PACKAGES="$BUILD_PACKAGES $TEST_PACKAGES"
 missing=""

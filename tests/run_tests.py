@@ -17,6 +17,7 @@ import test_children  # noqa: E402,F401  (registers its tests)
 import test_docs  # noqa: E402,F401
 import test_fingerprints  # noqa: E402,F401
 import test_immediate_report  # noqa: E402,F401
+import test_inspect_go  # noqa: E402,F401
 import test_kinds  # noqa: E402,F401
 import test_log  # noqa: E402,F401
 import test_ns  # noqa: E402,F401

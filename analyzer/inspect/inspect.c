@@ -335,6 +335,7 @@ static json_t *jstr(const char *s)
 static void target_free(struct inspect_target *t, int fd)
 {
     inspect_nss_free(&t->nss);
+    inspect_go_free(&t->go);
     free(t->interp);
     if (t->elf)
         elf_end(t->elf);
@@ -382,7 +383,21 @@ static int open_target(struct inspect_target *t, const char *path, int cls, int 
     if (nss && (t->link == INSPECT_STATIC || t->link == INSPECT_STATIC_PIE ||
                 t->link == INSPECT_DYNAMIC))
         inspect_nss_scan(t);
+    if (nss)
+        inspect_go_scan(t);
     return fd;
+}
+
+int inspect_target_open(struct inspect_target *t, const char *path, char *err, size_t errsz)
+{
+    int cls, machine;
+    native_ident(&cls, &machine);
+    return open_target(t, path, cls, machine, true, err, errsz);
+}
+
+void inspect_target_close(struct inspect_target *t, int fd)
+{
+    target_free(t, fd);
 }
 
 const char *inspect_preload_gap(const char *path)
@@ -438,62 +453,12 @@ static void report_error(const char *path, const char *what, json_t *jerrors)
 
 /* ---- scripts ------------------------------------------------------- */
 
-/* Find `name` on PATH; NULL when not found. */
-static char *path_lookup(const char *name)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*name || strchr(name, '/'))
-        return strchr(name, '/') ? xstrdup(name) : NULL;
-    char *dirs = xstrdup(path), *save = NULL;
-    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char *cand = xasprintf("%s/%s", *d ? d : ".", name);
-        if (access(cand, X_OK) == 0) {
-            free(dirs);
-            return cand;
-        }
-        free(cand);
-    }
-    free(dirs);
-    return NULL;
-}
-
-static bool is_script(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    char m[2] = {0, 0};
-    bool yes = fd >= 0 && pread(fd, m, 2, 0) == 2 && m[0] == '#' && m[1] == '!';
-    if (fd >= 0)
-        close(fd);
-    return yes;
-}
-
 /* A #! script: describe the interpreter that LD_PRELOAD would apply to. */
 static void inspect_script(const char *path, int fd, const struct stat *st, int cls, int machine,
                            bool json, json_t *jbins)
 {
-    char line[256];
-    ssize_t got = pread(fd, line, sizeof line - 1, 0);
-    line[got > 0 ? got : 0] = '\0';
-    line[strcspn(line, "\n")] = '\0';
-    char *p = line + 2;
-    p += strspn(p, " \t");
-    char *interp = p;
-    p += strcspn(p, " \t");
-    if (*p)
-        *p++ = '\0';
-    p += strspn(p, " \t");
-    char *arg = *p ? p : NULL;
-    char *run = NULL; /* what actually runs */
-    const char *base = strrchr(interp, '/') ? strrchr(interp, '/') + 1 : interp;
-    if (strcmp(base, "env") == 0 && arg) {
-        char *a = arg;
-        if (strncmp(a, "-S", 2) == 0)
-            a += 2 + strspn(a + 2, " \t");
-        a[strcspn(a, " \t")] = '\0';
-        run = path_lookup(a);
-    } else if (*interp)
-        run = xstrdup(interp);
-
+    char *interp = NULL, *arg = NULL;
+    char *run = inspect_script_runs(fd, &interp, &arg); /* what actually runs */
     struct inspect_target t;
     char err[300] = "";
     int tfd = run ? open_target(&t, run, cls, machine, true, err, sizeof err) : -1;
@@ -503,7 +468,7 @@ static void inspect_script(const char *path, int fd, const struct stat *st, int 
         why = xstrdup("a script without an interpreter on its #! line");
     else if (!run)
         why = xasprintf("a script run through %s: its program was not found on this PATH", interp);
-    else if (tfd < 0 && is_script(run))
+    else if (tfd < 0 && inspect_is_script(run))
         why = xasprintf("a script whose interpreter %s is itself a script: inspect that", run);
     else if (tfd < 0)
         why = xasprintf("a script: its interpreter %s cannot be inspected: %s", run, err);
@@ -521,6 +486,9 @@ static void inspect_script(const char *path, int fd, const struct stat *st, int 
         json_object_set_new(b, "interpreter_type", itype ? json_string(itype) : json_null());
         json_object_set_new(b, "preload_works", tfd >= 0 ? json_boolean(t.preload_works) : json_null());
         json_object_set_new(b, "reason", jstr(why));
+        const char *mode_why = NULL; /* the interpreter's, as `--mode` answers */
+        json_object_set_new(b, "mode", tfd >= 0 ? json_string(inspect_mode_of(&t, &mode_why)) : json_null());
+        json_object_set_new(b, "go", json_null());
         json_array_append_new(jbins, b);
     } else {
         fput_escaped(stdout, path);
@@ -530,6 +498,8 @@ static void inspect_script(const char *path, int fd, const struct stat *st, int 
     }
     free(why);
     free(run);
+    free(interp);
+    free(arg);
     if (tfd >= 0)
         target_free(&t, tfd);
 }
@@ -556,6 +526,10 @@ static json_t *binary_json(const struct inspect_target *t, size_t nfindings)
     json_object_set_new(b, "preload_works", json_boolean(t->preload_works));
     json_object_set_new(b, "reason", json_string(t->why));
     json_object_set_new(b, "nss", t->nss.scanned ? inspect_nss_json(&t->nss) : json_null());
+    json_object_set_new(b, "go", t->go.is_go ? inspect_go_json(t) : json_null());
+    const char *mode_why = NULL;
+    json_object_set_new(b, "mode", json_string(inspect_mode_of(t, &mode_why)));
+    json_object_set_new(b, "mode_reason", jstr(mode_why));
     json_object_set_new(b, "findings", json_integer((json_int_t)nfindings));
     return b;
 }
@@ -636,6 +610,8 @@ static void binary_text(const struct inspect_target *t, bool verbose)
     }
     if (n->scanned && inspect_nss_note(n))
         printf("  note: %s\n", inspect_nss_note(n));
+    if (t->go.is_go)
+        inspect_go_text(t, verbose);
     if (verbose && n->scanned) {
         print_list("NSS entry points", &n->entry, 0);
         print_list("thread entry points", &n->thread, 0);

@@ -6,7 +6,8 @@
  * Every binary is opened once with libelf, validated (a truncated or
  * corrupt file is an input error naming the file, never a crash) and
  * described (struct inspect_target: how it is linked, whether it runs in
- * secure mode, what NSS and thread code it contains); then each check in
+ * secure mode, what NSS and thread code it contains, and for a Go program
+ * its build info, line table and vDSO calls); then each check in
  * the table in inspect.c looks at the target and may add findings.  To add
  * a check: write a function of type inspect_check_fn and list it in
  * `checks[]`.
@@ -16,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -65,6 +67,35 @@ struct inspect_nss {
     struct inspect_strs evidence; /* "symbol X", "string \"libnss_%s.so%s\"" ... */
 };
 
+/* What a Go executable's build info and line table say (inspect_go.c). */
+struct inspect_go_vdso {
+    const char *func;         /* runtime.nanotime1, ... (a static string) */
+    bool found;               /* in the line table and disassembled */
+    bool indirect_call;       /* a call through a register or memory: the vDSO */
+    bool switches;            /* loads SP from memory before that call (g0's saved SP) */
+    uint64_t entry;           /* the function's address */
+    uint64_t call_off, switch_off; /* offsets from the function's entry */
+    char call_insn[48], switch_insn[64];
+};
+
+#define INSPECT_GO_VDSO_MAX 5
+
+struct inspect_go {
+    bool is_go;               /* a .go.buildinfo header (or a Go line table) */
+    char *version;            /* "go1.19.8"; NULL: not recorded */
+    char *path;               /* the main package; NULL: not recorded */
+    int cgo_enabled;          /* the CGO_ENABLED build setting: 1, 0, -1 not recorded */
+    bool cgo_linked;          /* C code and libc are really linked in */
+    char *cgo_from;           /* what cgo_linked rests on; NULL when not linked */
+    char *tags, *ldflags, *buildmode; /* build settings; NULL: not given */
+    bool osusergo, netgo, race, extld_static, strip_s, strip_w;
+    struct inspect_strs cgo_calls; /* Go's stubs for C calls (pkg._Cfunc_name) */
+    const char *pcln_layout;  /* "1.16", "1.18", "1.20"; NULL: no line table */
+    size_t nfunc;
+    struct inspect_go_vdso vdso[INSPECT_GO_VDSO_MAX];
+    size_t nvdso;
+};
+
 struct inspect_target {
     const char *path;
     struct stat st;
@@ -78,6 +109,7 @@ struct inspect_target {
     bool preload_works;    /* LD_PRELOAD=libguard.so would take effect */
     const char *why;       /* one line: why it does or does not */
     struct inspect_nss nss;
+    struct inspect_go go;
 };
 
 struct inspect_finding {
@@ -114,6 +146,23 @@ json_t *inspect_nss_json(const struct inspect_nss *n);
 /* A remark for the per-binary description, NULL: none. */
 const char *inspect_nss_note(const struct inspect_nss *n);
 
+/* inspect_go.c: fill t->go (after the NSS scan) and restate t->why for a
+ * Go program; its part of the text and JSON output. */
+void inspect_go_scan(struct inspect_target *t);
+void inspect_go_free(struct inspect_go *g);
+void inspect_go_text(const struct inspect_target *t, bool verbose);
+json_t *inspect_go_json(const struct inspect_target *t);
+/* inspect_govdso.c: how the Go runtime calls the vDSO (g->vdso), from its
+ * line table `pcln` (struct go_pcln *) and capstone; and the verdict with
+ * this host's measured vDSO stack need (a static string, NULL: no Go
+ * vDSO code found). */
+void inspect_go_vdso_scan(const struct inspect_target *t, const void *pcln, struct inspect_go *g);
+const char *inspect_go_vdso_verdict(const struct inspect_go *g, json_t **host);
+
+/* inspect_mode.c: which way libguard can see the program: "preload",
+ * "supervise", "both" or "none"; *why says why in a phrase. */
+const char *inspect_mode_of(const struct inspect_target *t, const char **why);
+
 struct inspect_options {
     bool json;
     bool verbose;
@@ -136,5 +185,23 @@ const char *inspect_preload_gap(const char *path);
 /* Run `inspect` on paths (n may be 0 with --host); returns the exit status
  * (0, 1 findings, 2 usage or input error). */
 int inspect_run(char *const *paths, size_t n, const struct inspect_options *o);
+
+/* `inspect --mode BINARY`: one word on stdout for the wrapper (see
+ * inspect_mode_of; a script answers for its interpreter); exit status 0,
+ * 2 when BINARY cannot be read.  `inspect --symbolize BINARY ADDR...`: each
+ * address through the analyzer's symbolizer, a line each ("ADDR FUNCTION
+ * FILE:LINE", "??" unknown); for tests and triage.  argv[0] is the option. */
+int inspect_tool_main(int argc, char **argv);
+
+/* inspect.c: open, validate and describe an executable for inspect_mode.c
+ * (t->go and t->nss filled); returns the fd for inspect_target_close, or
+ * -1 with err set. */
+int inspect_target_open(struct inspect_target *t, const char *path, char *err, size_t errsz);
+void inspect_target_close(struct inspect_target *t, int fd);
+/* inspect_script.c: the program a #! script runs (a malloc'd path; NULL
+ * with *interp_out naming the interpreter when it is not found, or
+ * "" for none), from the script's first line.  fd is the script. */
+char *inspect_script_runs(int fd, char **interp_out, char **arg_out);
+bool inspect_is_script(const char *path);
 
 #endif /* ANALYZER_INSPECT_H */

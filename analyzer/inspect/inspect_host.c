@@ -3,7 +3,8 @@
  * machine that decide whether a time call can overrun a small stack
  * (finding kind vdso-low-stack): the kernel, the page size, the
  * stack limits, and how deep below its caller's SP each of the vDSO's time
- * functions writes, measured by disassembly (vdso.c).
+ * functions, and its getrandom where it has one, writes, measured by
+ * disassembly (vdso.c).
  *
  * `--vdso-image=FILE` measures a vDSO dumped from another machine instead
  * of this process's own (the kernel facts stay this host's).
@@ -173,6 +174,18 @@ int inspect_host_text(FILE *out, const struct inspect_options *o)
         if (f->note[0])
             fprintf(out, "      note: %s\n", f->note);
     }
+    bool getrandom = false;
+    for (size_t i = 0; i < m->nfuncs; i++)
+        if (strstr(m->funcs[i].name, "getrandom") && m->funcs[i].measured) {
+            getrandom = true;
+            fprintf(out, "  vDSO getrandom (glibc 2.41, Go 1.24 call it): needs %u bytes below the "
+                    "caller's SP (%u at any alignment)\n", m->funcs[i].deepest_bytes,
+                    m->funcs[i].deepest_bytes_misaligned);
+        } else if (strstr(m->funcs[i].name, "getrandom"))
+            getrandom = true;
+    if (!getrandom)
+        fputs("  vDSO getrandom: none in this vDSO (Linux before 6.11): glibc 2.41 and Go 1.24 "
+              "make the getrandom system call instead\n", out);
     fprintf(out, "  stack probe in the vDSO: %s\n",
             m->any_probe ? "YES (vdso-low-stack: a caller needs more than a page of stack)" : "no");
     if (m->max_deepest_bytes)

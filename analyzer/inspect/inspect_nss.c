@@ -353,6 +353,35 @@ static char *join(const struct inspect_strs *s, size_t max)
     return out;
 }
 
+/* What to do about it.  A Go program gets NSS from glibc only through
+ * cgo (os/user and net's cgo resolvers): the Go build can leave glibc's
+ * NSS out entirely, which fits better than relinking. */
+static char *nss_fix(const struct inspect_target *t)
+{
+    const struct inspect_go *g = &t->go;
+    if (!g->is_go)
+        return xstrdup("Fix: link dynamically (NSS works there), or avoid glibc NSS in this program "
+                       "(musl, or a resolver of its own), or keep /etc/nsswitch.conf on the machines "
+                       "it runs on to files and dns for the databases it uses (with glibc >= 2.34 "
+                       "no module is loaded then).");
+    const char *tags = !g->osusergo && !g->netgo ? "-tags osusergo,netgo"
+                       : !g->osusergo            ? "-tags osusergo (it has netgo)"
+                       : !g->netgo               ? "-tags netgo (it has osusergo)"
+                                                 : NULL;
+    char *built = xasprintf("%s%s%s%s%s%s", g->version ? g->version : "Go",
+                            g->cgo_enabled == 1 ? ", CGO_ENABLED=1" : "", g->tags ? ", -tags " : "",
+                            g->tags ? g->tags : "", g->ldflags ? ", -ldflags " : "",
+                            g->ldflags ? g->ldflags : "");
+    char *fix = xasprintf(
+        "Fix (a Go program, built with %s): %s%s%sbuild with CGO_ENABLED=0, so that os/user "
+        "and net use their pure-Go code and no glibc NSS is linked in; or, if it needs cgo, "
+        "drop -extldflags -static and link dynamically.",
+        built, tags ? "build with " : "", tags ? tags : "", tags ? " (os/user and net then read "
+        "/etc/passwd, /etc/group and /etc/hosts in Go and never call glibc's NSS), or " : "");
+    free(built);
+    return fix;
+}
+
 void inspect_nss_check_static(const struct inspect_target *t, struct inspect_result *res)
 {
     const struct inspect_nss *n = &t->nss;
@@ -381,9 +410,10 @@ void inspect_nss_check_static(const struct inspect_target *t, struct inspect_res
                                                       : xasprintf("may start threads (raw clone only: %s)", thr);
     struct inspect_finding *f = inspect_add_finding(
         res, GUARD_FK_NSS_STATIC_BINARY,
-        "%s glibc binary %s and %s: glibc dlopen()s libnss_* modules at run time, and a lookup on "
+        "%s glibc binary%s %s and %s: glibc dlopen()s libnss_* modules at run time, and a lookup on "
         "another thread can crash",
-        t->link == INSPECT_STATIC_PIE ? "static-pie" : "static", what, threads);
+        t->link == INSPECT_STATIC_PIE ? "static-pie" : "static",
+        t->go.is_go ? " (Go with cgo)" : "", what, threads);
     free(names);
     free(thr);
     free(what);
@@ -407,6 +437,7 @@ void inspect_nss_check_static(const struct inspect_target *t, struct inspect_res
     struct inspect_strs mods = {0};
     host_modules(&mods);
     char *hm = mods.n ? join(&mods, 8) : NULL;
+    char *fix = nss_fix(t);
     f->detail = xasprintf(
         "A statically linked glibc still implements NSS by dlopen()ing the libnss_*.so modules that "
         "/etc/nsswitch.conf names (only files and dns are built in, since glibc 2.34). The modules "
@@ -415,11 +446,9 @@ void inspect_nss_check_static(const struct inspect_target *t, struct inspect_res
         "for the thread that loaded it, so a lookup on another thread reads garbage and crashes "
         "(glibc bug 19341, not going to be fixed); a module from any other glibc version than the "
         "one linked in can break it too.\n"
-        "%s%s%s"
-        "Fix: link dynamically (NSS works there), or avoid glibc NSS in this program (Go: -tags "
-        "netgo,osusergo; or musl), or keep /etc/nsswitch.conf on the machines it runs on to files "
-        "and dns for the databases it uses (with glibc >= 2.34 no module is loaded then).",
-        hm ? "On this host /etc/nsswitch.conf would load: " : "", hm ? hm : "", hm ? ".\n" : "");
+        "%s%s%s%s",
+        hm ? "On this host /etc/nsswitch.conf would load: " : "", hm ? hm : "", hm ? ".\n" : "", fix);
+    free(fix);
     free(hm);
     inspect_strs_free(&mods);
 }

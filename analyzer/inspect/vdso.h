@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VDSO_MAX_FUNCS 8
+#define VDSO_MAX_FUNCS 12
 
 struct vdso_func {
     char name[40];            /* __vdso_clock_gettime */
@@ -63,7 +63,10 @@ struct vdso_measure {
     char build_id[41];        /* hex, "" when the image has none */
     char disassembler[32];    /* "capstone 4.0" */
     size_t nfuncs;
-    struct vdso_func funcs[VDSO_MAX_FUNCS];  /* the time functions found, in table order */
+    /* the time functions found, in table order, then getrandom when the
+     * vDSO has it (Linux 6.11 and later); the fields below are over the
+     * time functions only */
+    struct vdso_func funcs[VDSO_MAX_FUNCS];
     bool any_probe;           /* some time function probes the stack */
     uint32_t max_deepest_bytes;            /* over funcs (ABI-aligned caller) */
     uint32_t max_deepest_bytes_misaligned; /* over funcs (any caller alignment) */

@@ -32,6 +32,8 @@
 
 #include <uthash.h>
 
+#include "symbolize_go.h"
+
 /* One location an address maps to: an inlined call yields several. */
 struct sym_loc {
     char *function;
@@ -46,6 +48,9 @@ struct sym_file {
     Dwfl *dwfl;
     Dwfl_Module *mod;  /* NULL: no usable ELF; frames stay unsymbolized */
     bool is_exec;      /* ET_EXEC: file addresses are absolute */
+    struct go_pcln *go; /* Go's line table (symbolize_go.c), read at the first
+                          address that DWARF and the symbol table cannot name */
+    bool go_tried;
     UT_hash_handle hh;
 };
 
@@ -114,6 +119,7 @@ void sym_free(struct symbolizer *sym)
         HASH_DEL(sym->files, f);
         if (f->dwfl)
             dwfl_end(f->dwfl);
+        go_pcln_free(f->go);
         free(f->key);
         free(f->path);
         free(f);
@@ -369,7 +375,29 @@ static size_t lookup(Dwfl_Module *mod, uint64_t addr, struct sym_loc **out)
     return n;
 }
 
-static const struct cache_entry *cached_lookup(struct symbolizer *sym, const struct sym_file *f,
+/* A Go binary stripped with -s -w keeps no symbol table and no DWARF, but
+ * its runtime's own line table: name the address from it (also when the
+ * symbol table names it but no line is found).  Replaces ce's locations;
+ * false when it is not in a Go function. */
+static bool go_lookup(struct sym_file *f, uint64_t addr, struct cache_entry *ce)
+{
+    if (!f->go_tried) {
+        GElf_Addr bias;
+        f->go_tried = true;
+        f->go = go_pcln_open(dwfl_module_getelf(f->mod, &bias));
+    }
+    struct go_loc gl;
+    if (!f->go || !go_pcln_lookup(f->go, addr, &gl))
+        return false;
+    locs_free(ce->locs, ce->n);
+    ce->locs = NULL;
+    ce->n = 0;
+    size_t cap = 0;
+    push_loc(&ce->locs, &ce->n, &cap, gl.function, gl.file, gl.line, false, NULL);
+    return true;
+}
+
+static const struct cache_entry *cached_lookup(struct symbolizer *sym, struct sym_file *f,
                                                uint64_t addr)
 {
     struct cache_key key;
@@ -383,6 +411,8 @@ static const struct cache_entry *cached_lookup(struct symbolizer *sym, const str
     ce = xcalloc(1, sizeof *ce);
     ce->key = key;
     ce->n = lookup(f->mod, addr, &ce->locs);
+    if (ce->n == 0 || !ce->locs[0].function || !ce->locs[0].file)
+        go_lookup(f, addr, ce);
     HASH_ADD(hh, sym->cache, key, sizeof ce->key, ce);
     return ce;
 }

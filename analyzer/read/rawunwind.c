@@ -12,13 +12,22 @@
  * replaces the raw bytes with ordinary pcs, so nothing downstream (stacks,
  * findings, fingerprints, crash triage) knows the difference.
  *
- * Unwinding stops where the copy ends, where a module's file is not on
- * this machine, or where a frame has no call frame information: the
- * frames found until then are kept.
+ * Where a frame has no call frame information (Go code: the Go linker
+ * writes none into .eh_frame, and none at all with -ldflags=-w) the
+ * frame-pointer chain, which Go keeps on amd64, is the way on: libdwfl's
+ * x86-64 backend follows it by itself, and where libdwfl stops with an
+ * error at a frame of Go code (or of a module without any CFI) the walk
+ * here goes on from the last frame it reached: [rbp] is the caller's rbp
+ * and [rbp+8] the return address.  Each step reads the copy only (bounds-checked like
+ * libdwfl's reads) and must move strictly up the stack, so a corrupt
+ * chain ends the walk instead of looping.  Unwinding stops where the copy
+ * ends, where a module's file is not on this machine, or where neither
+ * works: the frames found until then are kept.
  */
 #define _GNU_SOURCE
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +45,8 @@ struct raw_walk {
     const struct lg_stack *join; /* the stack this one ends in (a fork's), if any */
     const uint64_t *join_sp;     /* its frames 1 and 2's stack pointers ([1], [2]; 0: none) */
     uint32_t joined_at;          /* the frame of `join` the unwind reached; 0: none */
+    bool have_fp;                /* the last frame's rbp and rsp are known */
+    uint64_t last_rbp, last_sp, last_pc;
 };
 
 static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
@@ -101,7 +112,57 @@ static int on_frame(Dwfl_Frame *state, void *arg)
                 return DWARF_CB_ABORT;
             }
     w->pcs[w->n++] = lookup;
+    Dwarf_Word rbp, rsp;
+    w->have_fp = dwfl_frame_reg(state, 6, &rbp) == 0 && dwfl_frame_reg(state, 7, &rsp) == 0;
+    w->last_rbp = w->have_fp ? rbp : 0;
+    w->last_sp = w->have_fp ? rsp : 0;
+    w->last_pc = lookup;
     return w->n < GUARD_MAX_FRAMES ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* Is the frame-pointer chain worth following from pc?  Only out of Go
+ * code (a module with Go's line table) or a module with no call frame
+ * information at all: C code without frame pointers keeps anything in
+ * rbp, and following it would invent frames. */
+static bool frame_pointer_module(Dwfl *dwfl, uint64_t pc)
+{
+    Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
+    Dwarf_Addr bias;
+    Elf *elf = mod ? dwfl_module_getelf(mod, &bias) : NULL;
+    size_t shstrndx;
+    if (!elf)
+        return false;
+    if (elf_getshdrstrndx(elf, &shstrndx) == 0) {
+        Elf_Scn *scn = NULL;
+        while ((scn = elf_nextscn(elf, scn)) != NULL) {
+            GElf_Shdr sh;
+            const char *name;
+            if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) != NULL &&
+                strcmp(name, ".gopclntab") == 0)
+                return true;
+        }
+    }
+    return !dwfl_module_eh_cfi(mod, &bias) && !dwfl_module_dwarf_cfi(mod, &bias);
+}
+
+/* Go on from the last frame libdwfl reached along the frame-pointer chain
+ * (the file comment says when).  Invariant: each frame record read lies
+ * inside the copy, above the previous one. */
+static void frame_pointer_walk(struct raw_walk *w)
+{
+    uint64_t rbp = w->last_rbp, floor = w->last_sp;
+    while (w->have_fp && w->n < GUARD_MAX_FRAMES && rbp >= floor && rbp % 8 == 0) {
+        Dwarf_Word next, ret;
+        if (!memory_read(NULL, rbp, &next, w) || !memory_read(NULL, rbp + 8, &ret, w) || ret == 0)
+            return;
+        uint64_t lookup = ret - 1; /* a return address: the call is before it */
+        if (!(w->n == 0 && lookup >= w->hdr.skip_lo && lookup < w->hdr.skip_hi))
+            w->pcs[w->n++] = lookup;
+        if (next <= rbp)
+            return; /* the chain must climb the stack */
+        floor = rbp + 16;
+        rbp = next;
+    }
 }
 
 /* The stack a raw one ends in, if it is in this log as pcs (frames 0, 1
@@ -160,8 +221,12 @@ static size_t unwind_one(const struct lg_log *log, const struct lg_stack *st, st
         dwfl_report_elf(dwfl, m->path, m->path, -1, m->base, false);
     }
     dwfl_report_end(dwfl, NULL, NULL);
-    if (dwfl_attach_state(dwfl, NULL, 1, &thread_callbacks, w))
-        dwfl_getthread_frames(dwfl, 1, on_frame, w);
+    /* -1: libdwfl could not unwind a frame (not the end of the stack, not
+     * our own stop): the frame-pointer chain may go on from there. */
+    if (dwfl_attach_state(dwfl, NULL, 1, &thread_callbacks, w) &&
+        dwfl_getthread_frames(dwfl, 1, on_frame, w) == -1 && !w->joined_at && w->n &&
+        frame_pointer_module(dwfl, w->last_pc))
+        frame_pointer_walk(w);
     dwfl_end(dwfl);
     return w->n;
 }

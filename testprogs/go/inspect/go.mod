@@ -1,0 +1,3 @@
+module libguard/testprogs/go/inspect
+
+go 1.19
