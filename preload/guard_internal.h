@@ -37,6 +37,11 @@ struct guard_options {
     int log;                  /* write the event log at all */
     int log_always;           /* create the log at start-up, even if nothing is recorded */
     unsigned log_chunk_kb;    /* log file grows in chunks of this size */
+    /* the field profile's bounds (docs/field.md) */
+    unsigned log_ring_kb;     /* pool events go to a ring of this size (0: kept in full) */
+    unsigned log_max_mb;      /* the log file's size bound (0: only the built-in one) */
+    unsigned keep_logs;       /* logs of ended runs of this executable kept (0: all) */
+    char profile[16];         /* the preset applied: "test" or "field" */
     int follow_exec;          /* keep LD_PRELOAD in the environment of exec and posix_spawn */
     unsigned vdso_min_headroom; /* stack a time call needs below its caller (bytes) */
     int vdso_measure;         /* measure this host's vDSO at start-up */
