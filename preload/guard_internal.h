@@ -99,6 +99,20 @@ const char *guard_log_path(void);
  * "the log already has this" is valid only for the same epoch. */
 uint32_t guard_log_epoch(void);
 uint32_t guard_log_dropped(void);
+/* The log's parts that the ring and the retention of old logs use. */
+void *guard_log_stream_reserve(uint16_t type, uint32_t size); /* never the ring */
+uint32_t guard_log_file_epoch(void);   /* changes with the file only (fork child) */
+int guard_log_here(void);              /* this process may write the log (a raw clone may not) */
+void guard_log_header_flag(uint32_t flag); /* or a GUARD_FILE_* flag into the header */
+
+/* ---- the event ring (log_ring.c): pool events when log_ring_kb > 0 ---- */
+void *guard_log_ring_reserve(uint32_t size); /* NULL: dropped */
+uint32_t guard_log_ring_refills(void);       /* slots refilled so far (only grows) */
+void guard_log_ring_after_fork_child(void);
+
+/* ---- retention of older logs (log_keep.c): keep_logs ------------------ */
+/* Remove the logs in dir of ended runs of exe beyond the newest keep. */
+void guard_log_keep_prune(const char *dir, const char *exe, unsigned keep);
 
 /* ---- stacks (stack.c) --------------------------------------------------- */
 /* Capture the caller's stack (skipping `skip` innermost frames of the shim)
