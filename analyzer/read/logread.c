@@ -835,8 +835,10 @@ struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool
         }
     }
     r->log = read_header(r);
-    if (r->log)
+    if (r->log) {
         read_records(r, r->log->hdr.header_size);
+        lg_ring_flush(r);
+    }
 out:
     bus_jmp = NULL;
     close_log(&m);
@@ -850,6 +852,7 @@ out:
         lg_unwind_raw_stacks(log);
         finish_notes(r, log, verbose);
     }
+    lg_ring_done(r);
     lg_rec_done(r);
     free(r);
     return log;
