@@ -514,6 +514,8 @@ static int create_log_file(const char *exe)
         size_t len = strlen(dir);
         guard_fmt(dir + len, sizeof dir - len, "/%s", guard_opt.log_dir);
     }
+    if (guard_opt.keep_logs)
+        guard_log_keep_prune(dir, exe, guard_opt.keep_logs);
     int fd = -EINVAL;
     for (int attempt = 0; attempt < 100; attempt++) {
         if (attempt == 0)

@@ -74,7 +74,7 @@ static const struct opt_desc option_table[] = {
     {"log_ring_kb", OPT_UINT, &guard_opt.log_ring_kb, 0, 1 << 20,
      "pool events in a ring of this size (0: all)"},
     {"log_max_mb", OPT_UINT, &guard_opt.log_max_mb, 0, 1 << 20, "bound on a log's size (0: 2 GiB)"},
-    {"keep_logs", OPT_UINT, &guard_opt.keep_logs, 0, 100000, "older logs of the exe kept (0: all)"},
+    {"keep_logs", OPT_UINT, &guard_opt.keep_logs, 0, 1000, "older logs of the exe kept (0: all)"},
     {"profile", OPT_PROFILE, guard_opt.profile, 0, 0, "preset: test (default) or field"},
     {"follow_exec", OPT_BOOL, &guard_opt.follow_exec, 0, 1, "keep the shim in exec'd programs"},
     {"vdso_min_headroom", OPT_UINT, &guard_opt.vdso_min_headroom, 0, 1 << 20,
