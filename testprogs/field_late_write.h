@@ -61,7 +61,7 @@ int main(void)
     }
     handle_request(buf_get());
     char *again = buf_get(); /* the same buffer: LIFO */
-    printf("status byte %c\n", again[100]);
+    printf("status byte %d\n", again[100]);
     buf_put(again);
     return 0;
 }

@@ -1,0 +1,200 @@
+"""test_field.py — the field profile (GUARD_OPTIONS=profile=field, docs/field.md).
+
+The preset and its overrides, the bounded event ring (log size and resident
+memory over a long pool-heavy run), a crash after a million events still
+reported with every thread's last events, keep_logs, and the late write
+that the poison check must find in every run whatever the sampling.
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import harness
+from harness import LogDir, ROOT, analyze, findings, prog, run, test
+
+MiB = 1 << 20
+
+
+def _help(options):
+    """The help=1 listing under `options`: {key: 'now' value}, the preset
+    line, and stderr whole."""
+    d = LogDir()
+    r = run([prog("field_late_write_fixed")], options=options + ":help=1", log_dir=d.path)
+    d.cleanup()
+    now = {}
+    for m in re.finditer(r"^  (\w+): .*?now '?([^':]*)'?: ", r.stderr, re.M):
+        now[m.group(1)] = m.group(2)
+    preset = re.search(r"^    field = (\S+)$", r.stderr, re.M)
+    return now, preset.group(1) if preset else None, r.stderr
+
+
+@test
+def field_profile_is_a_preset_that_keys_override_in_either_order():
+    base, _, _ = _help("")
+    assert base["profile"] == "test" and base["log_ring_kb"] == "0" and base["keep_logs"] == "0", base
+    field, _, err = _help("profile=field")
+    assert field["profile"] == "field", field
+    assert field["log_ring_kb"] != "0" and field["keep_logs"] != "0" and field["log_max_mb"] != "0", field
+    assert "unknown key" not in err and "warning" not in err, err
+    for opts in ("profile=field:pool_protect=0:log_ring_kb=128:keep_logs=3",
+                 "pool_protect=0:log_ring_kb=128:keep_logs=3:profile=field"):
+        now, _, err = _help(opts)
+        assert now["profile"] == "field", (opts, now)
+        assert (now["pool_protect"], now["log_ring_kb"], now["keep_logs"]) == ("0", "128", "3"), \
+            (opts, now)
+        assert now["log_max_mb"] == field["log_max_mb"], (opts, now)  # the rest of the preset
+        assert "warning" not in err, err
+    _, _, err = _help("profile=fast")
+    assert "bad value 'fast' for profile" in err, err
+
+
+@test
+def every_key_of_the_field_preset_is_a_key_of_the_shim():
+    now, preset, _ = _help("profile=field")
+    assert preset, "help=1 does not show the field preset"
+    items = [kv.split("=", 1) for kv in preset.split(":")]
+    assert all(len(kv) == 2 and kv[1] for kv in items), preset
+    missing = [k for k, _ in items if k not in now]
+    # The pool branch's two keys (pool_protect_young, pool_protect_sample)
+    # may not be merged yet: then no pool_protect_* key but pool_protect
+    # exists at all.  Once any exists, every preset key must.
+    pool_keys = [k for k in now if k.startswith("pool_protect_")]
+    if not pool_keys:
+        missing = [k for k in missing if k not in ("pool_protect_young", "pool_protect_sample")]
+    assert not missing, "preset keys the shim does not have: %s" % missing
+    for k, v in items:
+        if k in now:
+            assert now[k] == v, "profile=field: %s is %s, the preset says %s" % (k, now[k], v)
+
+
+def _cycles(cycles, d, options="profile=field:pool_protect=0", threads=4, extra=()):
+    """Run field_pool_cycles; returns (rss growth in KiB as the program saw
+    it, total bytes of its logs, completed process)."""
+    r = run([prog("field_pool_cycles"), str(cycles), str(threads), *extra], log_dir=d.path,
+            options=options, timeout=300)
+    m = re.search(r"rss_kb start (\d+) end (\d+)", r.stdout)
+    assert r.returncode == 0 and m, (r.returncode, r.stdout, r.stderr[-2000:])
+    size = sum(os.path.getsize(p) for p in d.logs())
+    return int(m.group(2)) - int(m.group(1)), size, r
+
+
+@test
+def field_log_size_and_resident_memory_stay_bounded_over_a_long_run():
+    # The ring's bound holds whatever the run length: a run five times as
+    # long has a log of the same size and no more resident memory.  (With
+    # every event kept, the long run's log is ~55 MB.)
+    short_dir, long_dir = LogDir(), LogDir()
+    rss_short, log_short, _ = _cycles(200000, short_dir)
+    rss_long, log_long, _ = _cycles(1000000, long_dir)
+    assert log_long <= 8 * MiB, "log of %d bytes after 1M cycles" % log_long
+    assert log_long <= log_short + 512 * 1024, (log_short, log_long)
+    assert rss_long <= 16 * 1024, "resident set grew by %d KiB" % rss_long
+    assert rss_long <= rss_short + 2048, (rss_short, rss_long)
+    status, report, _ = analyze(long_dir.path, extra=("--verbose",))
+    assert status == 0 and report["findings"] == [], report["findings"]
+    assert any("kept in a ring" in str(n)
+               for n in report["notes"]), report["notes"]
+    short_dir.cleanup()
+    long_dir.cleanup()
+
+
+@test
+def field_crash_after_a_million_events_has_its_modules_and_every_threads_last_events():
+    d = LogDir()
+    r = run([prog("field_pool_cycles"), "1000000", "4", "4096", "crash"], log_dir=d.path,
+            options="profile=field:pool_protect=0:verbosity=0", timeout=300)
+    assert r.returncode == -signal.SIGSEGV, (r.returncode, r.stderr[-2000:])
+    (log,) = d.logs()
+    assert os.path.getsize(log) <= 8 * MiB, os.path.getsize(log)
+    status, report, _ = analyze(d.path)
+    (f,) = findings(report, "crash")
+    src = "testprogs/field_pool_cycles.c"
+    harness.assert_frame(f["stacks"]["crash"], "worker", src,
+                         harness.source_line(src, "the crash the field report must explain"))
+    workers = [t for t in f["threads"]
+               if "worker" in harness.functions(t.get("stack") or [])]
+    assert len(workers) == 4, [t["tid"] for t in f["threads"]]
+    for t in workers:
+        evs = t.get("events") or []
+        assert evs and t.get("events_total", 0) >= len(evs), t["tid"]
+        kinds = {e["kind"] for e in evs}
+        assert kinds <= {"pool-get", "pool-put"} and kinds, kinds
+        for e in evs:  # resolved: pool and size known, stack symbolized
+            assert int(e["args"][2], 16) == 4096, e
+            assert "pool_get" in harness.functions(e["stack"]) or \
+                "pool_put" in harness.functions(e["stack"]), harness.functions(e["stack"])
+    # the module map: frames in the program and in libc resolve to both
+    mods = {fr["module"] for fr in f["stacks"]["crash"] if fr.get("module")}
+    assert any(m.endswith("field_pool_cycles") for m in mods) and \
+        any("libc.so" in m for m in mods), mods
+    d.cleanup()
+
+
+def _wait_for(pred, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@test
+def field_keep_logs_removes_only_older_logs_of_the_same_program():
+    d = LogDir()
+    opts = "profile=field:pool_protect=0:keep_logs=2"
+    # a live process of the same program, with its log already made
+    env = dict(os.environ, LD_PRELOAD=harness.shim(),
+               GUARD_OPTIONS="log_dir=%s:%s" % (d.path, opts))
+    live = subprocess.Popen([prog("field_pool_cycles"), "4000000000", "1"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        live_log = os.path.join(d.path, "guard.field_pool_cycles.%d.log" % live.pid)
+        assert _wait_for(lambda: os.path.exists(live_log) and os.path.getsize(live_log) > 64)
+        # another program's log, and a file with our name that is no log
+        run([prog("field_late_write")], log_dir=d.path, options="profile=field:verbosity=0")
+        other = [p for p in d.logs() if "field_late_write" in p]
+        junk = os.path.join(d.path, "guard.field_pool_cycles.1.log")
+        with open(junk, "wb") as fh:
+            fh.write(b"\0" * 64)
+        ended = []
+        for i in range(5):
+            before = set(d.logs())
+            _cycles(1000, d, options=opts, threads=1)
+            new = set(d.logs()) - before
+            ended += sorted(new)
+            time.sleep(0.02)  # distinct modification times
+        logs = set(d.logs())
+        mine = [p for p in ended if p in logs]
+        # the two newest ended runs and the last one (it ended after its prune)
+        assert mine == ended[-3:], (ended, sorted(logs))
+        assert live_log in logs, "a live process's log was removed"
+        assert other and set(other) <= logs, "another program's log was removed"
+        assert junk in logs, "a file that is not a readable log was removed"
+    finally:
+        live.kill()
+        live.wait()
+    d.cleanup()
+
+
+def _repeat(name, options, runs=20):
+    """Run a program `runs` times in one log directory; the merged report."""
+    d = LogDir()
+    for _ in range(runs):
+        run([prog(name)], log_dir=d.path, options=options + ":verbosity=0")
+    status, report, _ = analyze(d.path)
+    d.cleanup()
+    return status, report
+
+
+@test
+def field_late_write_is_found_20_of_20_runs():
+    # (keep_logs=0: the twenty logs are all kept for the merged report)
+    status, report = _repeat("field_late_write", "profile=field:keep_logs=0")
+    fs = findings(report, "use-after-return")
+    assert status == 1 and len(fs) == 1, [(f["kind"], f["count"]) for f in report["findings"]]
+    assert fs[0]["count"] == 20, "flagged %d of 20 runs" % fs[0]["count"]
+    status, report = _repeat("field_late_write_fixed", "profile=field:keep_logs=0")
+    assert status == 0 and report["findings"] == [], report["findings"]
