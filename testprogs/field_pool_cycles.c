@@ -105,5 +105,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
     printf("rss_kb start %ld end %ld\n", start, rss_kb());
+    /* where it is: anonymous, file-backed (the log's mapping), page tables */
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Rss", 3) || !strncmp(line, "VmPTE", 5) || !strncmp(line, "VmHWM", 5))
+            fputs(line, stdout);
+    if (f)
+        fclose(f);
     return 0;
 }
