@@ -370,8 +370,10 @@ static inline int ringed_type(uint16_t type)
 
 void *guard_log_reserve(uint16_t type, uint32_t size)
 {
-    if (guard_opt.log_ring_kb && ringed_type(type)) {
-        void *rec = guard_log_ring_reserve(size);
+    if (ringed_type(type) && (guard_opt.log_ring_kb || events_capped())) {
+        if (!guard_opt.log_ring_kb)
+            note_cap();
+        void *rec = guard_opt.log_ring_kb ? guard_log_ring_reserve(size) : NULL;
         if (!rec)
             atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
         return rec;

@@ -198,3 +198,38 @@ def field_late_write_is_found_20_of_20_runs():
     assert fs[0]["count"] == 20, "flagged %d of 20 runs" % fs[0]["count"]
     status, report = _repeat("field_late_write_fixed", "profile=field:keep_logs=0")
     assert status == 0 and report["findings"] == [], report["findings"]
+
+
+@test
+def field_log_max_mb_bounds_the_log_and_says_so():
+    d = LogDir()
+    _, size, _ = _cycles(300000, d, options="pool_protect=0:log_max_mb=2")
+    assert size <= 2 * MiB, size
+    status, report, _ = analyze(d.path)
+    assert status == 0, report["notes"]
+    assert any("three quarters of log_max_mb=2" in n for n in report["notes"]), report["notes"]
+    d.cleanup()
+
+
+@test
+def field_ring_survives_sigkill():
+    # Killed while four threads fill the ring: every slot reads back (a
+    # slot being refilled has seq 0 and is skipped), no damage is reported.
+    d = LogDir()
+    env = dict(os.environ, LD_PRELOAD=harness.shim(),
+               GUARD_OPTIONS="log_dir=%s:profile=field:pool_protect=0" % d.path)
+    p = subprocess.Popen([prog("field_pool_cycles"), "4000000000", "4"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for(lambda: d.logs() and os.path.getsize(d.logs()[0]) > 4 * MiB)
+        time.sleep(0.3)  # the ring has wrapped: slots are being refilled
+    finally:
+        p.kill()
+        p.wait()
+    status, report, _ = analyze(d.path, extra=("--verbose",))
+    assert status == 0, report["notes"]
+    assert not any("corrupt" in n or "damaged" in n for n in report["notes"]), report["notes"]
+    assert any("kept in a ring" in n for n in report["notes"]), report["notes"]
+    (proc,) = report["processes"]
+    assert proc["events"] > 50000, proc["events"]
+    d.cleanup()
