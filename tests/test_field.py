@@ -233,3 +233,44 @@ def field_ring_survives_sigkill():
     (proc,) = report["processes"]
     assert proc["events"] > 50000, proc["events"]
     d.cleanup()
+
+
+def _ring_slots(data):
+    """(offset, size, seq) of each RING record of a log, walking the stream
+    by record sizes (an independent reader, from docs/log-format.md)."""
+    import struct
+    off, out = 64, []
+    while off + 8 <= len(data):
+        sync, typ, size = struct.unpack_from("<HHI", data, off)
+        if sync != 0xA11C or size < 8 or size % 8:
+            break
+        if typ == 14:
+            out.append((off, size, struct.unpack_from("<Q", data, off + 8)[0]))
+        off += size
+    return out
+
+
+@test
+def field_damaged_ring_slots_are_noted_and_the_rest_is_read():
+    import struct
+    d = LogDir()
+    _cycles(300000, d)
+    (log,) = d.logs()
+    data = bytearray(open(log, "rb").read())
+    slots = [s for s in _ring_slots(data) if s[2]]
+    assert len(slots) >= 8, slots
+    a, b, c = slots[1], slots[2], slots[3]
+    struct.pack_into("<HHI", data, a[0] + 32, 0xA11C, 5, 0x7ffffff8)  # a record past the slot
+    struct.pack_into("<HHI", data, b[0] + 32, 0xA11C, 6, 64)          # not an event: a FINDING
+    data[c[0] + 32:c[0] + c[1]] = os.urandom(c[1] - 32)               # noise
+    struct.pack_into("<I", data, slots[4][0] + 4, 1 << 30)            # the slot's own size
+    open(log, "wb").write(bytes(data))
+    status, report, _ = analyze(d.path, extra=("--verbose",))
+    notes = report["notes"]
+    for s in (a, b):
+        assert any("inside the event ring's slot at offset %d" % s[0] in n for n in notes), \
+            (s, notes)
+    (proc,) = report["processes"]
+    assert proc["events"] > 10000, proc["events"]
+    assert report["findings"] == [], report["findings"]
+    d.cleanup()
