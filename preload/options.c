@@ -128,20 +128,20 @@ static void profile_help(const struct opt_desc *d)
     guard_fmt_stderr("\n");
 }
 
-/* The value of the last profile= item of text (NULL: none), into out. */
+/* The value of the last profile= item of text (NULL: none), into out.
+ * An item starts the text or follows ':' (or ',', which apply_item takes
+ * for a separator before a known key). */
 static const char *profile_find(const char *text, char *out, size_t cap)
 {
     const char *found = NULL;
-    for (const char *p = text; p && *p;) {
-        const char *sep = strchr(p, ':');
-        size_t len = sep ? (size_t)(sep - p) : strlen(p);
-        if (len > 8 && !strncmp(p, "profile=", 8)) {
-            size_t n = len - 8 < cap - 1 ? len - 8 : cap - 1;
-            memcpy(out, p + 8, n);
-            out[n] = '\0';
-            found = out;
-        }
-        p = sep ? sep + 1 : NULL;
+    for (const char *p = text; (p = strstr(p, "profile=")) != NULL; p += 8) {
+        if (p != text && p[-1] != ':' && p[-1] != ',')
+            continue;
+        size_t len = strcspn(p + 8, ":,");
+        size_t n = len < cap - 1 ? len : cap - 1;
+        memcpy(out, p + 8, n);
+        out[n] = '\0';
+        found = out;
     }
     return found;
 }
