@@ -120,12 +120,14 @@ static void apply_one(const char *key, size_t key_len, const char *value);
 
 static void profile_help(const struct opt_desc *d)
 {
-    guard_fmt_stderr("  %s: test or field; default '%s', now '%s': %s\n", d->key,
-                     (const char *)default_of(d), (const char *)d->target, d->help);
-    guard_fmt_stderr("    field =");
-    for (size_t i = 0; i < NFIELD_PRESET; i++)
-        guard_fmt_stderr("%s%s=%s", i ? ":" : " ", field_preset[i].key, field_preset[i].value);
-    guard_fmt_stderr("\n");
+    /* one line a key, the preset on the profile's */
+    char line[512];
+    size_t n = guard_fmt(line, sizeof line, "  %s: test or field; default '%s', now '%s': %s; field =",
+                         d->key, (const char *)default_of(d), (const char *)d->target, d->help);
+    for (size_t i = 0; i < NFIELD_PRESET && n < sizeof line; i++)
+        n += guard_fmt(line + n, sizeof line - n, "%s%s=%s", i ? ":" : " ", field_preset[i].key,
+                       field_preset[i].value);
+    guard_fmt_stderr("%s\n", line);
 }
 
 /* The value of the last profile= item of text (NULL: none), into out.
@@ -134,7 +136,7 @@ static void profile_help(const struct opt_desc *d)
 static const char *profile_find(const char *text, char *out, size_t cap)
 {
     const char *found = NULL;
-    for (const char *p = text; (p = strstr(p, "profile=")) != NULL; p += 8) {
+    for (const char *p = text; p && (p = strstr(p, "profile=")) != NULL; p += 8) {
         if (p != text && p[-1] != ':' && p[-1] != ',')
             continue;
         size_t len = strcspn(p + 8, ":,");

@@ -26,7 +26,7 @@ def _help(options):
     now = {}
     for m in re.finditer(r"^  (\w+): .*?now '?([^':]*)'?: ", r.stderr, re.M):
         now[m.group(1)] = m.group(2)
-    preset = re.search(r"^    field = (\S+)$", r.stderr, re.M)
+    preset = re.search(r"^  profile: .*; field = (\S+)$", r.stderr, re.M)
     return now, preset.group(1) if preset else None, r.stderr
 
 
