@@ -274,3 +274,25 @@ def field_damaged_ring_slots_are_noted_and_the_rest_is_read():
     assert proc["events"] > 10000, proc["events"]
     assert report["findings"] == [], report["findings"]
     d.cleanup()
+
+
+@test
+def field_log_cut_inside_a_ring_slot_is_read_up_to_the_cut():
+    # A log copied while it was written, or cut by a full disk's copy: the
+    # last record is a slot of the ring; its records up to the cut are
+    # events, not corruption to resynchronise in.
+    d = LogDir()
+    _cycles(300000, d)
+    (log,) = d.logs()
+    data = open(log, "rb").read()
+    slots = [s for s in _ring_slots(data) if s[2]]
+    off, size, _ = slots[len(slots) // 2]
+    for cut in (off + 40, off + size // 2 + 3, off + size - 8):
+        path = os.path.join(d.path, "guard.cut.%d.log" % cut)
+        with open(path, "wb") as fh:
+            fh.write(data[:cut])
+        status, report, err = analyze(path, extra=("--verbose",))
+        assert status == 0, "cut at %d: status %d: %s" % (cut, status, err)
+        assert any("an event ring slot" in n for n in report["notes"]), report["notes"]
+        os.unlink(path)
+    d.cleanup()

@@ -132,6 +132,10 @@ void lg_pool_seed(struct reader *r, uint64_t obj, uint64_t pool, uint64_t size, 
 
 /* A RING record of the stream (validated): noted, read at the flush. */
 void lg_ring_slot(struct reader *r, size_t off, const struct guard_rec *rec);
+/* A RING record cut by the end of the file (rec: its header, which runs
+ * past it): its records up to the end are noted as a slot; false when it
+ * is not one. */
+bool lg_ring_cut_slot(struct reader *r, size_t off, const struct guard_rec *rec);
 /* Read the slots noted so far, in fill order (before the crash record,
  * and at the end of the walk). */
 void lg_ring_flush(struct reader *r);

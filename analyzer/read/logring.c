@@ -36,6 +36,18 @@ void lg_ring_slot(struct reader *r, size_t off, const struct guard_rec *rec)
     r->ring[r->nring++] = (struct lg_ring_slot){off, rec->size, x.seq};
 }
 
+bool lg_ring_cut_slot(struct reader *r, size_t off, const struct guard_rec *rec)
+{
+    size_t rest = (r->len - off) / GUARD_REC_ALIGN * GUARD_REC_ALIGN;
+    if (rec->sync != GUARD_REC_SYNC || rec->type != GUARD_REC_RING ||
+        rest < sizeof(struct guard_rec_ring) || rest >= rec->size)
+        return false;
+    struct guard_rec cut = *rec;
+    cut.size = (uint32_t)rest;
+    lg_ring_slot(r, off, &cut);
+    return true;
+}
+
 /* The records of one slot, from its fixed part to the first header never
  * stored (the unwritten rest, or a record its writer did not finish) or
  * the first that does not validate (the rest of the slot is not used). */
