@@ -104,6 +104,7 @@ void *guard_log_stream_reserve(uint16_t type, uint32_t size); /* never the ring 
 uint32_t guard_log_file_epoch(void);   /* changes with the file only (fork child) */
 int guard_log_here(void);              /* this process may write the log (a raw clone may not) */
 void guard_log_header_flag(uint32_t flag); /* or a GUARD_FILE_* flag into the header */
+int guard_log_ring_room(uint32_t size); /* log_max_mb leaves room for a new ring slot */
 
 /* ---- the event ring (log_ring.c): pool events when log_ring_kb > 0 ---- */
 void *guard_log_ring_reserve(uint32_t size); /* NULL: dropped */

@@ -312,6 +312,14 @@ static int events_capped(void)
     return log_cap && atomic_load_explicit(&tail->offset, memory_order_relaxed) >= log_cap / 4 * 3;
 }
 
+/* May the ring add a slot of `size` bytes to the stream?  Below three
+ * quarters of the bound, as events. */
+int guard_log_ring_room(uint32_t size)
+{
+    return !log_cap ||
+           atomic_load_explicit(&tail->offset, memory_order_relaxed) + size <= log_cap / 4 * 3;
+}
+
 /* The stream: every record but those guard_log_reserve sends to the ring. */
 void *guard_log_stream_reserve(uint16_t type, uint32_t size)
 {
@@ -587,9 +595,13 @@ int guard_log_open(pid_t ppid, int forked_child)
     first_chunk = chunk_size < FIRST_CHUNK_MAX ? chunk_size : FIRST_CHUNK_MAX;
     first_chunk = (first_chunk + (size_t)page - 1) & ~((size_t)page - 1);
     window_chunks = chunk_size < WINDOW_BYTES ? (unsigned)(WINDOW_BYTES / chunk_size) : 1;
+    /* at a chunk's start: a chunk's disk space is taken whole, so the
+     * file never grows past the bound */
     log_cap = (uint64_t)guard_opt.log_max_mb << 20;
-    if (log_cap && log_cap < 2 * chunk_size)
-        log_cap = 2 * chunk_size; /* room for the preamble and a finding or two */
+    if (log_cap)
+        log_cap = chunk_start(chunk_of(log_cap));
+    if (log_cap && log_cap < first_chunk + chunk_size)
+        log_cap = first_chunk + chunk_size; /* room for the preamble and a finding or two */
     pending_ppid = ppid;
     pending_forked = forked_child;
     start_realtime_ns = guard_now_ns_on(CLOCK_REALTIME);

@@ -71,8 +71,8 @@ static unsigned ring_want(void)
 /* A new slot at the end of the stream; -1 when the stream has no room. */
 static int ring_new_slot(void)
 {
-    if (nslots >= MAX_SLOTS)
-        return -1;
+    if (nslots >= MAX_SLOTS || (nslots > 0 && !guard_log_ring_room(SLOT)))
+        return -1; /* (the first slot is taken anyway: a ring of none holds nothing) */
     struct guard_rec_ring *s = guard_log_stream_reserve(GUARD_REC_RING, SLOT);
     if (!s)
         return -1;
