@@ -303,3 +303,21 @@ def field_log_cut_inside_a_ring_slot_is_read_up_to_the_cut():
         assert any("an event ring slot" in n for n in report["notes"]), report["notes"]
         os.unlink(path)
     d.cleanup()
+
+
+@test
+def field_ring_reuses_the_slots_of_threads_that_ended():
+    # A thread per request: 2000 threads come and go, four at a time.  A
+    # slot is never taken from a live thread, but an ended thread's is
+    # reused: the ring stays at its size (128 KiB: 8 slots).
+    d = LogDir()
+    r = run([prog("field_thread_churn"), "2000", "100"], log_dir=d.path,
+            options="profile=field:pool_protect=0:log_ring_kb=128", timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (log,) = d.logs()
+    slots = _ring_slots(open(log, "rb").read())
+    assert len(slots) == 8, "%d ring slots for 2000 threads" % len(slots)
+    assert os.path.getsize(log) <= 1 * MiB, os.path.getsize(log)
+    status, report, _ = analyze(d.path)
+    assert status == 0 and report["findings"] == [], (report["findings"], report["notes"])
+    d.cleanup()
