@@ -321,3 +321,34 @@ def field_ring_reuses_the_slots_of_threads_that_ended():
     status, report, _ = analyze(d.path)
     assert status == 0 and report["findings"] == [], (report["findings"], report["notes"])
     d.cleanup()
+
+
+@test
+def field_keep_logs_with_many_processes_of_one_program_starting_at_once():
+    # Ten ended runs, then eight processes start together, each pruning as
+    # it creates its log: the two newest ended logs and all eight live
+    # ones remain.
+    d = LogDir()
+    opts = "profile=field:pool_protect=0:keep_logs=2"
+    for _ in range(10):
+        _cycles(1000, d, options="profile=field:pool_protect=0:keep_logs=0", threads=1)
+        time.sleep(0.01)
+    ended = sorted(d.logs(), key=lambda p: (os.stat(p).st_mtime_ns, p))
+    assert len(ended) == 10, ended
+    env = dict(os.environ, LD_PRELOAD=harness.shim(),
+               GUARD_OPTIONS="log_dir=%s:%s" % (d.path, opts))
+    procs = [subprocess.Popen([prog("field_pool_cycles"), "4000000000", "1"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(8)]
+    try:
+        live = [os.path.join(d.path, "guard.field_pool_cycles.%d.log" % p.pid) for p in procs]
+        assert _wait_for(lambda: all(os.path.exists(p) for p in live))
+        time.sleep(0.2)
+        logs = set(d.logs())
+        assert set(live) <= logs, "a live process's log was removed"
+        assert logs - set(live) == set(ended[-2:]), (sorted(logs - set(live)), ended[-2:])
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    d.cleanup()
