@@ -296,7 +296,7 @@ static void write_file_header(struct guard_file_header *h);
  * quarters, so that findings, stacks and the crash still fit after a
  * flood of process records.  0: none but MAX_CHUNKS. */
 static uint64_t log_cap;
-static _Atomic int cap_noted;
+GUARD_FORK_WRITTEN static _Atomic int cap_noted; /* a fork child's log says it again */
 
 static void note_cap(void)
 {
@@ -739,7 +739,8 @@ GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent, const struct guard
     inherited = 1; /* the parent's chunks and descriptor go at the first record */
     guard_lock_reset_in_child(&grow_lock);
     guard_log_ring_after_fork_child();
-    atomic_store(&cap_noted, 0);
+    if (atomic_load_explicit(&cap_noted, memory_order_relaxed))
+        atomic_store(&cap_noted, 0);
     if (atomic_load_explicit(&log_opener, memory_order_relaxed))
         atomic_store(&log_opener, 0);
     if (atomic_load_explicit(&preamble_open, memory_order_relaxed))

@@ -40,7 +40,7 @@
 
 /* The ring of this process's log (under ring_lock).  Valid for the file of
  * table_epoch only: a fork child's log starts a ring of its own. */
-static struct guard_lock ring_lock;
+GUARD_FORK_WRITTEN static struct guard_lock ring_lock; /* reset in a fork child */
 GUARD_LARGE static struct guard_rec_ring *slot_at[MAX_SLOTS];
 GUARD_LARGE static pid_t slot_owner[MAX_SLOTS];
 GUARD_LARGE static uint64_t slot_seq[MAX_SLOTS];
@@ -195,11 +195,10 @@ void *guard_log_ring_reserve(uint32_t size)
     return NULL;
 }
 
-void guard_log_ring_after_fork_child(void)
+/* On the fork path: only the lock (another thread may have held it at
+ * the fork).  The table and this thread's slot are the parent's file's:
+ * the file epoch, new in the child, makes ring_claim start a new ring. */
+GUARD_FORK_PATH void guard_log_ring_after_fork_child(void)
 {
     guard_lock_reset_in_child(&ring_lock);
-    /* the table is the parent's file: ring_claim starts a new one (its
-     * epoch differs now); this thread's slot is the parent's too */
-    ring_me.base = NULL;
-    ring_me.idx = -1;
 }
