@@ -43,6 +43,8 @@ enum guard_file_flags {
     GUARD_FILE_FORKED_CHILD = 1u << 0, /* created in a fork child; ppid's log holds the history before */
     GUARD_FILE_NO_SPACE = 1u << 1,     /* the log stopped growing: its file system was full (or
                                         * the file gone); what came after is not in it */
+    GUARD_FILE_RING = 1u << 2,         /* pool events are in RING slots (log_ring_kb): only the
+                                        * latest are kept */
 };
 
 struct guard_rec {
@@ -65,7 +67,26 @@ enum guard_rec_type {
     GUARD_REC_HOST = 11,     /* struct guard_rec_host: facts about this host, once */
     GUARD_REC_CRASH = 12,    /* struct guard_rec_crash: the process is dying of a signal */
     GUARD_REC_THREAD_STACK = 13, /* struct guard_rec_thread_stack: another thread at the crash */
+    GUARD_REC_RING = 14,     /* struct guard_rec_ring: one slot of the event ring, records inside */
 };
+
+/* GUARD_REC_RING: one slot of the event ring (the log_ring_kb option).
+ * The slot is an ordinary record of the stream (a reader that does not
+ * know the type skips it by its size); inside, after this fixed part,
+ * are ordinary EVENT, POOL_PUT and POOL_GET records, one thread's, each
+ * committed header last as in the stream, up to the first all-zero
+ * header or the slot's end.  A slot is refilled when the ring is full:
+ * seq goes to 0, the records are zeroed, then seq takes a new value, so
+ * a reader sees either the old fill, the new one, or seq 0 (nothing).
+ * Slots read in seq order give each thread's events in the order made. */
+struct guard_rec_ring {
+    struct guard_rec rec;  /* size: the whole slot, its records included */
+    uint64_t seq;          /* fill order in this file, from 1; 0: nothing in it counts */
+    uint32_t tid;          /* the thread whose events fill it */
+    uint32_t index;        /* the slot's place in the ring */
+    uint64_t reserved;
+};
+#define GUARD_RING_SLOT_SIZE (16u << 10) /* what the shim writes; readers take rec.size */
 
 /* GUARD_REC_CRASH: written by the crash flight recorder from the signal
  * handler, before the process dies of the signal.  A FINDING of kind crash

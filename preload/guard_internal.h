@@ -37,6 +37,11 @@ struct guard_options {
     int log;                  /* write the event log at all */
     int log_always;           /* create the log at start-up, even if nothing is recorded */
     unsigned log_chunk_kb;    /* log file grows in chunks of this size */
+    /* the field profile's bounds (docs/field.md) */
+    unsigned log_ring_kb;     /* pool events go to a ring of this size (0: kept in full) */
+    unsigned log_max_mb;      /* the log file's size bound (0: only the built-in one) */
+    unsigned keep_logs;       /* logs of ended runs of this executable kept (0: all) */
+    char profile[16];         /* the preset applied: "test" or "field" */
     int follow_exec;          /* keep LD_PRELOAD in the environment of exec and posix_spawn */
     unsigned vdso_min_headroom; /* stack a time call needs below its caller (bytes) */
     int vdso_measure;         /* measure this host's vDSO at start-up */
@@ -107,6 +112,21 @@ const char *guard_log_path(void);
  * "the log already has this" is valid only for the same epoch. */
 uint32_t guard_log_epoch(void);
 uint32_t guard_log_dropped(void);
+/* The log's parts that the ring and the retention of old logs use. */
+void *guard_log_stream_reserve(uint16_t type, uint32_t size); /* never the ring */
+uint32_t guard_log_file_epoch(void);   /* changes with the file only (fork child) */
+int guard_log_here(void);              /* this process may write the log (a raw clone may not) */
+void guard_log_header_flag(uint32_t flag); /* or a GUARD_FILE_* flag into the header */
+int guard_log_ring_room(uint32_t size); /* log_max_mb leaves room for a new ring slot */
+
+/* ---- the event ring (log_ring.c): pool events when log_ring_kb > 0 ---- */
+void *guard_log_ring_reserve(uint32_t size); /* NULL: dropped */
+uint32_t guard_log_ring_refills(void);       /* slots refilled so far (only grows) */
+void guard_log_ring_after_fork_child(void);
+
+/* ---- retention of older logs (log_keep.c): keep_logs ------------------ */
+/* Remove the logs in dir of ended runs of exe beyond the newest keep. */
+void guard_log_keep_prune(const char *dir, const char *exe, unsigned keep);
 
 /* ---- stacks (stack.c) --------------------------------------------------- */
 /* Capture the caller's stack (skipping `skip` innermost frames of the shim)

@@ -104,7 +104,15 @@ GUARD_FORK_WRITTEN static int inherited;                 /* a fork child: chunks
 static _Atomic int preamble_open;     /* the opener is writing the preamble */
 
 const char *guard_log_path(void) { return guard_log_created() ? log_path_buf : ""; }
-uint32_t guard_log_epoch(void) { return atomic_load_explicit(&log_epoch, memory_order_relaxed); }
+/* The file's epoch plus the ring's refills: both only grow, so the sum
+ * changes whenever the log may have lost what it had (a new file, or a
+ * refilled ring slot) and never comes back to a value it had. */
+uint32_t guard_log_epoch(void)
+{
+    return atomic_load_explicit(&log_epoch, memory_order_relaxed) + guard_log_ring_refills();
+}
+uint32_t guard_log_file_epoch(void) { return atomic_load_explicit(&log_epoch, memory_order_relaxed); }
+int guard_log_here(void) { return atomic_load_explicit(&tail->here, memory_order_relaxed); }
 uint32_t guard_log_dropped(void) { return atomic_load(&dropped); }
 
 /* A hooked call that passed through unrecorded while the thread was inside
@@ -219,13 +227,13 @@ static int reserve_disk(int log_fd, off_t off, size_t len)
 /* The log cannot grow: say so in its header (the first chunk stays
  * mapped and its blocks are on disk), for the analyzer to know that what
  * follows is missing, not absent. */
-static void mark_stopped(void)
+void guard_log_header_flag(uint32_t flag)
 {
     char *first = atomic_load_explicit(&chunks[0], memory_order_acquire);
     if (first)
-        atomic_fetch_or((_Atomic uint32_t *)&((struct guard_file_header *)first)->flags,
-                        GUARD_FILE_NO_SPACE);
+        atomic_fetch_or((_Atomic uint32_t *)&((struct guard_file_header *)first)->flags, flag);
 }
+static void mark_stopped(void) { guard_log_header_flag(GUARD_FILE_NO_SPACE); }
 
 static char *map_chunk(unsigned k)
 {
@@ -283,7 +291,37 @@ static int log_materialize(void);
 static void drop_inherited_log(void);
 static void write_file_header(struct guard_file_header *h);
 
-void *guard_log_reserve(uint16_t type, uint32_t size)
+/* The bound of log_max_mb: records other than events may fill the file
+ * up to it; events (which the ring can take instead) only up to three
+ * quarters, so that findings, stacks and the crash still fit after a
+ * flood of process records.  0: none but MAX_CHUNKS. */
+static uint64_t log_cap;
+GUARD_FORK_WRITTEN static _Atomic int cap_noted; /* a fork child's log says it again */
+
+static void note_cap(void)
+{
+    if (!atomic_exchange(&cap_noted, 1))
+        guard_log_note("the log reached three quarters of log_max_mb=%u: events from here on are "
+                       "%s", guard_opt.log_max_mb,
+                       guard_opt.log_ring_kb ? "kept in the ring only" : "dropped");
+}
+
+/* Events past three quarters of the bound go to the ring (or nowhere). */
+static int events_capped(void)
+{
+    return log_cap && atomic_load_explicit(&tail->offset, memory_order_relaxed) >= log_cap / 4 * 3;
+}
+
+/* May the ring add a slot of `size` bytes to the stream?  Below three
+ * quarters of the bound, as events. */
+int guard_log_ring_room(uint32_t size)
+{
+    return !log_cap ||
+           atomic_load_explicit(&tail->offset, memory_order_relaxed) + size <= log_cap / 4 * 3;
+}
+
+/* The stream: every record but those guard_log_reserve sends to the ring. */
+void *guard_log_stream_reserve(uint16_t type, uint32_t size)
 {
     (void)type;
     if (__builtin_expect(atomic_load_explicit(&log_state, memory_order_acquire) != LOG_OPEN, 0) &&
@@ -297,6 +335,8 @@ void *guard_log_reserve(uint16_t type, uint32_t size)
         goto drop;
     for (;;) {
         uint64_t off = atomic_fetch_add_explicit(&tail->offset, size, memory_order_relaxed);
+        if (log_cap && off + size > log_cap)
+            goto drop;
         uint64_t k = chunk_of(off);
         if (k >= MAX_CHUNKS)
             goto drop;
@@ -329,6 +369,26 @@ drop:
     return NULL;
 }
 
+/* Pool put and get records go to the ring when there is one: the pool's
+ * short records are reserved with type 0 (typed when committed). */
+static inline int ringed_type(uint16_t type)
+{
+    return type == 0 || type == GUARD_REC_POOL_PUT || type == GUARD_REC_POOL_GET;
+}
+
+void *guard_log_reserve(uint16_t type, uint32_t size)
+{
+    if (ringed_type(type) && (guard_opt.log_ring_kb || events_capped())) {
+        if (!guard_opt.log_ring_kb)
+            note_cap();
+        void *rec = guard_opt.log_ring_kb ? guard_log_ring_reserve(size) : NULL;
+        if (!rec)
+            atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
+        return rec;
+    }
+    return guard_log_stream_reserve(type, size);
+}
+
 /* The caller has filled everything after the 8-byte header and set
  * rec->type and rec->size in its local idea of the header; publish it. */
 void guard_log_commit(void *recp)
@@ -346,9 +406,25 @@ void guard_log_event(uint16_t kind, uint32_t stack_id, uint64_t a0, uint64_t a1,
     if (payload_len > 4096)
         payload_len = 4096;
     uint32_t size = (uint32_t)(sizeof(struct guard_rec_event) + payload_len);
-    struct guard_rec_event *ev = guard_log_reserve(GUARD_REC_EVENT, size);
-    if (!ev)
+    struct guard_rec_event *ev;
+    int pool = kind == GUARD_EV_POOL_PUT || kind == GUARD_EV_POOL_GET;
+    if (__builtin_expect(events_capped(), 0)) {
+        note_cap();
+        if (!guard_opt.log_ring_kb) {
+            atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
+            return;
+        }
+        pool = 1; /* every event, now */
+    }
+    if (pool && guard_opt.log_ring_kb)
+        ev = guard_log_ring_reserve(size);
+    else
+        ev = guard_log_stream_reserve(GUARD_REC_EVENT, size);
+    if (!ev) {
+        if (pool && guard_opt.log_ring_kb)
+            atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
         return;
+    }
     ev->time_ns = guard_now_ns();
     ev->tid = (uint32_t)guard_gettid();
     ev->kind = kind;
@@ -448,6 +524,8 @@ static int create_log_file(const char *exe)
         size_t len = strlen(dir);
         guard_fmt(dir + len, sizeof dir - len, "/%s", guard_opt.log_dir);
     }
+    if (guard_opt.keep_logs)
+        guard_log_keep_prune(dir, exe, guard_opt.keep_logs);
     int fd = -EINVAL;
     for (int attempt = 0; attempt < 100; attempt++) {
         if (attempt == 0)
@@ -517,6 +595,13 @@ int guard_log_open(pid_t ppid, int forked_child)
     first_chunk = chunk_size < FIRST_CHUNK_MAX ? chunk_size : FIRST_CHUNK_MAX;
     first_chunk = (first_chunk + (size_t)page - 1) & ~((size_t)page - 1);
     window_chunks = chunk_size < WINDOW_BYTES ? (unsigned)(WINDOW_BYTES / chunk_size) : 1;
+    /* at a chunk's start: a chunk's disk space is taken whole, so the
+     * file never grows past the bound */
+    log_cap = (uint64_t)guard_opt.log_max_mb << 20;
+    if (log_cap)
+        log_cap = chunk_start(chunk_of(log_cap));
+    if (log_cap && log_cap < first_chunk + chunk_size)
+        log_cap = first_chunk + chunk_size; /* room for the preamble and a finding or two */
     pending_ppid = ppid;
     pending_forked = forked_child;
     start_realtime_ns = guard_now_ns_on(CLOCK_REALTIME);
@@ -653,6 +738,9 @@ GUARD_FORK_PATH void guard_log_after_fork_child(pid_t parent, const struct guard
         return; /* log=0 */
     inherited = 1; /* the parent's chunks and descriptor go at the first record */
     guard_lock_reset_in_child(&grow_lock);
+    guard_log_ring_after_fork_child();
+    if (atomic_load_explicit(&cap_noted, memory_order_relaxed))
+        atomic_store(&cap_noted, 0);
     if (atomic_load_explicit(&log_opener, memory_order_relaxed))
         atomic_store(&log_opener, 0);
     if (atomic_load_explicit(&preamble_open, memory_order_relaxed))

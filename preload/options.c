@@ -43,11 +43,13 @@ void guard_options_defaults(void)
     guard_opt.fork_fast = 1;
     guard_opt.symbolize = 1;
     guard_opt.symbolize_timeout_ms = 3000;
+    strcpy(guard_opt.profile, "test");
     defaults = guard_opt;
 }
 
-enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH };
-/* OPT_PATH targets are char[512] (log_dir, suppressions, report_path, symbolizer). */
+enum opt_type { OPT_BOOL, OPT_UINT, OPT_INT, OPT_PATH, OPT_PROFILE };
+/* OPT_PATH targets are char[512] (log_dir, suppressions, report_path,
+ * symbolizer); OPT_PROFILE's is guard_opt.profile (see profile_apply). */
 
 struct opt_desc {
     const char *key;
@@ -71,6 +73,11 @@ static const struct opt_desc option_table[] = {
     {"log", OPT_BOOL, &guard_opt.log, 0, 1, "write the event log"},
     {"log_always", OPT_BOOL, &guard_opt.log_always, 0, 1, "create the log at start-up"},
     {"log_chunk_kb", OPT_UINT, &guard_opt.log_chunk_kb, 64, 1 << 20, "log growth step (KiB)"},
+    {"log_ring_kb", OPT_UINT, &guard_opt.log_ring_kb, 0, 1 << 20,
+     "pool events in a ring of this size (0: all)"},
+    {"log_max_mb", OPT_UINT, &guard_opt.log_max_mb, 0, 1 << 20, "bound on a log's size (0: 2 GiB)"},
+    {"keep_logs", OPT_UINT, &guard_opt.keep_logs, 0, 1000, "older logs of the exe kept (0: all)"},
+    {"profile", OPT_PROFILE, guard_opt.profile, 0, 0, "preset: test (default) or field"},
     {"follow_exec", OPT_BOOL, &guard_opt.follow_exec, 0, 1, "keep the shim in exec'd programs"},
     {"vdso_min_headroom", OPT_UINT, &guard_opt.vdso_min_headroom, 0, 1 << 20,
      "stack bytes a time call needs"},
@@ -93,6 +100,80 @@ static const void *default_of(const struct opt_desc *d)
     return (const char *)&defaults + ((const char *)d->target - (const char *)&guard_opt);
 }
 
+/* ---- profiles --------------------------------------------------------
+ * A profile is a preset of key=value items, applied through apply_one
+ * before any item of GUARD_OPTIONS, so that a key given explicitly wins
+ * wherever it stands (profile=field:pool_protect=1 and
+ * pool_protect=1:profile=field are the same).  A preset key this build
+ * does not have is skipped without a word: the preset is the shim's, not
+ * the user's typo (tests/test_field.py checks every key against help=1). */
+struct preset_item {
+    const char *key, *value;
+};
+static const struct preset_item field_preset[] = {
+    {"pool_poison", "1"},          /* late writes: found at the next get, always */
+    {"pool_protect", "1"},         /* page protection, sampled: */
+    {"pool_protect_young", "0"},
+    {"pool_protect_sample", "64"},
+    {"log_ring_kb", "4096"},       /* pool events in a 4 MiB ring */
+    {"log_max_mb", "64"},          /* the rest of the log bounded */
+    {"keep_logs", "10"},           /* logs of ten ended runs per executable */
+};
+#define NFIELD_PRESET (sizeof field_preset / sizeof field_preset[0])
+
+static const struct opt_desc *key_at(const char *text);
+static void apply_one(const char *key, size_t key_len, const char *value);
+
+static void profile_help(const struct opt_desc *d)
+{
+    /* one line a key, the preset on the profile's */
+    char line[512];
+    size_t n = guard_fmt(line, sizeof line, "  %s: test or field; default '%s', now '%s': %s; field =",
+                         d->key, (const char *)default_of(d), (const char *)d->target, d->help);
+    for (size_t i = 0; i < NFIELD_PRESET && n < sizeof line; i++)
+        n += guard_fmt(line + n, sizeof line - n, "%s%s=%s", i ? ":" : " ", field_preset[i].key,
+                       field_preset[i].value);
+    guard_fmt_stderr("%s\n", line);
+}
+
+/* The value of the last profile= item of text (NULL: none), into out.
+ * An item starts the text or follows ':' (or ',', which apply_item takes
+ * for a separator before a known key). */
+static const char *profile_find(const char *text, char *out, size_t cap)
+{
+    const char *found = NULL;
+    for (const char *p = text; p && (p = strstr(p, "profile=")) != NULL; p += 8) {
+        if (p != text && p[-1] != ':' && p[-1] != ',')
+            continue;
+        size_t len = strcspn(p + 8, ":,");
+        size_t n = len < cap - 1 ? len : cap - 1;
+        memcpy(out, p + 8, n);
+        out[n] = '\0';
+        found = out;
+    }
+    return found;
+}
+
+static void profile_apply(const char *text)
+{
+    char name[32];
+    const char *want = profile_find(text, name, sizeof name);
+    if (!want || !strcmp(want, "test"))
+        return;
+    if (strcmp(want, "field") != 0) {
+        guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: bad value '%s' for profile (expected "
+                         "test or field); keeping '%s'\n", want, guard_opt.profile);
+        return;
+    }
+    strcpy(guard_opt.profile, "field");
+    for (size_t i = 0; i < NFIELD_PRESET; i++) {
+        char probe[64];
+        guard_fmt(probe, sizeof probe, "%s=", field_preset[i].key);
+        if (key_at(probe))
+            apply_one(field_preset[i].key, strlen(field_preset[i].key), field_preset[i].value);
+    }
+}
+
 /* help=1: every key, its accepted values, its default, its value now and
  * what it does. */
 static void print_help(void)
@@ -100,7 +181,9 @@ static void print_help(void)
     guard_fmt_stderr("libguard: GUARD_OPTIONS keys (key=value:key=value; docs/options.md):\n");
     for (size_t i = 0; i < NOPTIONS; i++) {
         const struct opt_desc *d = &option_table[i];
-        if (d->type == OPT_PATH)
+        if (d->type == OPT_PROFILE)
+            profile_help(d);
+        else if (d->type == OPT_PATH)
             guard_fmt_stderr("  %s: a path; default '%s', now '%s': %s\n", d->key,
                              (const char *)default_of(d), (const char *)d->target, d->help);
         else if (d->type == OPT_BOOL)
@@ -144,6 +227,8 @@ static void apply_one(const char *key, size_t key_len, const char *value)
         const struct opt_desc *d = &option_table[i];
         if (strlen(d->key) != key_len || memcmp(d->key, key, key_len) != 0)
             continue;
+        if (d->type == OPT_PROFILE)
+            return; /* applied before the other items: profile_apply */
         if (d->type == OPT_PATH) {
             if (*value == '\0' || strlen(value) >= sizeof guard_opt.log_dir) {
                 guard_fmt_stderr("libguard: warning: GUARD_OPTIONS: bad value for %s "
@@ -212,6 +297,7 @@ static void apply_item(char *item)
 void guard_options_parse(const char *text)
 {
     char item[1024];
+    profile_apply(text);
     const char *p = text;
     while (p && *p) {
         const char *sep = strchr(p, ':');

@@ -15,6 +15,7 @@ import test_analyzer_input  # noqa: E402,F401
 import test_analyzer_notes  # noqa: E402,F401
 import test_children  # noqa: E402,F401  (registers its tests)
 import test_docs  # noqa: E402,F401
+import test_field  # noqa: E402,F401
 import test_fingerprints  # noqa: E402,F401
 import test_immediate_report  # noqa: E402,F401
 import test_inspect_go  # noqa: E402,F401

@@ -550,6 +550,13 @@ static void read_records(struct reader *r, size_t off)
             off += rec.size;
             continue;
         }
+        /* a slot of the event ring cut by the end of the file holds
+         * records of its own: the last record, not a region to resync in */
+        if (st == REC_PAST_EOF && r->len - off >= sizeof rec && lg_ring_cut_slot(r, off, &rec)) {
+            lg_region_note(r, "truncated last record at offset %zu (an event ring slot): its "
+                           "records up to the end of the file are read", off);
+            break;
+        }
         size_t nz;
         size_t next = find_next_record(r, off + GUARD_REC_ALIGN, &nz);
         size_t gap = next - off, head = gap < GUARD_REC_ALIGN ? gap : GUARD_REC_ALIGN;
@@ -835,8 +842,10 @@ struct lg_log *lg_read(const char *path, struct notes *notes, bool verbose, bool
         }
     }
     r->log = read_header(r);
-    if (r->log)
+    if (r->log) {
         read_records(r, r->log->hdr.header_size);
+        lg_ring_flush(r);
+    }
 out:
     bus_jmp = NULL;
     close_log(&m);
@@ -850,6 +859,7 @@ out:
         lg_unwind_raw_stacks(log);
         finish_notes(r, log, verbose);
     }
+    lg_ring_done(r);
     lg_rec_done(r);
     free(r);
     return log;

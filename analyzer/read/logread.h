@@ -299,6 +299,8 @@ struct lg_log {
     size_t nevents;         /* events seen: EVENT and short pool records */
     size_t nshort;          /* of which short POOL_PUT/POOL_GET records */
     size_t nshort_unresolved; /* short records with no full event before */
+    size_t nring_slots;     /* RING records (log_ring_kb) */
+    size_t nring_events;    /* events read from them */
     size_t nunknown;        /* records of unknown types skipped */
     size_t nshim_notes;
     size_t nfinding_records; /* FINDING records (before the reader's folding) */

@@ -57,6 +57,13 @@ struct lg_fold {
     UT_hash_handle hh;
 };
 
+/* A slot of the event ring, noted while the stream is walked (logring.c). */
+struct lg_ring_slot {
+    size_t off;
+    uint32_t size;
+    uint64_t seq;
+};
+
 struct reader {
     const char *path;
     const unsigned char *buf;
@@ -88,6 +95,10 @@ struct reader {
     struct lg_tid_seen *crash_tids; /* uthash: threads with a THREAD_STACK record (logcrash.c) */
     struct lg_fold *folds;   /* uthash (logrec.c) */
     struct lg_ns_state *ns;  /* the namespace timeline's reading state (logns.c) */
+    struct lg_ring_slot *ring; /* filled slots of the event ring (logring.c) */
+    size_t nring, ring_cap;
+    size_t ring_done;        /* ring[0, ring_done) were read already */
+    uint64_t ring_max_seq;
 };
 
 enum rec_status {
@@ -111,6 +122,25 @@ enum rec_status lg_rec_type_check(const unsigned char *p, const struct guard_rec
 void lg_rec_handle(struct reader *r, size_t off, const struct guard_rec *rec);
 /* Free what the record handlers kept in the reader (logrec.c). */
 void lg_rec_done(struct reader *r);
+
+/* Give an object the pool, size (and put flags) of a full event of it
+ * unless it has them already (logrec.c; logring.c's short records). */
+void lg_pool_seed(struct reader *r, uint64_t obj, uint64_t pool, uint64_t size, bool put,
+                  uint64_t put_flags);
+
+/* ---- logring.c: the event ring's slots ---- */
+
+/* A RING record of the stream (validated): noted, read at the flush. */
+void lg_ring_slot(struct reader *r, size_t off, const struct guard_rec *rec);
+/* A RING record cut by the end of the file (rec: its header, which runs
+ * past it): its records up to the end are noted as a slot; false when it
+ * is not one. */
+bool lg_ring_cut_slot(struct reader *r, size_t off, const struct guard_rec *rec);
+/* Read the slots noted so far, in fill order (before the crash record,
+ * and at the end of the walk). */
+void lg_ring_flush(struct reader *r);
+/* The note about what the ring overwrote; frees the reading state. */
+void lg_ring_done(struct reader *r);
 
 /* ---- logcrash.c: history for a crash, and the crash itself ---- */
 

@@ -121,6 +121,10 @@ enum rec_status lg_rec_type_check(const unsigned char *p, const struct guard_rec
                  size);
         return REC_BAD;
     }
+    case GUARD_REC_RING:
+        if (size >= sizeof(struct guard_rec_ring))
+            return REC_OK;
+        break;
     case GUARD_REC_THREAD_STACK:
         if (size >= sizeof(struct guard_rec_thread_stack))
             return REC_OK;
@@ -344,6 +348,21 @@ static struct lg_pool_state *pool_state(struct reader *r, uint64_t obj, bool cre
     return o;
 }
 
+void lg_pool_seed(struct reader *r, uint64_t obj, uint64_t pool, uint64_t size, bool put,
+                  uint64_t put_flags)
+{
+    struct lg_pool_state *o = pool_state(r, obj, true);
+    if (!o->have_pool) {
+        o->pool = pool;
+        o->size = size;
+        o->have_pool = true;
+    }
+    if (put && !o->have_put) {
+        o->put_flags = put_flags;
+        o->have_put = true;
+    }
+}
+
 static void on_event(struct reader *r, const unsigned char *p)
 {
     struct guard_rec_event x;
@@ -554,7 +573,11 @@ void lg_rec_handle(struct reader *r, size_t off, const struct guard_rec *rec)
         on_pool_short(r, p, rec->type);
         break;
     case GUARD_REC_CRASH:
+        lg_ring_flush(r); /* the history before it */
         lg_crash_record(r, p, off);
+        break;
+    case GUARD_REC_RING:
+        lg_ring_slot(r, off, rec);
         break;
     case GUARD_REC_THREAD_STACK:
         lg_crash_thread_stack(r, p);

@@ -18,7 +18,7 @@
 
 #include "guard_internal.h"
 
-enum kind { BOOL, UINT, INT, PATH };
+enum kind { BOOL, UINT, INT, PATH, PROFILE };
 
 /* Every key, as docs/options.md gives it: its field, its range and its
  * default (the expected values are written out here, not read from the
@@ -43,6 +43,10 @@ static const struct key {
     {"log", BOOL, offsetof(struct guard_options, log), 0, 1, 1, NULL},
     {"log_always", BOOL, offsetof(struct guard_options, log_always), 0, 1, 0, NULL},
     {"log_chunk_kb", UINT, offsetof(struct guard_options, log_chunk_kb), 64, 1048576, 256, NULL},
+    {"log_ring_kb", UINT, offsetof(struct guard_options, log_ring_kb), 0, 1 << 20, 0, NULL},
+    {"log_max_mb", UINT, offsetof(struct guard_options, log_max_mb), 0, 1 << 20, 0, NULL},
+    {"keep_logs", UINT, offsetof(struct guard_options, keep_logs), 0, 1000, 0, NULL},
+    {"profile", PROFILE, offsetof(struct guard_options, profile), 0, 0, 0, "test"},
     {"follow_exec", BOOL, offsetof(struct guard_options, follow_exec), 0, 1, 1, NULL},
     {"vdso_min_headroom", UINT, offsetof(struct guard_options, vdso_min_headroom), 0, 1 << 20, 4352, NULL},
     {"vdso_measure", BOOL, offsetof(struct guard_options, vdso_measure), 0, 1, 1, NULL},
@@ -81,7 +85,8 @@ static const char *changed_key(const char *except)
         const struct key *k = &keys[i];
         if (except && !strcmp(k->name, except))
             continue;
-        if (k->kind == PATH ? strcmp(path_of(k), k->def_path) != 0 : value_of(k) != k->def)
+        if (k->kind == PATH || k->kind == PROFILE ? strcmp(path_of(k), k->def_path) != 0
+                                                  : value_of(k) != k->def)
             return k->name;
     }
     return NULL;
@@ -117,7 +122,7 @@ static void test_defaults(void)
     guard_options_defaults();
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];
-        if (k->kind == PATH)
+        if (k->kind == PATH || k->kind == PROFILE)
             CHECK(!strcmp(path_of(k), k->def_path), "default of %s is '%.40s', want '%s'", k->name,
                   path_of(k), k->def_path);
         else
@@ -126,7 +131,9 @@ static void test_defaults(void)
     /* every field of struct guard_options is a key of this table */
     size_t covered = 0;
     for (size_t i = 0; i < NKEYS; i++)
-        covered += keys[i].kind == PATH ? sizeof guard_opt.log_dir : sizeof(int);
+        covered += keys[i].kind == PATH      ? sizeof guard_opt.log_dir
+                   : keys[i].kind == PROFILE ? sizeof guard_opt.profile
+                                             : sizeof(int);
     CHECK(covered == sizeof guard_opt, "struct guard_options has fields the test does not know (%zu of %zu bytes)",
           covered, sizeof guard_opt);
 
@@ -422,6 +429,9 @@ static void test_help(void)
             snprintf(want, sizeof want, "\n  %s: 0 or 1; default %ld, now ", keys[i].name, keys[i].def);
         else if (keys[i].kind == PATH)
             snprintf(want, sizeof want, "\n  %s: a path; default '%s', now ", keys[i].name, keys[i].def_path);
+        else if (keys[i].kind == PROFILE)
+            snprintf(want, sizeof want, "\n  %s: test or field; default '%s', now ", keys[i].name,
+                     keys[i].def_path);
         else
             snprintf(want, sizeof want, "\n  %s: %ld..%ld; default %ld, now ", keys[i].name, keys[i].min,
                      keys[i].max, keys[i].def);
@@ -440,6 +450,31 @@ static void test_help(void)
     guard_options_defaults();
 }
 
+/* profile=field: a preset that explicit keys override wherever they
+ * stand; preset keys this build lacks are skipped without a warning. */
+static void test_profile(void)
+{
+    const char *orders[] = {"profile=field:log_ring_kb=5:pool_protect=0",
+                            "log_ring_kb=5:pool_protect=0:profile=field",
+                            "log_ring_kb=5,profile=field:pool_protect=0"};
+    for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++) {
+        const char *w = parse(orders[i]);
+        CHECK(!strcmp(guard_opt.profile, "field") && guard_opt.log_ring_kb == 5 &&
+                  guard_opt.pool_protect == 0 && guard_opt.keep_logs == 10 &&
+                  guard_opt.log_max_mb == 64 && guard_opt.pool_poison == 1,
+              "'%s': profile %s ring %u protect %d keep %u max %u", orders[i], guard_opt.profile,
+              guard_opt.log_ring_kb, guard_opt.pool_protect, guard_opt.keep_logs, guard_opt.log_max_mb);
+        CHECK(count_lines_with(w, "unknown key") == 0 && (i == 2 || *w == '\0'),
+              "'%s' warned '%.200s'", orders[i], w);
+    }
+    const char *w = parse("profile=test");
+    CHECK(*w == '\0' && !changed_key(NULL), "profile=test: warned '%s' or changed %s", w,
+          changed_key(NULL));
+    w = parse("profile=fieldx");
+    CHECK(one_warning_naming(w, "profile") && !changed_key(NULL), "profile=fieldx: '%.200s'", w);
+    guard_options_defaults();
+}
+
 int main(void)
 {
     unit_name = "test_options";
@@ -451,6 +486,7 @@ int main(void)
     test_items();
     test_commas_and_booleans();
     test_help();
+    test_profile();
     alarm(0);
     return unit_finish();
 }
