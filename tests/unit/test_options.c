@@ -54,6 +54,9 @@ static const struct key {
     {"crash_wait_ms", UINT, offsetof(struct guard_options, crash_wait_ms), 0, 10000, 500, NULL},
     {"crash_events", UINT, offsetof(struct guard_options, crash_events), 0, 4096, 16, NULL},
     {"fork_fast", BOOL, offsetof(struct guard_options, fork_fast), 0, 1, 1, NULL},
+    {"symbolize", BOOL, offsetof(struct guard_options, symbolize), 0, 1, 1, NULL},
+    {"symbolizer", PATH, offsetof(struct guard_options, symbolizer), 0, 0, 0, ""},
+    {"symbolize_timeout_ms", UINT, offsetof(struct guard_options, symbolize_timeout_ms), 1, 60000, 3000, NULL},
     {"help", BOOL, offsetof(struct guard_options, help), 0, 1, 0, NULL},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
