@@ -13,9 +13,12 @@
  *
  *   pool_threads [-t THREADS] [-n CYCLES] [--floor]
  *       one run; prints wall, user and system seconds and ns per cycle
- *   pool_threads --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [--field OPTS] SHIM [ASAN TSAN]
- *       the runner: each row below ROUNDS times, in interleaved rounds,
- *       medians reported with the ratio to native and to the floor:
+ *   pool_threads --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [-nf CYCLES] [--field OPTS] SHIM [ASAN TSAN]
+ *       the runner: each row below ROUNDS times (default 5), in interleaved
+ *       rounds, medians reported with the ratio per cycle to native and to
+ *       the floor.  CYCLES (default 6000000) for the four-thread rows,
+ *       -n1 (default CYCLES/4) for the one-thread rows, -nf (default
+ *       100000) for the floors, whose cycles cost microseconds:
  *         four threads:  native, shim (test profile, the default), shim
  *                        (field profile), ASan build, TSan build, floor
  *         one thread:    native, shim (test), shim (field), floor
@@ -142,6 +145,7 @@ struct row {
     const char *exe;      /* the program to run */
     char options[1024];   /* GUARD_OPTIONS; empty: no shim */
     int shim;
+    unsigned long long cycles;
     double wall[ROUND_MAX], user[ROUND_MAX], sys[ROUND_MAX];
     unsigned done;
     int failed;
@@ -167,8 +171,9 @@ static double minmax(double *v, unsigned n, int max)
 static const char *shim_path, *log_dir;
 
 /* Run one row once: fork, exec it with its environment, read its line. */
-static int run_row(struct row *r, unsigned long long cycles, int print_cmd)
+static int run_row(struct row *r, int print_cmd)
 {
+    unsigned long long cycles = r->cycles;
     char threads[16], ncycles[32];
     snprintf(threads, sizeof threads, "%u", r->threads);
     snprintf(ncycles, sizeof ncycles, "%llu", cycles);
@@ -178,8 +183,8 @@ static int run_row(struct row *r, unsigned long long cycles, int print_cmd)
     snprintf(options, sizeof options, "GUARD_OPTIONS=%s", r->options);
     char *envp[] = {"PATH=/usr/bin:/bin", r->shim ? preload : NULL, r->shim ? options : NULL, NULL};
     if (print_cmd)
-        printf("  $ %s%s%s%s %s -t %s -n %s%s\n", r->shim ? preload : "", r->shim ? " " : "",
-               r->shim ? options : "", r->shim ? "" : "", r->exe, threads, ncycles,
+        printf("  $ %s%s%s%s%s -t %s -n %s%s\n", r->shim ? preload : "", r->shim ? " " : "",
+               r->shim ? options : "", r->shim ? " " : "", r->exe, threads, ncycles,
                r->floor ? " --floor" : "");
     int fd[2];
     if (pipe(fd) != 0)
@@ -239,10 +244,11 @@ static void load(const char *when)
 }
 
 static void add(struct row *rows, unsigned *n, const char *name, unsigned threads, int floor,
-                const char *exe, int shim, const char *options)
+                const char *exe, int shim, const char *options, unsigned long long cycles)
 {
     struct row *r = &rows[(*n)++];
     memset(r, 0, sizeof *r);
+    r->cycles = cycles;
     r->name = name;
     r->threads = threads;
     r->floor = floor;
@@ -251,32 +257,39 @@ static void add(struct row *rows, unsigned *n, const char *name, unsigned thread
     snprintf(r->options, sizeof r->options, "log_dir=%s%s%s", log_dir, *options ? ":" : "", options);
 }
 
-static void print_table(struct row *rows, unsigned nrows, unsigned threads, unsigned long long cycles)
+/* ns per cycle of a row: its median wall time over its cycles */
+static double per_cycle(struct row *r)
+{
+    return median(r->wall, r->done) * 1e9 / (double)r->cycles;
+}
+
+static void print_table(struct row *rows, unsigned nrows, unsigned threads)
 {
     double native = 0, floor = 0;
     for (unsigned i = 0; i < nrows; i++)
         if (rows[i].threads == threads && rows[i].done) {
             if (!strcmp(rows[i].name, "native"))
-                native = median(rows[i].wall, rows[i].done);
+                native = per_cycle(&rows[i]);
             if (rows[i].floor)
-                floor = median(rows[i].wall, rows[i].done);
+                floor = per_cycle(&rows[i]);
         }
-    printf("\n%u thread%s, %llu cycles in all: median of the rounds (min..max)\n", threads,
-           threads == 1 ? "" : "s", cycles);
-    printf("| run | wall s | ns/cycle | x native | x floor | user s | sys s |\n");
-    printf("| --- | --- | --- | --- | --- | --- | --- |\n");
+    printf("\n%u thread%s: medians of the rounds (wall: min..max); ratios per cycle\n", threads,
+           threads == 1 ? "" : "s");
+    printf("| run | cycles | wall s | ns/cycle | x native | x floor | user s | sys s |\n");
+    printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (unsigned i = 0; i < nrows; i++) {
         struct row *r = &rows[i];
         if (r->threads != threads)
             continue;
         if (!r->done) {
-            printf("| %s | not run%s | | | | | |\n", r->name, r->failed ? " (failed)" : "");
+            printf("| %s | %llu | not run%s | | | | | |\n", r->name, r->cycles,
+                   r->failed ? " (failed)" : "");
             continue;
         }
-        double w = median(r->wall, r->done);
-        printf("| %s | %.3f (%.3f..%.3f) | %.0f | %.2f | %.2f | %.2f | %.2f |\n", r->name, w,
-               minmax(r->wall, r->done, 0), minmax(r->wall, r->done, 1), w * 1e9 / (double)cycles,
-               native > 0 ? w / native : 0, floor > 0 ? w / floor : 0, median(r->user, r->done),
+        double w = median(r->wall, r->done), c = per_cycle(r);
+        printf("| %s | %llu | %.3f (%.3f..%.3f) | %.0f | %.2f | %.3f | %.2f | %.2f |\n", r->name,
+               r->cycles, w, minmax(r->wall, r->done, 0), minmax(r->wall, r->done, 1), c,
+               native > 0 ? c / native : 0, floor > 0 ? c / floor : 0, median(r->user, r->done),
                median(r->sys, r->done));
     }
 }
@@ -289,7 +302,7 @@ static int usable(const char *exe)
 static int compare(int argc, char **argv)
 {
     unsigned rounds = 5;
-    unsigned long long cycles = 6000000, cycles1 = 0;
+    unsigned long long cycles = 6000000, cycles1 = 0, cycles_floor = 100000;
     const char *field = NULL;
     int i = 2;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -299,6 +312,8 @@ static int compare(int argc, char **argv)
             cycles = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "-n1") && i + 1 < argc)
             cycles1 = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "-nf") && i + 1 < argc)
+            cycles_floor = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--field") && i + 1 < argc)
             field = argv[++i];
         else
@@ -326,18 +341,18 @@ static int compare(int argc, char **argv)
 
     static struct row rows[ROW_MAX];
     unsigned nrows = 0;
-    add(rows, &nrows, "native", 4, 0, self, 0, "");
-    add(rows, &nrows, "shim, test profile (default)", 4, 0, self, 1, "");
-    add(rows, &nrows, "shim, field profile", 4, 0, self, 1, field);
+    add(rows, &nrows, "native", 4, 0, self, 0, "", cycles);
+    add(rows, &nrows, "shim, test profile (default)", 4, 0, self, 1, "", cycles);
+    add(rows, &nrows, "shim, field profile", 4, 0, self, 1, field, cycles);
     if (usable(asan))
-        add(rows, &nrows, "ASan build", 4, 0, asan, 0, "");
+        add(rows, &nrows, "ASan build", 4, 0, asan, 0, "", cycles);
     if (usable(tsan))
-        add(rows, &nrows, "TSan build", 4, 0, tsan, 0, "");
-    add(rows, &nrows, "floor: memset + 2 mprotect", 4, 1, self, 0, "");
-    add(rows, &nrows, "native", 1, 0, self, 0, "");
-    add(rows, &nrows, "shim, test profile (default)", 1, 0, self, 1, "");
-    add(rows, &nrows, "shim, field profile", 1, 0, self, 1, field);
-    add(rows, &nrows, "floor: memset + 2 mprotect", 1, 1, self, 0, "");
+        add(rows, &nrows, "TSan build", 4, 0, tsan, 0, "", cycles);
+    add(rows, &nrows, "floor: memset + 2 mprotect", 4, 1, self, 0, "", cycles_floor);
+    add(rows, &nrows, "native", 1, 0, self, 0, "", cycles1);
+    add(rows, &nrows, "shim, test profile (default)", 1, 0, self, 1, "", cycles1);
+    add(rows, &nrows, "shim, field profile", 1, 0, self, 1, field, cycles1);
+    add(rows, &nrows, "floor: memset + 2 mprotect", 1, 1, self, 0, "", cycles_floor);
 
     printf("pool_threads: %ld CPU(s); %u rounds; field options: %s\n", sysconf(_SC_NPROCESSORS_ONLN),
            rounds, field);
@@ -348,16 +363,16 @@ static int compare(int argc, char **argv)
             struct row *r = &rows[round & 1 ? nrows - 1 - k : k];
             if (r->failed)
                 continue;
-            if (run_row(r, r->threads == 1 ? cycles1 : cycles, round == 0) != 0)
+            if (run_row(r, round == 0) != 0)
                 r->failed = failed = 1;
         }
     load("after");
-    print_table(rows, nrows, 4, cycles);
-    print_table(rows, nrows, 1, cycles1);
+    print_table(rows, nrows, 4);
+    print_table(rows, nrows, 1);
     rmdir(dir);
     return failed;
 usage:
-    fprintf(stderr, "usage: %s --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [--field OPTS] SHIM "
+    fprintf(stderr, "usage: %s --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [-nf CYCLES] [--field OPTS] SHIM "
             "[ASAN TSAN]\n", argv[0]);
     return 2;
 }
@@ -378,7 +393,7 @@ int main(int argc, char **argv)
             floor = 1;
         else {
             fprintf(stderr, "usage: %s [-t THREADS] [-n CYCLES] [--floor]\n"
-                    "       %s --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [--field OPTS] SHIM "
+                    "       %s --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [-nf CYCLES] [--field OPTS] SHIM "
                     "[ASAN TSAN]\n", argv[0], argv[0]);
             return 2;
         }

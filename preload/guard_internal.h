@@ -225,6 +225,7 @@ struct guard_child_info {
     char who[128]; /* "child 123 (prog)", or "popen(\"cmd\")" / "system(\"cmd\")" */
 };
 uint64_t guard_children_seq_next(void); /* orders gets and spawns */
+uint64_t guard_children_seq_now(void);  /* the last number handed out; reads only */
 void guard_children_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
                               const char *program, char *const argv[]);
 void guard_children_started(unsigned kind, pid_t pid, uint32_t stack, int threads,

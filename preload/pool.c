@@ -53,7 +53,8 @@ struct pool_obj {
     int poisoned;
     uint32_t clean_puts;   /* puts since new or since its last finding (saturates) */
     uint32_t put_stack, get_stack;
-    uint64_t get_seq;      /* when it was last taken, in guard_children_seq_next() order; 0: never */
+    uint64_t get_seq;      /* when it was last taken: guard_children_seq_now() then */
+    int taken;             /* it has been taken (get_seq is meaningful) */
     pid_t put_tid, get_tid;
     uintptr_t prot_start;  /* protected whole pages, 0 if none */
     size_t prot_len;
@@ -304,6 +305,7 @@ static void finding_for(struct guard_finding *f, unsigned kind, const struct poo
 }
 
 struct last_get {
+    int taken;
     uint64_t seq;
     uint32_t stack;
     pid_t tid;
@@ -348,7 +350,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     struct pool_obj **bucket;
     struct shard *s = shard_of((uintptr_t)obj, &bucket);
     struct guard_finding f;
-    struct last_get got = {0, 0, 0};
+    struct last_get got = {0, 0, 0, 0};
     struct pool_log plan = {0, 0};
     int report = 0;
     unsigned flags = 0;
@@ -357,7 +359,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     if (bucket && guard_lock_acquire(&s->lock)) {
         struct pool_obj *o = find_or_add(bucket, (uintptr_t)obj);
         if (o && o->state == OBJ_OUT)
-            got = (struct last_get){o->get_seq, o->get_stack, o->get_tid};
+            got = (struct last_get){o->taken, o->get_seq, o->get_stack, o->get_tid};
         if (o && o->state == OBJ_IN_POOL) {
             finding_for(&f, GUARD_FK_DOUBLE_PUT, o);
             guard_fmt(f.summary, sizeof f.summary,
@@ -408,7 +410,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     log_pool_event(GUARD_EV_POOL_PUT, plan, stack, pool, obj, size);
     if (report)
         guard_report_finding(&f);
-    else if (got.seq)
+    else if (got.taken)
         check_children_at_put(pool, obj, size, stack, &got);
     guard_hook_end(&h);
 }
@@ -459,7 +461,8 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
             o->size = size;
             o->get_stack = stack;
             o->get_tid = guard_gettid();
-            o->get_seq = guard_children_seq_next();
+            o->get_seq = guard_children_seq_now();
+            o->taken = 1;
         }
         plan = plan_log(o, 0, pool, size, 0);
         guard_lock_release(&s->lock);
