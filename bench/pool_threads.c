@@ -366,8 +366,12 @@ static int compare(int argc, char **argv)
     add(rows, &nrows, "shim, field profile", 4, 0, self, 1, field, cycles);
     if (usable(asan))
         add(rows, &nrows, "ASan build", 4, 0, asan, 0, "", cycles);
+    else
+        printf("no ASan build (%s): its row is left out\n", asan ? asan : "not given");
     if (usable(tsan))
         add(rows, &nrows, "TSan build", 4, 0, tsan, 0, "", cycles);
+    else
+        printf("no TSan build (%s): its row is left out\n", tsan ? tsan : "not given");
     add(rows, &nrows, "floor: memset + 2 mprotect", 4, 1, self, 0, "", cycles_floor);
     add(rows, &nrows, "native", 1, 0, self, 0, "", cycles1);
     add(rows, &nrows, "shim, test profile (default)", 1, 0, self, 1, "", cycles1);
