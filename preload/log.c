@@ -290,7 +290,9 @@ static void write_file_header(struct guard_file_header *h);
  * fault also maps the page's block).  Called once per chunk, by the one
  * reservation that crosses its middle: the grow lock and the system calls
  * are what a reservation crossing into a new chunk pays anyway, and the
- * chunk's blocks were to be reserved half a chunk later.  A kernel without
+ * chunk's blocks were to be reserved half a chunk later.  Not from the
+ * small first chunk: most processes never leave it, and must not pay for
+ * a chunk they will not write.  A kernel without
  * MADV_POPULATE_WRITE (before 5.14) refuses it: the pages then fault in as
  * before. */
 static void map_ahead(uint64_t k)
@@ -329,7 +331,7 @@ void *guard_log_reserve(uint16_t type, uint32_t size)
         if (in_chunk + size <= chunk_len(k)) {
             char *rec = base + in_chunk;
             uint64_t half = chunk_len(k) / 2;
-            if (__builtin_expect(in_chunk < half && in_chunk + size >= half, 0))
+            if (__builtin_expect(k > 0 && in_chunk < half && in_chunk + size >= half, 0))
                 map_ahead(k);
             return rec;
         }
