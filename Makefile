@@ -176,6 +176,22 @@ $(BUILD)/bench/libempty_preload.so: bench/preload/empty_preload.c | $(BUILD)/.de
 bench: $(BUILD)/libguard.so $(BENCHES) $(BUILD)/bench/libempty_preload.so
 	@sh bench/run.sh $(BUILD)
 
+# pool_threads beside the sanitizers: the same program built by clang with
+# ASan and with TSan.  Where clang cannot build one, the rule says so and
+# the runner leaves that row out (it is a comparison, not a product part).
+POOL_THREADS_SAN = $(BUILD)/bench/pool_threads-asan $(BUILD)/bench/pool_threads-tsan
+$(BUILD)/bench/pool_threads-asan: bench/pool_threads.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)clang -std=gnu11 -O2 -g -fsanitize=address -Iinclude -Icommon -pthread -o $@ $< -ldl \
+	    || echo "pool_threads-asan: clang -fsanitize=address failed; the ASan row is skipped"
+$(BUILD)/bench/pool_threads-tsan: bench/pool_threads.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)clang -std=gnu11 -O2 -g -fsanitize=thread -Iinclude -Icommon -pthread -o $@ $< -ldl \
+	    || echo "pool_threads-tsan: clang -fsanitize=thread failed; the TSan row is skipped"
+bench: $(POOL_THREADS_SAN)
+
 MAN1 = $(wildcard docs/man/*.1)
 MAN7 = $(wildcard docs/man/*.7)
 DOCS = README.md $(wildcard docs/*.md)

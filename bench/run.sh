@@ -89,8 +89,15 @@ run "pool put+get pairs, no shim" \
     "$BUILD/bench/pool_bench" $BENCH_OPTS
 run "pool put+get pairs, shim, poisoning only (pool_protect=0)" \
     LD_PRELOAD="$SHIM" GUARD_OPTIONS="log_dir=$LOGDIR:pool_protect=0" "$BUILD/bench/pool_bench" $BENCH_OPTS
-run "pool put+get pairs, shim, poisoning + protection (default)" \
-    LD_PRELOAD="$SHIM" GUARD_OPTIONS="log_dir=$LOGDIR" "$BUILD/bench/pool_bench" $BENCH_OPTS
+run "pool put+get pairs, shim, poisoning + protection of every put (pool_protect_sample=1)" \
+    LD_PRELOAD="$SHIM" GUARD_OPTIONS="log_dir=$LOGDIR:pool_protect_sample=1" "$BUILD/bench/pool_bench" $BENCH_OPTS
+
+# The issue-23 program: four threads cycling 4 KiB objects through a locked
+# pool, natively, under the shim's profiles, ASan and TSan, beside the floor
+# of memset + two mprotect calls (its own runner; POOL_THREADS_OPTS).
+run "pool_threads: a pool-heavy multithreaded program, side by side" \
+    "$BUILD/bench/pool_threads" --compare ${POOL_THREADS_OPTS:--r 5} "$SHIM" \
+    "$BUILD/bench/pool_threads-asan" "$BUILD/bench/pool_threads-tsan"
 
 run "event cost, no shim" \
     "$BUILD/bench/event_bench" $BENCH_OPTS 16

@@ -80,6 +80,15 @@ uint64_t guard_children_seq_next(void)
     return atomic_fetch_add(shared ? shared : &sequence, 1) + 1;
 }
 
+/* The last number guard_children_seq_next handed out: a child started
+ * after this call gets a larger one.  A load, not an add, so that a hot
+ * path (every pool get) does not write the line every thread shares. */
+uint64_t guard_children_seq_now(void)
+{
+    _Atomic uint64_t *shared = guard_fork_board_sequence();
+    return atomic_load(shared ? shared : &sequence);
+}
+
 static const char *const spawn_names[] = {"?", "fork", "vfork", "posix_spawn", "posix_spawnp",
                                           "system", "popen", "clone"};
 

@@ -33,6 +33,8 @@ struct guard_options {
     int pool_poison;          /* fill returned objects with the poison byte */
     int pool_protect;         /* PROT_NONE the whole pages of returned objects */
     unsigned max_protected;   /* bound on objects protected at once */
+    unsigned pool_protect_young;  /* an object's first N puts are always protected */
+    unsigned pool_protect_sample; /* after those, one put in N (1: every put, 0: none) */
     int report_stderr;        /* print the immediate report */
     int log;                  /* write the event log at all */
     int log_always;           /* create the log at start-up, even if nothing is recorded */
@@ -256,6 +258,7 @@ struct guard_child_info {
     char who[128]; /* "child 123 (prog)", or "popen(\"cmd\")" / "system(\"cmd\")" */
 };
 uint64_t guard_children_seq_next(void); /* orders gets and spawns */
+uint64_t guard_children_seq_now(void);  /* the last number handed out; reads only */
 void guard_children_log_spawn(unsigned kind, pid_t pid, uint32_t stack, unsigned flags, int threads,
                               const char *program, char *const argv[]);
 void guard_children_started(unsigned kind, pid_t pid, uint32_t stack, int threads,

@@ -291,6 +291,30 @@ static int log_materialize(void);
 static void drop_inherited_log(void);
 static void write_file_header(struct guard_file_header *h);
 
+/* The chunk after k, mapped and its pages made present and writable
+ * before any writer reaches it: a writer that finds a page of a shared file
+ * mapping absent faults, and with several threads writing the same page
+ * each one faults and waits for the page's lock in turn (on ext4 each
+ * fault also maps the page's block).  Called once per chunk, by the one
+ * reservation that crosses its middle: the grow lock and the system calls
+ * are what a reservation crossing into a new chunk pays anyway, and the
+ * chunk's blocks were to be reserved half a chunk later.  Not from the
+ * small first chunk: most processes never leave it, and must not pay for
+ * a chunk they will not write.  A kernel without
+ * MADV_POPULATE_WRITE (before 5.14) refuses it: the pages then fault in as
+ * before. */
+static void map_ahead(uint64_t k)
+{
+    if (k + 1 >= MAX_CHUNKS || atomic_load_explicit(&chunks[k + 1], memory_order_acquire))
+        return;
+    char *next = map_chunk((unsigned)(k + 1));
+    if (next) {
+        int saved = errno;
+        (void)madvise(next, chunk_len(k + 1), MADV_POPULATE_WRITE);
+        errno = saved;
+    }
+}
+
 /* The bound of log_max_mb: records other than events may fill the file
  * up to it; events (which the ring can take instead) only up to three
  * quarters, so that findings, stacks and the crash still fit after a
@@ -346,6 +370,9 @@ void *guard_log_stream_reserve(uint16_t type, uint32_t size)
         uint64_t in_chunk = off - chunk_start(k);
         if (in_chunk + size <= chunk_len(k)) {
             char *rec = base + in_chunk;
+            uint64_t half = chunk_len(k) / 2;
+            if (__builtin_expect(k > 0 && in_chunk < half && in_chunk + size >= half, 0))
+                map_ahead(k);
             return rec;
         }
         /* Would straddle: pad the rest of this chunk, and the start of the

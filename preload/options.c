@@ -30,6 +30,8 @@ void guard_options_defaults(void)
     guard_opt.pool_poison = 1;
     guard_opt.pool_protect = 1;
     guard_opt.max_protected = 8192;
+    guard_opt.pool_protect_young = 1000;
+    guard_opt.pool_protect_sample = 256;
     guard_opt.report_stderr = 1;
     guard_opt.log = 1;
     guard_opt.log_always = 0;
@@ -69,6 +71,10 @@ static const struct opt_desc option_table[] = {
     {"pool_poison", OPT_BOOL, &guard_opt.pool_poison, 0, 1, "poison returned objects"},
     {"pool_protect", OPT_BOOL, &guard_opt.pool_protect, 0, 1, "PROT_NONE returned objects' pages"},
     {"max_protected", OPT_UINT, &guard_opt.max_protected, 0, 1000000, "objects protected at once"},
+    {"pool_protect_young", OPT_UINT, &guard_opt.pool_protect_young, 0, 1 << 30,
+     "an object's first N puts are protected"},
+    {"pool_protect_sample", OPT_UINT, &guard_opt.pool_protect_sample, 0, 1 << 30,
+     "then one put in N (1 every, 0 none)"},
     {"report_stderr", OPT_BOOL, &guard_opt.report_stderr, 0, 1, "print findings on stderr"},
     {"log", OPT_BOOL, &guard_opt.log, 0, 1, "write the event log"},
     {"log_always", OPT_BOOL, &guard_opt.log_always, 0, 1, "create the log at start-up"},
@@ -113,8 +119,8 @@ struct preset_item {
 static const struct preset_item field_preset[] = {
     {"pool_poison", "1"},          /* late writes: found at the next get, always */
     {"pool_protect", "1"},         /* page protection, sampled: */
-    {"pool_protect_young", "0"},
-    {"pool_protect_sample", "64"},
+    {"pool_protect_young", "16"},  /*  an object's first 16 puts, */
+    {"pool_protect_sample", "8192"}, /* then one put in 8192 */
     {"log_ring_kb", "4096"},       /* pool events in a 4 MiB ring */
     {"log_max_mb", "64"},          /* the rest of the log bounded */
     {"keep_logs", "10"},           /* logs of ten ended runs per executable */

@@ -2,11 +2,20 @@
  * pool.c — the pool annotation API (include/guard.h) and its checks:
  * use-after-return and double-put.
  *
- * On put the object is filled with a poison byte and its whole pages are
- * made PROT_NONE, so that a late access is caught in the act (a fault, or
- * EFAULT from the kernel) rather than by luck.  On get the protection is
- * lifted and the poison verified: a changed byte is a write that happened
- * after the put (sub-page objects, or protection switched off).
+ * On every put the object is filled with a poison byte; on the next get the
+ * poison is verified, so a write that happened in between is always found
+ * (at get).  On a put that is protected, the object's whole pages are also
+ * made PROT_NONE, so that a late read or write is caught in the act (a
+ * fault, or EFAULT from the kernel); the get lifts the protection.
+ *
+ * Which puts are protected adapts to the object's age (docs/checks.md):
+ * every put while the object is young (its first pool_protect_young puts
+ * since it was new to the table or last involved in a finding), then one
+ * put in pool_protect_sample, drawn at random per put.  Each protection
+ * costs two mprotect calls, and with several threads each one is a TLB
+ * shootdown across CPUs; an object that has cycled many times without
+ * trouble is where a pool-heavy program spends its cycles, and where a bug
+ * is least likely.
  *
  * Objects live in a sharded hash table keyed by address; each shard has an
  * owner-aware spinlock (the fault handler takes it too).  Put and get of one
@@ -42,8 +51,10 @@ struct pool_obj {
     int state;
     int reported;          /* a use-after-return was reported in this put cycle */
     int poisoned;
+    uint32_t clean_puts;   /* puts since new or since its last finding (saturates) */
     uint32_t put_stack, get_stack;
-    uint64_t get_seq;      /* when it was last taken, in guard_children_seq_next() order; 0: never */
+    uint64_t get_seq;      /* when it was last taken: guard_children_seq_now() then */
+    int taken;             /* it has been taken (get_seq is meaningful) */
     pid_t put_tid, get_tid;
     uintptr_t prot_start;  /* protected whole pages, 0 if none */
     size_t prot_len;
@@ -116,8 +127,11 @@ struct shard {
 };
 
 static struct shard shards[SHARDS];
+/* Objects whose pages are PROT_NONE now; 0 lets the fault and EFAULT paths
+ * bail out at once.  Written only by protect/unprotect, so the pool's hot
+ * path (an unprotected put and its get) writes no line shared by all
+ * threads. */
 static _Atomic unsigned protected_count;
-static _Atomic unsigned in_pool_count;  /* lets the EFAULT path bail out at once */
 static _Atomic int bound_noted;
 static uintptr_t page_size;
 
@@ -195,6 +209,46 @@ static unsigned protect(struct pool_obj *o)
     return GUARD_PUT_PROTECTED;
 }
 
+/* Per-thread generator of the sampled protection draws (xorshift64*),
+ * seeded at a thread's first draw in each process: a fork child's threads
+ * do not replay their parent's draws. */
+static __thread uint64_t sample_state;
+static __thread pid_t sample_pid;
+
+static uint64_t sample_next(void)
+{
+    if (__builtin_expect(sample_pid != guard_pid || !sample_state, 0)) {
+        uint64_t seed = guard_now_ns() ^ ((uint64_t)guard_gettid() << 32) ^ (uintptr_t)&sample_state;
+        sample_state = hash_addr(seed) | 1;
+        sample_pid = guard_pid;
+    }
+    uint64_t x = sample_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    sample_state = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+/* Is this put protected?  Every put of a young object; then one in
+ * pool_protect_sample at random, independently of which object or thread
+ * (a program's own pattern, such as every second put, cannot dodge it). */
+static int protect_this_put(struct pool_obj *o)
+{
+    if (o->clean_puts < guard_opt.pool_protect_young)
+        return 1;
+    unsigned sample = guard_opt.pool_protect_sample;
+    if (sample <= 1)
+        return sample == 1;
+    return (sample_next() >> 32) % sample == 0;
+}
+
+/* A finding involves the object: it is young again (every put protected). */
+static void pool_obj_in_trouble(struct pool_obj *o)
+{
+    o->clean_puts = 0;
+}
+
 static const unsigned char poison_block[4096] = {[0 ... 4095] = POISON_BYTE};
 
 /* First modified byte and how many bytes differ from the poison.  The
@@ -251,6 +305,7 @@ static void finding_for(struct guard_finding *f, unsigned kind, const struct poo
 }
 
 struct last_get {
+    int taken;
     uint64_t seq;
     uint32_t stack;
     pid_t tid;
@@ -295,7 +350,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     struct pool_obj **bucket;
     struct shard *s = shard_of((uintptr_t)obj, &bucket);
     struct guard_finding f;
-    struct last_get got = {0, 0, 0};
+    struct last_get got = {0, 0, 0, 0};
     struct pool_log plan = {0, 0};
     int report = 0;
     unsigned flags = 0;
@@ -304,7 +359,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     if (bucket && guard_lock_acquire(&s->lock)) {
         struct pool_obj *o = find_or_add(bucket, (uintptr_t)obj);
         if (o && o->state == OBJ_OUT)
-            got = (struct last_get){o->get_seq, o->get_stack, o->get_tid};
+            got = (struct last_get){o->taken, o->get_seq, o->get_stack, o->get_tid};
         if (o && o->state == OBJ_IN_POOL) {
             finding_for(&f, GUARD_FK_DOUBLE_PUT, o);
             guard_fmt(f.summary, sizeof f.summary,
@@ -313,8 +368,11 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
                       (int)o->put_tid);
             add_stack(&f, GUARD_ROLE_PUT, stack, f.tid);
             add_stack(&f, GUARD_ROLE_FIRST_PUT, o->put_stack, o->put_tid);
+            pool_obj_in_trouble(o);
             report = 1;
         } else if (o) {
+            if (o->pool != pool || o->size != size)
+                o->clean_puts = 0; /* another object at this address: a new one */
             o->pool = pool;
             o->size = size;
             o->state = OBJ_IN_POOL;
@@ -328,10 +386,12 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
                 memset(obj, POISON_BYTE, size);
                 flags |= GUARD_PUT_POISONED;
             }
-            if (guard_opt.pool_protect && !stdio_owned)
+            if (guard_opt.pool_protect && !stdio_owned && protect_this_put(o))
                 flags |= protect(o);
-            atomic_fetch_add(&in_pool_count, 1);
+            if (o->clean_puts != UINT32_MAX)
+                o->clean_puts++;
             if (stdio_owned) {
+                pool_obj_in_trouble(o);
                 finding_for(&f, GUARD_FK_USE_AFTER_RETURN, o);
                 f.other_tid = stream.tid;
                 guard_fmt(f.summary, sizeof f.summary,
@@ -350,7 +410,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     log_pool_event(GUARD_EV_POOL_PUT, plan, stack, pool, obj, size);
     if (report)
         guard_report_finding(&f);
-    else if (got.seq)
+    else if (got.taken)
         check_children_at_put(pool, obj, size, stack, &got);
     guard_hook_end(&h);
 }
@@ -389,17 +449,20 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
                           pool, first, (int)f.tid, (int)o->put_tid);
                 add_stack(&f, GUARD_ROLE_PUT, o->put_stack, o->put_tid);
                 add_stack(&f, GUARD_ROLE_GET, stack, f.tid);
+                pool_obj_in_trouble(o);
                 report = 1;
             }
             o->state = OBJ_OUT;
-            atomic_fetch_sub(&in_pool_count, 1);
         }
         if (o) {
+            if (o->pool != pool || o->size != size)
+                o->clean_puts = 0; /* another object at this address: a new one */
             o->pool = pool;
             o->size = size;
             o->get_stack = stack;
             o->get_tid = guard_gettid();
-            o->get_seq = guard_children_seq_next();
+            o->get_seq = guard_children_seq_now();
+            o->taken = 1;
         }
         plan = plan_log(o, 0, pool, size, 0);
         guard_lock_release(&s->lock);
@@ -414,7 +477,7 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
  * returns it with its shard locked (*locked), or NULL. */
 static struct pool_obj *find_protected(uintptr_t addr, size_t len, struct shard **locked)
 {
-    if (atomic_load(&in_pool_count) == 0)
+    if (atomic_load(&protected_count) == 0)
         return NULL;
     for (unsigned i = 0; i < SHARDS; i++) {
         struct shard *s = &shards[i];
@@ -463,6 +526,7 @@ static void report_caught(struct pool_obj *o, struct shard *s, uintptr_t addr, u
     /* Let the program go on: lift the protection of this object. */
     unprotect(o);
     o->reported = 1;
+    pool_obj_in_trouble(o);
     guard_lock_release(&s->lock);
     guard_report_finding(&f);
 }

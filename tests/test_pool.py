@@ -115,16 +115,16 @@ def use_after_return_in_dlopened_library_is_symbolized():
     assert top.get("file", "").endswith("libpoolwork.c")
 
 
-def repeat_runs(name, runs=20):
+def repeat_runs(name, runs=20, options="", args=()):
     """Run a program `runs` times through run-with-guard.sh --repeat and
     return the JSON report that merges all runs."""
     d = LogDir()
     out = os.path.join(d.path, "report.json")
     r = subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), "--log-dir", d.path, "--repeat",
-                        str(runs), "--format", "json", "--output", out, "--", prog(name)],
+                        str(runs), "--format", "json", "--output", out, "--", prog(name), *args],
                        capture_output=True, text=True, timeout=600,
                        env=dict(os.environ, GUARD_OPTIONS=":".join(
-                           o for o in (harness.SHIM_OPTIONS, "verbosity=0") if o)))
+                           o for o in (harness.SHIM_OPTIONS, "verbosity=0", options) if o)))
     import json
     report = json.load(open(out))
     d.cleanup()
@@ -195,3 +195,100 @@ def a_pooled_stdio_buffer_put_back_before_fclose_is_reported_and_the_flush_still
         got = fs[0]["runs"] if fs else 0
         assert got == want and len(report["findings"]) == (1 if want else 0), \
             (name, [(x["kind"], x.get("runs")) for x in report["findings"]])
+
+
+# ---- adaptive protection (pool_protect_young, pool_protect_sample) -------
+
+ADAPTIVE_SRC = "testprogs/pool_adaptive.c"
+OLD_AFTER_10 = "pool_protect_young=10:pool_protect_sample=0"
+
+
+def adaptive(cycles, mode, options=""):
+    """pool_adaptive under the shim: (exit status, analyzer status, the
+    use-after-return findings)."""
+    r, status, report, _ = run_and_analyze("pool_adaptive", options=options,
+                                           args=(str(cycles), mode))
+    assert r.returncode == 0 and r.stdout == "done\n", (r.returncode, r.stdout, r.stderr)
+    uar = findings(report, "use-after-return")
+    assert len(report["findings"]) == len(uar), [f["kind"] for f in report["findings"]]
+    return status, uar
+
+
+@test
+def a_young_object_read_late_faults_in_the_act():
+    # the default test profile: every put of an object's first 1000 is
+    # protected, so the late read after the 1000th put (999 clean cycles
+    # before it) faults in the act
+    for cycles in (0, 5, 999):
+        status, uar = adaptive(cycles, "read")
+        assert status == 1 and len(uar) == 1, (cycles, uar)
+        f = uar[0]
+        assert "caught-in-act" in f.get("flags", []) and f.get("access") == "read", (cycles, f)
+        assert f["offset"] == 8192
+        assert_frame(f["stacks"]["access"], "read_late", ADAPTIVE_SRC,
+                     source_line(ADAPTIVE_SRC, "BUG: read after put"))
+    # young for 10 puts: the 6th put is still protected
+    status, uar = adaptive(5, "read", OLD_AFTER_10)
+    assert len(uar) == 1 and "caught-in-act" in uar[0].get("flags", []), uar
+
+
+@test
+def an_old_objects_late_write_is_caught_at_its_next_get():
+    # past the young puts, with sampling off, the put is not protected: the
+    # write goes through, and the poison check at the next get finds it
+    status, uar = adaptive(20, "write", OLD_AFTER_10)
+    assert status == 1 and len(uar) == 1, uar
+    f = uar[0]
+    assert "caught-in-act" not in f.get("flags", []), f
+    assert f.get("access") == "write" and f["offset"] == 8192 and f["bytes"] == 1, f
+    assert "access" not in f["stacks"], "a write found at get has no access stack"
+    assert_frame(f["stacks"]["put"], "main", ADAPTIVE_SRC)
+    # ... in every run, and never in the correct twin
+    for mode, want in (("write", 20), ("none", 0)):
+        _, report = repeat_runs("pool_adaptive", options=OLD_AFTER_10, args=("20", mode))
+        fs = findings(report, "use-after-return")
+        got = fs[0]["runs"] if fs else 0
+        assert got == want and len(report["findings"]) == (1 if want else 0), \
+            (mode, [(x["kind"], x.get("runs"), x["count"]) for x in report["findings"]])
+
+
+@test
+def an_old_objects_late_read_is_missed_without_sampling_and_caught_with_every_put():
+    # what the policy gives up, shown: with sampling off, a late read of an
+    # object past its young puts is not seen (reads leave the poison alone)
+    status, uar = adaptive(20, "read", OLD_AFTER_10)
+    assert status == 0 and uar == [], uar
+    # the default young count is 1000 puts: the 1001st is the first one sampled
+    status, uar = adaptive(1000, "read", "pool_protect_sample=0")
+    assert status == 0 and uar == [], uar
+    # pool_protect_sample=1: every put protected, as before the policy
+    status, uar = adaptive(20, "read", "pool_protect_young=10:pool_protect_sample=1")
+    assert len(uar) == 1 and "caught-in-act" in uar[0].get("flags", []), uar
+    # pool_protect=0 still switches protection off whatever the age
+    status, uar = adaptive(0, "read", "pool_protect=0")
+    assert status == 0 and uar == [], uar
+
+
+@test
+def an_object_in_trouble_is_young_again():
+    # a late write found at get makes the old object young: its next put is
+    # protected and the late read after it faults in the act
+    status, uar = adaptive(20, "write-then-read", OLD_AFTER_10)
+    assert status == 1 and len(uar) == 2, uar
+    at_get = [f for f in uar if "caught-in-act" not in f.get("flags", [])]
+    in_act = [f for f in uar if "caught-in-act" in f.get("flags", [])]
+    assert len(at_get) == 1 and at_get[0].get("access") == "write", uar
+    assert len(in_act) == 1 and in_act[0].get("access") == "read", uar
+
+
+@test
+def old_objects_puts_are_protected_one_in_pool_protect_sample():
+    # 4000 cycles each reading its buffer late, no young puts, one put in 8
+    # protected at random: each protected put is one late read caught (the
+    # finding's count).  Expected 500, standard deviation 21: the bounds are
+    # 7 deviations away.
+    status, uar = adaptive(4000, "read-each", "pool_protect_young=0:pool_protect_sample=8:verbosity=0")
+    assert len(uar) == 1, uar
+    assert 350 <= uar[0]["count"] <= 650, "caught %d of 4000, want about 500" % uar[0]["count"]
+    status, uar = adaptive(4000, "read-each", "pool_protect_young=0:pool_protect_sample=1:verbosity=0")
+    assert len(uar) == 1 and uar[0]["count"] == 4000, uar
