@@ -1,0 +1,849 @@
+/*
+ * procs.c — the supervised processes: each watched call turned into log
+ * records, and what the calls do not say found out from /proc.
+ *
+ * The supervisor lets every call continue, so it never sees a result.  It
+ * learns them another way:
+ *   - a spawn's child: the new pid in /proc/<pid>/task/<tid>/children of
+ *     the spawning thread, or a first call from a process whose parent has
+ *     a spawn pending;
+ *   - an exec's success: the process's startstack (a new one at every
+ *     exec) changed; a failed exec is not recorded;
+ *   - an end: the process's pidfd becomes readable (it is a zombie); its
+ *     wait status is in /proc/<pid>/stat while it is one;
+ *   - a reap by the parent: the zombie is gone (pidfd_send_signal says
+ *     ESRCH) and it was not the supervisor, as a subreaper, that reaped it.
+ *
+ * unreaped-child, at a process's exit or exec, is the shim's rule
+ * (preload/children.c): a child that exited at least 100 ms after it was
+ * started, in the process's session, while the process never waited for
+ * "any child", and was still a zombie when the process ended.  Every
+ * process image gets a log when it first records something; an exec'd
+ * image that records nothing writes none (its parent's CHILD_EXEC or EXEC
+ * says what it ran), except the program itself, whose log always exists.
+ *
+ * Invariants: a process record outlives its process (its parent's
+ * judgement needs it), but lookups by pid find only live ones; a pid is in
+ * the watchdog's list from its spawn until the supervisor saw it end.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sup.h"
+
+#define UNREAPED_GRACE_NS (100ull * 1000 * 1000)
+#define MAX_PENDING_SPAWNS 8
+#define MAX_STASH 8
+
+struct pending_spawn {
+    int active;
+    pid_t tid;
+    unsigned kind;
+    uint64_t t;
+    uint32_t stack;
+    int threads;
+    pid_t before[64];
+    size_t nbefore;
+};
+
+struct stash { /* a thread's registers and goroutine, taken at its interrupted call */
+    pid_t tid;
+    long nr;
+    uint64_t args[6];
+    uint64_t regs[17];
+    struct goroutine g;
+};
+
+struct proc {
+    struct proc *next;
+    pid_t pid, ppid;
+    struct proc *parent;
+    int pidfd;
+    int launcher;          /* the launcher's child before its exec: no log */
+    int recorded;          /* the current image wrote a record of its own */
+    int is_top;
+    struct slog log;
+    struct go_info go;
+    struct nscheck *ns;
+    /* as a child */
+    uint64_t spawn_ns;
+    pid_t spawn_tid;
+    uint32_t spawn_stack;
+    unsigned spawn_kind;
+    int signalled;
+    int exited, status_known, wstatus, finished, gone, reaped_by_us, judged;
+    /* as a parent */
+    int waits_any;
+    unsigned wait_call;
+    pid_t wait_tid, wait_pid;
+    struct pending_spawn spawns[MAX_PENDING_SPAWNS];
+    /* an exec on its way */
+    struct {
+        int active;
+        pid_t tid;
+        long nr;
+        uint64_t t, startstack;
+        uint32_t stack;     /* in the log the record goes to */
+        int told_parent;    /* CHILD_EXEC in the parent's log, not EXEC in ours */
+        size_t len;
+        char payload[2048];
+    } exec;
+    struct stash stash[MAX_STASH];
+};
+
+static struct proc *procs;
+static int epfd_ = -1;
+static pid_t self_pid;
+static const char *const spawn_names[] = {"?", "fork", "vfork", "posix_spawn", "posix_spawnp",
+                                          "system", "popen", "clone"};
+
+void procs_init(int listener, int epfd)
+{
+    (void)listener;
+    epfd_ = epfd;
+    self_pid = getpid();
+}
+
+struct slog *procs_log(struct proc *p) { return &p->log; }
+struct go_info *procs_go(struct proc *p) { return &p->go; }
+struct nscheck *procs_ns(struct proc *p) { return p->ns; }
+
+static struct proc *find(pid_t pid)
+{
+    for (struct proc *p = procs; p; p = p->next)
+        if (p->pid == pid && !p->gone)
+            return p;
+    return NULL;
+}
+
+static void shared_add(pid_t pid)
+{
+    for (unsigned i = 0; i < SUP_SHARED_MAX; i++)
+        if (!sup_shared_pids[i]) {
+            sup_shared_pids[i] = (uint32_t)pid;
+            return;
+        }
+}
+
+static void shared_del(pid_t pid)
+{
+    for (unsigned i = 0; i < SUP_SHARED_MAX; i++)
+        if (sup_shared_pids[i] == (uint32_t)pid)
+            sup_shared_pids[i] = 0;
+}
+
+static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
+{
+    struct proc *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->pid = pid;
+    p->ppid = ppid;
+    p->parent = find(ppid);
+    p->ns = ns_new();
+    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (p->pidfd >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
+        epoll_ctl(epfd_, EPOLL_CTL_ADD, p->pidfd, &ev);
+    }
+    char exe[PATH_MAX], link[64];
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(link, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    char args[8192];
+    snprintf(link, sizeof link, "/proc/%d/cmdline", (int)pid);
+    ssize_t alen = peek_file(link, args, sizeof args);
+    slog_init(&p->log, pid, ppid, 1, t, exe, args, alen > 0 ? (size_t)alen : 0);
+    p->go = p->parent ? p->parent->go : (struct go_info){0};
+    p->next = procs;
+    procs = p;
+    shared_add(pid);
+    return p;
+}
+
+struct proc *procs_top(pid_t pid, uint64_t start)
+{
+    struct proc *p = add_proc(pid, self_pid, start);
+    if (p) {
+        p->launcher = 1;
+        p->is_top = 1;
+    }
+    return p;
+}
+
+int procs_live(void)
+{
+    for (struct proc *p = procs; p; p = p->next)
+        if (!p->finished)
+            return 1;
+    return 0;
+}
+
+/* ---- stacks and records ------------------------------------------------------ */
+
+/* The thread's stack at its call, from /proc (rsp and pc) or from the
+ * registers ptrace gave (regs non-NULL). */
+static void take_stack(pid_t pid, pid_t tid, const uint64_t *regs, struct peek_stack *st)
+{
+    memset(st->regs, 0, sizeof st->regs);
+    if (regs) {
+        memcpy(st->regs, regs, sizeof st->regs);
+    } else {
+        long nr;
+        peek_syscall_regs(tid, &st->regs[7], &st->regs[16], &nr);
+    }
+    peek_stack_copy(pid, st);
+}
+
+static void record(struct proc *p)
+{
+    p->recorded = 1;
+}
+
+static const char *comm_of(pid_t pid, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    if (peek_file(path, buf, cap) <= 0)
+        return "?";
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf;
+}
+
+/* ---- children: reaps and unreaped-child ---------------------------------------- */
+
+/* Children that are gone: reaped by their parent unless by us. */
+static void check_gone(struct proc *only_parent)
+{
+    for (struct proc *c = procs; c; c = c->next) {
+        if (c->gone || !c->exited || (only_parent && c->parent != only_parent))
+            continue;
+        if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0) == 0)
+            continue; /* still a zombie */
+        c->gone = 1;
+        if (c->pidfd >= 0)
+            close(c->pidfd);
+        c->pidfd = -1;
+        shared_del(c->pid);
+        struct proc *par = c->parent;
+        if (c->reaped_by_us || !par || par->finished)
+            continue;
+        uint64_t flags = (uint64_t)(par->wait_pid == c->pid);
+        if (!c->status_known)
+            flags |= GUARD_REAP_STATUS_UNKNOWN;
+        slog_event(&par->log, sup_now_ns(), par->wait_tid ? par->wait_tid : par->pid,
+                   GUARD_EV_REAP, 0, (uint64_t)c->pid,
+                   c->status_known ? (uint64_t)(unsigned)c->wstatus : 0,
+                   par->wait_call ? par->wait_call : GUARD_REAP_WAIT4, flags, NULL, 0, 0);
+        record(par);
+    }
+}
+
+static int zombie_now(struct proc *c)
+{
+    if (c->exited)
+        return 1;
+    struct pollfd pf = {c->pidfd, POLLIN, 0};
+    return c->pidfd >= 0 && poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN);
+}
+
+/* unreaped-child: p exits (at_exec 0) or replaces itself (1). */
+static void judge_children(struct proc *p, int at_exec)
+{
+    pid_t my_sid = 0;
+    peek_stat(p->pid, NULL, NULL, NULL, &my_sid, NULL);
+    uint64_t now = sup_now_ns();
+    for (struct proc *c = procs; c; c = c->next) {
+        if (c->parent != p || c->judged || (c->gone && !c->reaped_by_us))
+            continue;
+        if (!zombie_now(c) || p->waits_any)
+            continue; /* it runs on (a job left on purpose), or a reaper would take it */
+        pid_t sid = 0;
+        if (peek_stat(c->pid, NULL, NULL, NULL, &sid, NULL) == 0 && my_sid && sid && sid != my_sid)
+            continue; /* detached into a session of its own */
+        if (!c->signalled && now - c->spawn_ns < UNREAPED_GRACE_NS)
+            continue;
+        c->judged = 1;
+        char comm[32], state[96];
+        const char *program = comm_of(c->pid, comm, sizeof comm);
+        if (c->status_known && WIFEXITED(c->wstatus))
+            snprintf(state, sizeof state, "a zombie (exited with status %d)", WEXITSTATUS(c->wstatus));
+        else if (c->status_known && WIFSIGNALED(c->wstatus))
+            snprintf(state, sizeof state, "a zombie (killed by signal %d)", WTERMSIG(c->wstatus));
+        else
+            snprintf(state, sizeof state, "a zombie");
+        struct slog_finding f;
+        memset(&f, 0, sizeof f);
+        f.kind = GUARD_FK_UNREAPED_CHILD;
+        f.tid = c->spawn_tid ? c->spawn_tid : p->pid;
+        f.other_tid = c->pid;
+        f.call = spawn_names[c->spawn_kind < 8 ? c->spawn_kind : 0];
+        const char *why = at_exec ? "replaced itself with exec" : "exited";
+        if (c->signalled)
+            snprintf(f.summary, sizeof f.summary,
+                     "child %d (%s) was sent signal %d with kill() but never waited for: %s when "
+                     "the process %s", (int)c->pid, program, c->signalled, state, why);
+        else
+            snprintf(f.summary, sizeof f.summary,
+                     "child %d (%s, started with %s by thread T%d) exited and was never waited "
+                     "for: %s when the process %s", (int)c->pid, program, f.call, (int)f.tid,
+                     state, why);
+        if (c->spawn_stack)
+            f.stacks[f.nstacks++] = (struct guard_finding_stack){GUARD_ROLE_SPAWN, c->spawn_stack,
+                                                                 (uint32_t)f.tid, 0};
+        slog_finding(&p->log, now, &f);
+        record(p);
+    }
+}
+
+/* ---- ends ------------------------------------------------------------------------ */
+
+static void finish(struct proc *p)
+{
+    if (p->finished)
+        return;
+    p->finished = 1;
+    p->exited = 1;
+    check_gone(p);
+    if (!p->status_known) {
+        char st = 0;
+        int code = 0;
+        if (peek_stat(p->pid, &st, NULL, &code, NULL, NULL) == 0 && st == 'Z') {
+            p->wstatus = code;
+            p->status_known = 1;
+        }
+    }
+    judge_children(p, 0);
+    /* END for a normal exit (or an exit whose status was lost); a killed
+     * process has none, as with the shim, and its parent's REAP says how */
+    int logged = p->log.fd >= 0 || p->recorded || p->is_top;
+    if (logged && !p->launcher && (!p->status_known || WIFEXITED(p->wstatus)))
+        slog_end(&p->log, p->status_known ? WEXITSTATUS(p->wstatus) : INT32_MIN);
+    slog_close(&p->log);
+    if (p->pidfd >= 0)
+        epoll_ctl(epfd_, EPOLL_CTL_DEL, p->pidfd, NULL);
+}
+
+void procs_pidfd_ready(struct proc *p)
+{
+    if (p)
+        finish(p);
+}
+
+void procs_reaped(pid_t pid, int status)
+{
+    struct proc *p = find(pid);
+    if (!p)
+        return;
+    p->reaped_by_us = 1;
+    if (!p->status_known) {
+        p->status_known = 1;
+        p->wstatus = status;
+    }
+    finish(p);
+    check_gone(NULL);
+}
+
+/* ---- spawns ---------------------------------------------------------------------- */
+
+static int claimed(pid_t pid)
+{
+    return find(pid) != NULL;
+}
+
+/* The child of spawn s is c: the SPAWN record and the child's entry. */
+static struct proc *spawn_resolved(struct proc *p, struct pending_spawn *s, pid_t c)
+{
+    s->active = 0;
+    unsigned flags = s->threads > 1 ? GUARD_SPAWN_MULTITHREADED : 0;
+    if (c <= 0)
+        flags |= GUARD_SPAWN_FAILED;
+    slog_event(&p->log, s->t, s->tid, GUARD_EV_SPAWN, s->stack, (uint64_t)(c > 0 ? c : -1),
+               s->kind, flags, (uint64_t)s->threads, "", 1, 0);
+    record(p);
+    if (c <= 0)
+        return NULL;
+    struct proc *child = add_proc(c, p->pid, s->t);
+    if (child) {
+        child->parent = p;
+        child->spawn_ns = s->t;
+        child->spawn_tid = s->tid;
+        child->spawn_stack = s->stack;
+        child->spawn_kind = s->kind;
+        child->go = p->go;
+    }
+    return child;
+}
+
+/* Look for the child of a pending spawn; `wait_ns`: how long to keep
+ * looking while the spawning thread is still in its call. */
+static void resolve_spawn(struct proc *p, struct pending_spawn *s, uint64_t wait_ns)
+{
+    uint64_t until = sup_now_ns() + wait_ns;
+    for (;;) {
+        pid_t now[64];
+        size_t n = peek_children(p->pid, s->tid, now, 64);
+        for (size_t i = 0; i < n; i++) {
+            int old = 0;
+            for (size_t j = 0; j < s->nbefore && !old; j++)
+                old = now[i] == s->before[j];
+            if (!old && !claimed(now[i])) {
+                spawn_resolved(p, s, now[i]);
+                return;
+            }
+        }
+        int in = peek_in_syscall(s->tid, -1);
+        long nr;
+        uint64_t sp, pc;
+        if (peek_syscall_regs(s->tid, &sp, &pc, &nr) == 0 && nr != SYS_clone && nr != SYS_clone3 &&
+            nr != SYS_fork && nr != SYS_vfork && nr >= 0) {
+            (void)in;
+            spawn_resolved(p, s, -1); /* back from the call, no new child: it failed */
+            return;
+        }
+        if (sup_now_ns() >= until)
+            return;
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* A process we did not know: a child whose spawn is pending, or one whose
+ * spawn we missed. */
+static struct proc *adopt_unknown(pid_t tgid, pid_t ppid, uint64_t t)
+{
+    struct proc *par = find(ppid);
+    if (par)
+        for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
+            if (par->spawns[i].active)
+                return spawn_resolved(par, &par->spawns[i], tgid);
+    return add_proc(tgid, ppid, t);
+}
+
+static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)
+{
+    const uint64_t *a = (const uint64_t *)n->req->data.args;
+    uint64_t flags = 0;
+    if (nr == SYS_clone) {
+        flags = a[0];
+    } else if (nr == SYS_clone3) {
+        if (peek_mem(p->pid, a[0], &flags, sizeof flags) != sizeof flags)
+            flags = 0;
+        if (flags & CLONE_THREAD) {
+            notif_continue(n);
+            return;
+        }
+    }
+    unsigned kind = nr == SYS_fork ? GUARD_SPAWN_FORK
+                  : nr == SYS_vfork || (flags & CLONE_VFORK) ? GUARD_SPAWN_VFORK
+                  : !(flags & CLONE_VM) ? GUARD_SPAWN_FORK : GUARD_SPAWN_CLONE;
+    struct pending_spawn s;
+    memset(&s, 0, sizeof s);
+    s.active = 1;
+    s.tid = tid;
+    s.kind = kind;
+    s.t = n->t;
+    peek_stat(p->pid, NULL, NULL, NULL, NULL, &s.threads);
+    s.nbefore = peek_children(p->pid, tid, s.before, 64);
+    static struct peek_stack st;
+    take_stack(p->pid, tid, NULL, &st);
+    if (notif_continue(n) != 0)
+        return;
+    s.stack = slog_stack(&p->log, &st);
+    ns_sensitive(p->ns, &p->log, n->t, tid, 0, "clone", NULL, 0, s.stack, NULL);
+    const uint64_t new_ns = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
+                            CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWCGROUP | 0x80;
+    if (flags & new_ns) {
+        struct guard_ns_change_payload pl;
+        peek_ns_inodes(tid, pl.before);
+        memcpy(pl.after, pl.before, sizeof pl.after);
+        slog_event(&p->log, n->t, tid, GUARD_EV_NS_CHANGE, s.stack, GUARD_NS_CLONE, flags, 0, 0,
+                   &pl, sizeof pl, 0);
+    }
+    for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
+        if (!p->spawns[i].active) {
+            p->spawns[i] = s;
+            resolve_spawn(p, &p->spawns[i], 2000000);
+            return;
+        }
+}
+
+/* ---- execs ------------------------------------------------------------------------ */
+
+static void exec_succeeded(struct proc *p)
+{
+    p->exec.active = 0;
+    uint64_t t = p->exec.t;
+    if (p->exec.told_parent && p->parent) {
+        slog_event(&p->parent->log, sup_now_ns(), p->parent->pid, GUARD_EV_CHILD_EXEC,
+                   p->exec.stack, (uint64_t)p->pid, t, (uint64_t)p->exec.tid, 0, p->exec.payload,
+                   p->exec.len, 0);
+        record(p->parent);
+    } else if (!p->launcher) {
+        slog_event(&p->log, t, p->exec.tid, GUARD_EV_EXEC, p->exec.stack, 0, 0, 0, 0,
+                   p->exec.payload, p->exec.len, 0);
+        judge_children(p, 1);
+    }
+    slog_close(&p->log);
+    pid_t ppid = 0;
+    peek_tgid(p->pid, &ppid);
+    if (ppid)
+        p->ppid = ppid;
+    char exe[PATH_MAX], link[64];
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)p->pid);
+    ssize_t n = readlink(link, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    size_t path_len = strnlen(p->exec.payload, p->exec.len);
+    const char *args = p->exec.payload + path_len + 1;
+    size_t args_len = p->exec.len > path_len + 1 ? p->exec.len - path_len - 1 : 0;
+    slog_init(&p->log, p->pid, p->ppid, 0, t, exe[0] ? exe : p->exec.payload, args, args_len);
+    p->launcher = 0;
+    p->recorded = 0;
+    p->waits_any = 0;
+    ns_free(p->ns);
+    p->ns = ns_new();
+    go_inspect(p->pid, &p->go);
+    if (p->is_top)
+        slog_ready(&p->log); /* the program's own log exists whatever it does */
+}
+
+/* Did the pending exec happen (1), fail (-1), or is it still on its way (0)? */
+static int exec_state(struct proc *p)
+{
+    uint64_t ss = 0;
+    char st = 0;
+    if (peek_stat(p->pid, &st, &ss, NULL, NULL, NULL) != 0 || st == 'Z')
+        return -1;
+    if (ss != p->exec.startstack)
+        return 1;
+    int in = peek_in_syscall(p->exec.tid, p->exec.nr);
+    return in == 1 && sup_now_ns() - p->exec.t < 5000000000ull ? 0 : -1;
+}
+
+static void resolve_exec(struct proc *p, uint64_t wait_ns)
+{
+    uint64_t until = sup_now_ns() + wait_ns;
+    while (p->exec.active) {
+        int s = exec_state(p);
+        if (s > 0)
+            exec_succeeded(p);
+        else if (s < 0)
+            p->exec.active = 0;
+        else if (sup_now_ns() >= until)
+            return;
+        else
+            nanosleep(&(struct timespec){0, 20000}, NULL);
+    }
+}
+
+static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)
+{
+    const uint64_t *a = (const uint64_t *)n->req->data.args;
+    uint64_t path = nr == SYS_execveat ? a[1] : a[0], argv = nr == SYS_execveat ? a[2] : a[1];
+    static char payload[2048];
+    size_t len = peek_argv(p->pid, path, argv, payload, sizeof payload);
+    uint64_t ss = 0;
+    peek_stat(p->pid, NULL, &ss, NULL, NULL, NULL);
+    static struct peek_stack st;
+    int told_parent = !p->launcher && p->log.forked_child && !p->recorded && p->parent &&
+                      !p->parent->finished;
+    if (!p->launcher)
+        take_stack(p->pid, tid, NULL, &st);
+    if (notif_continue(n) != 0)
+        return;
+    struct slog *target = told_parent ? &p->parent->log : &p->log;
+    uint32_t stack = p->launcher ? 0 : slog_stack(target, &st);
+    if (!p->launcher && !told_parent)
+        ns_sensitive(p->ns, &p->log, n->t, tid, 0, "execve", NULL, 0, stack, NULL);
+    p->exec.active = 1;
+    p->exec.tid = tid;
+    p->exec.nr = (long)nr;
+    p->exec.t = n->t;
+    p->exec.startstack = ss;
+    p->exec.stack = stack;
+    p->exec.told_parent = told_parent;
+    p->exec.len = len;
+    memcpy(p->exec.payload, payload, len);
+    resolve_exec(p, 2000000);
+}
+
+/* ---- waits and kills ---------------------------------------------------------------- */
+
+static void handle_wait(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)
+{
+    const uint64_t *a = (const uint64_t *)n->req->data.args;
+    if (notif_continue(n) != 0)
+        return;
+    int any;
+    pid_t asked = 0;
+    if (nr == SYS_wait4) {
+        int pid = (int)a[0];
+        any = pid == -1 || pid == 0 || pid < -1;
+        asked = pid > 0 ? pid : 0;
+        p->wait_call = GUARD_REAP_WAIT4;
+    } else {
+        int idtype = (int)a[0];
+        any = idtype == P_ALL || idtype == P_PGID;
+        asked = idtype == P_PID ? (pid_t)a[1] : 0;
+        p->wait_call = GUARD_REAP_WAITID;
+    }
+    if (any)
+        p->waits_any = 1;
+    p->wait_tid = tid;
+    p->wait_pid = asked;
+    check_gone(p);
+}
+
+static void handle_kill(struct notif *n, struct proc *p, pid_t tid)
+{
+    pid_t target = (pid_t)n->req->data.args[0];
+    int sig = (int)n->req->data.args[1];
+    if (notif_continue(n) != 0)
+        return;
+    struct proc *c = target > 0 ? find(target) : NULL;
+    if (c && c->parent == p && sig) {
+        c->signalled = sig;
+        slog_event(&p->log, n->t, tid, GUARD_EV_KILL, 0, (uint64_t)target, (uint64_t)sig, 0, 0,
+                   NULL, 0, 0);
+        record(p);
+    }
+}
+
+/* ---- namespace calls ----------------------------------------------------------------- */
+
+static struct stash *stash_find(struct proc *p, pid_t tid, long nr, const uint64_t *args)
+{
+    for (unsigned i = 0; i < MAX_STASH; i++)
+        if (p->stash[i].tid == tid && p->stash[i].nr == nr &&
+            !memcmp(p->stash[i].args, args, sizeof p->stash[i].args))
+            return &p->stash[i];
+    return NULL;
+}
+
+/* Which goroutine made the call (Go programs): the thread is stopped once
+ * with ptrace, which interrupts its notified call; the kernel makes the
+ * call again, and that second notification is the one answered.  Returns
+ * 1 when this notification is spent (its answer is not to be sent). */
+static int goroutine_of(struct notif *n, struct proc *p, pid_t tid, struct goroutine *g,
+                        uint64_t regs[17], int *have_regs)
+{
+    memset(g, 0, sizeof *g);
+    *have_regs = 0;
+    if (!p->go.is_go || !p->go.offsets_ok || sup_opt.no_goroutines)
+        return 0;
+    long nr = n->req->data.nr;
+    const uint64_t *args = (const uint64_t *)n->req->data.args;
+    struct stash *s = stash_find(p, tid, nr, args);
+    if (s) {
+        *g = s->g;
+        memcpy(regs, s->regs, sizeof s->regs);
+        *have_regs = 1;
+        memset(s, 0, sizeof *s);
+        return 0;
+    }
+    struct stash taken;
+    memset(&taken, 0, sizeof taken);
+    if (go_capture(p->pid, tid, &p->go, taken.regs, &taken.g) != 0)
+        return 0;
+    if (notif_valid(n)) { /* not interrupted after all: this one is it */
+        *g = taken.g;
+        memcpy(regs, taken.regs, sizeof taken.regs);
+        *have_regs = 1;
+        return 0;
+    }
+    taken.tid = tid;
+    taken.nr = nr;
+    memcpy(taken.args, args, sizeof taken.args);
+    unsigned slot = 0;
+    for (unsigned i = 0; i < MAX_STASH; i++)
+        if (!p->stash[i].tid || p->stash[i].tid == tid) {
+            slot = i;
+            break;
+        }
+    p->stash[slot] = taken;
+    return 1;
+}
+
+static void handle_ns(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)
+{
+    const uint64_t *a = (const uint64_t *)n->req->data.args;
+    struct goroutine g;
+    uint64_t regs[17];
+    int have_regs;
+    if (goroutine_of(n, p, tid, &g, regs, &have_regs))
+        return;
+    static struct peek_stack st;
+    take_stack(p->pid, tid, have_regs ? regs : NULL, &st);
+    if (nr == SYS_unshare || nr == SYS_setns) {
+        uint64_t before[8], after[8];
+        peek_ns_inodes(tid, before);
+        if (notif_continue(n) != 0)
+            return;
+        /* the move happens once the call goes on: wait for the thread's
+         * namespaces to change, or for the thread to leave the call */
+        uint64_t until = sup_now_ns() + 50000000ull;
+        int changed = 0;
+        for (;;) {
+            peek_ns_inodes(tid, after);
+            changed = memcmp(before, after, sizeof after) != 0;
+            if (changed || peek_in_syscall(tid, (long)nr) == 0 || sup_now_ns() >= until)
+                break;
+            nanosleep(&(struct timespec){0, 10000}, NULL);
+        }
+        uint32_t stack = slog_stack(&p->log, &st);
+        ns_changed(p->ns, &p->log, n->t, tid, nr == SYS_unshare ? GUARD_NS_UNSHARE : GUARD_NS_SETNS,
+                   nr == SYS_unshare ? a[0] : a[1], before, after, changed, stack, &g);
+        record(p);
+        return;
+    }
+    char target[513];
+    unsigned call_id;
+    const char *call;
+    uint64_t mflags = 0;
+    switch (nr) {
+    case SYS_mount:
+        peek_string(p->pid, a[1], target, sizeof target);
+        mflags = a[3];
+        call_id = GUARD_NS_MOUNT;
+        call = "mount";
+        break;
+    case SYS_umount2:
+        peek_string(p->pid, a[0], target, sizeof target);
+        call_id = GUARD_NS_UMOUNT;
+        call = "umount2";
+        break;
+    case SYS_pivot_root:
+        peek_string(p->pid, a[0], target, sizeof target);
+        call_id = GUARD_NS_PIVOT_ROOT;
+        call = "pivot_root";
+        break;
+    case SYS_chroot:
+        peek_string(p->pid, a[0], target, sizeof target);
+        call_id = GUARD_NS_CHROOT;
+        call = "chroot";
+        break;
+    default: /* sethostname */
+        target[0] = '\0';
+        call_id = GUARD_NS_SETHOSTNAME;
+        call = "sethostname";
+        break;
+    }
+    if (notif_continue(n) != 0)
+        return;
+    uint32_t stack = slog_stack(&p->log, &st);
+    ns_sensitive(p->ns, &p->log, n->t, tid, call_id, call, target, mflags, stack, &g);
+    record(p);
+}
+
+/* ---- the dispatcher ---------------------------------------------------------------------- */
+
+void procs_handle(struct notif *n)
+{
+    pid_t tid = (pid_t)n->req->pid, ppid = 0;
+    pid_t tgid = peek_tgid(tid, &ppid);
+    if (tgid <= 0) { /* gone already: let it go */
+        notif_continue(n);
+        return;
+    }
+    struct proc *p = find(tgid);
+    if (!p)
+        p = adopt_unknown(tgid, ppid, n->t);
+    if (!p) {
+        notif_continue(n);
+        return;
+    }
+    if (p->exec.active)
+        resolve_exec(p, 0);
+    for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
+        if (p->spawns[i].active)
+            resolve_spawn(p, &p->spawns[i], 0);
+    unsigned long nr = (unsigned long)n->req->data.nr;
+    switch (nr) {
+    case SYS_clone:
+    case SYS_clone3:
+    case SYS_fork:
+    case SYS_vfork:
+        handle_spawn(n, p, tid, nr);
+        break;
+    case SYS_execve:
+    case SYS_execveat:
+        handle_exec(n, p, tid, nr);
+        break;
+    case SYS_wait4:
+    case SYS_waitid:
+        handle_wait(n, p, tid, nr);
+        break;
+    case SYS_kill:
+        handle_kill(n, p, tid);
+        break;
+    case SYS_unshare:
+    case SYS_setns:
+    case SYS_mount:
+    case SYS_umount2:
+    case SYS_pivot_root:
+    case SYS_chroot:
+    case SYS_sethostname:
+        handle_ns(n, p, tid, nr);
+        break;
+    default:
+        notif_continue(n);
+        break;
+    }
+}
+
+int procs_pending(void)
+{
+    for (struct proc *p = procs; p; p = p->next) {
+        if (p->finished)
+            continue;
+        if (p->exec.active)
+            return 1;
+        for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
+            if (p->spawns[i].active)
+                return 1;
+    }
+    for (struct proc *p = procs; p; p = p->next)
+        if (p->exited && !p->gone)
+            return 1;
+    return 0;
+}
+
+void procs_tick(void)
+{
+    for (struct proc *p = procs; p; p = p->next) {
+        if (p->finished)
+            continue;
+        if (p->exec.active)
+            resolve_exec(p, 0);
+        for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
+            if (p->spawns[i].active)
+                resolve_spawn(p, &p->spawns[i], 0);
+    }
+    check_gone(NULL);
+}
+
+/* The supervisor is done: whatever is still open is written and closed. */
+void procs_finish(void)
+{
+    check_gone(NULL);
+    for (struct proc *p = procs; p; p = p->next)
+        if (!p->finished && p->pidfd >= 0) {
+            struct pollfd pf = {p->pidfd, POLLIN, 0};
+            if (poll(&pf, 1, 0) == 1)
+                finish(p);
+        }
+    for (struct proc *p = procs; p; p = p->next)
+        slog_close(&p->log);
+}
