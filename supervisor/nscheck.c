@@ -147,13 +147,12 @@ static void report(struct slog *l, uint64_t t, pid_t tid, const char *call, unsi
 
 /* The goroutine rule for one kind: 1 when it judged the call. */
 static int goroutine_check(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, int k,
-                           const char *call, unsigned role, uint32_t stack,
+                           uint64_t mine, const char *call, unsigned role, uint32_t stack,
                            const struct goroutine *g, struct verdict *v)
 {
     struct gmove *m = g && g->known ? gmove_find(s, g->goid, k) : NULL;
     if (!m)
         return 0;
-    uint64_t mine = peek_ns_inode(tid, k);
     const char *by = m->call == GUARD_NS_SETNS ? "setns" : "unshare";
     char sum[256];
     int hazard = mine == m->cur;
@@ -178,10 +177,9 @@ static int goroutine_check(struct nscheck *s, struct slog *l, uint64_t t, pid_t 
 
 /* The per-thread rule for one kind. */
 static void thread_check(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, int k,
-                         const char *call, unsigned role, uint32_t stack, uint64_t began,
-                         struct verdict *v)
+                         uint64_t mine, const char *call, unsigned role, uint32_t stack,
+                         uint64_t began, struct verdict *v)
 {
-    uint64_t mine = peek_ns_inode(tid, k);
     const struct guard_ns_thread *o =
         guard_ns_rule_left_behind(&s->rule, (uint32_t)tid, k, mine, began, 0);
     if (!o)
@@ -199,9 +197,20 @@ static void thread_check(struct nscheck *s, struct slog *l, uint64_t t, pid_t ti
         *v = (struct verdict){(pid_t)o->tid, m->call, m->left, m->cur};
 }
 
+int ns_any_move(const struct nscheck *s)
+{
+    for (int k = 1; k < GUARD_NSK_COUNT_; k++)
+        if (s->rule.open[k])
+            return 1;
+    for (unsigned i = 0; i < GMOVES; i++)
+        if (s->g[i].goid)
+            return 1;
+    return 0;
+}
+
 void ns_sensitive(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsigned call_id,
                   const char *call, const char *target, uint64_t mount_flags, uint32_t stack,
-                  const struct goroutine *g)
+                  const struct goroutine *g, const uint64_t ns[8])
 {
     unsigned kinds = call_id == 0 ? 0x1feu
                    : call_id == GUARD_NS_SETHOSTNAME ? 1u << GUARD_NSK_UTS : 1u << GUARD_NSK_MNT;
@@ -214,13 +223,13 @@ void ns_sensitive(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsi
         if (!(kinds & (1u << k)))
             continue;
         struct verdict *vk = k == GUARD_NSK_MNT ? &v : NULL;
-        if (!setup && goroutine_check(s, l, t, tid, k, call, role, stack, g, vk)) {
+        if (!setup && goroutine_check(s, l, t, tid, k, ns[k - 1], call, role, stack, g, vk)) {
             guard_ns_rule_own_step(&s->rule, (uint32_t)tid, k, setup, began);
             continue;
         }
         if (guard_ns_rule_own_step(&s->rule, (uint32_t)tid, k, setup, began) || !s->rule.open[k])
             continue;
-        thread_check(s, l, t, tid, k, call, role, stack, began, vk);
+        thread_check(s, l, t, tid, k, ns[k - 1], call, role, stack, began, vk);
     }
     if (call_id == 0 || call_id == GUARD_NS_SETHOSTNAME)
         return;
@@ -232,6 +241,6 @@ void ns_sensitive(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsi
                                       (uint32_t)v.tid, v.call};
     memcpy(payload + len, &tail, sizeof tail);
     len += sizeof tail;
-    slog_event(l, t, tid, GUARD_EV_NS_CALL, stack, call_id, 0, 0,
-               peek_ns_inode(tid, GUARD_NSK_MNT), payload, len, GUARD_EVENT_NO_RESULT);
+    slog_event(l, t, tid, GUARD_EV_NS_CALL, stack, call_id, 0, 0, ns[GUARD_NSK_MNT - 1], payload,
+               len, GUARD_EVENT_NO_RESULT);
 }

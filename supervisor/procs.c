@@ -97,6 +97,7 @@ struct proc {
         uint64_t t, startstack;
         uint32_t stack;     /* in the log the record goes to */
         int told_parent;    /* CHILD_EXEC in the parent's log, not EXEC in ours */
+        char comm[32];      /* before the exec */
         size_t len;
         char payload[2048];
     } exec;
@@ -459,10 +460,15 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
     s.nbefore = peek_children(p->pid, tid, s.before, 64);
     static struct peek_stack st;
     take_stack(p->pid, tid, NULL, &st);
+    uint64_t ns[8] = {0};
+    int judge_ns = ns_any_move(p->ns);
+    if (judge_ns)
+        peek_ns_inodes(tid, ns);
     if (notif_continue(n) != 0)
         return;
     s.stack = slog_stack(&p->log, &st);
-    ns_sensitive(p->ns, &p->log, n->t, tid, 0, "clone", NULL, 0, s.stack, NULL);
+    if (judge_ns)
+        ns_sensitive(p->ns, &p->log, n->t, tid, 0, "clone", NULL, 0, s.stack, NULL, ns);
     const uint64_t new_ns = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
                             CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWCGROUP | 0x80;
     if (flags & new_ns) {
@@ -524,8 +530,12 @@ static int exec_state(struct proc *p)
 {
     uint64_t ss = 0;
     char st = 0;
-    if (peek_stat(p->pid, &st, &ss, NULL, NULL, NULL) != 0 || st == 'Z')
+    if (peek_stat(p->pid, &st, &ss, NULL, NULL, NULL) != 0)
         return -1;
+    if (st == 'Z') { /* ended already: a zombie keeps the name its last exec gave it */
+        char comm[32];
+        return strcmp(comm_of(p->pid, comm, sizeof comm), p->exec.comm) ? 1 : -1;
+    }
     if (ss != p->exec.startstack)
         return 1;
     int in = peek_in_syscall(p->exec.tid, p->exec.nr);
@@ -556,17 +566,23 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
     size_t len = peek_argv(p->pid, path, argv, payload, sizeof payload);
     uint64_t ss = 0;
     peek_stat(p->pid, NULL, &ss, NULL, NULL, NULL);
+    char comm[32];
+    comm_of(p->pid, comm, sizeof comm);
     static struct peek_stack st;
     int told_parent = !p->launcher && p->log.forked_child && !p->recorded && p->parent &&
                       !p->parent->finished;
     if (!p->launcher)
         take_stack(p->pid, tid, NULL, &st);
+    uint64_t ns[8] = {0};
+    int judge_ns = !p->launcher && !told_parent && ns_any_move(p->ns);
+    if (judge_ns)
+        peek_ns_inodes(tid, ns);
     if (notif_continue(n) != 0)
         return;
     struct slog *target = told_parent ? &p->parent->log : &p->log;
     uint32_t stack = p->launcher ? 0 : slog_stack(target, &st);
-    if (!p->launcher && !told_parent)
-        ns_sensitive(p->ns, &p->log, n->t, tid, 0, "execve", NULL, 0, stack, NULL);
+    if (judge_ns)
+        ns_sensitive(p->ns, &p->log, n->t, tid, 0, "execve", NULL, 0, stack, NULL, ns);
     p->exec.active = 1;
     p->exec.tid = tid;
     p->exec.nr = (long)nr;
@@ -576,6 +592,7 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
     p->exec.told_parent = told_parent;
     p->exec.len = len;
     memcpy(p->exec.payload, payload, len);
+    memcpy(p->exec.comm, comm, sizeof comm);
     resolve_exec(p, 2000000);
 }
 
@@ -740,10 +757,12 @@ static void handle_ns(struct notif *n, struct proc *p, pid_t tid, unsigned long 
         call = "sethostname";
         break;
     }
+    uint64_t ns[8];
+    peek_ns_inodes(tid, ns);
     if (notif_continue(n) != 0)
         return;
     uint32_t stack = slog_stack(&p->log, &st);
-    ns_sensitive(p->ns, &p->log, n->t, tid, call_id, call, target, mflags, stack, &g);
+    ns_sensitive(p->ns, &p->log, n->t, tid, call_id, call, target, mflags, stack, &g, ns);
     record(p);
 }
 

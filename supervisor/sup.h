@@ -181,9 +181,12 @@ void ns_changed(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsign
                 uint64_t flags, const uint64_t before[8], const uint64_t after[8], int resolved,
                 uint32_t stack, const struct goroutine *g);
 /* mount, umount2, pivot_root, chroot: the check and the timeline record;
- * exec and spawns (call_id 0): the check for every kind. */
+ * exec and spawns (call_id 0): the check for every kind.  ns: the
+ * thread's namespaces, read before its call went on. */
 void ns_sensitive(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsigned call_id,
                   const char *call, const char *target, uint64_t mount_flags, uint32_t stack,
-                  const struct goroutine *g);
+                  const struct goroutine *g, const uint64_t ns[8]);
+/* Has any thread or goroutine a move the checks may judge a call by? */
+int ns_any_move(const struct nscheck *s);
 
 #endif /* SUP_H */
