@@ -2,7 +2,7 @@
  * main.c — guard-supervise: run a program under seccomp user notification
  * and write libguard logs of what it does (docs/supervised.md).
  *
- *   guard-supervise [--log-dir DIR] [--no-goroutines] [-v] [--] CMD [ARGS...]
+ *   guard-supervise [--log-dir DIR] [--preload LIB] [--no-goroutines] [--] CMD [ARGS...]
  *
  * The supervisor is the program's parent and a child subreaper (orphans
  * of the program come back to it).  Its exit status is the program's
@@ -78,10 +78,13 @@ int notif_valid(struct notif *n)
 
 static void usage(FILE *f)
 {
-    fputs("usage: guard-supervise [--log-dir DIR] [--no-goroutines] [-v] [--] CMD [ARGS...]\n"
+    fputs("usage: guard-supervise [--log-dir DIR] [--preload LIB] [--no-goroutines] [--] CMD "
+          "[ARGS...]\n"
           "Runs CMD under seccomp user notification and writes libguard logs of its\n"
           "processes, spawns, execs, reaps and namespace calls into DIR (default: the\n"
-          "log_dir of GUARD_OPTIONS, else the current directory).\n", f);
+          "log_dir of GUARD_OPTIONS, else the current directory).\n"
+          "  --preload LIB     LD_PRELOAD=LIB for CMD only (the shim and the supervisor)\n"
+          "  --no-goroutines   do not stop Go threads to learn which goroutine made a call\n", f);
 }
 
 /* ---- the launcher's child ------------------------------------------------- */
@@ -131,9 +134,13 @@ static int recv_fd(int sock, int *err)
     return fd;
 }
 
+static const char *preload_lib;
+
 static __attribute__((noreturn)) void child_main(int sock, pid_t super, const sigset_t *mask,
                                                  char **argv)
 {
+    if (preload_lib)
+        setenv("LD_PRELOAD", preload_lib, 1);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != super) /* the supervisor died before the line above */
         _exit(125);
@@ -270,6 +277,8 @@ int main(int argc, char **argv)
             set_log_dir(argv[++i]);
         } else if (!strncmp(argv[i], "--log-dir=", 10)) {
             set_log_dir(argv[i] + 10);
+        } else if (!strcmp(argv[i], "--preload") && i + 1 < argc) {
+            preload_lib = argv[++i];
         } else if (!strcmp(argv[i], "--no-goroutines")) {
             sup_opt.no_goroutines = 1;
         } else if (!strcmp(argv[i], "-v")) {

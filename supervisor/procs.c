@@ -73,6 +73,7 @@ struct proc {
     int pidfd;
     int launcher;          /* the launcher's child before its exec: no log */
     int recorded;          /* the current image wrote a record of its own */
+    unsigned interrupted;  /* answers the kernel refused: the call was interrupted */
     int is_top;
     struct slog log;
     struct go_info go;
@@ -213,6 +214,16 @@ static void record(struct proc *p)
     p->recorded = 1;
 }
 
+/* Let p's call go on; 0 when the kernel took the answer.  Otherwise a
+ * signal interrupted the call: it is made again and recorded then. */
+static int go_on(struct notif *n, struct proc *p)
+{
+    if (notif_continue(n) == 0)
+        return 0;
+    p->interrupted++;
+    return -1;
+}
+
 static const char *comm_of(pid_t pid, char *buf, size_t cap)
 {
     char path[64];
@@ -327,6 +338,10 @@ static void finish(struct proc *p)
         }
     }
     judge_children(p, 0);
+    if (p->interrupted)
+        slog_note(&p->log, p->pid, "%u watched call%s interrupted by a signal before the "
+                  "supervisor answered; the kernel made each again, and it is recorded once",
+                  p->interrupted, p->interrupted == 1 ? " was" : "s were");
     /* END for a normal exit (or an exit whose status was lost); a killed
      * process has none, as with the shim, and its parent's REAP says how */
     int logged = p->log.fd >= 0 || p->recorded || p->is_top;
@@ -464,7 +479,7 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
     int judge_ns = ns_any_move(p->ns);
     if (judge_ns)
         peek_ns_inodes(tid, ns);
-    if (notif_continue(n) != 0)
+    if (go_on(n, p) != 0)
         return;
     s.stack = slog_stack(&p->log, &st);
     if (judge_ns)
@@ -577,7 +592,7 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
     int judge_ns = !p->launcher && !told_parent && ns_any_move(p->ns);
     if (judge_ns)
         peek_ns_inodes(tid, ns);
-    if (notif_continue(n) != 0)
+    if (go_on(n, p) != 0)
         return;
     struct slog *target = told_parent ? &p->parent->log : &p->log;
     uint32_t stack = p->launcher ? 0 : slog_stack(target, &st);
@@ -601,7 +616,7 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
 static void handle_wait(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)
 {
     const uint64_t *a = (const uint64_t *)n->req->data.args;
-    if (notif_continue(n) != 0)
+    if (go_on(n, p) != 0)
         return;
     int any;
     pid_t asked = 0;
@@ -627,7 +642,7 @@ static void handle_kill(struct notif *n, struct proc *p, pid_t tid)
 {
     pid_t target = (pid_t)n->req->data.args[0];
     int sig = (int)n->req->data.args[1];
-    if (notif_continue(n) != 0)
+    if (go_on(n, p) != 0)
         return;
     struct proc *c = target > 0 ? find(target) : NULL;
     if (c && c->parent == p && sig) {
@@ -706,7 +721,7 @@ static void handle_ns(struct notif *n, struct proc *p, pid_t tid, unsigned long 
     if (nr == SYS_unshare || nr == SYS_setns) {
         uint64_t before[8], after[8];
         peek_ns_inodes(tid, before);
-        if (notif_continue(n) != 0)
+        if (go_on(n, p) != 0)
             return;
         /* the move happens once the call goes on: wait for the thread's
          * namespaces to change, or for the thread to leave the call */
@@ -759,7 +774,7 @@ static void handle_ns(struct notif *n, struct proc *p, pid_t tid, unsigned long 
     }
     uint64_t ns[8];
     peek_ns_inodes(tid, ns);
-    if (notif_continue(n) != 0)
+    if (go_on(n, p) != 0)
         return;
     uint32_t stack = slog_stack(&p->log, &st);
     ns_sensitive(p->ns, &p->log, n->t, tid, call_id, call, target, mflags, stack, &g, ns);
