@@ -143,8 +143,13 @@ case $supervise in
             case $word in
                 preload|supervise|both) mode=$word ;;
                 none) mode=preload ;;
-                *) "$ANALYZER" inspect --format=json "$exe" 2>/dev/null |
-                       grep -q '"static": *true' && mode=supervise ;;
+                *) # an analyzer without --mode: static, else Go (its build info) and dynamic
+                    if "$ANALYZER" inspect --format=json "$exe" 2>/dev/null |
+                           grep -q '"static": *true'; then
+                        mode=supervise
+                    elif grep -q -a '\.go\.buildinfo' "$exe" 2>/dev/null; then
+                        mode=both
+                    fi ;;
             esac
         fi ;;
 esac
