@@ -40,7 +40,7 @@ static const int watched[] = {
 /* Install the filter with a new listener; returns the listener fd, or -1
  * with errno.  Without CAP_SYS_ADMIN the kernel takes a filter only under
  * no_new_privs (which set-user-ID programs then do not honour). */
-int filter_install(void)
+int filter_install(int *killable)
 {
     struct sock_filter f[12 + 2 * NWATCHED];
     unsigned n = 0;
@@ -68,8 +68,21 @@ int filter_install(void)
     struct sock_fprog prog = {(unsigned short)n, f};
     if (geteuid() != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return -1;
-    long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-    if (fd < 0 && errno == EACCES && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
-        fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-    return (int)fd;
+    /* The killable wait (Linux 5.19): once the supervisor has received a
+     * call, only a fatal signal takes the thread out of it, so a call is
+     * never both answered and interrupted (and made again). */
+    unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    *killable = 1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+        if (fd >= 0)
+            return (int)fd;
+        if (errno == EINVAL && (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)) {
+            flags &= ~(unsigned long)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+            *killable = 0;
+        } else if (errno != EACCES || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+            break;
+        }
+    }
+    return -1;
 }

@@ -4,11 +4,12 @@
  * Go's register ABI (amd64, Go 1.17 on) keeps the running goroutine's g in
  * R14 in all Go code, including the system call stubs the syscall package
  * uses (runtime/internal/syscall.Syscall6 leaves R14 alone).  The
- * supervisor stops the calling thread with ptrace (PTRACE_SEIZE, then
- * PTRACE_INTERRUPT, which wakes it out of its notified call; the kernel
- * restarts the call after the stop, so it is notified again), reads its
- * registers and detaches; then it reads g.goid, g.lockedm and g.m from the
- * program's memory.  The g is believed only when g.m.procid is the thread
+ * supervisor seizes the calling thread with ptrace and asks it to stop
+ * (PTRACE_SEIZE, PTRACE_INTERRUPT) while it waits for the answer to its
+ * call; the kernel's killable wait keeps it there; once the call is let
+ * go on, the thread stops as it returns.  The supervisor reads its
+ * registers (R14, and rax: the call's result) and detaches, then reads
+ * g.goid, g.lockedm and g.m from the program's memory.  The g is believed only when g.m.procid is the thread
  * and g.m.curg is g: a thread in C code (cgo) or on the runtime's own g0
  * stack gives no goroutine.
  *
@@ -177,41 +178,51 @@ static int read_word(pid_t pid, uint64_t addr, uint64_t *v)
     return peek_mem(pid, addr, v, sizeof *v) == (ssize_t)sizeof *v ? 0 : -1;
 }
 
-int go_capture(pid_t pid, pid_t tid, const struct go_info *gi, uint64_t regs[17],
-               struct goroutine *g)
+int go_capture_begin(pid_t tid)
 {
-    memset(g, 0, sizeof *g);
     if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0)
         return -1;
     if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0) {
         ptrace(PTRACE_DETACH, tid, 0, 0);
         return -1;
     }
-    int st, sig = 0;
+    return 0;
+}
+
+int go_capture_end(pid_t pid, pid_t tid, const struct go_info *gi, struct peek_stack *st,
+                   struct goroutine *g)
+{
+    memset(g, 0, sizeof *g);
+    int ws, sig = 0;
     for (;;) {
-        pid_t w = waitpid(tid, &st, __WALL);
+        pid_t w = waitpid(tid, &ws, __WALL);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w != tid || !WIFSTOPPED(st))
+        if (w != tid || !WIFSTOPPED(ws))
             return -1; /* the thread is gone */
         break;
     }
-    if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
-        sig = WSTOPSIG(st); /* a signal on its way: it is delivered at the detach */
+    if ((ws >> 16) == 0 && WSTOPSIG(ws) != SIGTRAP)
+        sig = WSTOPSIG(ws); /* a signal on its way: it is delivered at the detach */
     struct user_regs_struct r;
     int ok = ptrace(PTRACE_GETREGS, tid, 0, &r) == 0;
+    /* the goroutine is read while its thread is stopped: once let go, it
+     * may end and its g be reused */
+    uint64_t gp = ok ? r.r14 : 0, m = 0, goid = 0, lockedm = 0, procid = 0, curg = 0;
+    int read = gp && !read_word(pid, gp + gi->g_m, &m) && m &&
+               !read_word(pid, gp + gi->g_goid, &goid) &&
+               !read_word(pid, gp + gi->g_lockedm, &lockedm) &&
+               !read_word(pid, m + gi->m_procid, &procid) && !read_word(pid, m + gi->m_curg, &curg);
+    if (ok) { /* the registers and the stack, before the thread goes on */
+        const uint64_t dwarf[17] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
+                                    r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
+        memcpy(st->regs, dwarf, sizeof dwarf);
+        peek_stack_copy(pid, st);
+    }
     ptrace(PTRACE_DETACH, tid, 0, sig);
     if (!ok)
         return -1;
-    const uint64_t dwarf[17] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
-                                r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
-    memcpy(regs, dwarf, sizeof dwarf);
-    uint64_t gp = r.r14, m = 0, goid = 0, lockedm = 0, procid = 0, curg = 0;
-    if (!gp || read_word(pid, gp + gi->g_m, &m) || !m || read_word(pid, gp + gi->g_goid, &goid) ||
-        read_word(pid, gp + gi->g_lockedm, &lockedm) || read_word(pid, m + gi->m_procid, &procid) ||
-        read_word(pid, m + gi->m_curg, &curg))
-        return 0;
-    if (procid != (uint64_t)tid || curg != gp)
+    if (!read || procid != (uint64_t)tid || curg != gp)
         return 0; /* not a goroutine's g: C code, or the runtime's g0 */
     g->known = 1;
     g->goid = (int64_t)goid;

@@ -40,6 +40,7 @@
 #include "sup.h"
 
 struct sup_options sup_opt;
+int sup_killable_wait;
 volatile uint32_t *sup_shared_pids;
 
 uint64_t sup_now_ns(void)
@@ -89,9 +90,10 @@ static void usage(FILE *f)
 
 /* ---- the launcher's child ------------------------------------------------- */
 
+/* data: 'K' (killable wait) or 'I' with the listener, else the errno */
 static void send_fd(int sock, int fd, int err)
 {
-    char data = (char)(fd < 0 ? err : 0);
+    char data = (char)err;
     struct iovec iov = {&data, 1};
     union {
         struct cmsghdr h;
@@ -145,8 +147,9 @@ static __attribute__((noreturn)) void child_main(int sock, pid_t super, const si
     if (getppid() != super) /* the supervisor died before the line above */
         _exit(125);
     sigprocmask(SIG_SETMASK, mask, NULL);
-    int fd = filter_install();
-    send_fd(sock, fd, errno);
+    int killable = 0;
+    int fd = filter_install(&killable);
+    send_fd(sock, fd, fd < 0 ? errno : killable ? 'K' : 'I');
     if (fd < 0)
         _exit(125);
     close(fd); /* the program never holds the listener */
@@ -330,6 +333,7 @@ int main(int argc, char **argv)
     int err = 0;
     int listener = recv_fd(sv[0], &err);
     close(sv[0]);
+    sup_killable_wait = err == 'K';
     if (listener < 0) {
         sup_warn("cannot install the seccomp filter: %s (seccomp user notification needs Linux "
                  "5.5 or later and a filter allowed here)", strerror(err));
@@ -392,7 +396,6 @@ int main(int argc, char **argv)
                 procs_pidfd_ready(evs[k].data.ptr);
             }
         }
-        reap_children();
         procs_tick();
         if (top_status < 0)
             continue;

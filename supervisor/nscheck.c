@@ -20,9 +20,10 @@
  *     race went.  A move made while locked clears the goroutine's state.
  *   A call the goroutine rule judged is not judged again per thread.
  *
- * The supervisor does not see return values: NS_CHANGE and NS_CALL
- * records carry GUARD_EVENT_NO_RESULT, and an unshare/setns counts as
- * done when the thread's namespaces changed.
+ * The supervisor sees a call's result only when it stopped the thread at
+ * its return (a Go program's goroutine, goroutine.c); otherwise NS_CHANGE
+ * and NS_CALL records carry GUARD_EVENT_NO_RESULT, and an unshare/setns
+ * counts as done when the thread's namespaces changed.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -86,15 +87,16 @@ static struct gmove *gmove_slot(struct nscheck *s, int64_t goid, int kind)
 }
 
 void ns_changed(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsigned call,
-                uint64_t flags, const uint64_t before[8], const uint64_t after[8], int resolved,
-                uint32_t stack, const struct goroutine *g)
+                uint64_t flags, const uint64_t before[8], const uint64_t after[8], int have_rc,
+                long rc, uint32_t stack, const struct goroutine *g)
 {
     struct guard_ns_change_payload p;
     memcpy(p.before, before, sizeof p.before);
     memcpy(p.after, after, sizeof p.after);
-    slog_event(l, t, tid, GUARD_EV_NS_CHANGE, stack, call, flags, resolved ? 0 : (uint64_t)-1, 0,
-               &p, sizeof p, GUARD_EVENT_NO_RESULT);
-    if (!resolved)
+    int err = rc < 0 && have_rc ? (int)-rc : 0;
+    slog_event(l, t, tid, GUARD_EV_NS_CHANGE, stack, call, flags, (uint64_t)(rc < 0 ? -1 : rc),
+               (uint64_t)err, &p, sizeof p, have_rc ? 0 : GUARD_EVENT_NO_RESULT);
+    if (rc != 0)
         return;
     uint32_t forgotten = s->rule.forgotten;
     uint64_t now = ++s->clock;
@@ -199,6 +201,8 @@ static void thread_check(struct nscheck *s, struct slog *l, uint64_t t, pid_t ti
 
 int ns_any_move(const struct nscheck *s)
 {
+    if (!s)
+        return 0;
     for (int k = 1; k < GUARD_NSK_COUNT_; k++)
         if (s->rule.open[k])
             return 1;
@@ -210,7 +214,7 @@ int ns_any_move(const struct nscheck *s)
 
 void ns_sensitive(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsigned call_id,
                   const char *call, const char *target, uint64_t mount_flags, uint32_t stack,
-                  const struct goroutine *g, const uint64_t ns[8])
+                  const struct goroutine *g, const uint64_t ns[8], int have_rc, long rc)
 {
     unsigned kinds = call_id == 0 ? 0x1feu
                    : call_id == GUARD_NS_SETHOSTNAME ? 1u << GUARD_NSK_UTS : 1u << GUARD_NSK_MNT;
@@ -241,6 +245,7 @@ void ns_sensitive(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsi
                                       (uint32_t)v.tid, v.call};
     memcpy(payload + len, &tail, sizeof tail);
     len += sizeof tail;
-    slog_event(l, t, tid, GUARD_EV_NS_CALL, stack, call_id, 0, 0, ns[GUARD_NSK_MNT - 1], payload,
-               len, GUARD_EVENT_NO_RESULT);
+    slog_event(l, t, tid, GUARD_EV_NS_CALL, stack, call_id, (uint64_t)(rc < 0 ? -1 : rc),
+               (uint64_t)(rc < 0 ? -rc : 0), ns[GUARD_NSK_MNT - 1], payload, len,
+               have_rc ? 0 : GUARD_EVENT_NO_RESULT);
 }

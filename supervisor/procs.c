@@ -45,7 +45,6 @@
 
 #define UNREAPED_GRACE_NS (100ull * 1000 * 1000)
 #define MAX_PENDING_SPAWNS 8
-#define MAX_STASH 8
 
 struct pending_spawn {
     int active;
@@ -56,14 +55,6 @@ struct pending_spawn {
     int threads;
     pid_t before[64];
     size_t nbefore;
-};
-
-struct stash { /* a thread's registers and goroutine, taken at its interrupted call */
-    pid_t tid;
-    long nr;
-    uint64_t args[6];
-    uint64_t regs[17];
-    struct goroutine g;
 };
 
 struct proc {
@@ -102,11 +93,20 @@ struct proc {
         size_t len;
         char payload[2048];
     } exec;
-    struct stash stash[MAX_STASH];
 };
 
 static struct proc *procs;
 static int epfd_ = -1;
+
+/* Threads seen, by tid: the process they belong to, so that a thread's
+ * next call costs no /proc/<tid>/status.  An entry is believed while its
+ * process lives; a tid reused by another process within one run would
+ * need the pid space to wrap around. */
+#define TID_CACHE 4096
+static struct {
+    pid_t tid;
+    struct proc *p;
+} tid_cache[TID_CACHE];
 static pid_t self_pid;
 static const char *const spawn_names[] = {"?", "fork", "vfork", "posix_spawn", "posix_spawnp",
                                           "system", "popen", "clone"};
@@ -154,20 +154,24 @@ static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
     p->pid = pid;
     p->ppid = ppid;
     p->parent = find(ppid);
-    p->ns = ns_new();
     p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (p->pidfd >= 0) {
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
         epoll_ctl(epfd_, EPOLL_CTL_ADD, p->pidfd, &ev);
     }
-    char exe[PATH_MAX], link[64];
-    snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
-    ssize_t n = readlink(link, exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    char args[8192];
-    snprintf(link, sizeof link, "/proc/%d/cmdline", (int)pid);
-    ssize_t alen = peek_file(link, args, sizeof args);
-    slog_init(&p->log, pid, ppid, 1, t, exe, args, alen > 0 ? (size_t)alen : 0);
+    if (p->parent) { /* a fork child runs its parent's image */
+        slog_init(&p->log, pid, ppid, 1, t, p->parent->log.exe, p->parent->log.args,
+                  p->parent->log.args_len);
+    } else {
+        char exe[PATH_MAX], link[64];
+        snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+        ssize_t n = readlink(link, exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        char args[8192];
+        snprintf(link, sizeof link, "/proc/%d/cmdline", (int)pid);
+        ssize_t alen = peek_file(link, args, sizeof args);
+        slog_init(&p->log, pid, ppid, 1, t, exe, args, alen > 0 ? (size_t)alen : 0);
+    }
     p->go = p->parent ? p->parent->go : (struct go_info){0};
     p->next = procs;
     procs = p;
@@ -322,10 +326,17 @@ static void judge_children(struct proc *p, int at_exec)
 
 /* ---- ends ------------------------------------------------------------------------ */
 
+static void resolve_exec(struct proc *p, uint64_t wait_ns);
+
 static void finish(struct proc *p)
 {
     if (p->finished)
         return;
+    /* its exec and its children's, still unresolved, go first: a child's
+     * CHILD_EXEC belongs in this log, before its end */
+    for (struct proc *c = procs; c; c = c->next)
+        if ((c == p || c->parent == p) && c->exec.active && !c->finished)
+            resolve_exec(c, 0);
     p->finished = 1;
     p->exited = 1;
     check_gone(p);
@@ -409,6 +420,12 @@ static void resolve_spawn(struct proc *p, struct pending_spawn *s, uint64_t wait
 {
     uint64_t until = sup_now_ns() + wait_ns;
     for (;;) {
+        /* the thread's state first: a child made between the two reads is
+         * then in the list */
+        long nr;
+        uint64_t sp, pc;
+        int returned = peek_syscall_regs(s->tid, &sp, &pc, &nr) == 0 && nr != SYS_clone &&
+                       nr != SYS_clone3 && nr != SYS_fork && nr != SYS_vfork && nr >= 0;
         pid_t now[64];
         size_t n = peek_children(p->pid, s->tid, now, 64);
         for (size_t i = 0; i < n; i++) {
@@ -420,12 +437,7 @@ static void resolve_spawn(struct proc *p, struct pending_spawn *s, uint64_t wait
                 return;
             }
         }
-        int in = peek_in_syscall(s->tid, -1);
-        long nr;
-        uint64_t sp, pc;
-        if (peek_syscall_regs(s->tid, &sp, &pc, &nr) == 0 && nr != SYS_clone && nr != SYS_clone3 &&
-            nr != SYS_fork && nr != SYS_vfork && nr >= 0) {
-            (void)in;
+        if (returned) {
             spawn_resolved(p, s, -1); /* back from the call, no new child: it failed */
             return;
         }
@@ -471,7 +483,7 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
     s.tid = tid;
     s.kind = kind;
     s.t = n->t;
-    peek_stat(p->pid, NULL, NULL, NULL, NULL, &s.threads);
+    s.threads = peek_threads(p->pid);
     s.nbefore = peek_children(p->pid, tid, s.before, 64);
     static struct peek_stack st;
     take_stack(p->pid, tid, NULL, &st);
@@ -483,7 +495,7 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
         return;
     s.stack = slog_stack(&p->log, &st);
     if (judge_ns)
-        ns_sensitive(p->ns, &p->log, n->t, tid, 0, "clone", NULL, 0, s.stack, NULL, ns);
+        ns_sensitive(p->ns, &p->log, n->t, tid, 0, "clone", NULL, 0, s.stack, NULL, ns, 0, 0);
     const uint64_t new_ns = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
                             CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWCGROUP | 0x80;
     if (flags & new_ns) {
@@ -496,7 +508,7 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
     for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
         if (!p->spawns[i].active) {
             p->spawns[i] = s;
-            resolve_spawn(p, &p->spawns[i], 2000000);
+            resolve_spawn(p, &p->spawns[i], 0);
             return;
         }
 }
@@ -518,10 +530,6 @@ static void exec_succeeded(struct proc *p)
         judge_children(p, 1);
     }
     slog_close(&p->log);
-    pid_t ppid = 0;
-    peek_tgid(p->pid, &ppid);
-    if (ppid)
-        p->ppid = ppid;
     char exe[PATH_MAX], link[64];
     snprintf(link, sizeof link, "/proc/%d/exe", (int)p->pid);
     ssize_t n = readlink(link, exe, sizeof exe - 1);
@@ -534,7 +542,7 @@ static void exec_succeeded(struct proc *p)
     p->recorded = 0;
     p->waits_any = 0;
     ns_free(p->ns);
-    p->ns = ns_new();
+    p->ns = NULL; /* made at the image's first namespace call */
     go_inspect(p->pid, &p->go);
     if (p->is_top)
         slog_ready(&p->log); /* the program's own log exists whatever it does */
@@ -545,6 +553,9 @@ static int exec_state(struct proc *p)
 {
     uint64_t ss = 0;
     char st = 0;
+    /* whether the thread is still in its call is read first: an exec that
+     * completes between the two reads is then seen by the second */
+    int in = peek_in_syscall(p->exec.tid, p->exec.nr);
     if (peek_stat(p->pid, &st, &ss, NULL, NULL, NULL) != 0)
         return -1;
     if (st == 'Z') { /* ended already: a zombie keeps the name its last exec gave it */
@@ -553,7 +564,6 @@ static int exec_state(struct proc *p)
     }
     if (ss != p->exec.startstack)
         return 1;
-    int in = peek_in_syscall(p->exec.tid, p->exec.nr);
     return in == 1 && sup_now_ns() - p->exec.t < 5000000000ull ? 0 : -1;
 }
 
@@ -597,7 +607,7 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
     struct slog *target = told_parent ? &p->parent->log : &p->log;
     uint32_t stack = p->launcher ? 0 : slog_stack(target, &st);
     if (judge_ns)
-        ns_sensitive(p->ns, &p->log, n->t, tid, 0, "execve", NULL, 0, stack, NULL, ns);
+        ns_sensitive(p->ns, &p->log, n->t, tid, 0, "execve", NULL, 0, stack, NULL, ns, 0, 0);
     p->exec.active = 1;
     p->exec.tid = tid;
     p->exec.nr = (long)nr;
@@ -608,7 +618,7 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
     p->exec.len = len;
     memcpy(p->exec.payload, payload, len);
     memcpy(p->exec.comm, comm, sizeof comm);
-    resolve_exec(p, 2000000);
+    resolve_exec(p, 0);
 }
 
 /* ---- waits and kills ---------------------------------------------------------------- */
@@ -655,96 +665,37 @@ static void handle_kill(struct notif *n, struct proc *p, pid_t tid)
 
 /* ---- namespace calls ----------------------------------------------------------------- */
 
-static struct stash *stash_find(struct proc *p, pid_t tid, long nr, const uint64_t *args)
+/* Which goroutine made the call (Go programs).  The thread is in the
+ * kernel's killable wait for our answer (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV),
+ * which a ptrace stop request does not break: it is seized and asked to
+ * stop, its call goes on, and it stops as the call returns, with R14 still
+ * its g and rax the call's result.  Without the killable wait (kernels
+ * before 5.19) the request would interrupt the call: no goroutine then. */
+static int capture_begin(struct proc *p, pid_t tid)
 {
-    for (unsigned i = 0; i < MAX_STASH; i++)
-        if (p->stash[i].tid == tid && p->stash[i].nr == nr &&
-            !memcmp(p->stash[i].args, args, sizeof p->stash[i].args))
-            return &p->stash[i];
-    return NULL;
-}
-
-/* Which goroutine made the call (Go programs): the thread is stopped once
- * with ptrace, which interrupts its notified call; the kernel makes the
- * call again, and that second notification is the one answered.  Returns
- * 1 when this notification is spent (its answer is not to be sent). */
-static int goroutine_of(struct notif *n, struct proc *p, pid_t tid, struct goroutine *g,
-                        uint64_t regs[17], int *have_regs)
-{
-    memset(g, 0, sizeof *g);
-    *have_regs = 0;
-    if (!p->go.is_go || !p->go.offsets_ok || sup_opt.no_goroutines)
+    if (!p->go.is_go || !p->go.offsets_ok || sup_opt.no_goroutines || !sup_killable_wait)
         return 0;
-    long nr = n->req->data.nr;
-    const uint64_t *args = (const uint64_t *)n->req->data.args;
-    struct stash *s = stash_find(p, tid, nr, args);
-    if (s) {
-        *g = s->g;
-        memcpy(regs, s->regs, sizeof s->regs);
-        *have_regs = 1;
-        memset(s, 0, sizeof *s);
-        return 0;
-    }
-    struct stash taken;
-    memset(&taken, 0, sizeof taken);
-    if (go_capture(p->pid, tid, &p->go, taken.regs, &taken.g) != 0)
-        return 0;
-    if (notif_valid(n)) { /* not interrupted after all: this one is it */
-        *g = taken.g;
-        memcpy(regs, taken.regs, sizeof taken.regs);
-        *have_regs = 1;
-        return 0;
-    }
-    taken.tid = tid;
-    taken.nr = nr;
-    memcpy(taken.args, args, sizeof taken.args);
-    unsigned slot = 0;
-    for (unsigned i = 0; i < MAX_STASH; i++)
-        if (!p->stash[i].tid || p->stash[i].tid == tid) {
-            slot = i;
-            break;
-        }
-    p->stash[slot] = taken;
-    return 1;
+    return go_capture_begin(tid) == 0;
 }
 
 static void handle_ns(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)
 {
     const uint64_t *a = (const uint64_t *)n->req->data.args;
-    struct goroutine g;
-    uint64_t regs[17];
-    int have_regs;
-    if (goroutine_of(n, p, tid, &g, regs, &have_regs))
-        return;
-    static struct peek_stack st;
-    take_stack(p->pid, tid, have_regs ? regs : NULL, &st);
-    if (nr == SYS_unshare || nr == SYS_setns) {
-        uint64_t before[8], after[8];
-        peek_ns_inodes(tid, before);
-        if (go_on(n, p) != 0)
-            return;
-        /* the move happens once the call goes on: wait for the thread's
-         * namespaces to change, or for the thread to leave the call */
-        uint64_t until = sup_now_ns() + 50000000ull;
-        int changed = 0;
-        for (;;) {
-            peek_ns_inodes(tid, after);
-            changed = memcmp(before, after, sizeof after) != 0;
-            if (changed || peek_in_syscall(tid, (long)nr) == 0 || sup_now_ns() >= until)
-                break;
-            nanosleep(&(struct timespec){0, 10000}, NULL);
-        }
-        uint32_t stack = slog_stack(&p->log, &st);
-        ns_changed(p->ns, &p->log, n->t, tid, nr == SYS_unshare ? GUARD_NS_UNSHARE : GUARD_NS_SETNS,
-                   nr == SYS_unshare ? a[0] : a[1], before, after, changed, stack, &g);
-        record(p);
+    if (!p->ns && !(p->ns = ns_new())) {
+        notif_continue(n);
         return;
     }
-    char target[513];
-    unsigned call_id;
-    const char *call;
+    char target[513] = "";
+    unsigned call_id = 0;
+    const char *call = "sethostname";
     uint64_t mflags = 0;
     switch (nr) {
+    case SYS_unshare:
+        call_id = GUARD_NS_UNSHARE;
+        break;
+    case SYS_setns:
+        call_id = GUARD_NS_SETNS;
+        break;
     case SYS_mount:
         peek_string(p->pid, a[1], target, sizeof target);
         mflags = a[3];
@@ -766,18 +717,47 @@ static void handle_ns(struct notif *n, struct proc *p, pid_t tid, unsigned long 
         call_id = GUARD_NS_CHROOT;
         call = "chroot";
         break;
-    default: /* sethostname */
-        target[0] = '\0';
+    default:
         call_id = GUARD_NS_SETHOSTNAME;
-        call = "sethostname";
         break;
     }
-    uint64_t ns[8];
-    peek_ns_inodes(tid, ns);
-    if (go_on(n, p) != 0)
+    uint64_t before[8], after[8];
+    peek_ns_inodes(tid, before);
+    static struct peek_stack st;
+    int armed = capture_begin(p, tid);
+    if (!armed)
+        take_stack(p->pid, tid, NULL, &st);
+    int sent = go_on(n, p) == 0;
+    struct goroutine g = {0};
+    int have_rc = armed && go_capture_end(p->pid, tid, &p->go, &st, &g) == 0;
+    if (!sent)
         return;
+    if (armed && !have_rc)
+        st.regs[7] = 0; /* no stack: the thread went on without stopping */
+    long rc = have_rc ? (long)st.regs[0] : 0;
     uint32_t stack = slog_stack(&p->log, &st);
-    ns_sensitive(p->ns, &p->log, n->t, tid, call_id, call, target, mflags, stack, &g, ns);
+    if (call_id == GUARD_NS_UNSHARE || call_id == GUARD_NS_SETNS) {
+        /* the move is made once the call goes on: wait for the thread's
+         * namespaces to change or for the thread to leave the call (a
+         * thread stopped at its return has done both) */
+        uint64_t until = sup_now_ns() + 1000000000ull;
+        int changed = 0;
+        for (;;) {
+            int left = have_rc || peek_in_syscall(tid, (long)nr) == 0; /* before the read below */
+            peek_ns_inodes(tid, after);
+            changed = memcmp(before, after, sizeof after) != 0;
+            if (changed || left || sup_now_ns() >= until)
+                break;
+            nanosleep(&(struct timespec){0, 10000}, NULL);
+        }
+        if (!have_rc)
+            rc = changed ? 0 : -1;
+        ns_changed(p->ns, &p->log, n->t, tid, call_id, call_id == GUARD_NS_UNSHARE ? a[0] : a[1],
+                   before, after, have_rc, rc, stack, &g);
+    } else {
+        ns_sensitive(p->ns, &p->log, n->t, tid, call_id, call, target, mflags, stack, &g, before,
+                     have_rc, rc);
+    }
     record(p);
 }
 
@@ -786,17 +766,23 @@ static void handle_ns(struct notif *n, struct proc *p, pid_t tid, unsigned long 
 void procs_handle(struct notif *n)
 {
     pid_t tid = (pid_t)n->req->pid, ppid = 0;
-    pid_t tgid = peek_tgid(tid, &ppid);
-    if (tgid <= 0) { /* gone already: let it go */
-        notif_continue(n);
-        return;
-    }
-    struct proc *p = find(tgid);
-    if (!p)
-        p = adopt_unknown(tgid, ppid, n->t);
-    if (!p) {
-        notif_continue(n);
-        return;
+    unsigned slot = (unsigned)tid % TID_CACHE;
+    struct proc *p = tid_cache[slot].tid == tid ? tid_cache[slot].p : NULL;
+    if (!p || p->finished || p->gone) {
+        pid_t tgid = peek_tgid(tid, &ppid);
+        if (tgid <= 0) { /* gone already: let it go */
+            notif_continue(n);
+            return;
+        }
+        p = find(tgid);
+        if (!p)
+            p = adopt_unknown(tgid, ppid, n->t);
+        if (!p) {
+            notif_continue(n);
+            return;
+        }
+        tid_cache[slot].tid = tid;
+        tid_cache[slot].p = p;
     }
     if (p->exec.active)
         resolve_exec(p, 0);

@@ -64,6 +64,7 @@ void slog_close(struct slog *l)
     if (l->fd >= 0)
         close(l->fd);
     l->fd = -1;
+    l->failed = 1; /* closed for good: a record after this has no place */
     free(l->args);
     l->args = NULL;
     free(l->ranges);

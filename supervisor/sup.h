@@ -42,6 +42,9 @@ struct sup_options {
     int verbose;
     int no_goroutines;       /* do not stop threads to read their goroutine */
 };
+/* The filter was installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a
+ * received call waits for its answer whatever non-fatal signal comes. */
+extern int sup_killable_wait;
 extern struct sup_options sup_opt;
 
 uint64_t sup_now_ns(void);
@@ -71,6 +74,7 @@ pid_t peek_tgid(pid_t tid, pid_t *ppid);
 int peek_stat(pid_t pid, char *state, uint64_t *startstack, int *exit_code, pid_t *session,
               int *threads);
 size_t peek_children(pid_t pid, pid_t tid, pid_t *out, size_t max);
+int peek_threads(pid_t pid);
 ssize_t peek_file(const char *path, char *buf, size_t cap);
 int peek_in_syscall(pid_t tid, long nr);
 
@@ -131,10 +135,13 @@ struct goroutine {
     int locked;           /* locked to its thread (runtime.LockOSThread) */
 };
 void go_inspect(pid_t pid, struct go_info *gi);
-/* Stop thread tid (interrupting its notified call, which the kernel then
- * makes again), read its registers and its goroutine; 0 on success. */
-int go_capture(pid_t pid, pid_t tid, const struct go_info *gi, uint64_t regs[17],
-               struct goroutine *g);
+/* Seize thread tid and ask it to stop (before its call is answered);
+ * then, once answered, wait for the stop at the call's return, take its
+ * registers (st->regs[0], rax: the call's result), its stack and its
+ * goroutine, and let it go.  0 on success. */
+int go_capture_begin(pid_t tid);
+int go_capture_end(pid_t pid, pid_t tid, const struct go_info *gi, struct peek_stack *st,
+                   struct goroutine *g);
 
 /* ---- procs.c ------------------------------------------------------------- */
 
@@ -155,7 +162,7 @@ int notif_valid(struct notif *n);
 #define SUP_SHARED_MAX 4096
 extern volatile uint32_t *sup_shared_pids;
 
-int filter_install(void);
+int filter_install(int *killable);
 
 struct proc;
 void procs_init(int listener, int epfd);
@@ -177,15 +184,17 @@ struct nscheck;
 struct nscheck *ns_new(void);
 void ns_free(struct nscheck *s);
 /* unshare/setns: before = the thread's namespaces when it made the call. */
+/* have_rc: rc is the call's result (else it is inferred: 0 when the
+ * namespaces changed, -1 when not). */
 void ns_changed(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsigned call,
-                uint64_t flags, const uint64_t before[8], const uint64_t after[8], int resolved,
-                uint32_t stack, const struct goroutine *g);
+                uint64_t flags, const uint64_t before[8], const uint64_t after[8], int have_rc,
+                long rc, uint32_t stack, const struct goroutine *g);
 /* mount, umount2, pivot_root, chroot: the check and the timeline record;
  * exec and spawns (call_id 0): the check for every kind.  ns: the
  * thread's namespaces, read before its call went on. */
 void ns_sensitive(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsigned call_id,
                   const char *call, const char *target, uint64_t mount_flags, uint32_t stack,
-                  const struct goroutine *g, const uint64_t ns[8]);
+                  const struct goroutine *g, const uint64_t ns[8], int have_rc, long rc);
 /* Has any thread or goroutine a move the checks may judge a call by? */
 int ns_any_move(const struct nscheck *s);
 

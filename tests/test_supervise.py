@@ -227,15 +227,15 @@ def events_of(path, kind):
 def a_watched_call_interrupted_by_a_signal_is_recorded_once():
     d = LogDir()
     r = supervise([prog("supervise_sigstorm")], d.path)
-    assert r.returncode == 0 and "200 kill calls" in r.stdout, r.stdout + r.stderr
+    m = re.search(r"(\d+) kill calls, (\d+) signals handled during them", r.stdout)
+    assert r.returncode == 0 and m, r.stdout + r.stderr
+    calls, during = int(m.group(1)), int(m.group(2))
+    # the signals landed while kill() waited for the supervisor
+    assert during >= 100, "only %d signals during the calls: the test proves nothing" % during
     (log,) = [p for p in d.logs() if "supervise_sigstorm" in p]
     kills = [e for e in events_of(log, 13)  # GUARD_EV_KILL: args pid, signal
              if struct.unpack_from("<Q", e, 40)[0] == signal.SIGCONT]
-    assert len(kills) == 200, "%d KILL events for 200 kill(SIGCONT) calls" % len(kills)
-    _, report, _ = analyze(d.path)
-    notes = [n for n in report["notes"] if "interrupted by a signal" in n]
-    m = re.search(r"(\d+) watched calls? (?:was|were) interrupted", " ".join(notes))
-    assert m and int(m.group(1)) > 0, "no call was interrupted: the test proves nothing (%s)" % notes
+    assert len(kills) == calls, "%d KILL events for %d kill(SIGCONT) calls" % (len(kills), calls)
     d.cleanup()
 
 
