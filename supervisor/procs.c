@@ -508,7 +508,7 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
     for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
         if (!p->spawns[i].active) {
             p->spawns[i] = s;
-            resolve_spawn(p, &p->spawns[i], 0);
+            resolve_spawn(p, &p->spawns[i], 200000); /* most children show up within it */
             return;
         }
 }
