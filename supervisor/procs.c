@@ -14,11 +14,7 @@
  *   - a reap by the parent: the zombie is gone (pidfd_send_signal says
  *     ESRCH) and it was not the supervisor, as a subreaper, that reaped it.
  *
- * unreaped-child, at a process's exit or exec, is the shim's rule
- * (preload/children.c): a child that exited at least 100 ms after it was
- * started, in the process's session, while the process never waited for
- * "any child", and was still a zombie when the process ended.  Every
- * process image gets a log when it first records something; an exec'd
+ * Ends, reaps and unreaped-child are reap.c's.  Every process image gets a log when it first records something; an exec'd
  * image that records nothing writes none (its parent's CHILD_EXEC or EXEC
  * says what it ran), except the program itself, whose log always exists.
  *
@@ -41,62 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sup.h"
+#include "procs.h"
 
-#define UNREAPED_GRACE_NS (100ull * 1000 * 1000)
-#define MAX_PENDING_SPAWNS 8
-
-struct pending_spawn {
-    int active;
-    pid_t tid;
-    unsigned kind;
-    uint64_t t;
-    uint32_t stack;
-    int threads;
-    pid_t before[64];
-    size_t nbefore;
-};
-
-struct proc {
-    struct proc *next;
-    pid_t pid, ppid;
-    struct proc *parent;
-    int pidfd;
-    int launcher;          /* the launcher's child before its exec: no log */
-    int recorded;          /* the current image wrote a record of its own */
-    unsigned interrupted;  /* answers the kernel refused: the call was interrupted */
-    int is_top;
-    struct slog log;
-    struct go_info go;
-    struct nscheck *ns;
-    /* as a child */
-    uint64_t spawn_ns;
-    pid_t spawn_tid;
-    uint32_t spawn_stack;
-    unsigned spawn_kind;
-    int signalled;
-    int exited, status_known, wstatus, finished, gone, reaped_by_us, judged;
-    /* as a parent */
-    int waits_any;
-    unsigned wait_call;
-    pid_t wait_tid, wait_pid;
-    struct pending_spawn spawns[MAX_PENDING_SPAWNS];
-    /* an exec on its way */
-    struct {
-        int active;
-        pid_t tid;
-        long nr;
-        uint64_t t, startstack;
-        uint32_t stack;     /* in the log the record goes to */
-        int told_parent;    /* CHILD_EXEC in the parent's log, not EXEC in ours */
-        char comm[32];      /* before the exec */
-        size_t len;
-        char payload[2048];
-    } exec;
-};
-
-static struct proc *procs;
-static int epfd_ = -1;
+struct proc *procs_list;
+int procs_epfd = -1;
 
 /* Threads seen, by tid: the process they belong to, so that a thread's
  * next call costs no /proc/<tid>/status.  An entry is believed while its
@@ -108,13 +52,13 @@ static struct {
     struct proc *p;
 } tid_cache[TID_CACHE];
 static pid_t self_pid;
-static const char *const spawn_names[] = {"?", "fork", "vfork", "posix_spawn", "posix_spawnp",
+const char *const procs_spawn_names[8] = {"?", "fork", "vfork", "posix_spawn", "posix_spawnp",
                                           "system", "popen", "clone"};
 
 void procs_init(int listener, int epfd)
 {
     (void)listener;
-    epfd_ = epfd;
+    procs_epfd = epfd;
     self_pid = getpid();
 }
 
@@ -122,9 +66,9 @@ struct slog *procs_log(struct proc *p) { return &p->log; }
 struct go_info *procs_go(struct proc *p) { return &p->go; }
 struct nscheck *procs_ns(struct proc *p) { return p->ns; }
 
-static struct proc *find(pid_t pid)
+struct proc *procs_find(pid_t pid)
 {
-    for (struct proc *p = procs; p; p = p->next)
+    for (struct proc *p = procs_list; p; p = p->next)
         if (p->pid == pid && !p->gone)
             return p;
     return NULL;
@@ -139,7 +83,7 @@ static void shared_add(pid_t pid)
         }
 }
 
-static void shared_del(pid_t pid)
+void procs_shared_del(pid_t pid)
 {
     for (unsigned i = 0; i < SUP_SHARED_MAX; i++)
         if (sup_shared_pids[i] == (uint32_t)pid)
@@ -153,11 +97,11 @@ static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
         return NULL;
     p->pid = pid;
     p->ppid = ppid;
-    p->parent = find(ppid);
+    p->parent = procs_find(ppid);
     p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (p->pidfd >= 0) {
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
-        epoll_ctl(epfd_, EPOLL_CTL_ADD, p->pidfd, &ev);
+        epoll_ctl(procs_epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
     }
     if (p->parent) { /* a fork child runs its parent's image */
         slog_init(&p->log, pid, ppid, 1, t, p->parent->log.exe, p->parent->log.args,
@@ -173,8 +117,8 @@ static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
         slog_init(&p->log, pid, ppid, 1, t, exe, args, alen > 0 ? (size_t)alen : 0);
     }
     p->go = p->parent ? p->parent->go : (struct go_info){0};
-    p->next = procs;
-    procs = p;
+    p->next = procs_list;
+    procs_list = p;
     shared_add(pid);
     return p;
 }
@@ -191,7 +135,7 @@ struct proc *procs_top(pid_t pid, uint64_t start)
 
 int procs_live(void)
 {
-    for (struct proc *p = procs; p; p = p->next)
+    for (struct proc *p = procs_list; p; p = p->next)
         if (!p->finished)
             return 1;
     return 0;
@@ -213,7 +157,7 @@ static void take_stack(pid_t pid, pid_t tid, const uint64_t *regs, struct peek_s
     peek_stack_copy(pid, st);
 }
 
-static void record(struct proc *p)
+void procs_record(struct proc *p)
 {
     p->recorded = 1;
 }
@@ -228,7 +172,7 @@ static int go_on(struct notif *n, struct proc *p)
     return -1;
 }
 
-static const char *comm_of(pid_t pid, char *buf, size_t cap)
+const char *procs_comm_of(pid_t pid, char *buf, size_t cap)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
@@ -238,156 +182,11 @@ static const char *comm_of(pid_t pid, char *buf, size_t cap)
     return buf;
 }
 
-/* ---- children: reaps and unreaped-child ---------------------------------------- */
-
-/* Children that are gone: reaped by their parent unless by us. */
-static void check_gone(struct proc *only_parent)
-{
-    for (struct proc *c = procs; c; c = c->next) {
-        if (c->gone || !c->exited || (only_parent && c->parent != only_parent))
-            continue;
-        if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0) == 0)
-            continue; /* still a zombie */
-        c->gone = 1;
-        if (c->pidfd >= 0)
-            close(c->pidfd);
-        c->pidfd = -1;
-        shared_del(c->pid);
-        struct proc *par = c->parent;
-        if (c->reaped_by_us || !par || par->finished)
-            continue;
-        uint64_t flags = (uint64_t)(par->wait_pid == c->pid);
-        if (!c->status_known)
-            flags |= GUARD_REAP_STATUS_UNKNOWN;
-        slog_event(&par->log, sup_now_ns(), par->wait_tid ? par->wait_tid : par->pid,
-                   GUARD_EV_REAP, 0, (uint64_t)c->pid,
-                   c->status_known ? (uint64_t)(unsigned)c->wstatus : 0,
-                   par->wait_call ? par->wait_call : GUARD_REAP_WAIT4, flags, NULL, 0, 0);
-        record(par);
-    }
-}
-
-static int zombie_now(struct proc *c)
-{
-    if (c->exited)
-        return 1;
-    struct pollfd pf = {c->pidfd, POLLIN, 0};
-    return c->pidfd >= 0 && poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN);
-}
-
-/* unreaped-child: p exits (at_exec 0) or replaces itself (1). */
-static void judge_children(struct proc *p, int at_exec)
-{
-    pid_t my_sid = 0;
-    peek_stat(p->pid, NULL, NULL, NULL, &my_sid, NULL);
-    uint64_t now = sup_now_ns();
-    for (struct proc *c = procs; c; c = c->next) {
-        if (c->parent != p || c->judged || (c->gone && !c->reaped_by_us))
-            continue;
-        if (!zombie_now(c) || p->waits_any)
-            continue; /* it runs on (a job left on purpose), or a reaper would take it */
-        pid_t sid = 0;
-        if (peek_stat(c->pid, NULL, NULL, NULL, &sid, NULL) == 0 && my_sid && sid && sid != my_sid)
-            continue; /* detached into a session of its own */
-        if (!c->signalled && now - c->spawn_ns < UNREAPED_GRACE_NS)
-            continue;
-        c->judged = 1;
-        char comm[32], state[96];
-        const char *program = comm_of(c->pid, comm, sizeof comm);
-        if (c->status_known && WIFEXITED(c->wstatus))
-            snprintf(state, sizeof state, "a zombie (exited with status %d)", WEXITSTATUS(c->wstatus));
-        else if (c->status_known && WIFSIGNALED(c->wstatus))
-            snprintf(state, sizeof state, "a zombie (killed by signal %d)", WTERMSIG(c->wstatus));
-        else
-            snprintf(state, sizeof state, "a zombie");
-        struct slog_finding f;
-        memset(&f, 0, sizeof f);
-        f.kind = GUARD_FK_UNREAPED_CHILD;
-        f.tid = c->spawn_tid ? c->spawn_tid : p->pid;
-        f.other_tid = c->pid;
-        f.call = spawn_names[c->spawn_kind < 8 ? c->spawn_kind : 0];
-        const char *why = at_exec ? "replaced itself with exec" : "exited";
-        if (c->signalled)
-            snprintf(f.summary, sizeof f.summary,
-                     "child %d (%s) was sent signal %d with kill() but never waited for: %s when "
-                     "the process %s", (int)c->pid, program, c->signalled, state, why);
-        else
-            snprintf(f.summary, sizeof f.summary,
-                     "child %d (%s, started with %s by thread T%d) exited and was never waited "
-                     "for: %s when the process %s", (int)c->pid, program, f.call, (int)f.tid,
-                     state, why);
-        if (c->spawn_stack)
-            f.stacks[f.nstacks++] = (struct guard_finding_stack){GUARD_ROLE_SPAWN, c->spawn_stack,
-                                                                 (uint32_t)f.tid, 0};
-        slog_finding(&p->log, now, &f);
-        record(p);
-    }
-}
-
-/* ---- ends ------------------------------------------------------------------------ */
-
-static void resolve_exec(struct proc *p, uint64_t wait_ns);
-
-static void finish(struct proc *p)
-{
-    if (p->finished)
-        return;
-    /* its exec and its children's, still unresolved, go first: a child's
-     * CHILD_EXEC belongs in this log, before its end */
-    for (struct proc *c = procs; c; c = c->next)
-        if ((c == p || c->parent == p) && c->exec.active && !c->finished)
-            resolve_exec(c, 0);
-    p->finished = 1;
-    p->exited = 1;
-    check_gone(p);
-    if (!p->status_known) {
-        char st = 0;
-        int code = 0;
-        if (peek_stat(p->pid, &st, NULL, &code, NULL, NULL) == 0 && st == 'Z') {
-            p->wstatus = code;
-            p->status_known = 1;
-        }
-    }
-    judge_children(p, 0);
-    if (p->interrupted)
-        slog_note(&p->log, p->pid, "%u watched call%s interrupted by a signal before the "
-                  "supervisor answered; the kernel made each again, and it is recorded once",
-                  p->interrupted, p->interrupted == 1 ? " was" : "s were");
-    /* END for a normal exit (or an exit whose status was lost); a killed
-     * process has none, as with the shim, and its parent's REAP says how */
-    int logged = p->log.fd >= 0 || p->recorded || p->is_top;
-    if (logged && !p->launcher && (!p->status_known || WIFEXITED(p->wstatus)))
-        slog_end(&p->log, p->status_known ? WEXITSTATUS(p->wstatus) : INT32_MIN);
-    slog_close(&p->log);
-    if (p->pidfd >= 0)
-        epoll_ctl(epfd_, EPOLL_CTL_DEL, p->pidfd, NULL);
-}
-
-void procs_pidfd_ready(struct proc *p)
-{
-    if (p)
-        finish(p);
-}
-
-void procs_reaped(pid_t pid, int status)
-{
-    struct proc *p = find(pid);
-    if (!p)
-        return;
-    p->reaped_by_us = 1;
-    if (!p->status_known) {
-        p->status_known = 1;
-        p->wstatus = status;
-    }
-    finish(p);
-    check_gone(NULL);
-}
-
 /* ---- spawns ---------------------------------------------------------------------- */
 
 static int claimed(pid_t pid)
 {
-    return find(pid) != NULL;
+    return procs_find(pid) != NULL;
 }
 
 /* The child of spawn s is c: the SPAWN record and the child's entry. */
@@ -399,7 +198,7 @@ static struct proc *spawn_resolved(struct proc *p, struct pending_spawn *s, pid_
         flags |= GUARD_SPAWN_FAILED;
     slog_event(&p->log, s->t, s->tid, GUARD_EV_SPAWN, s->stack, (uint64_t)(c > 0 ? c : -1),
                s->kind, flags, (uint64_t)s->threads, "", 1, 0);
-    record(p);
+    procs_record(p);
     if (c <= 0)
         return NULL;
     struct proc *child = add_proc(c, p->pid, s->t);
@@ -452,7 +251,7 @@ static void resolve_spawn(struct proc *p, struct pending_spawn *s, uint64_t wait
  * spawn we missed. */
 static struct proc *adopt_unknown(pid_t tgid, pid_t ppid, uint64_t t)
 {
-    struct proc *par = find(ppid);
+    struct proc *par = procs_find(ppid);
     if (par)
         for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
             if (par->spawns[i].active)
@@ -523,11 +322,11 @@ static void exec_succeeded(struct proc *p)
         slog_event(&p->parent->log, sup_now_ns(), p->parent->pid, GUARD_EV_CHILD_EXEC,
                    p->exec.stack, (uint64_t)p->pid, t, (uint64_t)p->exec.tid, 0, p->exec.payload,
                    p->exec.len, 0);
-        record(p->parent);
+        procs_record(p->parent);
     } else if (!p->launcher) {
         slog_event(&p->log, t, p->exec.tid, GUARD_EV_EXEC, p->exec.stack, 0, 0, 0, 0,
                    p->exec.payload, p->exec.len, 0);
-        judge_children(p, 1);
+        reap_judge_children(p, 1);
     }
     slog_close(&p->log);
     char exe[PATH_MAX], link[64];
@@ -560,14 +359,14 @@ static int exec_state(struct proc *p)
         return -1;
     if (st == 'Z') { /* ended already: a zombie keeps the name its last exec gave it */
         char comm[32];
-        return strcmp(comm_of(p->pid, comm, sizeof comm), p->exec.comm) ? 1 : -1;
+        return strcmp(procs_comm_of(p->pid, comm, sizeof comm), p->exec.comm) ? 1 : -1;
     }
     if (ss != p->exec.startstack)
         return 1;
     return in == 1 && sup_now_ns() - p->exec.t < 5000000000ull ? 0 : -1;
 }
 
-static void resolve_exec(struct proc *p, uint64_t wait_ns)
+void procs_resolve_exec(struct proc *p, uint64_t wait_ns)
 {
     uint64_t until = sup_now_ns() + wait_ns;
     while (p->exec.active) {
@@ -592,7 +391,7 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
     uint64_t ss = 0;
     peek_stat(p->pid, NULL, &ss, NULL, NULL, NULL);
     char comm[32];
-    comm_of(p->pid, comm, sizeof comm);
+    procs_comm_of(p->pid, comm, sizeof comm);
     static struct peek_stack st;
     int told_parent = !p->launcher && p->log.forked_child && !p->recorded && p->parent &&
                       !p->parent->finished;
@@ -618,7 +417,7 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
     p->exec.len = len;
     memcpy(p->exec.payload, payload, len);
     memcpy(p->exec.comm, comm, sizeof comm);
-    resolve_exec(p, 0);
+    procs_resolve_exec(p, 0);
 }
 
 /* ---- waits and kills ---------------------------------------------------------------- */
@@ -645,7 +444,7 @@ static void handle_wait(struct notif *n, struct proc *p, pid_t tid, unsigned lon
         p->waits_any = 1;
     p->wait_tid = tid;
     p->wait_pid = asked;
-    check_gone(p);
+    reap_check_gone(p);
 }
 
 static void handle_kill(struct notif *n, struct proc *p, pid_t tid)
@@ -654,12 +453,12 @@ static void handle_kill(struct notif *n, struct proc *p, pid_t tid)
     int sig = (int)n->req->data.args[1];
     if (go_on(n, p) != 0)
         return;
-    struct proc *c = target > 0 ? find(target) : NULL;
+    struct proc *c = target > 0 ? procs_find(target) : NULL;
     if (c && c->parent == p && sig) {
         c->signalled = sig;
         slog_event(&p->log, n->t, tid, GUARD_EV_KILL, 0, (uint64_t)target, (uint64_t)sig, 0, 0,
                    NULL, 0, 0);
-        record(p);
+        procs_record(p);
     }
 }
 
@@ -758,7 +557,7 @@ static void handle_ns(struct notif *n, struct proc *p, pid_t tid, unsigned long 
         ns_sensitive(p->ns, &p->log, n->t, tid, call_id, call, target, mflags, stack, &g, before,
                      have_rc, rc);
     }
-    record(p);
+    procs_record(p);
 }
 
 /* ---- the dispatcher ---------------------------------------------------------------------- */
@@ -774,7 +573,7 @@ void procs_handle(struct notif *n)
             notif_continue(n);
             return;
         }
-        p = find(tgid);
+        p = procs_find(tgid);
         if (!p)
             p = adopt_unknown(tgid, ppid, n->t);
         if (!p) {
@@ -785,7 +584,7 @@ void procs_handle(struct notif *n)
         tid_cache[slot].p = p;
     }
     if (p->exec.active)
-        resolve_exec(p, 0);
+        procs_resolve_exec(p, 0);
     for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
         if (p->spawns[i].active)
             resolve_spawn(p, &p->spawns[i], 0);
@@ -825,7 +624,7 @@ void procs_handle(struct notif *n)
 
 int procs_pending(void)
 {
-    for (struct proc *p = procs; p; p = p->next) {
+    for (struct proc *p = procs_list; p; p = p->next) {
         if (p->finished)
             continue;
         if (p->exec.active)
@@ -834,7 +633,7 @@ int procs_pending(void)
             if (p->spawns[i].active)
                 return 1;
     }
-    for (struct proc *p = procs; p; p = p->next)
+    for (struct proc *p = procs_list; p; p = p->next)
         if (p->exited && !p->gone)
             return 1;
     return 0;
@@ -842,28 +641,28 @@ int procs_pending(void)
 
 void procs_tick(void)
 {
-    for (struct proc *p = procs; p; p = p->next) {
+    for (struct proc *p = procs_list; p; p = p->next) {
         if (p->finished)
             continue;
         if (p->exec.active)
-            resolve_exec(p, 0);
+            procs_resolve_exec(p, 0);
         for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
             if (p->spawns[i].active)
                 resolve_spawn(p, &p->spawns[i], 0);
     }
-    check_gone(NULL);
+    reap_check_gone(NULL);
 }
 
 /* The supervisor is done: whatever is still open is written and closed. */
 void procs_finish(void)
 {
-    check_gone(NULL);
-    for (struct proc *p = procs; p; p = p->next)
+    reap_check_gone(NULL);
+    for (struct proc *p = procs_list; p; p = p->next)
         if (!p->finished && p->pidfd >= 0) {
             struct pollfd pf = {p->pidfd, POLLIN, 0};
             if (poll(&pf, 1, 0) == 1)
-                finish(p);
+                reap_finish(p);
         }
-    for (struct proc *p = procs; p; p = p->next)
+    for (struct proc *p = procs_list; p; p = p->next)
         slog_close(&p->log);
 }

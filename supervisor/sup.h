@@ -12,8 +12,8 @@
  * as it reads the shim's.
  *
  * Parts: main.c (launch, watchdog, the loop), filter.c (the filter, in the
- * child), slog.c (writing a log), procs.c (processes: spawns, execs, reaps,
- * ends, unreaped-child), nscheck.c (namespace events and
+ * child), slog.c (writing a log), procs.c (processes: each watched call,
+ * spawns, execs), reap.c (reaps, ends, unreaped-child), nscheck.c (namespace events and
  * namespace-off-thread), goroutine.c (which goroutine made a call, for Go
  * programs), peek.c (reading another process: /proc, memory, stacks).
  *
