@@ -102,6 +102,8 @@ static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
     if (p->pidfd >= 0) {
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
         epoll_ctl(procs_epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
+    } else { /* already reaped: nothing of it is left to see */
+        p->exited = p->finished = p->gone = 1;
     }
     if (p->parent) { /* a fork child runs its parent's image */
         slog_init(&p->log, pid, ppid, 1, t, p->parent->log.exe, p->parent->log.args,
@@ -119,7 +121,8 @@ static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
     p->go = p->parent ? p->parent->go : (struct go_info){0};
     p->next = procs_list;
     procs_list = p;
-    shared_add(pid);
+    if (!p->gone)
+        shared_add(pid);
     return p;
 }
 

@@ -159,7 +159,10 @@ int slog_ready(struct slog *l)
             break;
     }
     if (l->fd < 0) {
-        sup_warn("cannot create log %s: %s", l->path, strerror(errno));
+        static int warned; /* once: a log directory that fails fails for every log */
+        if (!warned++)
+            sup_warn("cannot create log %s: %s; the program runs on without it", l->path,
+                     strerror(errno));
         l->failed = 1;
         return 0;
     }
