@@ -136,13 +136,11 @@ static int recv_fd(int sock, int *err)
     return fd;
 }
 
-static const char *preload_lib;
-
 static __attribute__((noreturn)) void child_main(int sock, pid_t super, const sigset_t *mask,
                                                  char **argv)
 {
-    if (preload_lib)
-        setenv("LD_PRELOAD", preload_lib, 1);
+    if (sup_opt.preload)
+        setenv("LD_PRELOAD", sup_opt.preload, 1);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != super) /* the supervisor died before the line above */
         _exit(125);
@@ -281,7 +279,7 @@ int main(int argc, char **argv)
         } else if (!strncmp(argv[i], "--log-dir=", 10)) {
             set_log_dir(argv[i] + 10);
         } else if (!strcmp(argv[i], "--preload") && i + 1 < argc) {
-            preload_lib = argv[++i];
+            sup_opt.preload = argv[++i];
         } else if (!strcmp(argv[i], "--no-goroutines")) {
             sup_opt.no_goroutines = 1;
         } else if (!strcmp(argv[i], "-v")) {

@@ -144,6 +144,8 @@ void reap_finish(struct proc *p)
     int logged = p->log.fd >= 0 || p->recorded || p->is_top;
     if (logged && !p->launcher && (!p->status_known || WIFEXITED(p->wstatus)))
         slog_end(&p->log, p->status_known ? WEXITSTATUS(p->wstatus) : INT32_MIN);
+    if (sup_opt.preload && !p->launcher && p->status_known && WIFEXITED(p->wstatus))
+        slog_end_shim_logs(p->pid, p->log.path, WEXITSTATUS(p->wstatus));
     slog_close(&p->log);
     if (p->pidfd >= 0)
         epoll_ctl(procs_epfd, EPOLL_CTL_DEL, p->pidfd, NULL);

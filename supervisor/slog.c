@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -437,4 +438,81 @@ void slog_end(struct slog *l, int32_t status)
     e.time_ns = sup_now_ns();
     e.exit_status = status;
     write_rec(l, &e, GUARD_REC_END, sizeof e);
+}
+
+/* One shim log: walk its records; where the first unwritten (zero) record
+ * header is, if the last record is neither END nor an exec and an END fits
+ * before the end of the file, write END there.  Its writer is gone (the
+ * process has ended), so nothing else writes the file. */
+static void end_shim_log(int dirfd, const char *name, int32_t status)
+{
+    int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    struct guard_file_header h;
+    uint64_t off = sizeof h, size = 0;
+    unsigned last = 0;
+    uint16_t last_kind = 0;
+    if (fstat(fd, &st) != 0 || pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+        h.magic != GUARD_LOG_MAGIC || h.version != GUARD_LOG_VERSION || h.header_size != sizeof h)
+        goto out;
+    size = (uint64_t)st.st_size;
+    for (;;) {
+        struct guard_rec r;
+        if (off + sizeof r > size || pread(fd, &r, sizeof r, (off_t)off) != (ssize_t)sizeof r)
+            goto out; /* no room left: leave it */
+        if (r.sync != GUARD_REC_SYNC)
+            break;
+        if (r.size < sizeof r || r.size % GUARD_REC_ALIGN || r.size > GUARD_REC_MAX_SIZE)
+            goto out; /* damaged: not ours to mend */
+        if (r.type != GUARD_REC_PAD) {
+            last = r.type;
+            if (r.type == GUARD_REC_EVENT && pread(fd, &last_kind, sizeof last_kind,
+                                                   (off_t)(off + offsetof(struct guard_rec_event, kind))) != 2)
+                last_kind = 0;
+        }
+        off += r.size;
+    }
+    if (last == GUARD_REC_END || (last == GUARD_REC_EVENT && last_kind == GUARD_EV_EXEC) ||
+        off + sizeof(struct guard_rec_end) > size)
+        goto out;
+    struct guard_rec_end e;
+    memset(&e, 0, sizeof e);
+    e.time_ns = sup_now_ns();
+    e.exit_status = status;
+    /* the body first, the header last: a reader sees all of it or none */
+    if (pwrite(fd, (char *)&e + sizeof e.rec, sizeof e - sizeof e.rec,
+               (off_t)(off + sizeof e.rec)) == (ssize_t)(sizeof e - sizeof e.rec)) {
+        struct guard_rec r = {GUARD_REC_SYNC, GUARD_REC_END, sizeof e};
+        (void)!pwrite(fd, &r, sizeof r, (off_t)off);
+    }
+out:
+    close(fd);
+}
+
+void slog_end_shim_logs(pid_t pid, const char *own, int32_t status)
+{
+    DIR *d = opendir(sup_opt.log_dir);
+    if (!d)
+        return;
+    const char *own_name = strrchr(own, '/') ? strrchr(own, '/') + 1 : own;
+    char mid[32];
+    snprintf(mid, sizeof mid, ".%d.", (int)pid);
+    for (struct dirent *de; (de = readdir(d));) {
+        size_t n = strlen(de->d_name);
+        if (strncmp(de->d_name, "guard.", 6) || n < 10 || strcmp(de->d_name + n - 4, ".log") ||
+            !strcmp(de->d_name, own_name))
+            continue;
+        /* guard.<exe>.<pid>.log or guard.<exe>.<pid>.<hex>.log */
+        const char *at = strstr(de->d_name + 5, mid);
+        if (!at)
+            continue;
+        const char *rest = at + strlen(mid);
+        if (strcmp(rest, "log") && !(strspn(rest, "0123456789abcdef") + 4 == strlen(rest) &&
+                                      !strcmp(rest + strlen(rest) - 4, ".log")))
+            continue;
+        end_shim_log(dirfd(d), de->d_name, status);
+    }
+    closedir(d);
 }

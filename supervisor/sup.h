@@ -41,6 +41,7 @@ struct sup_options {
     const char *guard_options; /* GUARD_OPTIONS as given, for the PROCESS record */
     int verbose;
     int no_goroutines;       /* do not stop threads to read their goroutine */
+    const char *preload;     /* LD_PRELOAD for the program (--preload): the shim runs too */
 };
 /* The filter was installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a
  * received call waits for its answer whatever non-fatal signal comes. */
@@ -120,6 +121,10 @@ struct slog_finding {
 void slog_finding(struct slog *l, uint64_t t, const struct slog_finding *f);
 void slog_note(struct slog *l, pid_t tid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void slog_end(struct slog *l, int32_t status);
+/* The shim's logs of process pid in the log directory (not `own`), once
+ * the process has ended: an END with its exit status where the shim did
+ * not see the exit (Go's raw exit_group). */
+void slog_end_shim_logs(pid_t pid, const char *own, int32_t status);
 
 /* ---- goroutine.c: Go programs --------------------------------------------- */
 

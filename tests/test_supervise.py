@@ -284,3 +284,19 @@ def run_with_guard_supervises_go_and_static_programs_by_itself():
     assert not [f for f in os.listdir(d.path + "/yes") if f.endswith(".log")
                 and not f.startswith("guard.child_zombie.")], os.listdir(d.path + "/yes")
     d.cleanup()
+
+
+@test
+def a_dynamic_go_program_with_cgo_gets_the_shim_and_the_supervisor():
+    d = LogDir()
+    r = run_with_guard("--log-dir", d.path, "--format", "json", "--", goprog("cgo_child_nowait"))
+    assert "with the shim and supervised" in r.stderr and r.returncode == 1, r.stderr
+    assert '"unreaped-child"' in r.stderr, r.stderr  # the Go runtime's clone: the supervisor's
+    # the shim's log too, and the exit it did not see (Go's raw exit_group) is in it
+    logs = [f for f in os.listdir(d.path) if f.startswith("guard.cgo_child_nowait.")]
+    assert len(logs) == 2, logs
+    assert "process killed?" not in r.stderr, r.stderr
+    for f in logs:
+        types = [rtype for rtype, _, _ in read_log(os.path.join(d.path, f))["records"]]
+        assert types[-1] == "end", (f, types[-5:])
+    d.cleanup()
