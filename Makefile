@@ -215,6 +215,12 @@ $(BUILD)/supervisor/%.o: supervisor/%.c | $(BUILD)/.deps-ok
 $(BUILD)/guard-supervise: $(SUP_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ -ldw -lelf
+# the crash recorder's test program: static, so only the supervisor sees it
+all: $(BUILD)/testprogs/supervise_crash_static
+$(BUILD)/testprogs/supervise_crash_static: testprogs/supervise_crash_static.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -static -o $@ $<
 install: install-supervise
 install-supervise: $(BUILD)/guard-supervise
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -219,8 +219,8 @@ static void reap_children(void)
 {
     int st;
     pid_t pid;
-    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        if (pid == watchdog_pid)
+    while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+        if (pid == watchdog_pid || crash_stop(pid, st))
             continue;
         if (pid == top_pid)
             top_status = st;

@@ -400,6 +400,8 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
                       !p->parent->finished;
     if (!p->launcher)
         take_stack(p->pid, tid, NULL, &st);
+    if (p->launcher && p->is_top && crash_wanted(p->pid, payload))
+        crash_attach(p->pid); /* before its first instruction */
     uint64_t ns[8] = {0};
     int judge_ns = !p->launcher && !told_parent && ns_any_move(p->ns);
     if (judge_ns)

@@ -324,8 +324,14 @@ static int pc_known(const struct slog *l, uint64_t pc)
     return 0;
 }
 
-/* A raw stack: its id, 0 when nothing could be copied. */
+/* A raw stack: its id, 0 when nothing could be copied.  raw_flags:
+ * GUARD_RAW_PC_EXACT when the pc is a faulting instruction. */
 uint32_t slog_stack(struct slog *l, const struct peek_stack *st)
+{
+    return slog_stack_flags(l, st, 0);
+}
+
+uint32_t slog_stack_flags(struct slog *l, const struct peek_stack *st, uint32_t raw_flags)
 {
     if (!st->regs[7] || !slog_ready(l))
         return 0;
@@ -341,6 +347,7 @@ uint32_t slog_stack(struct slog *l, const struct peek_stack *st)
     r->flags = GUARD_STACK_RAW;
     struct guard_stack_raw *raw = (struct guard_stack_raw *)r->pcs;
     memcpy(raw->regs, st->regs, sizeof raw->regs);
+    raw->flags = raw_flags;
     raw->len = st->len;
     memcpy(raw->bytes, st->bytes, st->len);
     write_rec(l, r, GUARD_REC_STACK, size);
@@ -393,6 +400,8 @@ void slog_finding(struct slog *l, uint64_t t, const struct slog_finding *f)
     r->kind = (uint16_t)f->kind;
     r->flags = (uint16_t)f->flags;
     r->other_tid = (uint32_t)f->other_tid;
+    r->addr = f->addr;
+    r->bytes = f->bytes;
     r->nstacks = (uint16_t)f->nstacks;
     r->call_len = (uint16_t)call_len;
     r->summary_len = (uint32_t)sum_len;
@@ -515,4 +524,11 @@ void slog_end_shim_logs(pid_t pid, const char *own, int32_t status)
         end_shim_log(dirfd(d), de->d_name, status);
     }
     closedir(d);
+}
+
+/* A record made by the caller (CRASH, THREAD_STACK): its header is set here. */
+void slog_raw(struct slog *l, void *rec, uint32_t type, size_t size)
+{
+    if (slog_ready(l))
+        write_rec(l, rec, type, size);
 }

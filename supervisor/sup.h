@@ -13,7 +13,8 @@
  *
  * Parts: main.c (launch, watchdog, the loop), filter.c (the filter, in the
  * child), slog.c (writing a log), procs.c (processes: each watched call,
- * spawns, execs), reap.c (reaps, ends, unreaped-child), nscheck.c (namespace events and
+ * spawns, execs), reap.c (reaps, ends, unreaped-child), crash.c (a static
+ * program's crash, through ptrace), nscheck.c (namespace events and
  * namespace-off-thread), goroutine.c (which goroutine made a call, for Go
  * programs), peek.c (reading another process: /proc, memory, stacks).
  *
@@ -107,12 +108,16 @@ void slog_init(struct slog *l, pid_t pid, pid_t ppid, int forked, uint64_t start
 void slog_close(struct slog *l);
 int slog_ready(struct slog *l);
 uint32_t slog_stack(struct slog *l, const struct peek_stack *st);
+uint32_t slog_stack_flags(struct slog *l, const struct peek_stack *st, uint32_t raw_flags);
+void slog_raw(struct slog *l, void *rec, uint32_t type, size_t size);
 void slog_event(struct slog *l, uint64_t t, pid_t tid, unsigned kind, uint32_t stack,
                 uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, const void *payload,
                 size_t len, uint32_t flags);
 struct slog_finding {
     unsigned kind, flags;
     pid_t tid, other_tid;
+    uint64_t addr;        /* a crash's fault address */
+    uint32_t bytes;       /* a crash: the other threads that answered */
     const char *call;
     char summary[256];
     unsigned nstacks;
@@ -182,6 +187,12 @@ void procs_finish(void);
 struct slog *procs_log(struct proc *p);
 struct go_info *procs_go(struct proc *p);
 struct nscheck *procs_ns(struct proc *p);
+
+/* ---- crash.c: the crash recorder for a static program (not Go) ---------- */
+
+int crash_wanted(pid_t pid, const char *path);
+void crash_attach(pid_t pid);
+int crash_stop(pid_t tid, int status);
 
 /* ---- nscheck.c ------------------------------------------------------------ */
 

@@ -300,3 +300,22 @@ def a_dynamic_go_program_with_cgo_gets_the_shim_and_the_supervisor():
         types = [rtype for rtype, _, _ in read_log(os.path.join(d.path, f))["records"]]
         assert types[-1] == "end", (f, types[-5:])
     d.cleanup()
+
+
+@test
+def a_static_programs_crash_is_recorded_with_every_threads_stack():
+    _, status, report, logs = supervised_report([prog("supervise_crash_static")], asan=True)
+    assert len(logs) == 1 and status == 1, (status, logs)
+    (f,) = findings(report, "crash")
+    assert "died of SIGSEGV" in f["summary"] and "fault address 0x0" in f["summary"], f["summary"]
+    crashed = [fr.get("function") for fr in f["stacks"]["crash"]]
+    assert crashed[:2] == ["crash_here", "worker"], crashed
+    assert any("main" in [fr.get("function") for fr in t["stack"]] for t in f["threads"]), f["threads"]
+    d = LogDir()
+    r = supervise([prog("supervise_crash_static")], d.path)
+    assert r.returncode == 128 + signal.SIGSEGV, r.returncode  # it still dies of its signal
+    d.cleanup()
+    # a Go program is not traced (its runtime reports its own crashes): its goroutine
+    # capture, which uses ptrace, still works (go_unshare_... above), and so does this
+    r, status, report, _ = supervised_report([goprog("child_wait")])
+    assert r.returncode == 0 and status == 0, (r.stderr, report["findings"])
