@@ -164,18 +164,26 @@ static __attribute__((noreturn)) void watchdog_main(int pipe_r, int listener, pi
     for (int fd = 3; fd < 1024; fd++)
         if (fd != pipe_r && fd != listener)
             close(fd);
-    char byte = 0;
-    struct pollfd pf = {pipe_r, POLLIN, 0};
+    /* it holds none of the caller's streams but stderr (for its message):
+     * a caller reading the program's output to its end must not wait for it */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+    }
     for (;;) {
-        if (poll(&pf, 1, -1) < 0 && errno == EINTR)
-            continue;
+        char byte = 0;
         ssize_t n = read(pipe_r, &byte, 1);
         if (n < 0 && errno == EINTR)
             continue;
-        break;
+        if (n == 1 && byte == 'k') /* the supervisor is done and says so */
+            _exit(0);
+        if (n == 1 && byte == 'h' && null >= 0) { /* handed off: the caller has gone on */
+            dup2(null, 2);
+            continue;
+        }
+        break; /* the pipe's end: the supervisor died */
     }
-    if (byte == 'k') /* the supervisor is done and says so */
-        _exit(0);
     unsigned killed = 0;
     for (unsigned i = 0; i < SUP_SHARED_MAX; i++)
         if (sup_shared_pids[i] && kill((pid_t)sup_shared_pids[i], SIGKILL) == 0)
@@ -404,6 +412,8 @@ int main(int argc, char **argv)
              * gets the program's status now; a copy of the supervisor
              * keeps answering their calls until they end. */
             handed_off = 1;
+            if (wd[1] >= 0)
+                (void)!write(wd[1], "h", 1);
             pid_t bg = fork();
             if (bg != 0)
                 _exit(status_code(top_status));
