@@ -15,8 +15,9 @@
  *
  * The layout of runtime.g and runtime.m comes from the binary's DWARF
  * (the structure types runtime.g and runtime.m); a binary built with -w
- * has none, and then only Go 1.19's layout is known (its offsets below,
- * checked against the DWARF of Debian 12's Go 1.19 by tests/test_supervise.py).
+ * has none, and then only Go 1.19's layout is known (its offsets below:
+ * tests/test_supervise.py's -s -w program is judged by goroutine only if
+ * they are right, since a wrong layout fails the procid/curg check).
  * Other versions without DWARF give no goroutine: the per-thread rule
  * still applies.
  */

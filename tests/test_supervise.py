@@ -185,6 +185,31 @@ def a_dead_supervisor_neither_hangs_nor_silently_continues_its_program():
     d.cleanup()
 
 
+@test
+def a_dead_supervisor_leaves_no_go_program_waiting_on_a_watched_call():
+    """Killed while the program makes watched calls one after the other
+    (spawn_many: clone, execve, waitid, wait4 per child): whatever call was
+    waiting for it, the program ends."""
+    d = LogDir()
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    sup = subprocess.Popen([supervisor(), "--log-dir", d.path, "--", goprog("spawn_many"), "100000"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                           start_new_session=True)
+    time.sleep(0.5)
+    progs = [int(p) for p in os.listdir("/proc") if p.isdigit() and _comm(int(p)) == "spawn_many"
+             and _ppid_chain_has(int(p), sup.pid, depth=1)]  # not a child between vfork and exec
+    assert len(progs) == 1, progs
+    sup.kill()
+    _, err = sup.communicate(timeout=10)
+    deadline = time.time() + 5
+    while time.time() < deadline and _alive(progs[0]):
+        time.sleep(0.05)
+    assert not _alive(progs[0]), "spawn_many outlived its supervisor"
+    assert "died" in err, err
+    d.cleanup()
+
+
 def _comm(pid):
     try:
         return open("/proc/%d/comm" % pid).read().strip()
@@ -192,8 +217,8 @@ def _comm(pid):
         return None
 
 
-def _ppid_chain_has(pid, ancestor):
-    for _ in range(8):
+def _ppid_chain_has(pid, ancestor, depth=8):
+    for _ in range(depth):
         try:
             stat = open("/proc/%d/stat" % pid).read()
         except OSError:
