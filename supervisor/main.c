@@ -364,7 +364,7 @@ int main(int argc, char **argv)
     epoll_ctl(epfd, EPOLL_CTL_ADD, listener, &ev);
     ev.data.u64 = 2;
     epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
-    procs_init(listener, epfd);
+    procs_init(epfd);
     procs_top(top_pid, start);
 
     struct seccomp_notif_sizes sizes;

@@ -55,16 +55,11 @@ static pid_t self_pid;
 const char *const procs_spawn_names[8] = {"?", "fork", "vfork", "posix_spawn", "posix_spawnp",
                                           "system", "popen", "clone"};
 
-void procs_init(int listener, int epfd)
+void procs_init(int epfd)
 {
-    (void)listener;
     procs_epfd = epfd;
     self_pid = getpid();
 }
-
-struct slog *procs_log(struct proc *p) { return &p->log; }
-struct go_info *procs_go(struct proc *p) { return &p->go; }
-struct nscheck *procs_ns(struct proc *p) { return p->ns; }
 
 struct proc *procs_find(pid_t pid)
 {

@@ -153,7 +153,7 @@ int go_capture_begin(pid_t tid);
 int go_capture_end(pid_t pid, pid_t tid, const struct go_info *gi, struct peek_stack *st,
                    struct goroutine *g);
 
-/* ---- procs.c ------------------------------------------------------------- */
+/* ---- procs.c and reap.c ---------------------------------------------------- */
 
 /* A notification being handled: the kernel's request and our answer. */
 struct notif {
@@ -175,7 +175,7 @@ extern volatile uint32_t *sup_shared_pids;
 int filter_install(int *killable);
 
 struct proc;
-void procs_init(int listener, int epfd);
+void procs_init(int epfd);
 struct proc *procs_top(pid_t pid, uint64_t start);
 void procs_handle(struct notif *n);
 void procs_pidfd_ready(struct proc *p);
@@ -184,9 +184,6 @@ void procs_tick(void);
 int procs_pending(void);
 int procs_live(void);
 void procs_finish(void);
-struct slog *procs_log(struct proc *p);
-struct go_info *procs_go(struct proc *p);
-struct nscheck *procs_ns(struct proc *p);
 
 /* ---- crash.c: the crash recorder for a static program (not Go) ---------- */
 
@@ -199,8 +196,8 @@ int crash_stop(pid_t tid, int status);
 struct nscheck;
 struct nscheck *ns_new(void);
 void ns_free(struct nscheck *s);
-/* unshare/setns: before = the thread's namespaces when it made the call. */
-/* have_rc: rc is the call's result (else it is inferred: 0 when the
+/* unshare/setns: before = the thread's namespaces when it made the call;
+ * have_rc: rc is the call's result (else it is inferred: 0 when the
  * namespaces changed, -1 when not). */
 void ns_changed(struct nscheck *s, struct slog *l, uint64_t t, pid_t tid, unsigned call,
                 uint64_t flags, const uint64_t before[8], const uint64_t after[8], int have_rc,
