@@ -284,6 +284,22 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
     s.nbefore = peek_children(p->pid, tid, s.before, 64);
     static struct peek_stack st;
     take_stack(p->pid, tid, NULL, &st);
+    if (nr == SYS_clone3 && st.len >= 8) {
+        /* glibc's __clone3 ends its call frame information before its
+         * system call, and has pushed nothing: the stack starts at its
+         * caller, whose return address is on top */
+        memcpy(&st.regs[16], st.bytes, 8);
+        st.regs[7] += 8;
+        st.len -= 8;
+        memmove(st.bytes, st.bytes + 8, st.len);
+    } else if (nr == SYS_clone && (flags & CLONE_VFORK) && p->go.is_go && st.regs[7]) {
+        /* Go's syscall.rawVforkSyscall pops its return address (into R12,
+         * to keep it from the child) before the call: it is the word just
+         * below the stack pointer, and the stack pointer is its caller's */
+        uint64_t ra = 0;
+        if (peek_mem(p->pid, st.regs[7] - 8, &ra, sizeof ra) == (ssize_t)sizeof ra && ra)
+            st.regs[16] = ra;
+    }
     uint64_t ns[8] = {0};
     int judge_ns = ns_any_move(p->ns);
     if (judge_ns)

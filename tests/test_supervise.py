@@ -141,7 +141,8 @@ def the_process_tree_of_a_go_program_has_its_children_and_their_execs():
     (f,) = findings(report, "unreaped-child")
     assert f["count"] == 3, f
     assert "exited and was never waited for" in f["summary"], f["summary"]
-    assert "syscall.rawVforkSyscall.abi0" in [fr.get("function") for fr in f["stacks"]["spawn"]]
+    spawn = [fr.get("function") for fr in f["stacks"]["spawn"]]
+    assert "os/exec.(*Cmd).Start" in spawn and "main.main" in spawn, spawn
     top = [p for p in report["processes"] if p["exe"].endswith("child_nowait") and not p.get("spawn")]
     assert len(top) == 1, report["processes"]
     kids = [p for p in report["processes"] if p.get("spawn")]
@@ -344,3 +345,15 @@ def a_static_programs_crash_is_recorded_with_every_threads_stack():
     # capture, which uses ptrace, still works (go_unshare_... above), and so does this
     r, status, report, _ = supervised_report([goprog("child_wait")])
     assert r.returncode == 0 and status == 0, (r.stderr, report["findings"])
+
+
+@test
+def spawns_through_glibcs_clone3_have_their_callers_stack():
+    """posix_spawn, popen and system call glibc's __clone3, which has no call
+    frame information at its system call: the stack starts at its caller."""
+    _, _, report, _ = supervised_report([prog("child_clean")], extra=("--verbose",))
+    stacks = [[fr.get("function") for fr in p["spawn"]["stack"] or []]
+              for p in report["processes"] if p.get("spawn") and p["spawn"]["kind"] == "vfork"]
+    assert len(stacks) >= 3, report["processes"]
+    for s in stacks:
+        assert "__spawni" in s and ("main" in s or "popen" in s), s
