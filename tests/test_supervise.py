@@ -76,6 +76,7 @@ def go_unshare_then_mount_without_lockosthread_is_flagged_in_every_run():
     # the goroutine made the call, and its two stacks are Go's, unwound offline
     assert re.search(r"mount\(\) by goroutine \d+ on T\d+ runs in mnt:\[\d+\]", f["summary"]), f
     assert "runtime.LockOSThread" in f["summary"], f["summary"]
+    assert f["flags"] in ([], ["hazard"]), f["flags"]  # an error when the race was lost
     unshare = [fr.get("function") for fr in f["stacks"]["unshare"]]
     mount = [fr.get("function") for fr in f["stacks"]["mount"]]
     assert "syscall.Unshare" in unshare and "main.work" in unshare, unshare
@@ -88,6 +89,33 @@ def go_lockosthread_twin_is_never_flagged():
     hits = repeat_kind([goprog("ns_unshare_mount_locked")], "namespace-off-thread",
                        private_mnt=True)
     assert hits == 0, "the LockOSThread twin was flagged in %d of %d runs" % (hits, RUNS)
+
+
+@test
+@skip_unless_namespaces
+def a_go_goroutine_that_lost_its_thread_mounts_in_the_namespace_it_left():
+    """ns_unshare_migrate makes the race go the bad way in most runs (a
+    blocking read while another goroutine holds the only P): the mount runs
+    on another thread, in the namespace the goroutine left: an error, not a
+    hazard, and the timeline marks the mount.  Flagged every run either way;
+    its LockOSThread twin never."""
+    errors = 0
+    for i in range(RUNS):
+        _, _, report, _ = supervised_report([goprog("ns_unshare_migrate")], True,
+                                            asan=i == 0, extra=("--verbose",))
+        (f,) = findings(report, "namespace-off-thread")
+        (p,) = [p for p in report["processes"] if p["exe"].endswith("ns_unshare_migrate")]
+        (m,) = [e for e in p["namespaces"] if e["call"] == "mount"]
+        if "hazard" in f["flags"]:
+            assert "where unshare() on" in f["summary"] and not m["mark"], (f["summary"], m)
+            continue
+        errors += 1
+        assert "which the goroutine left with unshare()" in f["summary"], f["summary"]
+        assert m["mark"] and m["mark"]["kind"] == "off-thread", m
+    assert errors > RUNS // 2, "the race went the bad way in only %d of %d runs" % (errors, RUNS)
+    hits = repeat_kind([goprog("ns_unshare_migrate"), "locked"], "namespace-off-thread",
+                       private_mnt=True)
+    assert hits == 0, "the locked twin was flagged in %d of %d runs" % (hits, RUNS)
 
 
 @test

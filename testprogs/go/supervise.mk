@@ -5,7 +5,8 @@
 GO ?= go
 GO_SUP_ENV = GO111MODULE=off GOFLAGS= GOPROXY=off GOTOOLCHAIN=local \
              GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path
-GO_SUP_PROGS = ns_unshare_mount ns_unshare_mount_locked child_nowait child_wait spawn_many
+GO_SUP_PROGS = ns_unshare_mount ns_unshare_mount_locked ns_unshare_migrate child_nowait child_wait \
+               spawn_many
 GO_SUP_BIN = $(addprefix $(BUILD)/testprogs/go/,$(GO_SUP_PROGS)) \
              $(BUILD)/testprogs/go/ns_unshare_mount_stripped $(BUILD)/testprogs/go/cgo_child_nowait
 all: $(GO_SUP_BIN)
