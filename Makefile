@@ -219,3 +219,30 @@ clean:
 include testprogs/go/inspect.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- guard-supervise: the supervised mode (docs/supervised.md) -----------
+# A C program of its own (supervisor/), with the log format and the
+# namespace rule of common/; libdw reads Go binaries' DWARF.  Its Go test
+# programs are built by testprogs/go/supervise.mk.
+SUP_SRC = $(sort $(wildcard supervisor/*.c))
+SUP_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(SUP_SRC))
+all: $(BUILD)/guard-supervise
+$(BUILD)/supervisor/%.o: supervisor/%.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(BASEFLAGS) $(shell pkg-config --cflags libdw 2>/dev/null) -Isupervisor -c $< -o $@
+$(BUILD)/guard-supervise: $(SUP_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ -ldw -lelf
+# the crash recorder's test program: static, so only the supervisor sees it
+all: $(BUILD)/testprogs/supervise_crash_static
+$(BUILD)/testprogs/supervise_crash_static: testprogs/supervise_crash_static.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -static -o $@ $<
+install: install-supervise
+install-supervise: $(BUILD)/guard-supervise
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/guard-supervise $(DESTDIR)$(PREFIX)/bin/guard-supervise
+.PHONY: install-supervise
+include testprogs/go/supervise.mk

@@ -17,6 +17,12 @@
 #   --output FILE     write the report to FILE (default: standard error)
 #   --suppressions FILE, --baseline OLD.json
 #                     passed to guard-analyze (see guard-analyze --help)
+#   --supervise       run CMD under guard-supervise (seccomp user
+#                     notification) instead of LD_PRELOAD; --no-supervise:
+#                     LD_PRELOAD only.  Without either the wrapper asks
+#                     `guard-analyze inspect --mode CMD`: static and Go
+#                     programs run supervised, a dynamic Go program with cgo
+#                     gets both (docs/supervised.md)
 #   --version         the version of libguard
 #   -h, --help        this text
 #
@@ -39,6 +45,7 @@ LIBGUARD=${LIBGUARD:-@LIBGUARD@}
 ANALYZER=${GUARD_ANALYZER:-@ANALYZER@}
 case $LIBGUARD in @*) LIBGUARD=$here/build/libguard.so ;; esac
 case $ANALYZER in @*) ANALYZER=$here/build/guard-analyze ;; esac
+SUPERVISOR=${GUARD_SUPERVISOR:-$(dirname "$ANALYZER")/guard-supervise}
 
 VERSION=@VERSION@
 case $VERSION in @*) VERSION=$(sed -n 's/^VERSION *:*= *//p' "$here/Makefile" 2>/dev/null | head -1) ;; esac
@@ -48,6 +55,7 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 die() { echo "run-with-guard: $*" >&2; exit 2; }
 
 log_dir="" format=text repeat=1 until_fail=0 extra_options="" output="" status_file=""
+supervise=auto
 analyzer_args=""
 while [ $# -gt 0 ]; do
     case $1 in
@@ -71,6 +79,8 @@ while [ $# -gt 0 ]; do
         --suppressions=*|--baseline=*)
             [ -r "${1#*=}" ] || die "${1%%=*}: cannot read ${1#*=}"
             analyzer_args="$analyzer_args ${1%%=*} $(quote "${1#*=}")"; shift ;;
+        --supervise) supervise=yes; shift ;;
+        --no-supervise) supervise=no; shift ;;
         --version) echo "run-with-guard (libguard) $VERSION"; exit 0 ;;
         -h|--help) usage; exit 0 ;;
         --) shift; break ;;
@@ -119,6 +129,41 @@ rotate_earlier
 preload=$LIBGUARD
 [ -n "${LD_PRELOAD:-}" ] && preload="$LD_PRELOAD:$LIBGUARD"
 
+# How libguard sees CMD: preload (LD_PRELOAD), supervise (guard-supervise)
+# or both.  inspect --mode answers in one word; an analyzer without it is
+# asked whether the program is static.
+mode=preload
+case $supervise in
+    yes) mode=supervise ;;
+    no) mode=preload ;;
+    auto)
+        exe=$(command -v "$1" 2>/dev/null || true)
+        if [ -n "$exe" ] && [ -f "$exe" ]; then
+            word=$("$ANALYZER" inspect --mode "$exe" 2>/dev/null)
+            case $word in
+                preload|supervise|both) mode=$word ;;
+                none) mode=preload ;;
+                *) # an analyzer without --mode: static, else Go (its build info) and dynamic
+                    if "$ANALYZER" inspect --format=json "$exe" 2>/dev/null |
+                           grep -q '"static": *true'; then
+                        mode=supervise
+                    elif grep -q -a '\.go\.buildinfo' "$exe" 2>/dev/null; then
+                        mode=both
+                    fi ;;
+            esac
+        fi ;;
+esac
+if [ "$mode" != preload ] && [ ! -x "$SUPERVISOR" ]; then
+    [ "$supervise" = yes ] && die "cannot find guard-supervise at $SUPERVISOR (run make first)"
+    echo "run-with-guard: $1 needs the supervised mode, but guard-supervise is not at" \
+         "$SUPERVISOR: running it with LD_PRELOAD only" >&2
+    mode=preload
+fi
+case $mode in
+    supervise) echo "run-with-guard: running $1 supervised (guard-supervise: seccomp user notification)" >&2 ;;
+    both) echo "run-with-guard: running $1 with the shim and supervised (guard-supervise)" >&2 ;;
+esac
+
 run_once() { # $1: the run's log directory; the rest: the command
     run_dir=$1
     shift
@@ -129,7 +174,11 @@ run_once() { # $1: the run's log directory; the rest: the command
     [ -n "${GUARD_OPTIONS:-}" ] && opts="$opts:$GUARD_OPTIONS"
     opts="$opts:log_dir=$run_dir"
     [ -n "$extra_options" ] && opts="$opts:$extra_options"
-    GUARD_OPTIONS=$opts LD_PRELOAD=$preload "$@"
+    case $mode in
+        preload) GUARD_OPTIONS=$opts LD_PRELOAD=$preload "$@" ;;
+        supervise) GUARD_OPTIONS=$opts "$SUPERVISOR" --log-dir "$run_dir" -- "$@" ;;
+        both) GUARD_OPTIONS=$opts "$SUPERVISOR" --preload "$preload" --log-dir "$run_dir" -- "$@" ;;
+    esac
 }
 
 cmd_status=0

@@ -326,9 +326,16 @@ struct guard_rec_event {
     uint16_t kind;        /* enum guard_event_kind */
     uint16_t payload_len;
     uint32_t stack_id;    /* 0: none */
-    uint32_t reserved;
+    uint32_t reserved;    /* GUARD_EVENT_NO_RESULT, or 0 */
     uint64_t args[4];
 };
+
+/* In a GUARD_REC_EVENT's `reserved` word (0 from writers that predate it):
+ * the writer did not see the call's result (guard-supervise lets the call
+ * go on without seeing it return): a return value in args is inferred (an
+ * unshare/setns is 0 when the thread's namespaces changed, else -1) or 0,
+ * and its errno is 0. */
+#define GUARD_EVENT_NO_RESULT 1u
 
 /* GUARD_REC_POOL_PUT / GUARD_REC_POOL_GET: the short form of a pool event
  * (32 bytes instead of 64: put and get are the hot path, and the kernel's

@@ -9,6 +9,9 @@ CHECK_ONLY=0
 [ "${1:-}" = "--check" ] && CHECK_ONLY=1
 BUILD_PACKAGES="gcc make pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev
 libjansson-dev libcapstone-dev python3 gzip"
+# Debian's Go toolchain builds the Go test programs of the supervised mode
+# (testprogs/go/supervise.mk).
+BUILD_PACKAGES="$BUILD_PACKAGES golang-go"
 # What the suite runs real software from: CPython's own tests (under the
 # shim and its wrapper), util-linux's unshare/setpriv, groff for the man pages,
 # dbus-daemon (a daemon that forks itself away) and make for the children tests.

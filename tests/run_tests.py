@@ -27,6 +27,7 @@ import test_nss_time  # noqa: E402,F401
 import test_pool  # noqa: E402,F401
 import test_reliability  # noqa: E402,F401
 import test_shim  # noqa: E402,F401
+import test_supervise  # noqa: E402,F401
 import test_trace  # noqa: E402,F401
 import test_triage  # noqa: E402,F401
 

@@ -1,0 +1,262 @@
+/*
+ * peek.c — reading another process from outside: /proc files, its memory
+ * (process_vm_readv), a thread's stack at its system call.
+ *
+ * Everything read here is the program's and may change or vanish while it
+ * is read (the thread is stopped in a watched call, its other threads are
+ * not): every read is bounded, a failure gives zeros or empty strings, and
+ * nothing read is trusted as a length without a bound.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "sup.h"
+
+ssize_t peek_file(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    while (got + 1 < cap) {
+        ssize_t n = read(fd, buf + got, cap - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
+/* /proc/<tid>/syscall: "nr a0 .. a5 sp pc" while the thread is in a
+ * system call ("running" or "-1 sp pc" otherwise). */
+int peek_syscall_regs(pid_t tid, uint64_t *sp, uint64_t *pc, long *nr)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)tid);
+    *sp = *pc = 0;
+    *nr = -2;
+    if (peek_file(path, buf, sizeof buf) <= 0)
+        return -1;
+    unsigned long long v[9];
+    long n;
+    if (sscanf(buf, "%ld 0x%llx 0x%llx 0x%llx 0x%llx 0x%llx 0x%llx 0x%llx 0x%llx", &n, &v[0], &v[1],
+               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 9) {
+        *nr = n;
+        *sp = v[6];
+        *pc = v[7];
+        return 0;
+    }
+    if (sscanf(buf, "%ld 0x%llx 0x%llx", &n, &v[0], &v[1]) == 3) {
+        *nr = n;
+        *sp = v[0];
+        *pc = v[1];
+        return 0;
+    }
+    return -1;
+}
+
+/* Is the thread inside system call nr now (1), elsewhere (0), or gone (-1)?
+ * "running" (on a CPU, in the kernel or not) counts as inside: the caller
+ * waits for a sure answer. */
+int peek_in_syscall(pid_t tid, long nr)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)tid);
+    if (peek_file(path, buf, sizeof buf) <= 0)
+        return -1;
+    if (!strncmp(buf, "running", 7))
+        return 1;
+    return strtol(buf, NULL, 10) == nr;
+}
+
+ssize_t peek_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+    struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+    return process_vm_readv(pid, &local, 1, &remote, 1, 0);
+}
+
+/* A NUL-terminated string of the program's, read a page at a time (a
+ * string may end just before an unmapped page). */
+size_t peek_string(pid_t pid, uint64_t addr, char *buf, size_t cap)
+{
+    size_t got = 0;
+    buf[0] = '\0';
+    if (!addr || cap == 0)
+        return 0;
+    while (got + 1 < cap) {
+        size_t chunk = 4096 - ((addr + got) & 4095);
+        if (chunk > cap - 1 - got)
+            chunk = cap - 1 - got;
+        ssize_t n = peek_mem(pid, addr + got, buf + got, chunk);
+        if (n <= 0)
+            break;
+        void *nul = memchr(buf + got, '\0', (size_t)n);
+        if (nul)
+            return (size_t)((char *)nul - buf);
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    return got;
+}
+
+/* The payload of an EXEC/SPAWN event: path NUL argv[0] NUL ... (at most 64
+ * arguments of 256 bytes, cap bytes in all). */
+size_t peek_argv(pid_t pid, uint64_t path, uint64_t argv, char *out, size_t cap)
+{
+    char s[257];
+    size_t len = peek_string(pid, path, s, sizeof s);
+    if (len + 1 > cap)
+        return 0;
+    memcpy(out, s, len + 1);
+    size_t used = len + 1;
+    for (int i = 0; argv && i < 64; i++) {
+        uint64_t p = 0;
+        if (peek_mem(pid, argv + 8u * (unsigned)i, &p, sizeof p) != sizeof p || !p)
+            break;
+        len = peek_string(pid, p, s, sizeof s);
+        if (used + len + 1 > cap)
+            break;
+        memcpy(out + used, s, len + 1);
+        used += len + 1;
+    }
+    return used;
+}
+
+/* The stack from sp up, as far as it is mapped (a page per iovec: a
+ * partial read stops at the first page that is not). */
+void peek_stack_copy(pid_t pid, struct peek_stack *st)
+{
+    uint64_t sp = st->regs[7];
+    st->len = 0;
+    if (!sp)
+        return;
+    struct iovec local = {st->bytes, PEEK_STACK_BYTES};
+    struct iovec remote[PEEK_STACK_BYTES / 4096 + 1];
+    unsigned n = 0;
+    uint64_t at = sp, end = sp + PEEK_STACK_BYTES;
+    while (at < end && n < sizeof remote / sizeof remote[0]) {
+        uint64_t next = (at & ~4095ull) + 4096;
+        if (next > end)
+            next = end;
+        remote[n].iov_base = (void *)(uintptr_t)at;
+        remote[n].iov_len = next - at;
+        n++;
+        at = next;
+    }
+    ssize_t got = process_vm_readv(pid, &local, 1, remote, n, 0);
+    st->len = got > 0 ? (uint32_t)got : 0;
+}
+
+static const char *const ns_files[8] = {"mnt", "net", "uts", "ipc", "pid_for_children", "user",
+                                        "cgroup", "time_for_children"};
+
+uint64_t peek_ns_inode(pid_t tid, int kind)
+{
+    char path[96];
+    struct stat st;
+    if (kind < 1 || kind > 8)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/ns/%s", (int)tid, (int)tid, ns_files[kind - 1]);
+    if (stat(path, &st) == 0)
+        return (uint64_t)st.st_ino;
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)tid, ns_files[kind - 1]);
+    return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+void peek_ns_inodes(pid_t tid, uint64_t out[8])
+{
+    for (int k = 1; k <= 8; k++)
+        out[k - 1] = peek_ns_inode(tid, k);
+}
+
+/* The process a thread belongs to, and its parent (0: unknown). */
+pid_t peek_tgid(pid_t tid, pid_t *ppid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    *ppid = 0;
+    if (peek_file(path, buf, sizeof buf) <= 0)
+        return 0;
+    const char *t = strstr(buf, "\nTgid:"), *p = strstr(buf, "\nPPid:");
+    if (p)
+        *ppid = (pid_t)strtol(p + 6, NULL, 10);
+    return t ? (pid_t)strtol(t + 6, NULL, 10) : 0;
+}
+
+/* /proc/<pid>/stat: state, startstack (field 28, a new one at each exec),
+ * exit_code (field 52, a zombie's wait status), session (field 6), the
+ * number of threads (field 20). */
+int peek_stat(pid_t pid, char *state, uint64_t *startstack, int *exit_code, pid_t *session,
+              int *threads)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (peek_file(path, buf, sizeof buf) <= 0)
+        return -1;
+    const char *p = strrchr(buf, ')'); /* the command may hold blanks and parens */
+    if (!p || p[1] != ' ')
+        return -1;
+    p += 2;
+    if (state)
+        *state = *p;
+    /* fields from 3 (state) on */
+    int field = 3;
+    unsigned long long v;
+    while (*p) {
+        if (field >= 4 && sscanf(p, "%llu", &v) == 1) {
+            if (field == 6 && session)
+                *session = (pid_t)v;
+            if (field == 20 && threads)
+                *threads = (int)v;
+            if (field == 28 && startstack)
+                *startstack = v;
+            if (field == 52 && exit_code)
+                *exit_code = (int)v;
+        }
+        const char *sp = strchr(p, ' ');
+        if (!sp)
+            break;
+        p = sp + 1;
+        field++;
+    }
+    return 0;
+}
+
+/* The children thread tid of process pid has started (its
+ * /proc/<pid>/task/<tid>/children). */
+size_t peek_children(pid_t pid, pid_t tid, pid_t *out, size_t max)
+{
+    char path[96], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)tid);
+    if (peek_file(path, buf, sizeof buf) <= 0)
+        return 0;
+    size_t n = 0;
+    for (char *p = buf, *end; n < max; p = end) {
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        out[n++] = (pid_t)v;
+    }
+    return n;
+}
+
+/* The number of threads of a process: the link count of its task
+ * directory is two more (one stat instead of reading a file). */
+int peek_threads(pid_t pid)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    return stat(path, &st) == 0 && st.st_nlink > 2 ? (int)st.st_nlink - 2 : 0;
+}

@@ -1,0 +1,414 @@
+"""test_supervise.py — the supervised mode (guard-supervise, seccomp user
+notification; docs/supervised.md): Go programs the shim cannot see, each
+bug with its twin (20 of 20 and 0 of 20), the namespace timeline and the
+process tree from the supervisor's logs, a supervisor that dies, a watched
+call interrupted by a signal, no descriptor of the supervisor's in the
+program, and run-with-guard.sh choosing the mode by itself.  The namespace
+programs need root and unshare(2) and run in a private mount namespace;
+elsewhere those tests skip and say so."""
+import os
+import re
+import signal
+import struct
+import subprocess
+import time
+
+from harness import BUILD, ROOT, LogDir, analyze, findings, prog
+from harness import test as harness_test
+from test_log import read_log
+from test_ns import skip_unless_namespaces
+
+RUNS = 20
+_AVAILABLE = None
+
+
+def supervision_available():
+    """seccomp user notification (Linux 5.5) allowed here: a container's
+    own seccomp profile may refuse it."""
+    global _AVAILABLE
+    if _AVAILABLE is None:
+        r = subprocess.run([os.path.join(BUILD, "guard-supervise"), "--log-dir", "/nonexistent",
+                            "--", "true"], capture_output=True, text=True, timeout=60)
+        _AVAILABLE = r.returncode == 0
+        if not _AVAILABLE:
+            print("     guard-supervise cannot run here: %s" % r.stderr.strip())
+    return _AVAILABLE
+
+
+def test(fn):
+    """harness.test, skipping (and saying so) where supervision is not
+    available."""
+    def wrapper():
+        if not supervision_available():
+            print("     skipped %s: no seccomp user notification here" % fn.__name__)
+            return
+        fn()
+    wrapper.__name__ = fn.__name__
+    return harness_test(wrapper)
+
+
+def supervisor():
+    return os.path.join(BUILD, "guard-supervise")
+
+
+def goprog(name):
+    return os.path.join(BUILD, "testprogs", "go", name)
+
+
+def supervise(argv, log_dir, private_mnt=False, timeout=60, **kw):
+    """Run argv under guard-supervise (in a private mount namespace when
+    asked), with a clean environment: no shim."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("GUARD_OPTIONS", None)
+    cmd = [supervisor(), "--log-dir", log_dir, "--", *argv]
+    if private_mnt:
+        cmd = ["unshare", "-m", "--propagation", "private", *cmd]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, **kw)
+
+
+def supervised_report(argv, private_mnt=False, asan=False, extra=()):
+    d = LogDir()
+    r = supervise(argv, d.path, private_mnt)
+    status, report, _ = analyze(d.path, asan=asan, extra=extra)
+    logs = d.logs()
+    d.cleanup()
+    return r, status, report, logs
+
+
+def repeat_kind(argv, kind, private_mnt=False):
+    """How many of RUNS supervised runs report `kind`; the first and the
+    last report go through the sanitizer build of the analyzer."""
+    hits = 0
+    for i in range(RUNS):
+        r, status, report, logs = supervised_report(argv, private_mnt,
+                                                    asan=i in (0, RUNS - 1))
+        assert r.returncode == 0, "run %d: %s exited %d\n%s" % (i, argv[0], r.returncode, r.stderr)
+        assert logs, "run %d: the supervisor wrote no log" % i
+        hits += bool(findings(report, kind))
+    return hits
+
+
+# ---- namespace-off-thread in Go ----------------------------------------------------------
+
+
+@test
+@skip_unless_namespaces
+def go_unshare_then_mount_without_lockosthread_is_flagged_in_every_run():
+    hits = repeat_kind([goprog("ns_unshare_mount")], "namespace-off-thread", private_mnt=True)
+    assert hits == RUNS, "flagged in %d of %d runs" % (hits, RUNS)
+    _, _, report, _ = supervised_report([goprog("ns_unshare_mount")], True, asan=True)
+    (f,) = findings(report, "namespace-off-thread")
+    # the goroutine made the call, and its two stacks are Go's, unwound offline
+    assert re.search(r"mount\(\) by goroutine \d+ on T\d+ runs in mnt:\[\d+\]", f["summary"]), f
+    assert "runtime.LockOSThread" in f["summary"], f["summary"]
+    assert f["flags"] in ([], ["hazard"]), f["flags"]  # an error when the race was lost
+    unshare = [fr.get("function") for fr in f["stacks"]["unshare"]]
+    mount = [fr.get("function") for fr in f["stacks"]["mount"]]
+    assert "syscall.Unshare" in unshare and "main.work" in unshare, unshare
+    assert "syscall.Mount" in mount and "main.work" in mount, mount
+
+
+@test
+@skip_unless_namespaces
+def go_lockosthread_twin_is_never_flagged():
+    hits = repeat_kind([goprog("ns_unshare_mount_locked")], "namespace-off-thread",
+                       private_mnt=True)
+    assert hits == 0, "the LockOSThread twin was flagged in %d of %d runs" % (hits, RUNS)
+
+
+@test
+@skip_unless_namespaces
+def a_go_goroutine_that_lost_its_thread_mounts_in_the_namespace_it_left():
+    """ns_unshare_migrate makes the race go the bad way in most runs (a
+    blocking read while another goroutine holds the only P): the mount runs
+    on another thread, in the namespace the goroutine left: an error, not a
+    hazard, and the timeline marks the mount.  Flagged every run either way;
+    its LockOSThread twin never."""
+    errors = 0
+    for i in range(RUNS):
+        _, _, report, _ = supervised_report([goprog("ns_unshare_migrate")], True,
+                                            asan=i == 0, extra=("--verbose",))
+        (f,) = findings(report, "namespace-off-thread")
+        (p,) = [p for p in report["processes"] if p["exe"].endswith("ns_unshare_migrate")]
+        (m,) = [e for e in p["namespaces"] if e["call"] == "mount"]
+        if "hazard" in f["flags"]:
+            assert "where unshare() on" in f["summary"] and not m["mark"], (f["summary"], m)
+            continue
+        errors += 1
+        assert "which the goroutine left with unshare()" in f["summary"], f["summary"]
+        assert m["mark"] and m["mark"]["kind"] == "off-thread", m
+    assert errors > RUNS // 2, "the race went the bad way in only %d of %d runs" % (errors, RUNS)
+    hits = repeat_kind([goprog("ns_unshare_migrate"), "locked"], "namespace-off-thread",
+                       private_mnt=True)
+    assert hits == 0, "the locked twin was flagged in %d of %d runs" % (hits, RUNS)
+
+
+@test
+@skip_unless_namespaces
+def a_go_binary_without_symbols_or_dwarf_is_still_judged_by_goroutine():
+    """-s -w: no DWARF for runtime.g's layout; Go 1.19's is known."""
+    for _ in range(3):
+        _, _, report, _ = supervised_report([goprog("ns_unshare_mount_stripped")], True)
+        (f,) = findings(report, "namespace-off-thread")
+        assert "by goroutine" in f["summary"], f["summary"]
+
+
+@test
+@skip_unless_namespaces
+def the_namespace_timeline_comes_from_the_supervisors_events():
+    _, _, report, _ = supervised_report([goprog("ns_unshare_mount_locked")], True,
+                                        asan=True, extra=("--verbose",))
+    (p,) = report["processes"]
+    unshares = [e for e in p["namespaces"] if e["call"] == "unshare"]
+    mounts = [e for e in p["namespaces"] if e["call"] == "mount"]
+    assert len(unshares) == 4 and len(mounts) == 4, p["namespaces"]
+    for u in unshares:
+        (c,) = [c for c in u["changes"] if c["kind"] == "mnt"]
+        assert c["before"] != c["after"], u
+        (m,) = [m for m in mounts if m["tid"] == u["tid"]]
+        assert m["mnt"] == c["after"], (u, m)  # each mount in its thread's new namespace
+        assert m["target"].endswith("/dst%s" % m["target"][-1]) and m["mark"] is None, m
+        assert "syscall.Mount" in [fr.get("function") for fr in m["stack"]], m["stack"]
+
+
+# ---- unreaped-child and the process tree in Go ----------------------------------------------
+
+
+@test
+def go_children_started_and_never_waited_for_are_flagged_in_every_run():
+    hits = repeat_kind([goprog("child_nowait")], "unreaped-child")
+    assert hits == RUNS, "flagged in %d of %d runs" % (hits, RUNS)
+
+
+@test
+def go_children_waited_for_are_never_flagged():
+    hits = repeat_kind([goprog("child_wait")], "unreaped-child")
+    assert hits == 0, "the Wait twin was flagged in %d of %d runs" % (hits, RUNS)
+
+
+@test
+def the_process_tree_of_a_go_program_has_its_children_and_their_execs():
+    _, status, report, logs = supervised_report([goprog("child_nowait")], asan=True,
+                                                extra=("--verbose",))
+    assert status == 1 and len(logs) == 1, (status, logs)
+    (f,) = findings(report, "unreaped-child")
+    assert f["count"] == 3, f
+    assert "exited and was never waited for" in f["summary"], f["summary"]
+    spawn = [fr.get("function") for fr in f["stacks"]["spawn"]]
+    assert "os/exec.(*Cmd).Start" in spawn and "main.main" in spawn, spawn
+    top = [p for p in report["processes"] if p["exe"].endswith("child_nowait") and not p.get("spawn")]
+    assert len(top) == 1, report["processes"]
+    kids = [p for p in report["processes"] if p.get("spawn")]
+    assert len(kids) == 3, report["processes"]
+    for k in kids:
+        assert k["ppid"] == top[0]["pid"] and k["exe"] == "/bin/true", k
+        assert k["spawn"]["kind"] == "vfork", k["spawn"]
+    _, status, report, _ = supervised_report([goprog("child_wait")], extra=("--verbose",))
+    kids = [p for p in report["processes"] if p.get("spawn")]
+    assert status == 0 and len(kids) == 3, report["processes"]
+    assert all(k["reap"] for k in kids), kids
+
+
+# ---- the supervisor's own guarantees -----------------------------------------------------------
+
+
+@test
+def a_dead_supervisor_neither_hangs_nor_silently_continues_its_program():
+    d = LogDir()
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    sup = subprocess.Popen([supervisor(), "--log-dir", d.path, "--", "sh", "-c",
+                            "sleep 30 & sleep 30; echo CONTINUED"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                           start_new_session=True)
+    deadline = time.time() + 10
+    sleeps = []
+    while len(sleeps) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+        sleeps = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid_chain_has(int(p), sup.pid)
+                  and _comm(int(p)) == "sleep"]
+    assert len(sleeps) == 2, "the program did not start: %s" % sleeps
+    sup.kill()
+    out, err = sup.communicate(timeout=10)
+    deadline = time.time() + 5
+    while time.time() < deadline and any(_alive(p) for p in sleeps):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in sleeps), "the program outlived its supervisor"
+    assert "CONTINUED" not in out, out
+    assert "the supervisor (pid %d) died" % sup.pid in err, err
+    d.cleanup()
+
+
+@test
+def a_dead_supervisor_leaves_no_go_program_waiting_on_a_watched_call():
+    """Killed while the program makes watched calls one after the other
+    (spawn_many: clone, execve, waitid, wait4 per child): whatever call was
+    waiting for it, the program ends."""
+    d = LogDir()
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    sup = subprocess.Popen([supervisor(), "--log-dir", d.path, "--", goprog("spawn_many"), "100000"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                           start_new_session=True)
+    time.sleep(0.5)
+    progs = [int(p) for p in os.listdir("/proc") if p.isdigit() and _comm(int(p)) == "spawn_many"
+             and _ppid_chain_has(int(p), sup.pid, depth=1)]  # not a child between vfork and exec
+    assert len(progs) == 1, progs
+    sup.kill()
+    _, err = sup.communicate(timeout=10)
+    deadline = time.time() + 5
+    while time.time() < deadline and _alive(progs[0]):
+        time.sleep(0.05)
+    assert not _alive(progs[0]), "spawn_many outlived its supervisor"
+    assert "died" in err, err
+    d.cleanup()
+
+
+def _comm(pid):
+    try:
+        return open("/proc/%d/comm" % pid).read().strip()
+    except OSError:
+        return None
+
+
+def _ppid_chain_has(pid, ancestor, depth=8):
+    for _ in range(depth):
+        try:
+            stat = open("/proc/%d/stat" % pid).read()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        if pid == ancestor:
+            return True
+        if pid <= 1:
+            return False
+    return False
+
+
+def _alive(pid):
+    """Running (a zombie waiting for its new parent is dead)."""
+    try:
+        stat = open("/proc/%d/stat" % pid).read()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def events_of(path, kind):
+    out = []
+    for rtype, body, _ in read_log(path)["records"]:
+        if rtype == "event" and struct.unpack_from("<H", body, 20)[0] == kind:
+            out.append(body)
+    return out
+
+
+@test
+def a_watched_call_interrupted_by_a_signal_is_recorded_once():
+    d = LogDir()
+    r = supervise([prog("supervise_sigstorm")], d.path)
+    m = re.search(r"(\d+) kill calls, (\d+) signals handled during them", r.stdout)
+    assert r.returncode == 0 and m, r.stdout + r.stderr
+    calls, during = int(m.group(1)), int(m.group(2))
+    # the signals landed while kill() waited for the supervisor
+    assert during >= 100, "only %d signals during the calls: the test proves nothing" % during
+    (log,) = [p for p in d.logs() if "supervise_sigstorm" in p]
+    kills = [e for e in events_of(log, 13)  # GUARD_EV_KILL: args pid, signal
+             if struct.unpack_from("<Q", e, 40)[0] == signal.SIGCONT]
+    assert len(kills) == calls, "%d KILL events for %d kill(SIGCONT) calls" % (len(kills), calls)
+    d.cleanup()
+
+
+@test
+def the_program_holds_no_descriptor_of_the_supervisor():
+    d = LogDir()
+    r = supervise(["sh", "-c", "ls /proc/$$/fd"], d.path)
+    fds = sorted(int(x) for x in r.stdout.split())
+    assert fds == [0, 1, 2], "the program's descriptors: %s" % fds
+    d.cleanup()
+
+
+@test
+def the_supervisor_exits_with_its_programs_status():
+    d = LogDir()
+    assert supervise(["sh", "-c", "exit 7"], d.path).returncode == 7
+    assert supervise(["sh", "-c", "kill -TERM $$"], d.path).returncode == 128 + signal.SIGTERM
+    assert supervise(["/nonexistent/program"], d.path).returncode == 127
+    d.cleanup()
+
+
+# ---- run-with-guard.sh chooses the mode ------------------------------------------------------
+
+
+def run_with_guard(*args):
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("GUARD_OPTIONS", None)
+    return subprocess.run([os.path.join(ROOT, "run-with-guard.sh"), *args], capture_output=True,
+                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+
+
+@test
+def run_with_guard_supervises_go_and_static_programs_by_itself():
+    d = LogDir()
+    r = run_with_guard("--log-dir", d.path + "/go", "--format", "json", "--", goprog("child_nowait"))
+    assert "supervised" in r.stderr and r.returncode == 1, r.stderr
+    assert '"unreaped-child"' in r.stderr, r.stderr
+    r = run_with_guard("--log-dir", d.path + "/c", "--", prog("child_zombie"))
+    assert "supervised" not in r.stderr and r.returncode == 1, r.stderr
+    # forced either way
+    r = run_with_guard("--log-dir", d.path + "/no", "--no-supervise", "--", goprog("child_nowait"))
+    assert "supervised" not in r.stderr and r.returncode == 0, r.stderr
+    r = run_with_guard("--log-dir", d.path + "/yes", "--supervise", "--", prog("child_zombie"))
+    assert "supervised" in r.stderr and r.returncode == 1, r.stderr
+    assert not [f for f in os.listdir(d.path + "/yes") if f.endswith(".log")
+                and not f.startswith("guard.child_zombie.")], os.listdir(d.path + "/yes")
+    d.cleanup()
+
+
+@test
+def a_dynamic_go_program_with_cgo_gets_the_shim_and_the_supervisor():
+    d = LogDir()
+    r = run_with_guard("--log-dir", d.path, "--format", "json", "--", goprog("cgo_child_nowait"))
+    assert "with the shim and supervised" in r.stderr and r.returncode == 1, r.stderr
+    assert '"unreaped-child"' in r.stderr, r.stderr  # the Go runtime's clone: the supervisor's
+    # the shim's log too, and the exit it did not see (Go's raw exit_group) is in it
+    logs = [f for f in os.listdir(d.path) if f.startswith("guard.cgo_child_nowait.")]
+    assert len(logs) == 2, logs
+    assert "process killed?" not in r.stderr, r.stderr
+    for f in logs:
+        types = [rtype for rtype, _, _ in read_log(os.path.join(d.path, f))["records"]]
+        assert types[-1] == "end", (f, types[-5:])
+    d.cleanup()
+
+
+@test
+def a_static_programs_crash_is_recorded_with_every_threads_stack():
+    _, status, report, logs = supervised_report([prog("supervise_crash_static")], asan=True)
+    assert len(logs) == 1 and status == 1, (status, logs)
+    (f,) = findings(report, "crash")
+    assert "died of SIGSEGV" in f["summary"] and "fault address 0x0" in f["summary"], f["summary"]
+    crashed = [fr.get("function") for fr in f["stacks"]["crash"]]
+    assert crashed[:2] == ["crash_here", "worker"], crashed
+    assert any("main" in [fr.get("function") for fr in t["stack"]] for t in f["threads"]), f["threads"]
+    d = LogDir()
+    r = supervise([prog("supervise_crash_static")], d.path)
+    assert r.returncode == 128 + signal.SIGSEGV, r.returncode  # it still dies of its signal
+    d.cleanup()
+    # a Go program is not traced (its runtime reports its own crashes): its goroutine
+    # capture, which uses ptrace, still works (go_unshare_... above), and so does this
+    r, status, report, _ = supervised_report([goprog("child_wait")])
+    assert r.returncode == 0 and status == 0, (r.stderr, report["findings"])
+
+
+@test
+def spawns_through_glibcs_clone3_have_their_callers_stack():
+    """posix_spawn, popen and system call glibc's __clone3, which has no call
+    frame information at its system call: the stack starts at its caller."""
+    _, _, report, _ = supervised_report([prog("child_clean")], extra=("--verbose",))
+    stacks = [[fr.get("function") for fr in p["spawn"]["stack"] or []]
+              for p in report["processes"] if p.get("spawn") and p["spawn"]["kind"] == "vfork"]
+    assert len(stacks) >= 3, report["processes"]
+    for s in stacks:
+        assert "__spawni" in s and ("main" in s or "popen" in s), s
