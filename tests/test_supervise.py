@@ -148,11 +148,23 @@ def a_go_goroutine_that_lost_its_thread_mounts_in_the_namespace_it_left():
 @test
 @skip_unless_namespaces
 def a_go_binary_without_symbols_or_dwarf_is_still_judged_by_goroutine():
-    """-s -w: no DWARF for runtime.g's layout; Go 1.19's is known."""
+    """-s -w: no DWARF for runtime.g's layout; Go 1.19's is known.  Its
+    stacks are still named (Go's line table, frame pointers), and the bug
+    keeps the fingerprint of the build with symbols; another Go program's
+    namespace bug has another one (Go's runtime and syscall frames are
+    skipped like libc's)."""
     for _ in range(3):
         _, _, report, _ = supervised_report([goprog("ns_unshare_mount_stripped")], True)
         (f,) = findings(report, "namespace-off-thread")
         assert "by goroutine" in f["summary"], f["summary"]
+        mount = [(fr.get("function"), fr.get("line")) for fr in f["stacks"]["mount"]]
+        assert ("syscall.Mount", None) != mount[0] and "main.work" in [m[0] for m in mount], mount
+    _, _, full, _ = supervised_report([goprog("ns_unshare_mount")], True)
+    (g,) = findings(full, "namespace-off-thread")
+    assert g["fingerprint"] == f["fingerprint"], (g["fingerprint"], f["fingerprint"])
+    _, _, other, _ = supervised_report([goprog("ns_unshare_migrate")], True)
+    (h,) = findings(other, "namespace-off-thread")
+    assert h["fingerprint"] != f["fingerprint"], "two Go programs' bugs share a fingerprint"
 
 
 @test

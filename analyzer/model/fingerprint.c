@@ -73,7 +73,10 @@ const struct fnd_stack *fp_primary_stack(const struct fnd *f)
  * __libc_start_main, fork), the shim, the C++ and unwinding runtimes
  * (__cxa_throw, std::terminate, _Unwind_*), the vDSO and unknown code, and
  * a language interpreter's own loop (libpython's or the python binary's
- * _PyEval_*, PyObject_Call*, vectorcall trampolines...). */
+ * _PyEval_*, PyObject_Call*, vectorcall trampolines...), and Go's runtime
+ * and the standard library packages a program reaches the kernel through
+ * (runtime., syscall., os., internal/...: linked into every Go binary, a
+ * dotted package path no C or C++ name can have). */
 
 static const char *const runtime_libs[] = {
     "libguard.so", "libc.so", "libc-", "ld-linux", "ld64.so", "ld.so", "libpthread",
@@ -91,6 +94,11 @@ static const char *const runtime_prefixes[] = {
     "__libc_start", "__GI_", "__pthread_kill", "__cxa_", "__gxx_personality", "_Unwind_",
     "__gnu_cxx::__verbose_terminate_handler", "std::terminate", "std::__terminate",
     "__cxxabiv1::",
+};
+
+static const char *const go_std_prefixes[] = {
+    "runtime.", "runtime/", "syscall.", "internal/", "os.", "os/", "sync.", "sync/",
+    "golang.org/x/sys/",
 };
 
 /* The interpreter loop of CPython (libpython3.*.so or a python binary
@@ -131,7 +139,8 @@ bool fp_frame_is_runtime(const struct sym_frame *fr)
     for (size_t i = 0; i < sizeof runtime_names / sizeof *runtime_names; i++)
         if (strcmp(fn, runtime_names[i]) == 0)
             return true;
-    if (any_prefix(fn, runtime_prefixes, sizeof runtime_prefixes / sizeof *runtime_prefixes))
+    if (any_prefix(fn, runtime_prefixes, sizeof runtime_prefixes / sizeof *runtime_prefixes) ||
+        any_prefix(fn, go_std_prefixes, sizeof go_std_prefixes / sizeof *go_std_prefixes))
         return true;
     return python_module(b) && any_prefix(fn, python_funcs, sizeof python_funcs / sizeof *python_funcs);
 }
