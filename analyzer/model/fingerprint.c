@@ -101,6 +101,14 @@ static const char *const go_std_prefixes[] = {
     "golang.org/x/sys/",
 };
 
+/* Go code: its line table names .go and .s files (a C function's clone,
+ * "sync.cold", must not pass for Go's sync package). */
+static bool go_source(const char *file)
+{
+    size_t n = file ? strlen(file) : 0;
+    return (n > 3 && strcmp(file + n - 3, ".go") == 0) || (n > 2 && strcmp(file + n - 2, ".s") == 0);
+}
+
 /* The interpreter loop of CPython (libpython3.*.so or a python binary
  * that links it in): eval, calls, vectorcall trampolines, startup. */
 static const char *const python_funcs[] = {
@@ -139,7 +147,9 @@ bool fp_frame_is_runtime(const struct sym_frame *fr)
     for (size_t i = 0; i < sizeof runtime_names / sizeof *runtime_names; i++)
         if (strcmp(fn, runtime_names[i]) == 0)
             return true;
-    if (any_prefix(fn, runtime_prefixes, sizeof runtime_prefixes / sizeof *runtime_prefixes) ||
+    if (any_prefix(fn, runtime_prefixes, sizeof runtime_prefixes / sizeof *runtime_prefixes))
+        return true;
+    if (go_source(fr->file) &&
         any_prefix(fn, go_std_prefixes, sizeof go_std_prefixes / sizeof *go_std_prefixes))
         return true;
     return python_module(b) && any_prefix(fn, python_funcs, sizeof python_funcs / sizeof *python_funcs);
