@@ -17,9 +17,10 @@
  * with --baseline the findings the baseline already had, do not count.
  *
  * The folders are the pipeline, in the order analyze() runs it:
- *   read/     one log file into plain structs (lg_*: logread.c walks the
- *             file, logrec.c one record, logcrash.c a crash's history,
- *             logns.c the namespace timeline, rawunwind.c raw stacks)
+ *   read/     one log file into plain structs (lg_*: logfile.c maps it,
+ *             logread.c walks it, logrec.c one record, logcrash.c a crash's
+ *             history, logns.c the namespace timeline, logring.c the field
+ *             profile's event ring, rawunwind.c raw stacks)
  *   model/    the run as findings: symbolized, folded, fingerprinted, tied
  *             to the process tree, the namespace timelines and the crash;
  *             suppressions and a baseline applied

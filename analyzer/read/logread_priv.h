@@ -6,6 +6,8 @@
 #ifndef ANALYZER_LOGREAD_PRIV_H
 #define ANALYZER_LOGREAD_PRIV_H
 
+#include <setjmp.h>
+
 #include "logread.h"
 
 /* What the last full POOL_PUT/POOL_GET event said about an object: the
@@ -56,6 +58,21 @@ struct lg_fold {
     size_t index;            /* in log->findings */
     UT_hash_handle hh;
 };
+
+/* A log file in memory (logfile.c). */
+struct mapped {
+    unsigned char *buf;
+    size_t len;
+    bool mapped;   /* else malloc'd */
+    int fd;        /* kept open while the file is read (its holes: SEEK_DATA) */
+};
+/* false with *err (errno) or *what (not a regular file) set */
+bool lg_file_open(const char *path, struct mapped *m, int *err, const char **what);
+void lg_file_close(struct mapped *m);
+/* A SIGBUS inside [buf, buf+len) while armed jumps to jb (a file
+ * truncated under its mapping); disarm returns where it hit. */
+void lg_file_sigbus_arm(sigjmp_buf *jb, const unsigned char *buf, size_t len);
+size_t lg_file_sigbus_disarm(void);
 
 /* A slot of the event ring, noted while the stream is walked (logring.c). */
 struct lg_ring_slot {
