@@ -37,23 +37,11 @@
 
 #include "guard_internal.h"
 #include "hook.h"
+#include "guard_names.h"
 
 static _Atomic int crashing;
 static _Atomic unsigned answered;
 static int dump_signal;
-
-static const char *signal_name(int sig)
-{
-    switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT";
-    case SIGSYS: return "SIGSYS";
-    default: return "signal";
-    }
-}
 
 static void write_thread_stack(pid_t tid, uint32_t stack)
 {
@@ -150,7 +138,7 @@ static void record(int sig, siginfo_t *info, void *ucontext)
     memset(&f, 0, sizeof f);
     f.kind = GUARD_FK_CRASH;
     f.tid = guard_gettid();
-    f.call = signal_name(sig);
+    f.call = guard_signal_name(sig);
     f.addr = (uintptr_t)info->si_addr;
     f.bytes = others;
     char where[160] = "";
@@ -172,7 +160,7 @@ static void record(int sig, siginfo_t *info, void *ucontext)
     }
     guard_fmt(f.summary, sizeof f.summary,
               "the process died of %s (si_code %d) on thread T%d%s; %u other thread(s) asked "
-              "for their stacks, %u answered", signal_name(sig), info->si_code, (int)f.tid, where,
+              "for their stacks, %u answered", guard_signal_name(sig), info->si_code, (int)f.tid, where,
               others, atomic_load(&answered));
     f.stacks[0] = (struct guard_finding_stack_ref){GUARD_ROLE_CRASH, stack, (uint32_t)f.tid};
     f.nstacks = stack ? 1 : 0;

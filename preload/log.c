@@ -36,6 +36,7 @@
 
 #include "guard_internal.h"
 #include "hook.h"
+#include "guard_names.h"
 
 #define MAX_CHUNKS 8192
 /* Added to the tail when the log ends: past every chunk, so that no
@@ -168,7 +169,6 @@ static int open_log(void)
               (unsigned long)((uintptr_t)first + window_len(0)));
     return open_checked(path, 0);
 }
-
 
 /* The window that holds chunk k, mapped if it is not yet (under grow_lock). */
 static char *map_window(int log_fd, unsigned k)
@@ -507,21 +507,6 @@ static ssize_t read_small_file(const char *path, char *buf, size_t cap)
     return (ssize_t)got;
 }
 
-static void exe_short_name(const char *exe, char *out, size_t cap)
-{
-    const char *base = strrchr(exe, '/');
-    base = base ? base + 1 : exe;
-    size_t n = 0;
-    for (; base[n] && n + 1 < cap && n < 64; n++) {
-        char c = base[n];
-        /* keep the file name shell- and glob-friendly */
-        out[n] = (c == '/' || c == ' ' || c == '*' || c == '?' || (unsigned char)c < 32) ? '_' : c;
-    }
-    out[n] = '\0';
-    if (n == 0)
-        strcpy(out, "unknown");
-}
-
 /* A number nobody can guess, for a file name taken already. */
 static uint32_t name_salt(unsigned attempt)
 {
@@ -538,7 +523,7 @@ static uint32_t name_salt(unsigned attempt)
 static int create_log_file(const char *exe)
 {
     char name[96];
-    exe_short_name(exe, name, sizeof name);
+    guard_exe_short_name(exe, name, sizeof name);
     /* The path is made absolute now: the log is opened again by it, and the
      * program may change its directory meanwhile. */
     GUARD_LARGE static char dir[PATH_MAX];

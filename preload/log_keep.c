@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "guard_internal.h"
+#include "guard_names.h"
 
 #define KEEP_MAX 1000u    /* the option's bound */
 #define NAME_CAP 128u     /* our names are shorter (guard.<exe:64>.<pid>.<hex>.log) */
@@ -103,15 +104,9 @@ void guard_log_keep_prune(const char *dir, const char *exe, unsigned keep)
     }
     /* our own file names start so; others are not opened at all */
     char prefix[96];
-    const char *base = strrchr(exe, '/');
-    base = base ? base + 1 : exe;
-    size_t plen = 0, blen = strnlen(base, 64);
     memcpy(prefix, "guard.", 6);
-    plen = 6;
-    for (size_t i = 0; i < blen; i++) {
-        char c = base[i]; /* as log.c's exe_short_name */
-        prefix[plen++] = (c == ' ' || c == '*' || c == '?' || (unsigned char)c < 32) ? '_' : c;
-    }
+    guard_exe_short_name(exe, prefix + 6, sizeof prefix - 7);
+    size_t plen = strlen(prefix);
     prefix[plen++] = '.';
     size_t exe_len = strlen(exe);
     unsigned nkept = 0;

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "procs.h"
+#include "guard_names.h"
 
 static pid_t traced; /* the traced process, 0: none */
 
@@ -102,18 +103,6 @@ static int uncaught(pid_t pid, int sig)
     const char *c = strstr(buf, "\nSigCgt:");
     unsigned long long caught = c ? strtoull(c + 8, NULL, 16) : 0;
     return !(caught & (1ull << (sig - 1)));
-}
-
-static const char *signal_name(int sig)
-{
-    switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT";
-    default: return "SIGSYS";
-    }
 }
 
 static void dwarf_regs(const struct user_regs_struct *r, uint64_t out[17])
@@ -191,13 +180,13 @@ static void record(pid_t tid, int sig)
     memset(&f, 0, sizeof f);
     f.kind = GUARD_FK_CRASH;
     f.tid = tid;
-    f.call = signal_name(sig);
+    f.call = guard_signal_name(sig);
     char where[96] = "";
     if (fault)
         snprintf(where, sizeof where, ", fault address 0x%llx", (unsigned long long)c.fault_addr);
     snprintf(f.summary, sizeof f.summary,
              "the process died of %s (si_code %d) on thread T%d%s; %u other thread(s) asked for "
-             "their stacks, %u answered", signal_name(sig), si.si_code, (int)tid, where, asked,
+             "their stacks, %u answered", guard_signal_name(sig), si.si_code, (int)tid, where, asked,
              answered);
     if (stack)
         f.stacks[f.nstacks++] = (struct guard_finding_stack){GUARD_ROLE_CRASH, stack, (uint32_t)tid, 0};

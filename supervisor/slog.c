@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "sup.h"
+#include "guard_names.h"
 
 void slog_init(struct slog *l, pid_t pid, pid_t ppid, int forked, uint64_t start_mono,
                const char *exe, const char *args, size_t args_len)
@@ -94,20 +95,6 @@ static void write_rec(struct slog *l, void *rec, uint32_t type, size_t size)
     }
 }
 
-static void exe_short_name(const char *exe, char *out, size_t cap)
-{
-    const char *base = strrchr(exe, '/');
-    base = base ? base + 1 : exe;
-    size_t n = 0;
-    for (; base[n] && n + 1 < cap && n < 64; n++) {
-        char c = base[n];
-        out[n] = (c == '/' || c == ' ' || c == '*' || c == '?' || (unsigned char)c < 32) ? '_' : c;
-    }
-    out[n] = '\0';
-    if (n == 0)
-        snprintf(out, cap, "unknown");
-}
-
 static void write_process(struct slog *l)
 {
     size_t exe_len = strnlen(l->exe, 4096);
@@ -144,7 +131,7 @@ int slog_ready(struct slog *l)
     if (l->failed)
         return 0;
     char name[96];
-    exe_short_name(l->exe, name, sizeof name);
+    guard_exe_short_name(l->exe, name, sizeof name);
     for (int attempt = 0; attempt < 100; attempt++) {
         uint32_t salt = 0;
         if (attempt && getrandom(&salt, sizeof salt, GRND_NONBLOCK) != sizeof salt)

@@ -198,6 +198,9 @@ int inspect_tool_main(int argc, char **argv);
  * -1 with err set. */
 int inspect_target_open(struct inspect_target *t, const char *path, char *err, size_t errsz);
 void inspect_target_close(struct inspect_target *t, int fd);
+/* inspect_script.c: `name` as execvp would find it, on PATH (a name with a
+ * slash is itself); malloc'd, NULL when not found. */
+char *inspect_path_lookup(const char *name);
 /* inspect_script.c: the program a #! script runs (a malloc'd path; NULL
  * with *interp_out naming the interpreter when it is not found, or
  * "" for none), from the script's first line.  fd is the script. */

@@ -68,28 +68,9 @@ const char *inspect_mode_of(const struct inspect_target *t, const char **why)
     return "preload";
 }
 
-/* `name` as execvp would find it: a name without a slash on PATH. */
-static char *resolve(const char *name)
-{
-    if (strchr(name, '/'))
-        return xstrdup(name);
-    const char *path = getenv("PATH");
-    char *dirs = xstrdup(path ? path : ""), *save = NULL;
-    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char *cand = xasprintf("%s/%s", *d ? d : ".", name);
-        if (access(cand, X_OK) == 0) {
-            free(dirs);
-            return cand;
-        }
-        free(cand);
-    }
-    free(dirs);
-    return NULL;
-}
-
 static int mode_main(const char *arg)
 {
-    char *path = resolve(arg);
+    char *path = inspect_path_lookup(arg);
     if (!path) {
         fprintf(stderr, ANALYZER_NAME ": %s: not found on PATH\n", arg);
         return 2;

@@ -13,8 +13,7 @@
 
 #include "util.h"
 
-/* `name` on PATH (a name with a slash is itself); NULL when not found. */
-static char *path_lookup(const char *name)
+char *inspect_path_lookup(const char *name)
 {
     const char *path = getenv("PATH");
     if (!path || !*name || strchr(name, '/'))
@@ -64,7 +63,7 @@ char *inspect_script_runs(int fd, char **interp_out, char **arg_out)
         if (strncmp(a, "-S", 2) == 0)
             a += 2 + strspn(a + 2, " \t");
         a[strcspn(a, " \t")] = '\0';
-        return path_lookup(a);
+        return inspect_path_lookup(a);
     }
     return *interp ? xstrdup(interp) : NULL;
 }
