@@ -15,6 +15,7 @@
 #define GUARD_LOG_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "guard_kinds.h"
 
@@ -137,6 +138,26 @@ struct guard_rec_process {
     uint32_t main_tid;
     uint32_t reserved;
 };
+
+/* Fill a PROCESS record's fields and payload (exe, the NUL-separated
+ * arguments, the options) into p, which has room for all three; the
+ * writer sets rec.type and rec.size last. */
+static inline void guard_rec_process_fill(struct guard_rec_process *p, uint32_t argc, uint32_t main_tid,
+                                          const char *exe, size_t exe_len, const char *args,
+                                          size_t args_len, const char *opts, size_t opt_len)
+{
+    p->argc = argc;
+    p->exe_len = (uint32_t)exe_len;
+    p->args_len = (uint32_t)args_len;
+    p->options_len = (uint32_t)opt_len;
+    p->main_tid = main_tid;
+    p->reserved = 0;
+    char *out = (char *)(p + 1);
+    memcpy(out, exe, exe_len);
+    if (args_len)
+        memcpy(out + exe_len, args, args_len);
+    memcpy(out + exe_len + args_len, opts, opt_len);
+}
 
 /* GUARD_REC_MODULE: one loaded ELF object.  A module map is a run of MODULE
  * records sharing one generation number; a new generation is written after

@@ -580,16 +580,8 @@ static void write_process_record(const char *exe, size_t exe_len)
     struct guard_rec_process *p = guard_log_reserve(GUARD_REC_PROCESS, size);
     if (!p)
         return;
-    p->argc = argc;
-    p->exe_len = (uint32_t)exe_len;
-    p->args_len = (uint32_t)args_len;
-    p->options_len = (uint32_t)opt_len;
-    p->main_tid = (uint32_t)guard_pid;
-    p->reserved = 0;
-    char *out = (char *)(p + 1);
-    memcpy(out, exe, exe_len);
-    memcpy(out + exe_len, args, (size_t)args_len);
-    memcpy(out + exe_len + args_len, guard_options_text, opt_len);
+    guard_rec_process_fill(p, argc, (uint32_t)guard_pid, exe, exe_len, args, (size_t)args_len,
+                           guard_options_text, opt_len);
     p->rec.type = GUARD_REC_PROCESS;
     p->rec.size = size;
     guard_log_commit(p);

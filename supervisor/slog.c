@@ -108,16 +108,8 @@ static void write_process(struct slog *l)
     struct guard_rec_process *p = calloc(1, guard_rec_round((uint32_t)size));
     if (!p)
         return;
-    p->argc = argc;
-    p->exe_len = (uint32_t)exe_len;
-    p->args_len = (uint32_t)args_len;
-    p->options_len = (uint32_t)opt_len;
-    p->main_tid = (uint32_t)l->pid;
-    char *out = (char *)(p + 1);
-    memcpy(out, l->exe, exe_len);
-    if (args_len)
-        memcpy(out + exe_len, l->args, args_len);
-    memcpy(out + exe_len + args_len, opts, opt_len);
+    guard_rec_process_fill(p, argc, (uint32_t)l->pid, l->exe, exe_len, l->args, args_len, opts,
+                           opt_len);
     write_rec(l, p, GUARD_REC_PROCESS, size);
     free(p);
 }
