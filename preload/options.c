@@ -110,9 +110,8 @@ static const void *default_of(const struct opt_desc *d)
  * A profile is a preset of key=value items, applied through apply_one
  * before any item of GUARD_OPTIONS, so that a key given explicitly wins
  * wherever it stands (profile=field:pool_protect=1 and
- * pool_protect=1:profile=field are the same).  A preset key this build
- * does not have is skipped without a word: the preset is the shim's, not
- * the user's typo (tests/test_field.py checks every key against help=1). */
+ * pool_protect=1:profile=field are the same).  Every preset key is a key
+ * of option_table (tests/test_field.py checks them against help=1). */
 struct preset_item {
     const char *key, *value;
 };
@@ -172,12 +171,8 @@ static void profile_apply(const char *text)
         return;
     }
     strcpy(guard_opt.profile, "field");
-    for (size_t i = 0; i < NFIELD_PRESET; i++) {
-        char probe[64];
-        guard_fmt(probe, sizeof probe, "%s=", field_preset[i].key);
-        if (key_at(probe))
-            apply_one(field_preset[i].key, strlen(field_preset[i].key), field_preset[i].value);
-    }
+    for (size_t i = 0; i < NFIELD_PRESET; i++)
+        apply_one(field_preset[i].key, strlen(field_preset[i].key), field_preset[i].value);
 }
 
 /* help=1: every key, its accepted values, its default, its value now and

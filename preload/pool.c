@@ -249,6 +249,16 @@ static void pool_obj_in_trouble(struct pool_obj *o)
     o->clean_puts = 0;
 }
 
+/* The object at this address is (pool, size) from now on; another pool or
+ * size there is a new object, young again. */
+static void pool_obj_claim(struct pool_obj *o, const void *pool, size_t size)
+{
+    if (o->pool != pool || o->size != size)
+        pool_obj_in_trouble(o);
+    o->pool = pool;
+    o->size = size;
+}
+
 static const unsigned char poison_block[4096] = {[0 ... 4095] = POISON_BYTE};
 
 /* First modified byte and how many bytes differ from the poison.  The
@@ -371,10 +381,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
             pool_obj_in_trouble(o);
             report = 1;
         } else if (o) {
-            if (o->pool != pool || o->size != size)
-                o->clean_puts = 0; /* another object at this address: a new one */
-            o->pool = pool;
-            o->size = size;
+            pool_obj_claim(o, pool, size);
             o->state = OBJ_IN_POOL;
             o->reported = 0;
             o->put_stack = stack;
@@ -455,10 +462,7 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
             o->state = OBJ_OUT;
         }
         if (o) {
-            if (o->pool != pool || o->size != size)
-                o->clean_puts = 0; /* another object at this address: a new one */
-            o->pool = pool;
-            o->size = size;
+            pool_obj_claim(o, pool, size);
             o->get_stack = stack;
             o->get_tid = guard_gettid();
             o->get_seq = guard_children_seq_now();

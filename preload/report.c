@@ -107,7 +107,7 @@ static void print_stack(uint32_t id, unsigned *next)
             print_frame(&idx, &batch.pcs[(*next)++]);
         } else {
             struct guard_symbolizer_pc e; /* beyond the batch: dladdr alone */
-            guard_symbolizer_batch_add_one(&e, pcs[i]);
+            guard_symbolizer_dladdr(&e, pcs[i]);
             print_frame(&idx, &e);
         }
     }

@@ -137,7 +137,7 @@ void guard_symbolizer_batch_begin(struct guard_symbolizer_batch *b)
     request_len = 0;
 }
 
-void guard_symbolizer_batch_add_one(struct guard_symbolizer_pc *e, uint64_t pc)
+void guard_symbolizer_dladdr(struct guard_symbolizer_pc *e, uint64_t pc)
 {
     memset(e, 0, sizeof *e);
     e->pc = pc;
@@ -159,7 +159,7 @@ void guard_symbolizer_batch_add(struct guard_symbolizer_batch *b, uint64_t pc)
     if (b->n >= GUARD_SYMBOLIZER_MAX_PCS)
         return;
     struct guard_symbolizer_pc *e = &b->pcs[b->n++];
-    guard_symbolizer_batch_add_one(e, pc);
+    guard_symbolizer_dladdr(e, pc);
     if (!e->have_module)
         return;
     const char *file = e->module;

@@ -49,7 +49,7 @@ struct guard_symbolizer_batch {
 
 void guard_symbolizer_batch_begin(struct guard_symbolizer_batch *b);
 /* dladdr's answer for one pc, without asking the symbolizer */
-void guard_symbolizer_batch_add_one(struct guard_symbolizer_pc *e, uint64_t pc);
+void guard_symbolizer_dladdr(struct guard_symbolizer_pc *e, uint64_t pc);
 /* pcs beyond GUARD_SYMBOLIZER_MAX_PCS are dropped: check b->n */
 void guard_symbolizer_batch_add(struct guard_symbolizer_batch *b, uint64_t pc);
 /* A stack the shim only copied raw (guard_stack_frames() gives no pcs):

@@ -57,16 +57,9 @@ def every_key_of_the_field_preset_is_a_key_of_the_shim():
     items = [kv.split("=", 1) for kv in preset.split(":")]
     assert all(len(kv) == 2 and kv[1] for kv in items), preset
     missing = [k for k, _ in items if k not in now]
-    # The pool branch's two keys (pool_protect_young, pool_protect_sample)
-    # may not be merged yet: then no pool_protect_* key but pool_protect
-    # exists at all.  Once any exists, every preset key must.
-    pool_keys = [k for k in now if k.startswith("pool_protect_")]
-    if not pool_keys:
-        missing = [k for k in missing if k not in ("pool_protect_young", "pool_protect_sample")]
     assert not missing, "preset keys the shim does not have: %s" % missing
     for k, v in items:
-        if k in now:
-            assert now[k] == v, "profile=field: %s is %s, the preset says %s" % (k, now[k], v)
+        assert now[k] == v, "profile=field: %s is %s, the preset says %s" % (k, now[k], v)
 
 
 def _cycles(cycles, d, options="profile=field:pool_protect=0", threads=4, extra=()):
