@@ -126,6 +126,12 @@ void *guard_log_ring_reserve(uint32_t size); /* NULL: dropped */
 uint32_t guard_log_ring_refills(void);       /* slots refilled so far (only grows) */
 void guard_log_ring_after_fork_child(void);
 
+/* ---- the log file (log_file.c): its name, creation, PROCESS record ---- */
+/* Create the log in log_dir (0600, a fresh name); path receives its
+ * absolute name ("" on failure).  The descriptor, or -1. */
+int guard_log_file_create(const char *exe, char *path, size_t cap);
+void guard_log_file_process_record(const char *exe, size_t exe_len);
+
 /* ---- retention of older logs (log_keep.c): keep_logs ------------------ */
 /* Remove the logs in dir of ended runs of exe beyond the newest keep. */
 void guard_log_keep_prune(const char *dir, const char *exe, unsigned keep);
