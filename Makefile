@@ -46,7 +46,7 @@ PROG_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -Iinclude -pthre
 # Sources may sit in subfolders (a folder is a room: analyzer/read, ...);
 # each folder is on the include path of its own component.
 SHIM_SRC = $(sort $(shell find preload -name '*.c'))
-ANA_SRC  = $(sort $(shell find analyzer -name '*.c'))
+ANA_SRC  = $(sort $(shell find analyzer -name '*.c')) common/go_pcln.c
 SHIM_INC = $(addprefix -I,$(sort $(shell find preload -type d)))
 ANA_INC  = $(addprefix -I,$(sort $(shell find analyzer -type d)))
 SHIM_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(SHIM_SRC))
@@ -98,6 +98,12 @@ $(BUILD)/analyzer/%.o: analyzer/%.c | $(BUILD)/.deps-ok
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ANA_CFLAGS) $(ANA_INC) -c $< -o $@
 
+# common/*.c: code the analyzer and the supervisor share (Go's line table)
+$(BUILD)/common/%.o: common/%.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ANA_CFLAGS) -c $< -o $@
+
 $(BUILD)/guard-analyze: $(ANA_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(ANA_LIBS)
@@ -110,6 +116,10 @@ $(BUILD)/asan/analyzer/%.o: analyzer/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(ANA_CFLAGS) $(ANA_INC) -O1 $(ASAN_FLAGS) -c $< -o $@
+$(BUILD)/asan/common/%.o: common/%.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ANA_CFLAGS) -O1 $(ASAN_FLAGS) -c $< -o $@
 $(BUILD)/guard-analyze-asan: $(ANA_ASAN_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(ANA_LIBS)
@@ -225,7 +235,7 @@ include testprogs/go/inspect.mk
 # namespace rule of common/; libdw reads Go binaries' DWARF.  Its Go test
 # programs are built by testprogs/go/supervise.mk.
 SUP_SRC = $(sort $(wildcard supervisor/*.c))
-SUP_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(SUP_SRC))
+SUP_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(SUP_SRC)) $(BUILD)/common/go_pcln.o
 all: $(BUILD)/guard-supervise
 $(BUILD)/supervisor/%.o: supervisor/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)

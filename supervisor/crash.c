@@ -1,24 +1,29 @@
 /*
  * crash.c — the crash recorder of the supervised mode, for the program
- * when it is a static executable that is not Go: no shim runs in it to
- * catch its fatal signal, so the supervisor traces its threads with ptrace
- * and is told of every signal before it is delivered.
+ * when it is a static executable: no shim runs in it to catch its fatal
+ * signal, so the supervisor traces its threads with ptrace and is told of
+ * every signal before it is delivered.
  *
  * The program's threads are seized (PTRACE_SEIZE, with PTRACE_O_TRACECLONE
  * for its later threads and PTRACE_O_TRACEEXEC) at its exec, before its
  * first instruction.  A signal on its way is passed on unchanged, unless it
- * is SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT or SIGSYS and the program has
- * no handler for it (SigCgt): then the process is about to die of it, and
- * the supervisor writes what the shim's flight recorder writes (a CRASH
- * record with the registers, the crashing thread's raw stack, one
- * THREAD_STACK per other thread, stopped with PTRACE_INTERRUPT, and a
- * `crash` finding) before passing the signal on.  A group-stop stays a
- * group-stop (PTRACE_LISTEN).
- *
- * Go programs are not traced (their runtime catches these signals and
- * reports them itself, and Go's goroutine capture uses ptrace on its own),
- * nor processes the program starts.  If the supervisor dies, the kernel
- * detaches its tracees.
+ * is fatal: then the supervisor writes what the shim's flight recorder
+ * writes (a CRASH record with the registers, the crashing thread's raw
+ * stack, one THREAD_STACK per other thread, stopped with PTRACE_INTERRUPT,
+ * and a `crash` finding) before passing the signal on.  Fatal means:
+ *  - SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT or SIGSYS for which the
+ *    program has no handler (SigCgt): the process dies of it;
+ *  - in a Go program, whose runtime handles every one of these: a fault
+ *    the kernel raised (si_code > 0) or an abort the thread sent itself,
+ *    at a pc outside Go's code (its line table, .gopclntab): C code
+ *    called through cgo.  Go's runtime ends the process for those
+ *    ("fatal error: unexpected signal", exit status 2) after printing
+ *    only the Go side of the stack.  A fault in Go code becomes a Go panic,
+ *    which the program may recover from: it is not recorded (Go prints
+ *    its own traceback when it is fatal).
+ * One crash per process.  A group-stop stays a group-stop (PTRACE_LISTEN).
+ * Processes the program starts are not traced (no TRACEFORK/TRACEVFORK).
+ * If the supervisor dies, the kernel detaches its tracees.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -34,14 +39,38 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gelf.h>
+#include <libelf.h>
+
+#include "go_pcln.h"
 #include "procs.h"
 #include "guard_names.h"
 
-static pid_t traced; /* the traced process, 0: none */
+static pid_t traced;            /* the traced process, 0: none */
+static int recorded;            /* its crash is in its log */
+static struct go_pcln *go_code; /* a Go program's line table: which pcs are Go code */
+static int go_pie;              /* its pcs are file addresses plus the load bias */
 
-/* Is the executable at path (relative to pid's cwd) static, and not Go? */
+/* Go's line table of the executable on fd, for telling Go code from C. */
+static struct go_pcln *go_table(int fd, int *pie)
+{
+    elf_version(EV_CURRENT);
+    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+    GElf_Ehdr eh;
+    struct go_pcln *t = elf && gelf_getehdr(elf, &eh) ? go_pcln_open(elf) : NULL;
+    if (t)
+        *pie = eh.e_type == ET_DYN;
+    if (elf)
+        elf_end(elf);
+    return t;
+}
+
+/* Is the executable at path (relative to pid's cwd) static?  A Go
+ * program's line table is read now, for the rule above. */
 int crash_wanted(pid_t pid, const char *path)
 {
+    if (sup_opt.no_crash)
+        return 0;
     char full[PATH_MAX + 64];
     if (path[0] == '/')
         snprintf(full, sizeof full, "%s", path);
@@ -59,15 +88,9 @@ int crash_wanted(pid_t pid, const char *path)
                      (ssize_t)(eh.e_phnum * sizeof ph[0]);
     for (unsigned i = 0; wanted && i < eh.e_phnum; i++)
         wanted = ph[i].p_type != PT_INTERP;
-    if (wanted) { /* Go: its build info is in the file (the section's name, or the blob) */
-        static const char magic[] = "\xff Go buildinf:";
-        char buf[65536 + sizeof magic];
-        off_t off = 0;
-        ssize_t n;
-        while (wanted && (n = pread(fd, buf, sizeof buf, off)) > (ssize_t)sizeof magic) {
-            wanted = memmem(buf, (size_t)n, magic, sizeof magic - 1) == NULL;
-            off += n - (ssize_t)sizeof magic;
-        }
+    if (wanted) {
+        go_pcln_free(go_code);
+        go_code = go_table(fd, &go_pie);
     }
     close(fd);
     return wanted;
@@ -105,6 +128,46 @@ static int uncaught(pid_t pid, int sig)
     return !(caught & (1ull << (sig - 1)));
 }
 
+/* The load bias of the traced executable (a position-independent one):
+ * where its first mapping starts, minus its first segment's address, 0. */
+static uint64_t exe_bias(pid_t pid)
+{
+    char path[64], buf[256], exe[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    if (n <= 0)
+        return 0;
+    exe[n] = '\0';
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    uint64_t bias = 0;
+    while (f && fgets(buf, sizeof buf, f)) {
+        unsigned long long lo, off;
+        int name = 0;
+        if (sscanf(buf, "%llx-%*x %*s %llx %*s %*s %n", &lo, &off, &name) >= 2 && name &&
+            off == 0 && !strncmp(buf + name, exe, (size_t)n) &&
+            (buf[name + n] == '\n' || buf[name + n] == '\0')) {
+            bias = lo;
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    return bias;
+}
+
+/* Go's runtime will end the process for this signal (see the top). */
+static int go_fatal(pid_t tid, int sig, const siginfo_t *si, uint64_t pc)
+{
+    int fault = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL;
+    if (!(fault && si->si_code > 0) &&
+        !(sig == SIGABRT && si->si_code == SI_TKILL && si->si_pid == traced))
+        return 0;
+    struct go_loc loc;
+    uint64_t bias = go_pie ? exe_bias(tid) : 0;
+    return !go_pcln_lookup(go_code, pc - bias, &loc);
+}
+
 static void dwarf_regs(const struct user_regs_struct *r, uint64_t out[17])
 {
     const uint64_t v[17] = {r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8,
@@ -128,11 +191,20 @@ static unsigned other_threads(pid_t pid, pid_t crashed, struct slog *l, unsigned
         asked++;
         int ws;
         struct user_regs_struct r;
-        if (waitpid(tid, &ws, __WALL) != tid || !WIFSTOPPED(ws) ||
-            ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
+        if (waitpid(tid, &ws, __WALL) != tid || !WIFSTOPPED(ws))
             continue;
-        dwarf_regs(&r, st.regs);
-        peek_stack_copy(pid, &st);
+        int ok = ptrace(PTRACE_GETREGS, tid, 0, &r) == 0;
+        if (ok) {
+            dwarf_regs(&r, st.regs);
+            peek_stack_copy(pid, &st);
+        }
+        /* It goes on: the process may live on (a Go program's C code with
+         * a handler of its own), and dies with it otherwise.  A signal on
+         * its way is delivered; the stop asked for, if this was not it,
+         * comes to crash_stop later. */
+        ptrace(PTRACE_CONT, tid, 0, (ws >> 16) == 0 ? WSTOPSIG(ws) : 0);
+        if (!ok)
+            continue;
         struct guard_rec_thread_stack t;
         memset(&t, 0, sizeof t);
         t.time_ns = sup_now_ns();
@@ -146,13 +218,14 @@ static unsigned other_threads(pid_t pid, pid_t crashed, struct slog *l, unsigned
     return asked;
 }
 
-static void record(pid_t tid, int sig)
+static void record(pid_t tid, int sig, const siginfo_t *sip, const struct user_regs_struct *rp)
 {
     struct proc *p = procs_find(traced);
-    siginfo_t si;
-    struct user_regs_struct r;
-    if (!p || ptrace(PTRACE_GETSIGINFO, tid, 0, &si) != 0 || ptrace(PTRACE_GETREGS, tid, 0, &r) != 0)
+    if (!p)
         return;
+    recorded = 1;
+    const siginfo_t si = *sip;
+    const struct user_regs_struct r = *rp;
     int fault = si.si_code > 0 && sig != SIGABRT && sig != SIGSYS;
     static struct peek_stack st;
     dwarf_regs(&r, st.regs);
@@ -185,9 +258,11 @@ static void record(pid_t tid, int sig)
     if (fault)
         snprintf(where, sizeof where, ", fault address 0x%llx", (unsigned long long)c.fault_addr);
     snprintf(f.summary, sizeof f.summary,
-             "the process died of %s (si_code %d) on thread T%d%s; %u other thread(s) asked for "
-             "their stacks, %u answered", guard_signal_name(sig), si.si_code, (int)tid, where, asked,
-             answered);
+             "%s %s (si_code %d) on thread T%d%s; %u other thread(s) asked for their stacks, "
+             "%u answered",
+             go_code ? "the Go runtime ends the process for a signal in C code (cgo):"
+                     : "the process died of",
+             guard_signal_name(sig), si.si_code, (int)tid, where, asked, answered);
     if (stack)
         f.stacks[f.nstacks++] = (struct guard_finding_stack){GUARD_ROLE_CRASH, stack, (uint32_t)tid, 0};
     f.addr = c.fault_addr;
@@ -209,13 +284,33 @@ int crash_stop(pid_t tid, int status)
         ptrace(PTRACE_CONT, tid, 0, 0);
         return 1;
     }
+    if (event == PTRACE_EVENT_EXEC) { /* a new image: its own line table, its own crash */
+        char exe[64];
+        snprintf(exe, sizeof exe, "/proc/%d/exe", (int)traced);
+        int fd = open(exe, O_RDONLY | O_CLOEXEC);
+        go_pcln_free(go_code);
+        go_code = fd >= 0 ? go_table(fd, &go_pie) : NULL;
+        if (fd >= 0)
+            close(fd);
+        recorded = 0;
+    }
     if (event) { /* a clone or an exec */
         ptrace(PTRACE_CONT, tid, 0, 0);
         return 1;
     }
-    if ((sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT ||
-         sig == SIGSYS) && uncaught(tid, sig))
-        record(tid, sig);
+    if (!recorded && (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+                      sig == SIGABRT || sig == SIGSYS)) {
+        siginfo_t si;
+        struct user_regs_struct r;
+        if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 && ptrace(PTRACE_GETREGS, tid, 0, &r) == 0 &&
+            (go_code ? go_fatal(tid, sig, &si, r.rip) : uncaught(tid, sig)))
+            record(tid, sig, &si, &r);
+    }
     ptrace(PTRACE_CONT, tid, 0, sig);
     return 1;
+}
+
+int crash_traced(pid_t pid)
+{
+    return traced && pid == traced;
 }

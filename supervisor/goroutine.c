@@ -179,8 +179,10 @@ static int read_word(pid_t pid, uint64_t addr, uint64_t *v)
     return peek_mem(pid, addr, v, sizeof *v) == (ssize_t)sizeof *v ? 0 : -1;
 }
 
-int go_capture_begin(pid_t tid)
+int go_capture_begin(pid_t pid, pid_t tid)
 {
+    if (crash_traced(pid)) /* seized already, by the crash recorder */
+        return ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0 ? 0 : -1;
     if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0)
         return -1;
     if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0) {
@@ -220,7 +222,12 @@ int go_capture_end(pid_t pid, pid_t tid, const struct go_info *gi, struct peek_s
         memcpy(st->regs, dwarf, sizeof dwarf);
         peek_stack_copy(pid, st);
     }
-    ptrace(PTRACE_DETACH, tid, 0, sig);
+    if (!crash_traced(pid))
+        ptrace(PTRACE_DETACH, tid, 0, sig);
+    else if (sig)
+        crash_stop(tid, ws); /* a signal on its way: perhaps a fatal one */
+    else
+        ptrace(PTRACE_CONT, tid, 0, 0);
     if (!ok)
         return -1;
     if (!read || procid != (uint64_t)tid || curg != gp)

@@ -79,13 +79,14 @@ int notif_valid(struct notif *n)
 
 static void usage(FILE *f)
 {
-    fputs("usage: guard-supervise [--log-dir DIR] [--preload LIB] [--no-goroutines] [--] CMD "
-          "[ARGS...]\n"
+    fputs("usage: guard-supervise [--log-dir DIR] [--preload LIB] [--no-goroutines] [--no-crash]\n"
+          "                      [--] CMD [ARGS...]\n"
           "Runs CMD under seccomp user notification and writes libguard logs of its\n"
           "processes, spawns, execs, reaps and namespace calls into DIR (default: the\n"
           "log_dir of GUARD_OPTIONS, else the current directory).\n"
           "  --preload LIB     LD_PRELOAD=LIB for CMD only (the shim and the supervisor)\n"
-          "  --no-goroutines   do not stop Go threads to learn which goroutine made a call\n", f);
+          "  --no-goroutines   do not stop Go threads to learn which goroutine made a call\n"
+          "  --no-crash        do not trace a static CMD with ptrace to record its crash\n", f);
 }
 
 /* ---- the launcher's child ------------------------------------------------- */
@@ -290,6 +291,8 @@ int main(int argc, char **argv)
             sup_opt.preload = argv[++i];
         } else if (!strcmp(argv[i], "--no-goroutines")) {
             sup_opt.no_goroutines = 1;
+        } else if (!strcmp(argv[i], "--no-crash")) {
+            sup_opt.no_crash = 1;
         } else if (!strcmp(argv[i], "-v")) {
             sup_opt.verbose = 1;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

@@ -490,7 +490,7 @@ static int capture_begin(struct proc *p, pid_t tid)
 {
     if (!p->go.is_go || !p->go.offsets_ok || sup_opt.no_goroutines || !sup_killable_wait)
         return 0;
-    return go_capture_begin(tid) == 0;
+    return go_capture_begin(p->pid, tid) == 0;
 }
 
 static void handle_ns(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)

@@ -42,6 +42,7 @@ struct sup_options {
     const char *guard_options; /* GUARD_OPTIONS as given, for the PROCESS record */
     int verbose;
     int no_goroutines;       /* do not stop threads to read their goroutine */
+    int no_crash;            /* do not trace a static program for its crash */
     const char *preload;     /* LD_PRELOAD for the program (--preload): the shim runs too */
 };
 /* The filter was installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a
@@ -149,7 +150,7 @@ void go_inspect(pid_t pid, struct go_info *gi);
  * then, once answered, wait for the stop at the call's return, take its
  * registers (st->regs[0], rax: the call's result), its stack and its
  * goroutine, and let it go.  0 on success. */
-int go_capture_begin(pid_t tid);
+int go_capture_begin(pid_t pid, pid_t tid);
 int go_capture_end(pid_t pid, pid_t tid, const struct go_info *gi, struct peek_stack *st,
                    struct goroutine *g);
 
@@ -190,6 +191,9 @@ void procs_finish(void);
 int crash_wanted(pid_t pid, const char *path);
 void crash_attach(pid_t pid);
 int crash_stop(pid_t tid, int status);
+/* pid's threads are traced by the crash recorder (a goroutine capture
+ * then only interrupts them, and lets them go on with PTRACE_CONT). */
+int crash_traced(pid_t pid);
 
 /* ---- nscheck.c ------------------------------------------------------------ */
 

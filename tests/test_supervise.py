@@ -413,10 +413,86 @@ def a_static_programs_crash_is_recorded_with_every_threads_stack():
     r = supervise([prog("supervise_crash_static")], d.path)
     assert r.returncode == 128 + signal.SIGSEGV, r.returncode  # it still dies of its signal
     d.cleanup()
-    # a Go program is not traced (its runtime reports its own crashes): its goroutine
-    # capture, which uses ptrace, still works (go_unshare_... above), and so does this
+    # a static Go program is traced too: its goroutine capture then only interrupts
+    # its threads (go_unshare_... above), and a clean one stays clean
     r, status, report, _ = supervised_report([goprog("child_wait")])
     assert r.returncode == 0 and status == 0, (r.stderr, report["findings"])
+
+
+# NSS for the static getpwuid_r programs: a lookup that /etc/passwd cannot
+# answer goes on to a module the static libc dlopens (compat ships with libc6)
+NSS_CONF = "passwd: files compat\ngroup: files\nhosts: files\n"
+
+
+def with_nss_module(argv, conf_dir):
+    """argv in a private mount namespace whose /etc/nsswitch.conf names an
+    NSS module after `files`, so that the result does not depend on the
+    host's configuration."""
+    conf = os.path.join(conf_dir, "nsswitch.conf")
+    with open(conf, "w") as f:
+        f.write(NSS_CONF)
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+            'mount --bind "$0" /etc/nsswitch.conf && exec "$@"', conf, *argv]
+
+
+def static_getpwuid_run(name, asan=False):
+    d, conf = LogDir(), LogDir()
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("GUARD_OPTIONS", None)
+    r = subprocess.run(with_nss_module([supervisor(), "--log-dir", d.path, "--", goprog(name)],
+                                       conf.path),
+                       env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    status, report, _ = analyze(d.path, asan=asan)
+    d.cleanup()
+    conf.cleanup()
+    return r, status, report
+
+
+@test
+@skip_unless_namespaces
+def a_static_cgo_go_programs_getpwuid_r_crash_is_recorded_in_every_run():
+    """The story of the static binary: glibc's getpwuid_r in a cgo program
+    linked static loads an NSS module, and a second libc with it, and
+    crashes there; Go's runtime ends the process with status 2 and prints
+    only its Go frames.  The supervisor records the crash with the C
+    frames, 20 runs of 20."""
+    for i in range(RUNS):
+        r, status, report = static_getpwuid_run("cgo_static_getpwuid", asan=i == 0)
+        assert r.returncode == 2 and "fatal error: unexpected signal" in r.stderr, \
+            (i, r.returncode, r.stderr[-600:])
+        assert status == 1, (i, status)
+        (f,) = findings(report, "crash")
+        assert "Go runtime ends the process for a signal in C code" in f["summary"] and \
+            "SIGSEGV" in f["summary"], f["summary"]
+        names = [fr.get("function") or "" for fr in f["stacks"]["crash"]]
+        at = [k for k, n in enumerate(names) if n == "lookup_uid"]
+        assert at and any("getpwuid_r" in n for n in names[:at[0]]), names
+        assert f["threads"], "the other threads' stacks"
+    # through the wrapper, with no flag: supervised because the binary is static
+    d, conf = LogDir(), LogDir()
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("GUARD_OPTIONS", None)
+    r = subprocess.run(with_nss_module([os.path.join(ROOT, "run-with-guard.sh"), "--log-dir", d.path,
+                                        "--", goprog("cgo_static_getpwuid")], conf.path),
+                       env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert RUNNING_SUPERVISED in r.stderr and "ERROR: libguard: crash" in r.stderr, r.stderr[-2000:]
+    assert re.search(r"#\d+ 0x[0-9a-f]+ in lookup_uid ", r.stderr), r.stderr[-2000:]
+    d.cleanup()
+    conf.cleanup()
+
+
+@test
+@skip_unless_namespaces
+def its_twin_that_recovers_from_a_nil_dereference_in_go_is_never_recorded():
+    """The same static cgo shape looking up root (the static libc's own
+    files lookup, no module) and recovering from a Go nil dereference in
+    each goroutine: SIGSEGVs in Go code are Go panics, not crashes."""
+    for i in range(RUNS):
+        r, status, report = static_getpwuid_run("cgo_static_recover", asan=i == 0)
+        assert r.returncode == 0 and "recovered 40" in r.stdout, (i, r.returncode, r.stderr[-600:])
+        assert status == 0 and not report["findings"], (i, report["findings"])
 
 
 @test

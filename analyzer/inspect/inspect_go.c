@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "symbolize_go.h"
+#include "go_pcln.h"
 #include "util.h"
 
 static const char go_magic[14] = "\xff Go buildinf:";

@@ -14,7 +14,7 @@
  * goroutine's stack.  So the question for a binary is: does its code load
  * %rsp from memory before its call through a register?  Answered by a
  * linear disassembly (capstone) of each function, whose bounds come from
- * the Go line table (symbolize_go.c), so a binary stripped with -s -w is
+ * the Go line table (common/go_pcln.c), so a binary stripped with -s -w is
  * answered too.
  *
  * The answer is combined with this host's measured vDSO stack need
@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "symbolize_go.h"
+#include "go_pcln.h"
 #include "util.h"
 #include "vdso.h"
 

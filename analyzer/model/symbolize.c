@@ -32,7 +32,7 @@
 
 #include <uthash.h>
 
-#include "symbolize_go.h"
+#include "go_pcln.h"
 
 /* One location an address maps to: an inlined call yields several. */
 struct sym_loc {
@@ -48,7 +48,7 @@ struct sym_file {
     Dwfl *dwfl;
     Dwfl_Module *mod;  /* NULL: no usable ELF; frames stay unsymbolized */
     bool is_exec;      /* ET_EXEC: file addresses are absolute */
-    struct go_pcln *go; /* Go's line table (symbolize_go.c), read at the first
+    struct go_pcln *go; /* Go's line table (common/go_pcln.c), read at the first
                           address that DWARF and the symbol table cannot name */
     bool go_tried;
     UT_hash_handle hh;
@@ -375,6 +375,16 @@ static size_t lookup(Dwfl_Module *mod, uint64_t addr, struct sym_loc **out)
     return n;
 }
 
+/* A Go source file (.go, or the runtime's assembly .s), NULL: not one.
+ * In a Go program linked by an external linker (cgo), DWARF may place Go
+ * code in a C compilation unit ("gcc_mmap.c:37" for runtime.park_m): only
+ * a Go file from DWARF is believed there, else Go's own table decides. */
+static bool go_source(const char *file)
+{
+    size_t n = file ? strlen(file) : 0;
+    return (n > 3 && !strcmp(file + n - 3, ".go")) || (n > 2 && !strcmp(file + n - 2, ".s"));
+}
+
 /* A Go binary stripped with -s -w keeps no symbol table and no DWARF, but
  * its runtime's own line table: name the address from it (also when the
  * symbol table names it but no line is found).  Replaces ce's locations;
@@ -411,7 +421,7 @@ static const struct cache_entry *cached_lookup(struct symbolizer *sym, struct sy
     ce = xcalloc(1, sizeof *ce);
     ce->key = key;
     ce->n = lookup(f->mod, addr, &ce->locs);
-    if (ce->n == 0 || !ce->locs[0].function || !ce->locs[0].file)
+    if (ce->n == 0 || !ce->locs[0].function || !go_source(ce->locs[0].file))
         go_lookup(f, addr, ce);
     HASH_ADD(hh, sym->cache, key, sizeof ce->key, ce);
     return ce;

@@ -1,5 +1,6 @@
 /*
- * symbolize_go.c — Go's line table (.gopclntab) read offline (symbolize_go.h).
+ * go_pcln.c — Go's line table (.gopclntab) read from the binary (go_pcln.h):
+ * the analyzer names Go frames with it, the supervisor tells Go code from C.
  *
  * The table, as the Go runtime lays it out (runtime/symtab.go):
  *   a header: magic (4 bytes), two zero pad bytes, the pc quantum (the
@@ -25,7 +26,7 @@
  * Only little-endian tables are read (the analyzer runs on x86-64).
  */
 #define _GNU_SOURCE
-#include "symbolize_go.h"
+#include "go_pcln.h"
 
 #include <gelf.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * symbolize_go.h — function, file and line from a Go binary's own line
+ * go_pcln.h — function, file and line from a Go binary's own line
  * table (.gopclntab), for binaries that keep no DWARF and no symbol table
  * (`go build -ldflags=-s -w`): the Go runtime needs the table to unwind
  * and print its own stacks, so the linker cannot strip it.
@@ -12,8 +12,8 @@
  * named by the function it was inlined into, with the inlined code's file
  * and line (what the table records for that pc).
  */
-#ifndef ANALYZER_SYMBOLIZE_GO_H
-#define ANALYZER_SYMBOLIZE_GO_H
+#ifndef COMMON_GO_PCLN_H
+#define COMMON_GO_PCLN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,4 +47,4 @@ bool go_pcln_func(const struct go_pcln *p, size_t i, struct go_loc *out);
 /* The function called name; false when there is none. */
 bool go_pcln_find(const struct go_pcln *p, const char *name, struct go_loc *out);
 
-#endif /* ANALYZER_SYMBOLIZE_GO_H */
+#endif /* COMMON_GO_PCLN_H */
