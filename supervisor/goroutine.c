@@ -40,7 +40,9 @@
 #include "sup.h"
 
 /* Go 1.19, linux/amd64 (src/runtime/runtime2.go of go1.19.8). */
-static const struct go_info go119 = {1, 1, "go1.19", 48, 152, 232, 72, 192};
+static const struct go_info go119 = {.is_go = 1, .layout_tried = 1, .offsets_ok = 1,
+                                     .version = "go1.19", .g_m = 48, .g_goid = 152,
+                                     .g_lockedm = 232, .m_procid = 72, .m_curg = 192};
 
 static void buildinfo_version(Elf_Scn *scn, struct go_info *gi)
 {
@@ -116,6 +118,7 @@ static int dwarf_offsets(Elf *elf, struct go_info *gi)
     return found == 0x1f ? 0 : -1;
 }
 
+/* What go_inspect and go_layout learned of an executable, by file. */
 struct cached {
     dev_t dev;
     ino_t ino;
@@ -125,24 +128,45 @@ struct cached {
 static struct cached cache[16];
 static unsigned ncache;
 
-void go_inspect(pid_t pid, struct go_info *gi)
+/* The image of pid, opened, and its cache entry (NULL: none yet). */
+static int open_image(pid_t pid, struct stat *st, struct cached **hit)
 {
-    memset(gi, 0, sizeof *gi);
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *hit = NULL;
+    if (fd < 0 || fstat(fd, st) != 0)
+        return fd;
+    for (unsigned i = 0; i < ncache; i++)
+        if (cache[i].dev == st->st_dev && cache[i].ino == st->st_ino &&
+            cache[i].mtime.tv_sec == st->st_mtim.tv_sec && cache[i].mtime.tv_nsec == st->st_mtim.tv_nsec)
+            *hit = &cache[i];
+    return fd;
+}
+
+static void remember(const struct stat *st, struct cached *hit, const struct go_info *gi)
+{
+    if (hit)
+        hit->gi = *gi;
+    else if (ncache < 16)
+        cache[ncache++] = (struct cached){st->st_dev, st->st_ino, st->st_mtim, *gi};
+}
+
+/* Is the image Go, and which version: its section names only (cheap, at
+ * every exec).  The runtime's layout waits for go_layout. */
+void go_inspect(pid_t pid, struct go_info *gi)
+{
+    memset(gi, 0, sizeof *gi);
+    struct stat st;
+    struct cached *hit;
+    int fd = open_image(pid, &st, &hit);
     if (fd < 0)
         return;
-    struct stat st;
-    if (fstat(fd, &st) == 0)
-        for (unsigned i = 0; i < ncache; i++)
-            if (cache[i].dev == st.st_dev && cache[i].ino == st.st_ino &&
-                cache[i].mtime.tv_sec == st.st_mtim.tv_sec &&
-                cache[i].mtime.tv_nsec == st.st_mtim.tv_nsec) {
-                *gi = cache[i].gi;
-                close(fd);
-                return;
-            }
+    if (hit) {
+        *gi = hit->gi;
+        close(fd);
+        return;
+    }
     elf_version(EV_CURRENT);
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     size_t shstrndx;
@@ -157,21 +181,48 @@ void go_inspect(pid_t pid, struct go_info *gi)
                 gi->is_go = 1;
             }
         }
-        if (gi->is_go && dwarf_offsets(elf, gi) == 0) {
-            gi->offsets_ok = 1;
-        } else if (gi->is_go && !strncmp(gi->version, "go1.19", 6) &&
-                   (gi->version[6] == '\0' || gi->version[6] == '.')) {
-            char v[32];
-            memcpy(v, gi->version, sizeof v);
-            *gi = go119;
-            memcpy(gi->version, v, sizeof v);
-        }
     }
     if (elf)
         elf_end(elf);
     close(fd);
-    if (ncache < 16)
-        cache[ncache++] = (struct cached){st.st_dev, st.st_ino, st.st_mtim, *gi};
+    remember(&st, NULL, gi);
+}
+
+/* The layout of runtime.g and runtime.m, read at the first call that needs
+ * it: from the DWARF (whose decompression takes milliseconds, which a Go
+ * program that never makes a namespace call must not pay at each exec),
+ * else Go 1.19's.  1 when known. */
+int go_layout(pid_t pid, struct go_info *gi)
+{
+    if (gi->layout_tried)
+        return gi->offsets_ok;
+    gi->layout_tried = 1;
+    struct stat st;
+    struct cached *hit;
+    int fd = open_image(pid, &st, &hit);
+    if (fd < 0)
+        return 0;
+    if (hit && hit->gi.layout_tried) {
+        *gi = hit->gi;
+        close(fd);
+        return gi->offsets_ok;
+    }
+    elf_version(EV_CURRENT);
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (elf && dwarf_offsets(elf, gi) == 0) {
+        gi->offsets_ok = 1;
+    } else if (!strncmp(gi->version, "go1.19", 6) &&
+               (gi->version[6] == '\0' || gi->version[6] == '.')) {
+        char v[32];
+        memcpy(v, gi->version, sizeof v);
+        *gi = go119;
+        memcpy(gi->version, v, sizeof v);
+    }
+    if (elf)
+        elf_end(elf);
+    close(fd);
+    remember(&st, hit, gi);
+    return gi->offsets_ok;
 }
 
 static int read_word(pid_t pid, uint64_t addr, uint64_t *v)

@@ -77,6 +77,8 @@ int notif_valid(struct notif *n)
     return ioctl(n->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
+#define TICK_MS 10 /* how often pending work is looked at while nothing happens */
+
 static void usage(FILE *f)
 {
     fputs("usage: guard-supervise [--log-dir DIR] [--preload LIB] [--no-goroutines] [--no-crash]\n"
@@ -349,6 +351,12 @@ int main(int argc, char **argv)
         waitpid(top_pid, NULL, 0);
         return 125;
     }
+    /* A watched call wakes the supervisor on the caller's CPU and the
+     * answer wakes the caller on the supervisor's (Linux 6.6): each is a
+     * switch on one CPU instead of a wake-up of another one, which in a
+     * virtual machine is an interrupt through the hypervisor.  Older
+     * kernels refuse it (EINVAL): the calls are answered as before. */
+    (void)ioctl(listener, SUP_IOCTL_NOTIF_SET_FLAGS, SUP_USER_NOTIF_FD_SYNC_WAKE_UP);
     int wd[2];
     if (pipe2(wd, O_CLOEXEC) == 0) {
         watchdog_pid = fork();
@@ -378,9 +386,10 @@ int main(int argc, char **argv)
     struct seccomp_notif *req = calloc(1, sizes.seccomp_notif > sizeof *req ? sizes.seccomp_notif : sizeof *req);
     struct seccomp_notif_resp *resp = calloc(1, sizes.seccomp_notif_resp > sizeof *resp ? sizes.seccomp_notif_resp : sizeof *resp);
     int listener_open = 1, handed_off = 0;
+    uint64_t last_tick = 0;
     for (;;) {
         struct epoll_event evs[32];
-        int n = epoll_wait(epfd, evs, 32, procs_pending() ? 1 : 50);
+        int n = epoll_wait(epfd, evs, 32, procs_pending() ? TICK_MS : 50);
         for (int k = 0; k < n; k++) {
             if (evs[k].data.u64 == 1) {
                 if (evs[k].events & EPOLLIN) {
@@ -405,7 +414,16 @@ int main(int argc, char **argv)
                 procs_pidfd_ready(evs[k].data.ptr);
             }
         }
-        procs_tick();
+        /* What is pending (an exec's outcome, a spawn's child, a zombie's
+         * reaping) is settled at the next call of its process or its
+         * parent (procs_handle), which comes before anything that could
+         * depend on it; the tick only catches up with quiet processes, so
+         * it runs when nothing happened for a tick or a tick has passed. */
+        uint64_t now = sup_now_ns();
+        if (n == 0 || now - last_tick >= TICK_MS * 1000000ull) {
+            procs_tick();
+            last_tick = now;
+        }
         if (top_status < 0)
             continue;
         if (!listener_open || !procs_live())

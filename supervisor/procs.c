@@ -226,10 +226,9 @@ static void resolve_spawn(struct proc *p, struct pending_spawn *s, uint64_t wait
         pid_t now[64];
         size_t n = peek_children(p->pid, s->tid, now, 64);
         for (size_t i = 0; i < n; i++) {
-            int old = 0;
-            for (size_t j = 0; j < s->nbefore && !old; j++)
-                old = now[i] == s->before[j];
-            if (!old && !claimed(now[i])) {
+            /* Every child of a supervised process was spawned by a watched
+             * call, so one without an entry is this spawn's. */
+            if (!claimed(now[i])) {
                 spawn_resolved(p, s, now[i]);
                 return;
             }
@@ -281,7 +280,6 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
     s.kind = kind;
     s.t = n->t;
     s.threads = peek_threads(p->pid);
-    s.nbefore = peek_children(p->pid, tid, s.before, 64);
     static struct peek_stack st;
     take_stack(p->pid, tid, NULL, &st);
     if (nr == SYS_clone3 && st.len >= 8) {
@@ -320,8 +318,10 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
     }
     for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
         if (!p->spawns[i].active) {
+            /* Settled later, without waiting here: at the child's first
+             * watched call (adopt_unknown), at its parent's next one, or
+             * at the tick, whichever comes first. */
             p->spawns[i] = s;
-            resolve_spawn(p, &p->spawns[i], 200000); /* most children show up within it */
             return;
         }
 }
@@ -432,8 +432,7 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
     p->exec.told_parent = told_parent;
     p->exec.len = len;
     memcpy(p->exec.payload, payload, len);
-    memcpy(p->exec.comm, comm, sizeof comm);
-    procs_resolve_exec(p, 0);
+    memcpy(p->exec.comm, comm, sizeof comm); /* settled later, as a spawn is */
 }
 
 /* ---- waits and kills ---------------------------------------------------------------- */
@@ -488,7 +487,7 @@ static void handle_kill(struct notif *n, struct proc *p, pid_t tid)
  * before 5.19) the request would interrupt the call: no goroutine then. */
 static int capture_begin(struct proc *p, pid_t tid)
 {
-    if (!p->go.is_go || !p->go.offsets_ok || sup_opt.no_goroutines || !sup_killable_wait)
+    if (!p->go.is_go || sup_opt.no_goroutines || !sup_killable_wait || !go_layout(p->pid, &p->go))
         return 0;
     return go_capture_begin(p->pid, tid) == 0;
 }
@@ -604,6 +603,7 @@ void procs_handle(struct notif *n)
     for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
         if (p->spawns[i].active)
             resolve_spawn(p, &p->spawns[i], 0);
+    reap_check_gone(p); /* its children reaped since: before what this call does */
     unsigned long nr = (unsigned long)n->req->data.nr;
     switch (nr) {
     case SYS_clone:

@@ -16,8 +16,6 @@ struct pending_spawn {
     uint64_t t;
     uint32_t stack;
     int threads;
-    pid_t before[64];
-    size_t nbefore;
 };
 
 struct proc {

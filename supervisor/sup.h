@@ -37,6 +37,10 @@
 #include "guard_log.h"
 #include "guard_ns_rule.h"
 
+/* Linux 6.6's listener flags, newer than Debian 12's kernel headers. */
+#define SUP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, uint64_t)
+#define SUP_USER_NOTIF_FD_SYNC_WAKE_UP 1ull
+
 struct sup_options {
     char log_dir[PATH_MAX];  /* absolute */
     const char *guard_options; /* GUARD_OPTIONS as given, for the PROCESS record */
@@ -136,6 +140,7 @@ void slog_end_shim_logs(pid_t pid, const char *own, int32_t status);
 
 struct go_info {
     int is_go;            /* the image is a Go program */
+    int layout_tried;     /* go_layout has looked for it */
     int offsets_ok;       /* the runtime's g and m layout is known */
     char version[32];
     uint32_t g_m, g_goid, g_lockedm, m_procid, m_curg;
@@ -146,6 +151,7 @@ struct goroutine {
     int locked;           /* locked to its thread (runtime.LockOSThread) */
 };
 void go_inspect(pid_t pid, struct go_info *gi);
+int go_layout(pid_t pid, struct go_info *gi);
 /* Seize thread tid and ask it to stop (before its call is answered);
  * then, once answered, wait for the stop at the call's return, take its
  * registers (st->regs[0], rax: the call's result), its stack and its
