@@ -10,14 +10,15 @@ CHECK_ONLY=0
 BUILD_PACKAGES="gcc make pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev
 libjansson-dev libcapstone-dev python3 gzip"
 # Debian's Go toolchain builds the Go test programs of the supervised mode
-# (testprogs/go/supervise.mk).
-BUILD_PACKAGES="$BUILD_PACKAGES golang-go"
+# (testprogs/go/supervise.mk); libc6-dev's libc.a links the static cgo ones.
+BUILD_PACKAGES="$BUILD_PACKAGES golang-go libc6-dev"
 # What the suite runs real software from: CPython's own tests (under the
 # shim and its wrapper), util-linux's unshare/setpriv, groff for the man pages,
 # dbus-daemon (a daemon that forks itself away) and make for the children tests.
 TEST_PACKAGES="libpython3.11-testsuite python3.11 util-linux groff-base dbus-daemon make"
-# The Go test programs (testprogs/go/): Debian's Go toolchain.
-TEST_PACKAGES="$TEST_PACKAGES golang-go"
+# The Go test programs (testprogs/go/): Debian's Go toolchain; a static
+# shell (busybox-static) for the supervised crash recorder on real software.
+TEST_PACKAGES="$TEST_PACKAGES golang-go busybox-static"
 PACKAGES=$BUILD_PACKAGES
 [ "$CHECK_ONLY" = 1 ] || PACKAGES="$BUILD_PACKAGES $TEST_PACKAGES"
 missing=""

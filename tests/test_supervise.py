@@ -505,3 +505,73 @@ def spawns_through_glibcs_clone3_have_their_callers_stack():
     assert len(stacks) >= 3, report["processes"]
     for s in stacks:
         assert "__spawni" in s and ("main" in s or "popen" in s), s
+
+
+def _clean_env(**extra):
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("GUARD_OPTIONS", None)
+    env.update(extra)
+    return env
+
+
+@test
+def real_static_go_tools_supervised_build_the_same_binary_and_report_nothing():
+    """Real static Go programs, many threads and preemption signals each:
+    `go build -a -toolexec guard-supervise` runs every compile, asm and
+    link of a build supervised (each traced for its crash).  The binary is
+    byte for byte the one built without it, and there is no finding."""
+    d, work = LogDir(), LogDir()
+    src = os.path.join(ROOT, "testprogs", "go", "child_wait.go")
+    outs = []
+    for name, toolexec in (("plain", None), ("supervised", supervisor() + " --log-dir " + d.path + " --")):
+        env = _clean_env(GO111MODULE="off", GOFLAGS="", GOPROXY="off", GOTOOLCHAIN="local",
+                         CGO_ENABLED="0", GOCACHE=os.path.join(work.path, "cache-" + name),
+                         GOPATH=os.path.join(work.path, "gopath"))
+        out = os.path.join(work.path, name)
+        argv = ["go", "build", "-a", "-o", out] + (["-toolexec", toolexec] if toolexec else []) + [src]
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600,
+                           stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, (name, r.stderr[-2000:])
+        outs.append(open(out, "rb").read())
+    assert outs[0] == outs[1], "the supervised build made another binary"
+    logs = d.logs()
+    assert len(logs) >= 20, len(logs)  # one per tool run (compile per package, link)
+    status, report, _ = analyze(d.path)
+    assert status == 0 and not report["findings"], report["findings"][:3]
+    d.cleanup()
+    work.cleanup()
+
+
+BUSYBOX_SCRIPT = r"""
+sleep 5 &
+p=$!
+kill -STOP $p; sleep 0.1; grep State /proc/$p/status
+kill -CONT $p; sleep 0.1; grep State /proc/$p/status | sed 's/sleeping/S/'
+kill -TERM $p; wait $p; echo "wait: $?"
+( trap 'echo got USR1' USR1; kill -USR1 $(exec sh -c 'echo $PPID'); sleep 0.1; echo sub done )
+for i in 1 2 3; do echo $i | tr 1 x; done
+sh -c 'kill -SEGV $$'; echo "after: $?"
+exit 3
+"""
+
+
+@test
+def a_static_busybox_shell_runs_the_same_supervised_and_reports_nothing():
+    """A real static C program traced for its crash: busybox's shell stops,
+    continues and kills its jobs, traps a signal, and has a child die of
+    SIGSEGV.  Its output and status are those of the plain run (every
+    signal the shell gets passes through the tracer), and there is no
+    finding: the shell itself did not crash."""
+    busybox = "/bin/busybox"
+    assert os.path.exists(busybox), "busybox-static is a test dependency (make deps)"
+    plain = subprocess.run([busybox, "sh", "-c", BUSYBOX_SCRIPT], capture_output=True, text=True,
+                           timeout=60, env=_clean_env(), stdin=subprocess.DEVNULL)
+    d = LogDir()
+    r = supervise([busybox, "sh", "-c", BUSYBOX_SCRIPT], d.path)
+    assert (r.returncode, r.stdout) == (plain.returncode, plain.stdout), (r.returncode, r.stdout,
+                                                                         plain.stdout)
+    assert plain.returncode == 3 and "after: 139" in plain.stdout, plain.stdout
+    status, report, _ = analyze(d.path)
+    assert status == 0 and not report["findings"], report["findings"][:3]
+    d.cleanup()
