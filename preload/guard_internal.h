@@ -35,6 +35,7 @@ struct guard_options {
     unsigned max_protected;   /* bound on objects protected at once */
     unsigned pool_protect_young;  /* an object's first N puts are always protected */
     unsigned pool_protect_sample; /* after those, one put in N (1: every put, 0: none) */
+    unsigned pool_max_objects; /* bound on objects remembered out of their pools (0: none) */
     int report_stderr;        /* print the immediate report */
     int log;                  /* write the event log at all */
     int log_always;           /* create the log at start-up, even if nothing is recorded */

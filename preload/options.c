@@ -75,6 +75,8 @@ static const struct opt_desc option_table[] = {
      "an object's first N puts are protected"},
     {"pool_protect_sample", OPT_UINT, &guard_opt.pool_protect_sample, 0, 1 << 30,
      "then one put in N (1 every, 0 none)"},
+    {"pool_max_objects", OPT_UINT, &guard_opt.pool_max_objects, 0, 1 << 30,
+     "objects remembered, beyond those in pools (0: all)"},
     {"report_stderr", OPT_BOOL, &guard_opt.report_stderr, 0, 1, "print findings on stderr"},
     {"log", OPT_BOOL, &guard_opt.log, 0, 1, "write the event log"},
     {"log_always", OPT_BOOL, &guard_opt.log_always, 0, 1, "create the log at start-up"},
@@ -120,6 +122,7 @@ static const struct preset_item field_preset[] = {
     {"pool_protect", "1"},         /* page protection, sampled: */
     {"pool_protect_young", "16"},  /*  an object's first 16 puts, */
     {"pool_protect_sample", "8192"}, /* then one put in 8192 */
+    {"pool_max_objects", "16384"}, /* the object table bounded */
     {"log_ring_kb", "4096"},       /* pool events in a 4 MiB ring */
     {"log_max_mb", "64"},          /* the rest of the log bounded */
     {"keep_logs", "10"},           /* logs of ten ended runs per executable */

@@ -124,6 +124,8 @@ static void log_pool_event(uint16_t kind, struct pool_log plan, uint32_t stack, 
 struct shard {
     struct guard_lock lock;
     struct pool_obj **buckets;
+    unsigned nobjs;         /* entries in this shard's table */
+    unsigned cursor;        /* where the next search for an entry to reuse starts */
 };
 
 static struct shard shards[SHARDS];
@@ -133,6 +135,7 @@ static struct shard shards[SHARDS];
  * threads. */
 static _Atomic unsigned protected_count;
 static _Atomic int bound_noted;
+static _Atomic int bound_noted_objects;
 static uintptr_t page_size;
 
 static uintptr_t hash_addr(uintptr_t a)
@@ -155,14 +158,47 @@ static struct shard *shard_of(uintptr_t obj, struct pool_obj ***bucket)
     return s;
 }
 
-static struct pool_obj *find_or_add(struct pool_obj **bucket, uintptr_t obj)
+/* With pool_max_objects, a shard at its share of the bound takes the entry
+ * of an object that is out of its pool (taken and not put back, so neither
+ * poisoned nor protected) for a new one: such an object, should it come
+ * back, is new and young again.  Objects in their pools are never
+ * forgotten (their poison is checked at the next get), so the table
+ * outgrows the bound only by what the program's pools hold.  The search
+ * looks at SCAN_BUCKETS buckets from a cursor that goes round the shard. */
+#define SCAN_BUCKETS 64
+static struct pool_obj *reusable_entry(struct shard *s)
+{
+    unsigned cap = (guard_opt.pool_max_objects + SHARDS - 1) / SHARDS;
+    if (!guard_opt.pool_max_objects || s->nobjs < cap)
+        return NULL;
+    if (!atomic_exchange(&bound_noted_objects, 1))
+        guard_log_note("pool_max_objects=%u reached: objects out of their pools are forgotten "
+                       "for new ones", guard_opt.pool_max_objects);
+    for (unsigned i = 0; i < SCAN_BUCKETS; i++) {
+        struct pool_obj **link = &s->buckets[s->cursor++ % BUCKETS_PER_SHARD];
+        for (; *link; link = &(*link)->next) {
+            struct pool_obj *o = *link;
+            if (o->state == OBJ_OUT && !o->prot_len) {
+                *link = o->next;
+                return o;
+            }
+        }
+    }
+    return NULL;
+}
+
+static struct pool_obj *find_or_add(struct shard *s, struct pool_obj **bucket, uintptr_t obj)
 {
     for (struct pool_obj *o = *bucket; o; o = o->next)
         if (o->obj == obj)
             return o;
-    struct pool_obj *o = guard_alloc(sizeof *o);
-    if (!o)
-        return NULL;
+    struct pool_obj *o = reusable_entry(s);
+    if (!o) {
+        o = guard_alloc(sizeof *o);
+        if (!o)
+            return NULL;
+        s->nobjs++;
+    }
     memset(o, 0, sizeof *o);
     o->obj = obj;
     o->next = *bucket;
@@ -367,7 +403,7 @@ GUARD_EXPORT void guard_pool_put(const void *pool, void *obj, size_t size)
     struct guard_stdio_owner stream;
     int stdio_owned = guard_stdio_buffer_of(obj, size, &stream);
     if (bucket && guard_lock_acquire(&s->lock)) {
-        struct pool_obj *o = find_or_add(bucket, (uintptr_t)obj);
+        struct pool_obj *o = find_or_add(s, bucket, (uintptr_t)obj);
         if (o && o->state == OBJ_OUT)
             got = (struct last_get){o->taken, o->get_seq, o->get_stack, o->get_tid};
         if (o && o->state == OBJ_IN_POOL) {
@@ -435,7 +471,7 @@ GUARD_EXPORT void guard_pool_get(const void *pool, void *obj, size_t size)
     struct pool_log plan = {0, 0};
     int report = 0;
     if (bucket && guard_lock_acquire(&s->lock)) {
-        struct pool_obj *o = find_or_add(bucket, (uintptr_t)obj);
+        struct pool_obj *o = find_or_add(s, bucket, (uintptr_t)obj);
         if (o && o->state == OBJ_IN_POOL) {
             unprotect(o);
             size_t first, changed = 0;

@@ -93,6 +93,38 @@ def field_log_size_and_resident_memory_stay_bounded_over_a_long_run():
     long_dir.cleanup()
 
 
+def _churn(n, options, late=False):
+    d = LogDir()
+    argv = [prog("field_object_churn"), str(n)] + (["late"] if late else [])
+    r = run(argv, log_dir=d.path, options=options + ":verbosity=0", timeout=300)
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    rss = int(re.search(r"rss_kb (\d+)", r.stdout).group(1))
+    return rss, d
+
+
+@test
+def field_object_table_stays_bounded_however_many_objects_come_and_go():
+    """A pool whose objects come and go (each put once, taken once, then
+    dropped): the field profile remembers at most pool_max_objects of those
+    out of their pools, so a run through ten times as many objects is no
+    bigger; without the bound each object costs the shim its entry.  A late
+    write is still found once the table is full."""
+    native = subprocess.run([prog("field_object_churn"), "2000000"], capture_output=True,
+                            text=True, timeout=300)
+    native_rss = int(re.search(r"rss_kb (\d+)", native.stdout).group(1))
+    short_rss, d = _churn(200000, "profile=field")
+    d.cleanup()
+    long_rss, d = _churn(2000000, "profile=field", late=True)
+    assert long_rss <= short_rss + 2048, (short_rss, long_rss)
+    assert long_rss - native_rss <= 16 * 1024, (native_rss, long_rss)
+    status, report, _ = analyze(d.path)
+    (f,) = findings(report, "use-after-return")
+    d.cleanup()
+    unbounded_rss, d = _churn(1000000, "profile=field:pool_max_objects=0")
+    d.cleanup()
+    assert unbounded_rss >= long_rss + 64 * 1024, (long_rss, unbounded_rss)
+
+
 @test
 def field_crash_after_a_million_events_has_its_modules_and_every_threads_last_events():
     d = LogDir()

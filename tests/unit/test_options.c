@@ -41,6 +41,7 @@ static const struct key {
     {"max_protected", UINT, offsetof(struct guard_options, max_protected), 0, 1000000, 8192, NULL},
     {"pool_protect_young", UINT, offsetof(struct guard_options, pool_protect_young), 0, 1 << 30, 1000, NULL},
     {"pool_protect_sample", UINT, offsetof(struct guard_options, pool_protect_sample), 0, 1 << 30, 256, NULL},
+    {"pool_max_objects", UINT, offsetof(struct guard_options, pool_max_objects), 0, 1 << 30, 0, NULL},
     {"report_stderr", BOOL, offsetof(struct guard_options, report_stderr), 0, 1, 1, NULL},
     {"log", BOOL, offsetof(struct guard_options, log), 0, 1, 1, NULL},
     {"log_always", BOOL, offsetof(struct guard_options, log_always), 0, 1, 0, NULL},
