@@ -39,6 +39,7 @@
 #include "guard_names.h"
 
 #define MAX_CHUNKS 8192
+#define RESWEEP 16 /* see map_chunk */
 /* Added to the tail when the log ends: past every chunk, so that no
  * reservation after it can succeed. */
 #define LOG_CLOSED (1ull << 62)
@@ -270,13 +271,20 @@ static char *map_chunk(unsigned k)
         chunks_mapped = next + 1;
         /* The shim never reads its log back: the pages of the chunk before
          * the last leave the process's resident set (their data stays in
-         * the file; a late writer there faults the page back in), so a
-         * long run's memory does not grow with its log. */
-        if (next >= 2) {
-            char *old = atomic_load_explicit(&chunks[next - 2], memory_order_relaxed);
+         * the file), so a long run's memory does not grow with its log.  A
+         * writer preempted between its reservation and its stores (for a
+         * scheduler's time slice, while others fill several chunks) faults
+         * its page back in: every RESWEEP chunks, the RESWEEP chunks before
+         * the last RESWEEP are dropped again, so that such pages do not
+         * stay for the rest of the run. */
+        unsigned first = next >= 2 ? next - 2 : next, last = first;
+        if (next % RESWEEP == 0 && next >= 2 * RESWEEP)
+            first = next - 2 * RESWEEP;
+        for (unsigned c = first; next >= 2 && c <= last; c++) {
+            char *old = atomic_load_explicit(&chunks[c], memory_order_relaxed);
             int saved = errno;
             if (old)
-                (void)madvise(old, chunk_len(next - 2), MADV_DONTNEED);
+                (void)madvise(old, chunk_len(c), MADV_DONTNEED);
             errno = saved;
         }
         p = atomic_load_explicit(&chunks[k], memory_order_acquire);

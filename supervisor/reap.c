@@ -123,9 +123,14 @@ void reap_finish(struct proc *p)
     for (struct proc *c = procs_list; c; c = c->next)
         if ((c == p || c->parent == p) && c->exec.active && !c->finished)
             procs_resolve_exec(c, 0);
+    /* a child that has ended, whose pidfd event may come after this one
+     * in the same batch, ends first: its REAP belongs in this log too */
+    for (struct proc *c = procs_list; c; c = c->next)
+        if (c->parent == p && !c->finished && zombie_now(c))
+            reap_finish(c);
+    reap_check_gone(p); /* its children it reaped: REAPs in its log, before it is closed */
     p->finished = 1;
     p->exited = 1;
-    reap_check_gone(p);
     if (!p->status_known) {
         char st = 0;
         int code = 0;

@@ -1,11 +1,14 @@
 // cgo_static_getpwuid: a cgo program linked static (-extldflags -static)
-// whose goroutines look up a user that /etc/passwd does not have with
-// glibc's getpwuid_r.  The static libc then asks the next NSS module
-// (systemd, compat, ...), which it dlopens: a shared libc.so.6 comes with
-// it into a process that already has a static one, and the module crashes
-// in it on the first lookup from a thread (SIGSEGV); Go's runtime ends the
-// process ("fatal error: unexpected signal", exit status 2).  The
-// crash of the story of the static binary, on every run.
+// that looks up a user /etc/passwd does not have with glibc's getpwuid_r,
+// from several threads.  The static libc then asks the next NSS module
+// (compat, systemd, ...), which it dlopens: a shared libc.so.6 comes with
+// it into a process that already has a static one, and a thread that
+// existed before the module was loaded crashes in it (SIGSEGV); Go's
+// runtime ends the process ("fatal error: unexpected signal", exit status
+// 2).  Eight goroutines, each locked to a thread of its own, are all
+// running before the main thread's first lookup loads the module, so that
+// the crash happens on every run whatever the timing: the story of the
+// static binary.
 package main
 
 /*
@@ -24,31 +27,39 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 )
+
+func init() { runtime.LockOSThread() } // main stays on the main thread
 
 func main() {
 	uid := 54321 // not in /etc/passwd
 	if len(os.Args) > 1 {
 		uid, _ = strconv.Atoi(os.Args[1])
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	found := 0
+	var started, done sync.WaitGroup
+	release := make(chan struct{})
+	found := make(chan int, 8)
 	for i := 0; i < 8; i++ {
-		wg.Add(1)
+		started.Add(1)
+		done.Add(1)
 		go func() {
-			defer wg.Done()
-			for j := 0; j < 50; j++ {
-				if C.lookup_uid(C.uint(uid)) != 0 {
-					mu.Lock()
-					found++
-					mu.Unlock()
-				}
-			}
+			defer done.Done()
+			runtime.LockOSThread() // a thread of its own, there before the module
+			started.Done()
+			<-release
+			found <- int(C.lookup_uid(C.uint(uid)))
 		}()
 	}
-	wg.Wait()
-	fmt.Println("found", found)
+	started.Wait()
+	n := int(C.lookup_uid(C.uint(uid))) // the main thread loads the NSS module
+	close(release)
+	done.Wait()
+	close(found)
+	for f := range found {
+		n += f
+	}
+	fmt.Println("found", n)
 }
