@@ -426,9 +426,7 @@ static void report_unreaped(const struct child *c, const siginfo_t *si, const ch
     char comm[32];
     const char *program = program_now(c, comm, sizeof comm);
     struct guard_finding f;
-    memset(&f, 0, sizeof f);
-    f.kind = GUARD_FK_UNREAPED_CHILD;
-    f.tid = c->spawn_tid;
+    guard_finding_init(&f, GUARD_FK_UNREAPED_CHILD, c->spawn_tid);
     f.call = spawn_names[c->kind < 8 ? c->kind : 0];
     f.other_tid = c->pid;
     char state[96];
@@ -504,9 +502,7 @@ void guard_children_fork_unsafe_call(const char *call)
     if (!fork_child_threads)
         return;
     struct guard_finding f;
-    memset(&f, 0, sizeof f);
-    f.kind = GUARD_FK_FORK_UNSAFE_CALL;
-    f.tid = guard_gettid();
+    guard_finding_init(&f, GUARD_FK_FORK_UNSAFE_CALL, guard_gettid());
     f.call = call;
     guard_fmt(f.summary, sizeof f.summary,
               "%s() called in child %d before exec, but the parent had %d threads at fork(): "

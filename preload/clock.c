@@ -375,9 +375,7 @@ static void low_stack_slow(const char *call, uintptr_t sp)
     if (slot < 128)
         reported_sites[slot] = stack;
     struct guard_finding f;
-    memset(&f, 0, sizeof f);
-    f.kind = GUARD_FK_VDSO_LOW_STACK;
-    f.tid = guard_gettid();
+    guard_finding_init(&f, GUARD_FK_VDSO_LOW_STACK, guard_gettid());
     f.call = call;
     f.addr = sp;
     f.obj = (const void *)lo;

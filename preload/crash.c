@@ -135,9 +135,7 @@ static void record(int sig, siginfo_t *info, void *ucontext)
     unsigned others = dump_other_threads();
 
     struct guard_finding f;
-    memset(&f, 0, sizeof f);
-    f.kind = GUARD_FK_CRASH;
-    f.tid = guard_gettid();
+    guard_finding_init(&f, GUARD_FK_CRASH, guard_gettid());
     f.call = guard_signal_name(sig);
     f.addr = (uintptr_t)info->si_addr;
     f.bytes = others;

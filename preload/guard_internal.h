@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,6 +207,13 @@ struct guard_finding {
     struct guard_finding_stack_ref stacks[4];
 };
 void guard_report_finding(const struct guard_finding *f);
+/* A finding of `kind` on thread tid, every other field empty. */
+static inline void guard_finding_init(struct guard_finding *f, unsigned kind, pid_t tid)
+{
+    memset(f, 0, sizeof *f);
+    f->kind = kind;
+    f->tid = tid;
+}
 
 /* ---- suppressions (suppress.c) ----------------------------------------- */
 void guard_suppress_load(const char *path);

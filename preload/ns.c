@@ -149,9 +149,7 @@ static void report_left_behind(int kind, const struct left_behind *v, const char
                                unsigned role, uint32_t stack)
 {
     struct guard_finding f;
-    memset(&f, 0, sizeof f);
-    f.kind = GUARD_FK_NAMESPACE_OFF_THREAD;
-    f.tid = guard_gettid();
+    guard_finding_init(&f, GUARD_FK_NAMESPACE_OFF_THREAD, guard_gettid());
     f.other_tid = (pid_t)v->tid;
     f.call = call;
     const char *by = v->call == GUARD_NS_SETNS ? "setns" : "unshare";
@@ -500,9 +498,7 @@ static long parse_pid(const char **p)
 static void proc_ns_mismatch(const char *call, const char *path, int kind, const char *why)
 {
     struct guard_finding f;
-    memset(&f, 0, sizeof f);
-    f.kind = GUARD_FK_PROC_SELF_NS_MISMATCH;
-    f.tid = guard_gettid();
+    guard_finding_init(&f, GUARD_FK_PROC_SELF_NS_MISMATCH, guard_gettid());
     f.call = call;
     guard_fmt(f.summary, sizeof f.summary, "%s(\"%s\") on thread T%d: %s", call, path, (int)f.tid, why);
     (void)kind;

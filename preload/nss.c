@@ -99,9 +99,7 @@ static void nonreentrant_call(const char *call, enum nss_family fam)
                          : fam == FAM_GETLOGIN ? "use getlogin_r() with a buffer per thread"
                                                : "use the _r variants with a buffer per thread";
     struct guard_finding f;
-    memset(&f, 0, sizeof f);
-    f.kind = GUARD_FK_NSS_NONREENTRANT_THREADS;
-    f.tid = self;
+    guard_finding_init(&f, GUARD_FK_NSS_NONREENTRANT_THREADS, self);
     f.other_tid = expected;
     f.call = call;
     guard_fmt(f.summary, sizeof f.summary,
@@ -145,9 +143,7 @@ static uint64_t name_key(const char *name)
 static void report_erange(const struct erange_pending *p)
 {
     struct guard_finding f;
-    memset(&f, 0, sizeof f);
-    f.kind = GUARD_FK_NSS_ERANGE_NOT_RETRIED;
-    f.tid = p->tid;
+    guard_finding_init(&f, GUARD_FK_NSS_ERANGE_NOT_RETRIED, p->tid);
     f.call = p->call;
     f.bytes = (unsigned)p->buflen;
     guard_fmt(f.summary, sizeof f.summary,

@@ -341,9 +341,7 @@ static void add_stack(struct guard_finding *f, uint32_t role, uint32_t id, pid_t
 
 static void finding_for(struct guard_finding *f, unsigned kind, const struct pool_obj *o)
 {
-    memset(f, 0, sizeof *f);
-    f->kind = kind;
-    f->tid = guard_gettid();
+    guard_finding_init(f, kind, guard_gettid());
     f->pool = o->pool;
     f->obj = (const void *)o->obj;
     f->size = o->size;
@@ -368,9 +366,7 @@ static void check_children_at_put(const void *pool, const void *obj, size_t size
     unsigned n = guard_children_since(got->seq, kids, 8);
     for (unsigned i = 0; i < n; i++) {
         struct guard_finding f;
-        memset(&f, 0, sizeof f);
-        f.kind = GUARD_FK_PUT_WHILE_CHILD_RUNNING;
-        f.tid = guard_gettid();
+        guard_finding_init(&f, GUARD_FK_PUT_WHILE_CHILD_RUNNING, guard_gettid());
         f.pool = pool;
         f.obj = obj;
         f.size = size;
