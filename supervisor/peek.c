@@ -198,37 +198,41 @@ pid_t peek_tgid(pid_t tid, pid_t *ppid)
  * exit_code (field 52, a zombie's wait status), session (field 6), the
  * number of threads (field 20). */
 int peek_stat(pid_t pid, char *state, uint64_t *startstack, int *exit_code, pid_t *session,
-              int *threads)
+              int *threads, char comm[PEEK_COMM])
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     if (peek_file(path, buf, sizeof buf) <= 0)
         return -1;
+    const char *open = strchr(buf, '(');
     const char *p = strrchr(buf, ')'); /* the command may hold blanks and parens */
-    if (!p || p[1] != ' ')
+    if (!open || !p || p < open || p[1] != ' ')
         return -1;
+    if (comm) {
+        size_t n = (size_t)(p - open - 1) < PEEK_COMM - 1 ? (size_t)(p - open - 1) : PEEK_COMM - 1;
+        memcpy(comm, open + 1, n);
+        comm[n] = '\0';
+    }
     p += 2;
     if (state)
         *state = *p;
-    /* fields from 3 (state) on */
+    /* fields from 3 (state) on, each a number from 4 */
     int field = 3;
-    unsigned long long v;
-    while (*p) {
-        if (field >= 4 && sscanf(p, "%llu", &v) == 1) {
-            if (field == 6 && session)
-                *session = (pid_t)v;
-            if (field == 20 && threads)
-                *threads = (int)v;
-            if (field == 28 && startstack)
-                *startstack = v;
-            if (field == 52 && exit_code)
-                *exit_code = (int)v;
-        }
+    while (*p && field < 52) {
         const char *sp = strchr(p, ' ');
         if (!sp)
             break;
         p = sp + 1;
         field++;
+        unsigned long long v = strtoull(p, NULL, 10);
+        if (field == 6 && session)
+            *session = (pid_t)v;
+        if (field == 20 && threads)
+            *threads = (int)v;
+        if (field == 28 && startstack)
+            *startstack = v;
+        if (field == 52 && exit_code)
+            *exit_code = (int)v;
     }
     return 0;
 }

@@ -369,12 +369,11 @@ static int exec_state(struct proc *p)
     /* whether the thread is still in its call is read first: an exec that
      * completes between the two reads is then seen by the second */
     int in = peek_in_syscall(p->exec.tid, p->exec.nr);
-    if (peek_stat(p->pid, &st, &ss, NULL, NULL, NULL) != 0)
+    char comm[PEEK_COMM];
+    if (peek_stat(p->pid, &st, &ss, NULL, NULL, NULL, comm) != 0)
         return -1;
-    if (st == 'Z') { /* ended already: a zombie keeps the name its last exec gave it */
-        char comm[32];
-        return strcmp(procs_comm_of(p->pid, comm, sizeof comm), p->exec.comm) ? 1 : -1;
-    }
+    if (st == 'Z') /* ended already: a zombie keeps the name its last exec gave it */
+        return strcmp(comm, p->exec.comm) ? 1 : -1;
     if (ss != p->exec.startstack)
         return 1;
     return in == 1 && sup_now_ns() - p->exec.t < 5000000000ull ? 0 : -1;
@@ -403,9 +402,8 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
     static char payload[2048];
     size_t len = peek_argv(p->pid, path, argv, payload, sizeof payload);
     uint64_t ss = 0;
-    peek_stat(p->pid, NULL, &ss, NULL, NULL, NULL);
-    char comm[32];
-    procs_comm_of(p->pid, comm, sizeof comm);
+    char comm[PEEK_COMM] = "?";
+    peek_stat(p->pid, NULL, &ss, NULL, NULL, NULL, comm);
     static struct peek_stack st;
     int told_parent = !p->launcher && p->log.forked_child && !p->recorded && p->parent &&
                       !p->parent->finished;

@@ -67,7 +67,7 @@ static int zombie_now(struct proc *c)
 void reap_judge_children(struct proc *p, int at_exec)
 {
     pid_t my_sid = 0;
-    peek_stat(p->pid, NULL, NULL, NULL, &my_sid, NULL);
+    peek_stat(p->pid, NULL, NULL, NULL, &my_sid, NULL, NULL);
     uint64_t now = sup_now_ns();
     for (struct proc *c = procs_list; c; c = c->next) {
         if (c->parent != p || c->judged || (c->gone && !c->reaped_by_us))
@@ -75,7 +75,7 @@ void reap_judge_children(struct proc *p, int at_exec)
         if (!zombie_now(c) || p->waits_any)
             continue; /* it runs on (a job left on purpose), or a reaper would take it */
         pid_t sid = 0;
-        if (peek_stat(c->pid, NULL, NULL, NULL, &sid, NULL) == 0 && my_sid && sid && sid != my_sid)
+        if (peek_stat(c->pid, NULL, NULL, NULL, &sid, NULL, NULL) == 0 && my_sid && sid && sid != my_sid)
             continue; /* detached into a session of its own */
         if (!c->signalled && now - c->spawn_ns < UNREAPED_GRACE_NS)
             continue;
@@ -134,7 +134,7 @@ void reap_finish(struct proc *p)
     if (!p->status_known) {
         char st = 0;
         int code = 0;
-        if (peek_stat(p->pid, &st, NULL, &code, NULL, NULL) == 0 && st == 'Z') {
+        if (peek_stat(p->pid, &st, NULL, &code, NULL, NULL, NULL) == 0 && st == 'Z') {
             p->wstatus = code;
             p->status_known = 1;
         }

@@ -78,8 +78,9 @@ size_t peek_argv(pid_t pid, uint64_t path, uint64_t argv, char *out, size_t cap)
 void peek_ns_inodes(pid_t tid, uint64_t out[8]);
 uint64_t peek_ns_inode(pid_t tid, int kind);
 pid_t peek_tgid(pid_t tid, pid_t *ppid);
+#define PEEK_COMM 32
 int peek_stat(pid_t pid, char *state, uint64_t *startstack, int *exit_code, pid_t *session,
-              int *threads);
+              int *threads, char comm[PEEK_COMM]);
 size_t peek_children(pid_t pid, pid_t tid, pid_t *out, size_t max);
 int peek_threads(pid_t pid);
 ssize_t peek_file(const char *path, char *buf, size_t cap);
