@@ -468,6 +468,8 @@ def a_static_cgo_go_programs_getpwuid_r_crash_is_recorded_in_every_run():
         names = [fr.get("function") or "" for fr in f["stacks"]["crash"]]
         at = [k for k, n in enumerate(names) if n == "lookup_uid"]
         assert at and any("getpwuid_r" in n for n in names[:at[0]]), names
+        # it ends where Go switched to the system stack: nothing read from the old one
+        assert names[-1] == "runtime.asmcgocall", names
         assert f["threads"], "the other threads' stacks"
     # through the wrapper, with no flag: supervised because the binary is static
     d, conf = LogDir(), LogDir()

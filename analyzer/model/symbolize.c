@@ -487,6 +487,25 @@ static void symbolize_pc(struct symbolizer *sym, const struct lg_log *log, uint6
     push_locations(out, cap, pc, f, off, ce);
 }
 
+/* Go's runtime functions that move a thread to another stack (the system
+ * stack, for C code or the runtime's own work) without call frame
+ * information for the move: past one of them the unwinder reads the other
+ * stack's old contents (a frame of runtime.park_m that is not there). The
+ * stack ends with the switch; Go's own traceback has the goroutine's side. */
+static bool go_stack_switch(const char *function)
+{
+    static const char *const names[] = {"runtime.asmcgocall", "runtime.systemstack",
+                                        "runtime.mcall"};
+    if (!function)
+        return false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (!strncmp(function, names[i], n) && (!function[n] || !strcmp(function + n, ".abi0")))
+            return true;
+    }
+    return false;
+}
+
 void sym_stack(struct symbolizer *sym, const struct lg_log *log, const struct lg_stack *st,
                struct sym_stack *out)
 {
@@ -495,8 +514,11 @@ void sym_stack(struct symbolizer *sym, const struct lg_log *log, const struct lg
     if (!st)
         return;
     size_t cap = 0;
-    for (size_t i = 0; i < st->nframes; i++)
+    for (size_t i = 0; i < st->nframes; i++) {
         symbolize_pc(sym, log, st->pcs[i], st->generation, out, &cap);
+        if (out->n && go_stack_switch(out->frames[out->n - 1].function))
+            break;
+    }
 }
 
 void sym_stack_free(struct sym_stack *s)
