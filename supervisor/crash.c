@@ -128,8 +128,9 @@ static int uncaught(pid_t pid, int sig)
     return !(caught & (1ull << (sig - 1)));
 }
 
-/* The load bias of the traced executable (a position-independent one):
- * where its first mapping starts, minus its first segment's address, 0. */
+/* The load bias of the traced executable when it is position-independent:
+ * where its mapping at file offset 0 starts (such an executable's first
+ * segment is linked at address 0); 0 when it cannot be read. */
 static uint64_t exe_bias(pid_t pid)
 {
     char path[64], buf[256], exe[PATH_MAX];
