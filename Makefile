@@ -183,7 +183,14 @@ $(BUILD)/bench/libempty_preload.so: bench/preload/empty_preload.c | $(BUILD)/.de
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -fPIC -shared -o $@ $<
 
-bench: $(BUILD)/libguard.so $(BENCHES) $(BUILD)/bench/libempty_preload.so
+# The floor of a sampled pool check (pool_threads, docs/performance.md).
+$(BUILD)/bench/libpool_sample_floor.so: bench/preload/pool_sample_floor.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -fPIC -shared -o $@ $<
+
+bench: $(BUILD)/libguard.so $(BENCHES) $(BUILD)/bench/libempty_preload.so \
+       $(BUILD)/bench/libpool_sample_floor.so
 	@sh bench/run.sh $(BUILD)
 
 # pool_threads beside the sanitizers: the same program built by clang with
@@ -244,9 +251,9 @@ $(BUILD)/supervisor/%.o: supervisor/%.c | $(BUILD)/.deps-ok
 $(BUILD)/guard-supervise: $(SUP_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ -ldw -lelf
-# the crash recorder's test program: static, so only the supervisor sees it
-all: $(BUILD)/testprogs/supervise_crash_static
-$(BUILD)/testprogs/supervise_crash_static: testprogs/supervise_crash_static.c | $(BUILD)/.deps-ok
+# the crash recorder's test programs: static, so only the supervisor sees them
+all: $(BUILD)/testprogs/supervise_crash_static $(BUILD)/testprogs/supervise_fork_signals
+$(BUILD)/testprogs/supervise_crash_static $(BUILD)/testprogs/supervise_fork_signals: $(BUILD)/testprogs/%: testprogs/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(PROG_CFLAGS) $(DEPFLAGS) -static -o $@ $<

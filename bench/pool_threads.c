@@ -13,7 +13,8 @@
  *
  *   pool_threads [-t THREADS] [-n CYCLES] [--floor]
  *       one run; prints wall, user and system seconds and ns per cycle
- *   pool_threads --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [-nf CYCLES] [--field OPTS] SHIM [ASAN TSAN]
+ *   pool_threads --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [-nf CYCLES] [--field OPTS]
+ *                          [--sample-floor LIB] SHIM [ASAN TSAN]
  *       the runner: each row below ROUNDS times (default 5), in interleaved
  *       rounds, medians reported with the ratio per cycle to native and to
  *       the floor.  CYCLES (default 6000000) for the four-thread rows,
@@ -27,6 +28,9 @@
  *       GUARD_OPTIONS of the field column (default: profile=field when the
  *       shim knows that key, else FIELD_POOL_OPTIONS: the pool options that
  *       preset sets, without its bounded log).
+ *       --sample-floor LIB: a four-thread row with LIB preloaded instead of
+ *       the shim (bench/preload/pool_sample_floor.c: the least a sampled
+ *       pool check can cost).
  *       ASAN/TSAN: the same program built with clang -fsanitize=address /
  *       thread (the Makefile's pool_threads-asan/-tsan; "-" or a missing
  *       file skips the row).
@@ -150,6 +154,7 @@ struct row {
     const char *exe;      /* the program to run */
     char options[1024];   /* GUARD_OPTIONS; empty: no shim */
     int shim;
+    const char *preload;  /* LD_PRELOAD instead of the shim (no GUARD_OPTIONS), or NULL */
     unsigned long long cycles;
     double wall[ROUND_MAX], user[ROUND_MAX], sys[ROUND_MAX];
     unsigned done;
@@ -184,12 +189,13 @@ static int run_row(struct row *r, int print_cmd)
     snprintf(ncycles, sizeof ncycles, "%llu", cycles);
     char *argv[] = {(char *)r->exe, "-t", threads, "-n", ncycles, r->floor ? "--floor" : NULL, NULL};
     char preload[4200], options[1100];
-    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", shim_path);
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", r->preload ? r->preload : shim_path);
     snprintf(options, sizeof options, "GUARD_OPTIONS=%s", r->options);
-    char *envp[] = {"PATH=/usr/bin:/bin", r->shim ? preload : NULL, r->shim ? options : NULL, NULL};
+    int pre = r->shim || r->preload, opts = r->shim;
+    char *envp[] = {"PATH=/usr/bin:/bin", pre ? preload : NULL, opts ? options : NULL, NULL};
     if (print_cmd)
-        printf("  $ %s%s%s%s%s -t %s -n %s%s\n", r->shim ? preload : "", r->shim ? " " : "",
-               r->shim ? options : "", r->shim ? " " : "", r->exe, threads, ncycles,
+        printf("  $ %s%s%s%s%s -t %s -n %s%s\n", pre ? preload : "", pre ? " " : "",
+               opts ? options : "", opts ? " " : "", r->exe, threads, ncycles,
                r->floor ? " --floor" : "");
     int fd[2];
     if (pipe(fd) != 0)
@@ -324,7 +330,7 @@ static int compare(int argc, char **argv)
 {
     unsigned rounds = 5;
     unsigned long long cycles = 6000000, cycles1 = 0, cycles_floor = 100000;
-    const char *field = NULL;
+    const char *field = NULL, *sample_floor = NULL;
     int i = 2;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "-r") && i + 1 < argc)
@@ -337,6 +343,8 @@ static int compare(int argc, char **argv)
             cycles_floor = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--field") && i + 1 < argc)
             field = argv[++i];
+        else if (!strcmp(argv[i], "--sample-floor") && i + 1 < argc)
+            sample_floor = argv[++i];
         else
             goto usage;
     }
@@ -372,6 +380,10 @@ static int compare(int argc, char **argv)
         add(rows, &nrows, "TSan build", 4, 0, tsan, 0, "", cycles);
     else
         printf("no TSan build (%s): its row is left out\n", tsan ? tsan : "not given");
+    if (sample_floor) {
+        add(rows, &nrows, "sampled-check floor (--sample-floor)", 4, 0, self, 0, "", cycles);
+        rows[nrows - 1].preload = sample_floor;
+    }
     add(rows, &nrows, "floor: memset + 2 mprotect", 4, 1, self, 0, "", cycles_floor);
     add(rows, &nrows, "native", 1, 0, self, 0, "", cycles1);
     add(rows, &nrows, "shim, test profile (default)", 1, 0, self, 1, "", cycles1);
@@ -405,8 +417,8 @@ static int compare(int argc, char **argv)
     rmdir(dir);
     return failed;
 usage:
-    fprintf(stderr, "usage: %s --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [-nf CYCLES] [--field OPTS] SHIM "
-            "[ASAN TSAN]\n", argv[0]);
+    fprintf(stderr, "usage: %s --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [-nf CYCLES] [--field OPTS] "
+            "[--sample-floor LIB] SHIM [ASAN TSAN]\n", argv[0]);
     return 2;
 }
 

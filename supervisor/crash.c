@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -272,6 +273,28 @@ static void record(pid_t tid, int sig, const siginfo_t *sip, const struct user_r
     procs_record(p);
 }
 
+/* A signal that comes while a watched call waits for the supervisor to take
+ * it interrupts the wait, and the call ends with -ERESTARTSYS: with a
+ * handler installed without SA_RESTART the program would see EINTR from a
+ * fork, clone, execve or kill, which natively never fail so (a shell's
+ * "can't fork: Interrupted system call").  The call has not been made yet,
+ * so it is made again whatever the handler's flags (-ERESTARTNOINTR, as
+ * the kernel's own fork does).  Waits keep their native EINTR. */
+#define ERESTARTSYS_ 512
+#define ERESTARTNOINTR_ 513
+static void restart_interrupted_call(pid_t tid)
+{
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0 || (long long)r.rax != -ERESTARTSYS_)
+        return;
+    long nr = (long)r.orig_rax;
+    if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork ||
+        nr == SYS_execve || nr == SYS_execveat || nr == SYS_kill) {
+        r.rax = (unsigned long long)-ERESTARTNOINTR_;
+        ptrace(PTRACE_SETREGS, tid, 0, &r);
+    }
+}
+
 /* A ptrace stop of a traced thread: 1 when it was one (and it goes on). */
 int crash_stop(pid_t tid, int status)
 {
@@ -307,6 +330,7 @@ int crash_stop(pid_t tid, int status)
             (go_code ? go_fatal(tid, sig, &si, r.rip) : uncaught(tid, sig)))
             record(tid, sig, &si, &r);
     }
+    restart_interrupted_call(tid);
     ptrace(PTRACE_CONT, tid, 0, sig);
     return 1;
 }
