@@ -213,35 +213,26 @@ static struct proc *spawn_resolved(struct proc *p, struct pending_spawn *s, pid_
 
 /* Look for the child of a pending spawn; `wait_ns`: how long to keep
  * looking while the spawning thread is still in its call. */
-static void resolve_spawn(struct proc *p, struct pending_spawn *s, uint64_t wait_ns)
+static void resolve_spawn(struct proc *p, struct pending_spawn *s)
 {
-    uint64_t until = sup_now_ns() + wait_ns;
-    for (;;) {
-        /* the thread's state first: a child made between the two reads is
-         * then in the list */
-        long nr;
-        uint64_t sp, pc;
-        int returned = peek_syscall_regs(s->tid, &sp, &pc, &nr) == 0 && nr != SYS_clone &&
-                       nr != SYS_clone3 && nr != SYS_fork && nr != SYS_vfork && nr >= 0;
-        pid_t now[64];
-        size_t n = peek_children(p->pid, s->tid, now, 64);
-        for (size_t i = 0; i < n; i++) {
-            /* Every child of a supervised process was spawned by a watched
-             * call, so one without an entry is this spawn's. */
-            if (!claimed(now[i])) {
-                spawn_resolved(p, s, now[i]);
-                return;
-            }
-        }
-        if (returned) {
-            spawn_resolved(p, s, -1); /* back from the call, no new child: it failed */
+    /* the thread's state first: a child made between the two reads is
+     * then in the list */
+    long nr;
+    uint64_t sp, pc;
+    int returned = peek_syscall_regs(s->tid, &sp, &pc, &nr) == 0 && nr != SYS_clone &&
+                   nr != SYS_clone3 && nr != SYS_fork && nr != SYS_vfork && nr >= 0;
+    pid_t now[64];
+    size_t n = peek_children(p->pid, s->tid, now, 64);
+    for (size_t i = 0; i < n; i++) {
+        /* Every child of a supervised process was spawned by a watched
+         * call, so one without an entry is this spawn's. */
+        if (!claimed(now[i])) {
+            spawn_resolved(p, s, now[i]);
             return;
         }
-        if (sup_now_ns() >= until)
-            return;
-        struct timespec ts = {0, 20000};
-        nanosleep(&ts, NULL);
     }
+    if (returned)
+        spawn_resolved(p, s, -1); /* back from the call, no new child: it failed */
 }
 
 /* A process we did not know: a child whose spawn is pending, or one whose
@@ -379,20 +370,13 @@ static int exec_state(struct proc *p)
     return in == 1 && sup_now_ns() - p->exec.t < 5000000000ull ? 0 : -1;
 }
 
-void procs_resolve_exec(struct proc *p, uint64_t wait_ns)
+void procs_resolve_exec(struct proc *p)
 {
-    uint64_t until = sup_now_ns() + wait_ns;
-    while (p->exec.active) {
-        int s = exec_state(p);
-        if (s > 0)
-            exec_succeeded(p);
-        else if (s < 0)
-            p->exec.active = 0;
-        else if (sup_now_ns() >= until)
-            return;
-        else
-            nanosleep(&(struct timespec){0, 20000}, NULL);
-    }
+    int s = p->exec.active ? exec_state(p) : 0;
+    if (s > 0)
+        exec_succeeded(p);
+    else if (s < 0)
+        p->exec.active = 0;
 }
 
 static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)
@@ -597,10 +581,10 @@ void procs_handle(struct notif *n)
         tid_cache[slot].p = p;
     }
     if (p->exec.active)
-        procs_resolve_exec(p, 0);
+        procs_resolve_exec(p);
     for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
         if (p->spawns[i].active)
-            resolve_spawn(p, &p->spawns[i], 0);
+            resolve_spawn(p, &p->spawns[i]);
     reap_check_gone(p); /* its children reaped since: before what this call does */
     unsigned long nr = (unsigned long)n->req->data.nr;
     switch (nr) {
@@ -659,10 +643,10 @@ void procs_tick(void)
         if (p->finished)
             continue;
         if (p->exec.active)
-            procs_resolve_exec(p, 0);
+            procs_resolve_exec(p);
         for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
             if (p->spawns[i].active)
-                resolve_spawn(p, &p->spawns[i], 0);
+                resolve_spawn(p, &p->spawns[i]);
     }
     reap_check_gone(NULL);
 }

@@ -64,7 +64,7 @@ struct proc *procs_find(pid_t pid); /* a live one */
 void procs_record(struct proc *p);
 void procs_shared_del(pid_t pid);
 const char *procs_comm_of(pid_t pid, char *buf, size_t cap);
-void procs_resolve_exec(struct proc *p, uint64_t wait_ns);
+void procs_resolve_exec(struct proc *p); /* settle a pending exec, if its outcome shows */
 
 void reap_check_gone(struct proc *only_parent);
 void reap_judge_children(struct proc *p, int at_exec);

@@ -122,7 +122,7 @@ void reap_finish(struct proc *p)
      * CHILD_EXEC belongs in this log, before its end */
     for (struct proc *c = procs_list; c; c = c->next)
         if ((c == p || c->parent == p) && c->exec.active && !c->finished)
-            procs_resolve_exec(c, 0);
+            procs_resolve_exec(c);
     /* a child that has ended, whose pidfd event may come after this one
      * in the same batch, ends first: its REAP belongs in this log too */
     for (struct proc *c = procs_list; c; c = c->next)
