@@ -126,10 +126,16 @@ def a_go_goroutine_that_lost_its_thread_mounts_in_the_namespace_it_left():
     on another thread, in the namespace the goroutine left: an error, not a
     hazard, and the timeline marks the mount.  Flagged every run either way;
     its LockOSThread twin never."""
-    errors = 0
-    for i in range(RUNS):
+    # The race is the program's, and how often it goes the bad way depends
+    # on the machine's load (more than half the runs when quiet, 3 of 20
+    # under make check's): every run is judged either way, and runs go on
+    # (up to three times RUNS) until the bad way, whose mark is the point,
+    # has been seen at least twice.
+    errors = runs = 0
+    while runs < RUNS or (errors < 2 and runs < 3 * RUNS):
         _, _, report, _ = supervised_report([goprog("ns_unshare_migrate")], True,
-                                            asan=i == 0, extra=("--verbose",))
+                                            asan=runs == 0, extra=("--verbose",))
+        runs += 1
         (f,) = findings(report, "namespace-off-thread")
         (p,) = [p for p in report["processes"] if p["exe"].endswith("ns_unshare_migrate")]
         (m,) = [e for e in p["namespaces"] if e["call"] == "mount"]
@@ -139,10 +145,7 @@ def a_go_goroutine_that_lost_its_thread_mounts_in_the_namespace_it_left():
         errors += 1
         assert "which the goroutine left with unshare()" in f["summary"], f["summary"]
         assert m["mark"] and m["mark"]["kind"] == "off-thread", m
-    # the race is the program's: both ways are judged above; the bad way
-    # must be common enough for the error path to be tested (half the runs
-    # or more on a quiet machine, 10 of 20 under make check's load)
-    assert errors >= RUNS // 4, "the race went the bad way in only %d of %d runs" % (errors, RUNS)
+    assert errors >= 2, "the race went the bad way in only %d of %d runs" % (errors, runs)
     hits = repeat_kind([goprog("ns_unshare_migrate"), "locked"], "namespace-off-thread",
                        private_mnt=True)
     assert hits == 0, "the locked twin was flagged in %d of %d runs" % (hits, RUNS)
