@@ -51,9 +51,7 @@ static void write_thread_stack(pid_t tid, uint32_t stack)
     r->time_ns = guard_now_ns();
     r->tid = (uint32_t)tid;
     r->stack_id = stack;
-    r->rec.type = GUARD_REC_THREAD_STACK;
-    r->rec.size = sizeof *r;
-    guard_log_commit(r);
+    guard_log_commit(r, GUARD_REC_THREAD_STACK, sizeof *r);
 }
 
 /* Runs on each other thread when asked: its stack at the moment. */
@@ -128,9 +126,7 @@ static void record(int sig, siginfo_t *info, void *ucontext)
         for (unsigned i = 0; i < c->nregs; i++)
             c->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
 #endif
-        c->rec.type = GUARD_REC_CRASH;
-        c->rec.size = sizeof *c;
-        guard_log_commit(c);
+        guard_log_commit(c, GUARD_REC_CRASH, sizeof *c);
     }
     unsigned others = dump_other_threads();
 

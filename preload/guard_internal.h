@@ -104,9 +104,10 @@ struct guard_fork_stamp {
 void guard_log_after_fork_child(pid_t parent, const struct guard_fork_stamp *stamp);
 /* Reserve a record of `size` bytes (rounded up to 8) and return a pointer
  * to fill, or NULL (log off, full, or reentered from a signal handler while
- * this thread was growing the log).  guard_log_commit() publishes it. */
+ * this thread was growing the log).  The caller fills all but the 8-byte
+ * header; guard_log_commit() writes the header and so publishes it. */
 void *guard_log_reserve(uint16_t type, uint32_t size);
-void guard_log_commit(void *rec);
+void guard_log_commit(void *rec, uint16_t type, uint32_t size);
 void guard_log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void guard_log_event(uint16_t kind, uint32_t stack_id, uint64_t a0, uint64_t a1,
                      uint64_t a2, uint64_t a3, const char *payload, size_t payload_len);

@@ -424,12 +424,14 @@ void *guard_log_reserve(uint16_t type, uint32_t size)
     return guard_log_stream_reserve(type, size);
 }
 
-/* The caller has filled everything after the 8-byte header and set
- * rec->type and rec->size in its local idea of the header; publish it. */
-void guard_log_commit(void *recp)
+/* The caller has filled everything after the 8-byte header, which it
+ * never writes itself: the header (sync word, type, size) is stored here,
+ * last and in one 8-byte store, so that a writer killed at any instruction
+ * leaves either a whole record or a header of zeros (a header whose type
+ * and size were stored before its sync word reads as damage). */
+void guard_log_commit(void *recp, uint16_t type, uint32_t size)
 {
-    struct guard_rec *rec = recp;
-    struct guard_rec hdr = {GUARD_REC_SYNC, rec->type, guard_rec_round(rec->size)};
+    struct guard_rec hdr = {GUARD_REC_SYNC, type, guard_rec_round(size)};
     uint64_t word;
     memcpy(&word, &hdr, sizeof word);
     atomic_store_explicit((_Atomic uint64_t *)recp, word, memory_order_release);
@@ -472,9 +474,7 @@ void guard_log_event(uint16_t kind, uint32_t stack_id, uint64_t a0, uint64_t a1,
     ev->args[3] = a3;
     if (payload_len)
         memcpy(ev + 1, payload, payload_len);
-    ev->rec.type = GUARD_REC_EVENT;
-    ev->rec.size = size;
-    guard_log_commit(ev);
+    guard_log_commit(ev, GUARD_REC_EVENT, size);
 }
 
 void guard_log_note(const char *fmt, ...)
@@ -492,9 +492,7 @@ void guard_log_note(const char *fmt, ...)
     note->tid = (uint32_t)guard_gettid();
     note->len = (uint32_t)len;
     memcpy(note + 1, text, len);
-    note->rec.type = GUARD_REC_NOTE;
-    note->rec.size = size;
-    guard_log_commit(note);
+    guard_log_commit(note, GUARD_REC_NOTE, size);
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -716,9 +714,7 @@ void guard_log_end(int status)
         end->time_ns = guard_now_ns();
         end->exit_status = status;
         end->dropped_events = atomic_load(&dropped);
-        end->rec.type = GUARD_REC_END;
-        end->rec.size = sizeof *end;
-        guard_log_commit(end);
+        guard_log_commit(end, GUARD_REC_END, sizeof *end);
     }
     /* The log is closed: one atomic add moves the tail out of reach, so
      * every reservation made before it lies below `used`, and any made

@@ -111,8 +111,6 @@ void guard_log_file_process_record(const char *exe, size_t exe_len)
         return;
     guard_rec_process_fill(p, argc, (uint32_t)guard_pid, exe, exe_len, args, (size_t)args_len,
                            guard_options_text, opt_len);
-    p->rec.type = GUARD_REC_PROCESS;
-    p->rec.size = size;
-    guard_log_commit(p);
+    guard_log_commit(p, GUARD_REC_PROCESS, size);
 }
 

@@ -81,9 +81,7 @@ static int ring_new_slot(void)
     s->tid = 0;
     s->index = nslots;
     s->reserved = 0;
-    s->rec.type = GUARD_REC_RING;
-    s->rec.size = SLOT;
-    guard_log_commit(s);
+    guard_log_commit(s, GUARD_REC_RING, SLOT);
     if (nslots == 0)
         guard_log_header_flag(GUARD_FILE_RING);
     slot_at[nslots] = s;

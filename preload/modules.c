@@ -116,9 +116,7 @@ static int record_one(struct dl_phdr_info *info, size_t size, void *data)
     memcpy(out, build_id, build_id_len);
     out += build_id_len;
     memcpy(out, path, path_len);
-    m->rec.type = GUARD_REC_MODULE;
-    m->rec.size = rec_size;
-    guard_log_commit(m);
+    guard_log_commit(m, GUARD_REC_MODULE, rec_size);
     return 0;
 }
 

@@ -116,9 +116,8 @@ static void log_pool_event(uint16_t kind, struct pool_log plan, uint32_t stack, 
     r->stack_id = stack;
     r->obj = (uintptr_t)obj;
     r->time_ns = guard_now_coarse_ns();
-    r->rec.type = kind == GUARD_EV_POOL_PUT ? GUARD_REC_POOL_PUT : GUARD_REC_POOL_GET;
-    r->rec.size = sizeof *r;
-    guard_log_commit(r);
+    guard_log_commit(r, kind == GUARD_EV_POOL_PUT ? GUARD_REC_POOL_PUT : GUARD_REC_POOL_GET,
+                     sizeof *r);
 }
 
 struct shard {

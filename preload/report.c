@@ -175,9 +175,7 @@ static void write_finding_record(const struct guard_finding *f)
     char *text = (char *)(fs + f->nstacks);
     memcpy(text, f->call, call_len);
     memcpy(text + call_len, f->summary, summary_len);
-    r->rec.type = GUARD_REC_FINDING;
-    r->rec.size = size;
-    guard_log_commit(r);
+    guard_log_commit(r, GUARD_REC_FINDING, size);
 }
 
 void guard_report_finding(const struct guard_finding *in)

@@ -351,9 +351,7 @@ static void write_stack_record(uint32_t id, const uint64_t *pcs, unsigned n)
     s->generation = guard_modules_generation();
     s->flags = 0;
     memcpy(s->pcs, pcs, n * sizeof(uint64_t));
-    s->rec.type = GUARD_REC_STACK;
-    s->rec.size = size;
-    guard_log_commit(s);
+    guard_log_commit(s, GUARD_REC_STACK, size);
 }
 
 /* Find or add; returns the id. */
@@ -506,9 +504,7 @@ static uint32_t write_raw_stack(const ucontext_t *uc, uint32_t raw_flags)
     s->nframes = 0;
     s->generation = guard_modules_generation();
     s->flags = GUARD_STACK_RAW;
-    s->rec.type = GUARD_REC_STACK;
-    s->rec.size = size; /* the unused rest of the copy reads as zeros */
-    guard_log_commit(s);
+    guard_log_commit(s, GUARD_REC_STACK, size); /* the unused rest of the copy reads as zeros */
     return id;
 }
 
@@ -539,9 +535,7 @@ uint32_t guard_stack_write_raw_copy(const uint64_t regs[17], const void *bytes, 
     s->id = id;
     s->nframes = 0;
     s->generation = guard_modules_generation();
-    s->rec.type = GUARD_REC_STACK;
-    s->rec.size = size;
-    guard_log_commit(s);
+    guard_log_commit(s, GUARD_REC_STACK, size);
     return id;
 }
 

@@ -124,7 +124,5 @@ void guard_vdso_measure_once(void)
     h->vdso_threshold = (uint32_t)threshold;
     h->vdso_min_headroom = guard_opt.vdso_min_headroom;
     h->page_size = (uint32_t)page;
-    h->rec.type = GUARD_REC_HOST;
-    h->rec.size = sizeof *h;
-    guard_log_commit(h);
+    guard_log_commit(h, GUARD_REC_HOST, sizeof *h);
 }

@@ -60,7 +60,9 @@ static void slot_walk(struct reader *r, const struct lg_ring_slot *s, ring_visit
     while (off < end && end - off >= sizeof(struct guard_rec)) {
         struct guard_rec rec;
         memcpy(&rec, r->buf + off, sizeof rec);
-        if (rec.sync == 0 && rec.type == 0 && rec.size == 0)
+        /* no sync word: a record its writer never committed (its type and
+         * size may be there without it in logs of older shims) */
+        if (rec.sync == 0)
             return;
         bool event = rec.type == GUARD_REC_EVENT || rec.type == GUARD_REC_POOL_PUT ||
                      rec.type == GUARD_REC_POOL_GET;
