@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -274,17 +273,18 @@ static char *map_chunk(unsigned k)
          * the file), so a long run's memory does not grow with its log.  A
          * writer preempted between its reservation and its stores (for a
          * scheduler's time slice, while others fill several chunks) faults
-         * its page back in: every RESWEEP chunks, the RESWEEP chunks before
-         * the last RESWEEP are dropped again, so that such pages do not
-         * stay for the rest of the run. */
-        unsigned first = next >= 2 ? next - 2 : next, last = first;
-        if (next % RESWEEP == 0 && next >= 2 * RESWEEP)
-            first = next - 2 * RESWEEP;
-        for (unsigned c = first; next >= 2 && c <= last; c++) {
-            char *old = atomic_load_explicit(&chunks[c], memory_order_relaxed);
+         * its page back in: every RESWEEP chunks the 2 * RESWEEP chunks
+         * behind are dropped again, so that such pages do not stay for the
+         * rest of the run. */
+        if (next >= 2) {
+            unsigned last = next - 2;
+            unsigned first = next % RESWEEP == 0 && next >= 2 * RESWEEP ? next - 2 * RESWEEP : last;
             int saved = errno;
-            if (old)
-                (void)madvise(old, chunk_len(c), MADV_DONTNEED);
+            for (unsigned c = first; c <= last; c++) {
+                char *old = atomic_load_explicit(&chunks[c], memory_order_relaxed);
+                if (old)
+                    (void)madvise(old, chunk_len(c), MADV_DONTNEED);
+            }
             errno = saved;
         }
         p = atomic_load_explicit(&chunks[k], memory_order_acquire);

@@ -220,17 +220,15 @@ static unsigned other_threads(pid_t pid, pid_t crashed, struct slog *l, unsigned
     return asked;
 }
 
-static void record(pid_t tid, int sig, const siginfo_t *sip, const struct user_regs_struct *rp)
+static void record(pid_t tid, int sig, const siginfo_t *si, const struct user_regs_struct *r)
 {
     struct proc *p = procs_find(traced);
     if (!p)
         return;
     recorded = 1;
-    const siginfo_t si = *sip;
-    const struct user_regs_struct r = *rp;
-    int fault = si.si_code > 0 && sig != SIGABRT && sig != SIGSYS;
+    int fault = si->si_code > 0 && sig != SIGABRT && sig != SIGSYS;
     static struct peek_stack st;
-    dwarf_regs(&r, st.regs);
+    dwarf_regs(r, st.regs);
     peek_stack_copy(p->pid, &st);
     uint32_t stack = slog_stack_flags(&p->log, &st, fault ? GUARD_RAW_PC_EXACT : 0);
     struct guard_rec_crash c;
@@ -238,16 +236,17 @@ static void record(pid_t tid, int sig, const siginfo_t *sip, const struct user_r
     c.time_ns = sup_now_ns();
     c.tid = (uint32_t)tid;
     c.signo = sig;
-    c.si_code = si.si_code;
+    c.si_code = si->si_code;
     c.stack_id = stack;
-    c.fault_addr = fault ? (uint64_t)(uintptr_t)si.si_addr : 0;
+    c.fault_addr = fault ? (uint64_t)(uintptr_t)si->si_addr : 0;
     c.nregs = GUARD_CRASH_NREGS;
     /* x86-64 gregs order: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags,
      * csgsfs, err, trapno, oldmask, cr2 */
     const uint64_t g[GUARD_CRASH_NREGS] = {
-        r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx,
-        r.rax, r.rcx, r.rsp, r.rip, r.eflags, r.cs | (r.gs << 16) | (r.fs << 32), 0, 0, 0,
-        c.fault_addr};
+        r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14,
+        r->r15, r->rdi, r->rsi, r->rbp, r->rbx, r->rdx, r->rax,
+        r->rcx, r->rsp, r->rip, r->eflags, r->cs | (r->gs << 16) | (r->fs << 32),
+        0, 0, 0, c.fault_addr};
     memcpy(c.regs, g, sizeof g);
     slog_raw(&p->log, &c, GUARD_REC_CRASH, sizeof c);
     unsigned answered, asked = other_threads(p->pid, tid, &p->log, &answered);
@@ -264,7 +263,7 @@ static void record(pid_t tid, int sig, const siginfo_t *sip, const struct user_r
              "%u answered",
              go_code ? "the Go runtime ends the process for a signal in C code (cgo):"
                      : "the process died of",
-             guard_signal_name(sig), si.si_code, (int)tid, where, asked, answered);
+             guard_signal_name(sig), si->si_code, (int)tid, where, asked, answered);
     if (stack)
         f.stacks[f.nstacks++] = (struct guard_finding_stack){GUARD_ROLE_CRASH, stack, (uint32_t)tid, 0};
     f.addr = c.fault_addr;
@@ -282,16 +281,15 @@ static void record(pid_t tid, int sig, const siginfo_t *sip, const struct user_r
  * the kernel's own fork does).  Waits keep their native EINTR. */
 #define ERESTARTSYS_ 512
 #define ERESTARTNOINTR_ 513
-static void restart_interrupted_call(pid_t tid)
+static void restart_interrupted_call(pid_t tid, struct user_regs_struct *r)
 {
-    struct user_regs_struct r;
-    if (ptrace(PTRACE_GETREGS, tid, 0, &r) != 0 || (long long)r.rax != -ERESTARTSYS_)
+    if ((long long)r->rax != -ERESTARTSYS_)
         return;
-    long nr = (long)r.orig_rax;
+    long nr = (long)r->orig_rax;
     if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork ||
         nr == SYS_execve || nr == SYS_execveat || nr == SYS_kill) {
-        r.rax = (unsigned long long)-ERESTARTNOINTR_;
-        ptrace(PTRACE_SETREGS, tid, 0, &r);
+        r->rax = (unsigned long long)-ERESTARTNOINTR_;
+        ptrace(PTRACE_SETREGS, tid, 0, r);
     }
 }
 
@@ -322,15 +320,17 @@ int crash_stop(pid_t tid, int status)
         ptrace(PTRACE_CONT, tid, 0, 0);
         return 1;
     }
-    if (!recorded && (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
-                      sig == SIGABRT || sig == SIGSYS)) {
+    /* a signal on its way: the thread's registers, once for both uses */
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, tid, 0, &r) == 0) {
         siginfo_t si;
-        struct user_regs_struct r;
-        if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 && ptrace(PTRACE_GETREGS, tid, 0, &r) == 0 &&
+        if (!recorded && (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+                          sig == SIGABRT || sig == SIGSYS) &&
+            ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 &&
             (go_code ? go_fatal(tid, sig, &si, r.rip) : uncaught(tid, sig)))
             record(tid, sig, &si, &r);
+        restart_interrupted_call(tid, &r);
     }
-    restart_interrupted_call(tid);
     ptrace(PTRACE_CONT, tid, 0, sig);
     return 1;
 }
