@@ -88,7 +88,8 @@ static void usage(FILE *f)
           "log_dir of GUARD_OPTIONS, else the current directory).\n"
           "  --preload LIB     LD_PRELOAD=LIB for CMD only (the shim and the supervisor)\n"
           "  --no-goroutines   do not stop Go threads to learn which goroutine made a call\n"
-          "  --no-crash        do not trace a static CMD with ptrace to record its crash\n", f);
+          "  --no-crash        do not trace a static CMD with ptrace to record its crash\n"
+          "  -v                at the end, say how many processes were supervised\n", f);
 }
 
 /* ---- the launcher's child ------------------------------------------------- */

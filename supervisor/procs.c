@@ -18,8 +18,9 @@
  * image that records nothing writes none (its parent's CHILD_EXEC or EXEC
  * says what it ran), except the program itself, whose log always exists.
  *
- * Invariants: a process record outlives its process (its parent's
- * judgement needs it), but lookups by pid find only live ones; a pid is in
+ * Invariants: a process record outlives its process while its parent
+ * lives (the parent's judgement needs it), and no longer (prune); lookups
+ * by pid find only live ones; a pid is in
  * the watchdog's list from its spawn until the supervisor saw it end.
  */
 #define _GNU_SOURCE
@@ -41,6 +42,8 @@
 
 struct proc *procs_list;
 int procs_epfd = -1;
+/* processes seen, records held now and at most (guard-supervise -v) */
+static unsigned long n_seen, n_held, n_held_max;
 
 /* Threads seen, by tid: the process they belong to, so that a thread's
  * next call costs no /proc/<tid>/status.  An entry is believed while its
@@ -116,6 +119,9 @@ static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
     p->go = p->parent ? p->parent->go : (struct go_info){0};
     p->next = procs_list;
     procs_list = p;
+    n_seen++;
+    if (++n_held > n_held_max)
+        n_held_max = n_held;
     if (!p->gone)
         shared_add(pid);
     return p;
@@ -637,6 +643,42 @@ int procs_pending(void)
     return 0;
 }
 
+/* Forget the records nothing can need any more, so that a long run
+ * keeps only its live processes: a process that has ended and is gone,
+ * unless its parent lives and may still judge it (unreaped-child reads
+ * the record of a child the supervisor reaped for it, reap.c).  Its
+ * children's parent becomes unknown, which every use takes as an ended
+ * parent. */
+static void prune(void)
+{
+    int any = 0;
+    for (struct proc *p = procs_list; p; p = p->next) {
+        p->pruned = p->finished && p->gone &&
+                    (!p->parent || p->parent->finished || !p->reaped_by_us || p->judged);
+        any |= p->pruned;
+    }
+    if (!any)
+        return;
+    for (struct proc *p = procs_list; p; p = p->next)
+        if (p->parent && p->parent->pruned)
+            p->parent = NULL;
+    for (unsigned i = 0; i < TID_CACHE; i++)
+        if (tid_cache[i].p && tid_cache[i].p->pruned)
+            tid_cache[i].p = NULL, tid_cache[i].tid = 0;
+    for (struct proc **pp = &procs_list; *pp;) {
+        struct proc *p = *pp;
+        if (!p->pruned) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        n_held--;
+        slog_close(&p->log);
+        ns_free(p->ns);
+        free(p);
+    }
+}
+
 void procs_tick(void)
 {
     for (struct proc *p = procs_list; p; p = p->next) {
@@ -649,11 +691,15 @@ void procs_tick(void)
                 resolve_spawn(p, &p->spawns[i]);
     }
     reap_check_gone(NULL);
+    prune();
 }
 
 /* The supervisor is done: whatever is still open is written and closed. */
 void procs_finish(void)
 {
+    if (sup_opt.verbose)
+        dprintf(2, "guard-supervise: %lu processes supervised, at most %lu records held\n",
+                n_seen, n_held_max);
     reap_check_gone(NULL);
     for (struct proc *p = procs_list; p; p = p->next)
         if (!p->finished && p->pidfd >= 0) {

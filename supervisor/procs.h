@@ -37,6 +37,7 @@ struct proc {
     unsigned spawn_kind;
     int signalled;
     int exited, status_known, wstatus, finished, gone, reaped_by_us, judged;
+    int pruned;            /* forgotten at this tick (procs.c, prune) */
     /* as a parent */
     int waits_any;
     unsigned wait_call;

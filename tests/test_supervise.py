@@ -233,6 +233,29 @@ def the_process_tree_of_a_go_program_has_its_children_and_their_execs():
 
 
 @test
+def a_long_run_holds_records_only_for_its_live_processes():
+    """A program that starts children for as long as it lives (a daemon, a
+    test runner) must not grow its supervisor: a process's record is let
+    go once the process has ended and been reaped.  1500 children one
+    after the other are all in the process tree, reaped, and the
+    supervisor never held more than a few records at once."""
+    d = LogDir()
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("GUARD_OPTIONS", None)
+    r = subprocess.run([supervisor(), "-v", "--log-dir", d.path, "--", goprog("spawn_many"), "1500"],
+                       env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    m = re.search(r"(\d+) processes supervised, at most (\d+) records held", r.stderr)
+    assert r.returncode == 0 and m, (r.returncode, r.stderr)
+    assert int(m.group(1)) == 1501 and int(m.group(2)) <= 32, m.group(0)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
+    d.cleanup()
+    kids = [p for p in report["processes"] if p.get("spawn")]
+    assert status == 0 and len(kids) == 1500, (status, len(kids))
+    assert all(k["reap"] and k["exe"] == "/bin/true" for k in kids), [k for k in kids if not k["reap"]][:3]
+
+
+@test
 def a_dead_supervisor_neither_hangs_nor_silently_continues_its_program():
     d = LogDir()
     env = dict(os.environ)
