@@ -70,7 +70,7 @@ static struct go_pcln *go_table(int fd, int *pie)
  * program's line table is read now, for the rule above. */
 int crash_wanted(pid_t pid, const char *path)
 {
-    if (sup_opt.no_crash)
+    if (sup_opt.no_crash || sup_opt.no_ptrace)
         return 0;
     char full[PATH_MAX + 64];
     if (path[0] == '/')
@@ -272,27 +272,6 @@ static void record(pid_t tid, int sig, const siginfo_t *si, const struct user_re
     procs_record(p);
 }
 
-/* A signal that comes while a watched call waits for the supervisor to take
- * it interrupts the wait, and the call ends with -ERESTARTSYS: with a
- * handler installed without SA_RESTART the program would see EINTR from a
- * fork, clone, execve or kill, which natively never fail so (a shell's
- * "can't fork: Interrupted system call").  The call has not been made yet,
- * so it is made again whatever the handler's flags (-ERESTARTNOINTR, as
- * the kernel's own fork does).  Waits keep their native EINTR. */
-#define ERESTARTSYS_ 512
-#define ERESTARTNOINTR_ 513
-static void restart_interrupted_call(pid_t tid, struct user_regs_struct *r)
-{
-    if ((long long)r->rax != -ERESTARTSYS_)
-        return;
-    long nr = (long)r->orig_rax;
-    if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork ||
-        nr == SYS_execve || nr == SYS_execveat || nr == SYS_kill) {
-        r->rax = (unsigned long long)-ERESTARTNOINTR_;
-        ptrace(PTRACE_SETREGS, tid, 0, r);
-    }
-}
-
 /* A ptrace stop of a traced thread: 1 when it was one (and it goes on). */
 int crash_stop(pid_t tid, int status)
 {
@@ -329,7 +308,7 @@ int crash_stop(pid_t tid, int status)
             ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 &&
             (go_code ? go_fatal(tid, sig, &si, r.rip) : uncaught(tid, sig)))
             record(tid, sig, &si, &r);
-        restart_interrupted_call(tid, &r);
+        restart_fix_call(tid, &r); /* restart.c: no EINTR from a watched call */
     }
     ptrace(PTRACE_CONT, tid, 0, sig);
     return 1;

@@ -82,6 +82,7 @@ int notif_valid(struct notif *n)
 static void usage(FILE *f)
 {
     fputs("usage: guard-supervise [--log-dir DIR] [--preload LIB] [--no-goroutines] [--no-crash]\n"
+          "                      [--no-ptrace] [-v]\n"
           "                      [--] CMD [ARGS...]\n"
           "Runs CMD under seccomp user notification and writes libguard logs of its\n"
           "processes, spawns, execs, reaps and namespace calls into DIR (default: the\n"
@@ -89,6 +90,8 @@ static void usage(FILE *f)
           "  --preload LIB     LD_PRELOAD=LIB for CMD only (the shim and the supervisor)\n"
           "  --no-goroutines   do not stop Go threads to learn which goroutine made a call\n"
           "  --no-crash        do not trace a static CMD with ptrace to record its crash\n"
+          "  --no-ptrace       trace no process with ptrace: --no-crash, and a process\n"
+          "                    with a handler without SA_RESTART may see EINTR from fork\n"
           "  -v                at the end, say how many processes were supervised\n", f);
 }
 
@@ -232,7 +235,7 @@ static void reap_children(void)
     int st;
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
-        if (pid == watchdog_pid || crash_stop(pid, st))
+        if (pid == watchdog_pid || restart_stop(pid, st) || crash_stop(pid, st))
             continue;
         if (pid == top_pid)
             top_status = st;
@@ -296,6 +299,8 @@ int main(int argc, char **argv)
             sup_opt.no_goroutines = 1;
         } else if (!strcmp(argv[i], "--no-crash")) {
             sup_opt.no_crash = 1;
+        } else if (!strcmp(argv[i], "--no-ptrace")) {
+            sup_opt.no_crash = sup_opt.no_ptrace = 1;
         } else if (!strcmp(argv[i], "-v")) {
             sup_opt.verbose = 1;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

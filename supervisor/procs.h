@@ -38,6 +38,7 @@ struct proc {
     int signalled;
     int exited, status_known, wstatus, finished, gone, reaped_by_us, judged;
     int pruned;            /* forgotten at this tick (procs.c, prune) */
+    int restart_handler;   /* the image has a handler without SA_RESTART (restart.c) */
     /* as a parent */
     int waits_any;
     unsigned wait_call;
@@ -68,6 +69,10 @@ const char *procs_comm_of(pid_t pid, char *buf, size_t cap);
 void procs_resolve_exec(struct proc *p); /* settle a pending exec, if its outcome shows */
 
 void reap_check_gone(struct proc *only_parent);
+
+/* restart.c: a process that may see EINTR from a watched call is traced */
+void restart_sigaction(struct proc *p, const uint64_t *args); /* its rt_sigaction, received */
+void restart_call(struct proc *p, unsigned long nr); /* any received call: a fork child's inherited handler */
 void reap_judge_children(struct proc *p, int at_exec);
 void reap_finish(struct proc *p);
 

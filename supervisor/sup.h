@@ -14,7 +14,8 @@
  * Parts: main.c (launch, watchdog, the loop), filter.c (the filter, in the
  * child), slog.c (writing a log), procs.c (processes: each watched call,
  * spawns, execs), reap.c (reaps, ends, unreaped-child), crash.c (a static
- * program's crash, through ptrace), nscheck.c (namespace events and
+ * program's crash, through ptrace), restart.c (tracing a process that
+ * could see EINTR from a watched call, so that it does not), nscheck.c (namespace events and
  * namespace-off-thread), goroutine.c (which goroutine made a call, for Go
  * programs), peek.c (reading another process: /proc, memory, stacks).
  *
@@ -47,6 +48,7 @@ struct sup_options {
     int verbose;
     int no_goroutines;       /* do not stop threads to read their goroutine */
     int no_crash;            /* do not trace a static program for its crash */
+    int no_ptrace;           /* trace nothing: no_crash, and no EINTR guard (restart.c) */
     const char *preload;     /* LD_PRELOAD for the program (--preload): the shim runs too */
 };
 /* The filter was installed with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a
@@ -201,6 +203,16 @@ int crash_stop(pid_t tid, int status);
 /* pid's threads are traced by the crash recorder (a goroutine capture
  * then only interrupts them, and lets them go on with PTRACE_CONT). */
 int crash_traced(pid_t pid);
+
+/* ---- restart.c: no EINTR from a watched call --------------------------- */
+
+struct user_regs_struct;
+/* a stop of a thread traced by restart.c: 1 when it was one (it goes on) */
+int restart_stop(pid_t tid, int status);
+int restart_traced(pid_t pid);
+/* at a signal's delivery stop: an interrupted spawn, exec or kill is made
+ * again (its -ERESTARTSYS becomes -ERESTARTNOINTR); 1 when rewritten */
+int restart_fix_call(pid_t tid, struct user_regs_struct *r);
 
 /* ---- nscheck.c ------------------------------------------------------------ */
 
