@@ -189,8 +189,14 @@ $(BUILD)/bench/libpool_sample_floor.so: bench/preload/pool_sample_floor.c | $(BU
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -fPIC -shared -o $@ $<
 
+# The floor of poisoning every put (pool_threads, docs/performance.md).
+$(BUILD)/bench/libpool_poison_floor.so: bench/preload/pool_poison_floor.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 $(WARN) -fPIC -shared -o $@ $<
+
 bench: $(BUILD)/libguard.so $(BENCHES) $(BUILD)/bench/libempty_preload.so \
-       $(BUILD)/bench/libpool_sample_floor.so
+       $(BUILD)/bench/libpool_sample_floor.so $(BUILD)/bench/libpool_poison_floor.so
 	@sh bench/run.sh $(BUILD)
 
 # pool_threads beside the sanitizers: the same program built by clang with

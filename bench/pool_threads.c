@@ -14,7 +14,7 @@
  *   pool_threads [-t THREADS] [-n CYCLES] [--floor]
  *       one run; prints wall, user and system seconds and ns per cycle
  *   pool_threads --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [-nf CYCLES] [--field OPTS]
- *                          [--sample-floor LIB] SHIM [ASAN TSAN]
+ *                          [--sample-floor LIB] [--poison-floor LIB] SHIM [ASAN TSAN]
  *       the runner: each row below ROUNDS times (default 5), in interleaved
  *       rounds, medians reported with the ratio per cycle to native and to
  *       the floor.  CYCLES (default 6000000) for the four-thread rows,
@@ -30,7 +30,9 @@
  *       preset sets, without its bounded log).
  *       --sample-floor LIB: a four-thread row with LIB preloaded instead of
  *       the shim (bench/preload/pool_sample_floor.c: the least a sampled
- *       pool check can cost).
+ *       pool check can cost).  --poison-floor LIB: the same for
+ *       bench/preload/pool_poison_floor.c (the least poisoning every put
+ *       and checking it at the next get can cost).
  *       ASAN/TSAN: the same program built with clang -fsanitize=address /
  *       thread (the Makefile's pool_threads-asan/-tsan; "-" or a missing
  *       file skips the row).
@@ -145,7 +147,7 @@ static int run_program(unsigned threads, uint64_t cycles, int floor)
 
 /* ---- the runner -------------------------------------------------------- */
 
-enum { ROW_MAX = 12, ROUND_MAX = 31 };
+enum { ROW_MAX = 14, ROUND_MAX = 31 };
 
 struct row {
     const char *name;
@@ -330,7 +332,7 @@ static int compare(int argc, char **argv)
 {
     unsigned rounds = 5;
     unsigned long long cycles = 6000000, cycles1 = 0, cycles_floor = 100000;
-    const char *field = NULL, *sample_floor = NULL;
+    const char *field = NULL, *sample_floor = NULL, *poison_floor = NULL;
     int i = 2;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "-r") && i + 1 < argc)
@@ -345,6 +347,8 @@ static int compare(int argc, char **argv)
             field = argv[++i];
         else if (!strcmp(argv[i], "--sample-floor") && i + 1 < argc)
             sample_floor = argv[++i];
+        else if (!strcmp(argv[i], "--poison-floor") && i + 1 < argc)
+            poison_floor = argv[++i];
         else
             goto usage;
     }
@@ -384,6 +388,10 @@ static int compare(int argc, char **argv)
         add(rows, &nrows, "sampled-check floor (--sample-floor)", 4, 0, self, 0, "", cycles);
         rows[nrows - 1].preload = sample_floor;
     }
+    if (poison_floor) {
+        add(rows, &nrows, "poison floor (--poison-floor)", 4, 0, self, 0, "", cycles);
+        rows[nrows - 1].preload = poison_floor;
+    }
     add(rows, &nrows, "floor: memset + 2 mprotect", 4, 1, self, 0, "", cycles_floor);
     add(rows, &nrows, "native", 1, 0, self, 0, "", cycles1);
     add(rows, &nrows, "shim, test profile (default)", 1, 0, self, 1, "", cycles1);
@@ -418,7 +426,7 @@ static int compare(int argc, char **argv)
     return failed;
 usage:
     fprintf(stderr, "usage: %s --compare [-r ROUNDS] [-n CYCLES] [-n1 CYCLES] [-nf CYCLES] [--field OPTS] "
-            "[--sample-floor LIB] SHIM [ASAN TSAN]\n", argv[0]);
+            "[--sample-floor LIB] [--poison-floor LIB] SHIM [ASAN TSAN]\n", argv[0]);
     return 2;
 }
 

@@ -444,6 +444,7 @@ int main(int argc, char **argv)
             pid_t bg = fork();
             if (bg != 0)
                 _exit(status_code(top_status));
+            restart_forget();
             int null = open("/dev/null", O_RDWR | O_CLOEXEC);
             if (null >= 0) {
                 dup2(null, 0);

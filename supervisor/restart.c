@@ -13,7 +13,7 @@
  *
  * Only a process image that can see that EINTR is traced: one that
  * installs a handler without SA_RESTART (rt_sigaction is watched for
- * that), or a fork child that inherited one, from its first watched call.
+ * that), or a fork child that inherited one, from its first spawn.
  * Its threads are seized with PTRACE_O_TRACECLONE, TRACEEXEC and
  * TRACEEXIT; the tracing ends at its exec (handlers do not survive exec),
  * at each thread's exit, so its parent alone waits for it, and at a
@@ -96,6 +96,12 @@ static void drop(pid_t tid)
     }
 }
 
+void restart_forget(void)
+{
+    memset(table, 0, sizeof table);
+    held = 0;
+}
+
 int restart_traced(pid_t pid)
 {
     return pid > 0 && pid_of(pid) == pid;
@@ -136,9 +142,10 @@ void restart_sigaction(struct proc *p, const uint64_t *args)
 
 void restart_call(struct proc *p, unsigned long nr)
 {
-    /* a fork child inherits its parent's handlers until it execs (an exec
-     * ends them: not worth tracing for) */
-    if (nr == SYS_execve || nr == SYS_execveat)
+    /* a fork child inherits its parent's handlers until it execs: it is
+     * traced once it spawns in turn (a subshell), not before, so that a
+     * debugger's child can still ask its parent to trace it */
+    if (nr != SYS_clone && nr != SYS_clone3 && nr != SYS_fork && nr != SYS_vfork)
         return;
     if (!p->restart_handler && p->parent && p->log.forked_child && !p->exec.active &&
         p->parent->restart_handler)

@@ -210,6 +210,9 @@ struct user_regs_struct;
 /* a stop of a thread traced by restart.c: 1 when it was one (it goes on) */
 int restart_stop(pid_t tid, int status);
 int restart_traced(pid_t pid);
+/* a copy of the supervisor traces nothing (the kernel detached the
+ * original's tracees when it exited): seized again at their next call */
+void restart_forget(void);
 /* at a signal's delivery stop: an interrupted spawn, exec or kill is made
  * again (its -ERESTARTSYS becomes -ERESTARTNOINTR); 1 when rewritten */
 int restart_fix_call(pid_t tid, struct user_regs_struct *r);

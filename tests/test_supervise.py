@@ -685,8 +685,9 @@ def a_process_with_a_handler_without_sa_restart_never_fails_to_fork():
     for the supervisor, and its handler lacks SA_RESTART: without the
     tracing, "can't fork: Interrupted system call" in every run.  With it,
     three runs of three say "done".  Traced, a process still reads as
-    natively when stopped ("T", not "t (tracing stop)"), and its parent
-    sees it stop and exit."""
+    natively when stopped ("T", not "t (tracing stop)"), its parent sees
+    it stop and exit, and strace or gdb that it starts still trace their
+    own child."""
     busybox = "/bin/busybox"
     assert os.path.exists(busybox), "busybox-static is a test dependency (make deps)"
     for i in range(3):
@@ -705,3 +706,15 @@ def a_process_with_a_handler_without_sa_restart_never_fails_to_fork():
     d.cleanup()
     assert plain.stdout == "stopped child T True\nexit 3\n", plain.stdout
     assert (r.returncode, r.stdout) == (0, plain.stdout), (r.returncode, r.stdout, r.stderr)
+    # a debugger the traced program starts still traces its own child
+    import shutil
+    debug = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+    for tool in (["strace", "-f", "-qq", "-o", "/dev/null", "/bin/true"],
+                 ["gdb", "-q", "-batch", "-ex", "run", "--args", "/bin/true"]):
+        if not shutil.which(tool[0]):
+            print("     (no %s here: not tried)" % tool[0])
+            continue
+        d = LogDir()
+        r = supervise([sys.executable, "-c", debug, *tool], d.path)
+        d.cleanup()
+        assert r.returncode == 0, (tool[0], r.returncode, r.stdout[-300:], r.stderr[-300:])
