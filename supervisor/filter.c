@@ -4,8 +4,8 @@
  *
  * Watched (SECCOMP_RET_USER_NOTIF): the calls that start processes (clone
  * without CLONE_THREAD, clone3, fork, vfork), replace them (execve,
- * execveat), reap them (wait4, waitid), signal them (kill), rt_sigaction
- * when it installs a disposition (restart.c), and the namespace calls (unshare, setns, mount, umount2, pivot_root, chroot,
+ * execveat), reap them (wait4, waitid), signal them (kill), and the
+ * namespace calls (unshare, setns, mount, umount2, pivot_root, chroot,
  * sethostname).  Everything else is allowed at the cost of the filter
  * alone.
  *
@@ -42,7 +42,7 @@ static const int watched[] = {
  * no_new_privs (which set-user-ID programs then do not honour). */
 int filter_install(int *killable)
 {
-    struct sock_filter f[19 + 2 * NWATCHED];
+    struct sock_filter f[12 + 2 * NWATCHED];
     unsigned n = 0;
 #define STMT(c, k) (f[n++] = (struct sock_filter)BPF_STMT((c), (k)))
 #define JUMP(c, k, t, e) (f[n++] = (struct sock_filter)BPF_JUMP((c), (k), (t), (e)))
@@ -56,14 +56,6 @@ int filter_install(int *killable)
         JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)watched[i], 0, 1);
         STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
     }
-    /* rt_sigaction: watched when it installs (restart.c reads the flags) */
-    JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigaction, 0, 6);
-    STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
-    JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
-    STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]) + 4);
-    JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
-    STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
-    STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     /* clone: watched unless it makes a thread */
     JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 1, 0);
     STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);

@@ -90,8 +90,8 @@ static void usage(FILE *f)
           "  --preload LIB     LD_PRELOAD=LIB for CMD only (the shim and the supervisor)\n"
           "  --no-goroutines   do not stop Go threads to learn which goroutine made a call\n"
           "  --no-crash        do not trace a static CMD with ptrace to record its crash\n"
-          "  --no-ptrace       trace no process with ptrace: --no-crash, and a process\n"
-          "                    with a handler without SA_RESTART may see EINTR from fork\n"
+          "  --no-ptrace       trace no process with ptrace: --no-crash, and a signal\n"
+          "                    may make a fork fail with EINTR (a handler without SA_RESTART)\n"
           "  -v                at the end, say how many processes were supervised\n", f);
 }
 

@@ -351,7 +351,6 @@ static void exec_succeeded(struct proc *p)
     p->launcher = 0;
     p->recorded = 0;
     p->waits_any = 0;
-    p->restart_handler = 0; /* exec resets handlers */
     ns_free(p->ns);
     p->ns = NULL; /* made at the image's first namespace call */
     go_inspect(p->pid, &p->go);
@@ -596,10 +595,6 @@ void procs_handle(struct notif *n)
     unsigned long nr = (unsigned long)n->req->data.nr;
     restart_call(p, nr);
     switch (nr) {
-    case SYS_rt_sigaction:
-        restart_sigaction(p, (const uint64_t *)n->req->data.args);
-        notif_continue(n);
-        break;
     case SYS_clone:
     case SYS_clone3:
     case SYS_fork:

@@ -38,7 +38,6 @@ struct proc {
     int signalled;
     int exited, status_known, wstatus, finished, gone, reaped_by_us, judged;
     int pruned;            /* forgotten at this tick (procs.c, prune) */
-    int restart_handler;   /* the image has a handler without SA_RESTART (restart.c) */
     /* as a parent */
     int waits_any;
     unsigned wait_call;
@@ -71,8 +70,7 @@ void procs_resolve_exec(struct proc *p); /* settle a pending exec, if its outcom
 void reap_check_gone(struct proc *only_parent);
 
 /* restart.c: a process that may see EINTR from a watched call is traced */
-void restart_sigaction(struct proc *p, const uint64_t *args); /* its rt_sigaction, received */
-void restart_call(struct proc *p, unsigned long nr); /* any received call: a fork child's inherited handler */
+void restart_call(struct proc *p, unsigned long nr); /* any received call */
 void reap_judge_children(struct proc *p, int at_exec);
 void reap_finish(struct proc *p);
 

@@ -11,17 +11,22 @@
  * -ERESTARTNOINTR, the kernel's own restart for fork, and the call is
  * made again after the handler.  Waits keep their native EINTR.
  *
- * Only a process image that can see that EINTR is traced: one that
- * installs a handler without SA_RESTART (rt_sigaction is watched for
- * that), or a fork child that inherited one, from its first spawn.
- * Its threads are seized with PTRACE_O_TRACECLONE, TRACEEXEC and
- * TRACEEXIT; the tracing ends at its exec (handlers do not survive exec),
- * at each thread's exit, so its parent alone waits for it, and at a
- * group-stop, so that a stopped process reads "T (stopped)" as natively
- * (its next watched call seizes it again).  The static
- * program traced for its crash (crash.c) gets the same rewrite there; Go
- * programs install every handler with SA_RESTART and are never traced
- * here.  A traced process cannot be traced by a debugger as well.
+ * Every process image but a Go program's is traced (Go installs every
+ * handler with SA_RESTART, and a Go program gets a signal at every
+ * preemption) from its first watched call, received: an image that makes
+ * none (most short-lived commands) costs nothing; that first call stays
+ * open to a signal in the microseconds before it is received.  Watching
+ * rt_sigaction to trace only the images that need it would cost more: Go's
+ * runtime resets 57 handlers in every child it starts, each a watched
+ * call.  A fork child is traced from its first spawn (a subshell; not
+ * before, so that a debugger's child can still ask its parent to trace
+ * it).  Its threads are seized with PTRACE_O_TRACECLONE, TRACEEXEC and
+ * TRACEEXIT; the tracing ends at an exec into a Go program, at each
+ * thread's exit, so its parent alone waits for it, and at a group-stop,
+ * so that a stopped process reads "T (stopped)" as natively (its next
+ * watched call seizes it again).  The static program traced for its crash
+ * (crash.c) gets the same rewrite there.  A traced process cannot be
+ * traced by a debugger as well (guard-supervise --no-ptrace).
  *
  * Invariants: every tid in the table is seized by us and belongs to a
  * traced process; a stop of a tid not in the table is claimed only when
@@ -44,7 +49,6 @@
 
 #define ERESTARTSYS_ 512
 #define ERESTARTNOINTR_ 513
-#define SA_RESTART_ 0x10000000ul
 
 /* Traced threads, by tid: open addressing, tid 0 free, -1 deleted. */
 #define TABLE 2048
@@ -127,31 +131,21 @@ static void attach(pid_t pid)
     closedir(d);
 }
 
-void restart_sigaction(struct proc *p, const uint64_t *args)
+static int is_spawn(unsigned long nr)
 {
-    uint64_t act[2]; /* the kernel's struct sigaction: handler, flags, ... */
-    if (!args[1] || p->go.is_go || sup_opt.no_ptrace || p->restart_handler ||
-        peek_mem(p->pid, args[1], act, sizeof act) != sizeof act)
-        return;
-    if (act[0] > 1 && !(act[1] & SA_RESTART_)) { /* neither SIG_DFL nor SIG_IGN */
-        p->restart_handler = 1;
-        if (!crash_traced(p->pid)) /* crash.c rewrites the call there already */
-            attach(p->pid);
-    }
+    return nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork;
 }
 
 void restart_call(struct proc *p, unsigned long nr)
 {
-    /* a fork child inherits its parent's handlers until it execs: it is
-     * traced once it spawns in turn (a subshell), not before, so that a
-     * debugger's child can still ask its parent to trace it */
-    if (nr != SYS_clone && nr != SYS_clone3 && nr != SYS_fork && nr != SYS_vfork)
+    if (sup_opt.no_ptrace || p->go.is_go || p->launcher || nr == SYS_execve ||
+        nr == SYS_execveat || restart_traced(p->pid) || crash_traced(p->pid))
         return;
-    if (!p->restart_handler && p->parent && p->log.forked_child && !p->exec.active &&
-        p->parent->restart_handler)
-        p->restart_handler = 1;
-    if (p->restart_handler && !restart_traced(p->pid) && !crash_traced(p->pid) && !sup_opt.no_ptrace)
-        attach(p->pid);
+    /* a fork child runs its parent's image until it execs: traced once it
+     * spawns in turn, not before (a debugger's child) */
+    if (p->log.forked_child && !is_spawn(nr))
+        return;
+    attach(p->pid);
 }
 
 int restart_fix_call(pid_t tid, struct user_regs_struct *r)
@@ -208,13 +202,20 @@ int restart_stop(pid_t tid, int status)
         ptrace(PTRACE_CONT, tid, 0, 0);
         return 1;
     }
-    case PTRACE_EVENT_EXEC: /* a new image, without the handlers */
+    case PTRACE_EVENT_EXEC: { /* a new image: traced on unless it is Go */
         for (unsigned i = 0; i < TABLE; i++)
             if (table[i].tid > 0 && table[i].pid == pid && table[i].tid != tid)
-                drop(table[i].tid); /* ended by the exec */
-        drop(tid);
-        ptrace(PTRACE_DETACH, tid, 0, 0);
+                drop(table[i].tid); /* ended by the exec (tid is the leader's now) */
+        struct go_info gi;
+        go_inspect(pid, &gi);
+        if (gi.is_go || add(tid, pid) != 0) {
+            drop(tid);
+            ptrace(PTRACE_DETACH, tid, 0, 0);
+        } else {
+            ptrace(PTRACE_CONT, tid, 0, 0);
+        }
         return 1;
+    }
     case PTRACE_EVENT_EXIT:
         drop(tid);
         ptrace(PTRACE_DETACH, tid, 0, 0);

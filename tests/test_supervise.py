@@ -624,9 +624,9 @@ def a_signal_during_a_watched_fork_never_makes_it_fail():
     signal that comes before the supervisor has taken the fork interrupts
     the notification; the supervisor, which traces the program, has the
     call made again as the kernel's own fork would, so none fails under it
-    either.  Under --no-crash it is traced all the same, since its handler
-    lacks SA_RESTART; under --no-ptrace, which traces nothing, forks fail
-    (3 to 58 of 300 in a run here)."""
+    either.  Under --no-crash it is traced all the same, from its first
+    watched call; under --no-ptrace, which traces nothing, forks fail (3
+    to 58 of 300 in a run here)."""
     native = subprocess.run([prog("supervise_fork_signals")], capture_output=True, text=True,
                             timeout=60, env=_clean_env())
     assert native.stdout.strip() == "forks 300 failed 0", native.stdout
@@ -635,7 +635,7 @@ def a_signal_during_a_watched_fork_never_makes_it_fail():
         r = supervise([prog("supervise_fork_signals")], d.path)
         assert r.returncode == 0 and r.stdout.strip() == "forks 300 failed 0", (i, r.stdout, r.stderr)
         d.cleanup()
-    # not traced for its crash: traced because its handler lacks SA_RESTART
+    # not traced for its crash: traced from its first watched call
     for i in range(3):
         d = LogDir()
         r = supervise_with(["--no-crash"], [prog("supervise_fork_signals")], d.path)
@@ -678,8 +678,9 @@ print("exit", os.WEXITSTATUS(os.waitpid(pid, 0)[1]))
 
 @test
 def a_process_with_a_handler_without_sa_restart_never_fails_to_fork():
-    """Processes the supervisor does not trace for a crash: a shell run by
-    a supervised program, and Python (whose handlers have no SA_RESTART).
+    """Processes the supervisor does not trace for a crash, traced from
+    their first watched call: a shell run by a supervised program, and
+    Python (whose handlers have no SA_RESTART).
     busybox's shell, started by bash, runs 150 background jobs; the
     SIGCHLD of one that ends can come while the shell's next fork waits
     for the supervisor, and its handler lacks SA_RESTART: without the
