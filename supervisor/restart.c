@@ -171,7 +171,12 @@ int restart_stop(pid_t tid, int status)
     }
     if (!WIFSTOPPED(status)) { /* killed (no exit stop): gone */
         drop(tid);
-        return 1;
+        /* a process of the supervisor's own (the program, an orphan) was
+         * reaped by this very wait: main.c takes its status; one of
+         * another parent stays a zombie until that parent reaps it */
+        char path[32];
+        snprintf(path, sizeof path, "/proc/%d", (int)tid);
+        return tid != pid || access(path, F_OK) == 0;
     }
     int sig = WSTOPSIG(status), event = status >> 16;
     switch (event) {

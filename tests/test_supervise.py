@@ -385,6 +385,11 @@ def the_supervisor_exits_with_its_programs_status():
     assert supervise(["sh", "-c", "exit 7"], d.path).returncode == 7
     assert supervise(["sh", "-c", "kill -TERM $$"], d.path).returncode == 128 + signal.SIGTERM
     assert supervise(["/nonexistent/program"], d.path).returncode == 127
+    # traced from its first watched call (the fork): its end, even by SIGKILL
+    for script, status in (("/bin/true & wait; exit 5", 5), ("/bin/true & wait; kill -KILL $$", 137),
+                           ("/bin/true & wait; kill -SEGV $$", 139)):
+        r = supervise(["bash", "-c", script], d.path)
+        assert r.returncode == status, (script, r.returncode, r.stderr)
     d.cleanup()
 
 
