@@ -26,7 +26,6 @@
  * If the supervisor dies, the kernel detaches its tracees.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -101,19 +100,11 @@ int crash_wanted(pid_t pid, const char *path)
  * before the supervisor answers). */
 void crash_attach(pid_t pid)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return;
+    static pid_t tids[PEEK_TASKS_MAX];
+    size_t n = peek_tasks(pid, tids, PEEK_TASKS_MAX);
     int any = 0;
-    for (struct dirent *de; (de = readdir(d));) {
-        pid_t tid = (pid_t)atoi(de->d_name);
-        if (tid > 0)
-            any |= ptrace(PTRACE_SEIZE, tid, 0,
-                          PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC) == 0;
-    }
-    closedir(d);
+    for (size_t i = 0; i < n; i++)
+        any |= ptrace(PTRACE_SEIZE, tids[i], 0, PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC) == 0;
     if (any)
         traced = pid;
 }
@@ -180,15 +171,14 @@ static void dwarf_regs(const struct user_regs_struct *r, uint64_t out[17])
 /* Every other thread, stopped, its stack: THREAD_STACK records. */
 static unsigned other_threads(pid_t pid, pid_t crashed, struct slog *l, unsigned *answered)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
+    static pid_t tids[PEEK_TASKS_MAX];
+    size_t n = peek_tasks(pid, tids, PEEK_TASKS_MAX);
     unsigned asked = 0;
     *answered = 0;
     static struct peek_stack st;
-    for (struct dirent *de; d && (de = readdir(d));) {
-        pid_t tid = (pid_t)atoi(de->d_name);
-        if (tid <= 0 || tid == crashed || ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
+    for (size_t i = 0; i < n; i++) {
+        pid_t tid = tids[i];
+        if (tid == crashed || ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
             continue;
         asked++;
         int ws;
@@ -215,8 +205,6 @@ static unsigned other_threads(pid_t pid, pid_t crashed, struct slog *l, unsigned
         slog_raw(l, &t, GUARD_REC_THREAD_STACK, sizeof t);
         ++*answered;
     }
-    if (d)
-        closedir(d);
     return asked;
 }
 

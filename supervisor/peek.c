@@ -8,6 +8,7 @@
  * nothing read is trusted as a length without a bound.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -263,4 +264,21 @@ int peek_threads(pid_t pid)
     struct stat st;
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     return stat(path, &st) == 0 && st.st_nlink > 2 ? (int)st.st_nlink - 2 : 0;
+}
+
+/* The threads of a process, from its task directory: at most max. */
+size_t peek_tasks(pid_t pid, pid_t *out, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    size_t n = 0;
+    for (struct dirent *de; d && n < max && (de = readdir(d));) {
+        pid_t tid = (pid_t)atoi(de->d_name);
+        if (tid > 0)
+            out[n++] = tid;
+    }
+    if (d)
+        closedir(d);
+    return n;
 }

@@ -20,8 +20,8 @@
  *
  * Invariants: a process record outlives its process while its parent
  * lives (the parent's judgement needs it), and no longer (prune); lookups
- * by pid find only live ones; a pid is in
- * the watchdog's list from its spawn until the supervisor saw it end.
+ * by pid find only live ones; a pid is in the watchdog's list from its
+ * spawn until the supervisor saw it end.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -217,8 +217,9 @@ static struct proc *spawn_resolved(struct proc *p, struct pending_spawn *s, pid_
     return child;
 }
 
-/* Look for the child of a pending spawn; `wait_ns`: how long to keep
- * looking while the spawning thread is still in its call. */
+/* Look for the child of a pending spawn, without waiting: if it is not
+ * there yet and the thread is still in its call, it is looked for again
+ * later. */
 static void resolve_spawn(struct proc *p, struct pending_spawn *s)
 {
     /* the thread's state first: a child made between the two reads is

@@ -68,10 +68,10 @@ const char *procs_comm_of(pid_t pid, char *buf, size_t cap);
 void procs_resolve_exec(struct proc *p); /* settle a pending exec, if its outcome shows */
 
 void reap_check_gone(struct proc *only_parent);
+void reap_judge_children(struct proc *p, int at_exec);
+void reap_finish(struct proc *p);
 
 /* restart.c: a process that may see EINTR from a watched call is traced */
 void restart_call(struct proc *p, unsigned long nr); /* any received call */
-void reap_judge_children(struct proc *p, int at_exec);
-void reap_finish(struct proc *p);
 
 #endif /* SUP_PROCS_H */

@@ -33,7 +33,6 @@
  * its process is traced (a new thread can stop before its clone event).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,20 +114,13 @@ int restart_traced(pid_t pid)
  * signal can end that call before the seizure. */
 static void attach(pid_t pid)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return;
-    for (struct dirent *de; (de = readdir(d));) {
-        pid_t tid = (pid_t)atoi(de->d_name);
-        if (tid <= 0 || add(tid, pid) != 0)
-            continue;
-        if (ptrace(PTRACE_SEIZE, tid, 0,
+    static pid_t tids[PEEK_TASKS_MAX];
+    size_t n = peek_tasks(pid, tids, PEEK_TASKS_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (add(tids[i], pid) == 0 &&
+            ptrace(PTRACE_SEIZE, tids[i], 0,
                    PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT) != 0)
-            drop(tid); /* a debugger's already, or gone */
-    }
-    closedir(d);
+            drop(tids[i]); /* a debugger's already, or gone */
 }
 
 static int is_spawn(unsigned long nr)
@@ -152,9 +144,8 @@ int restart_fix_call(pid_t tid, struct user_regs_struct *r)
 {
     if ((long long)r->rax != -ERESTARTSYS_)
         return 0;
-    long nr = (long)r->orig_rax;
-    if (nr != SYS_clone && nr != SYS_clone3 && nr != SYS_fork && nr != SYS_vfork &&
-        nr != SYS_execve && nr != SYS_execveat && nr != SYS_kill)
+    unsigned long nr = (unsigned long)r->orig_rax;
+    if (!is_spawn(nr) && nr != SYS_execve && nr != SYS_execveat && nr != SYS_kill)
         return 0;
     r->rax = (unsigned long long)-ERESTARTNOINTR_;
     return ptrace(PTRACE_SETREGS, tid, 0, r) == 0;

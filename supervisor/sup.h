@@ -15,8 +15,8 @@
  * child), slog.c (writing a log), procs.c (processes: each watched call,
  * spawns, execs), reap.c (reaps, ends, unreaped-child), crash.c (a static
  * program's crash, through ptrace), restart.c (tracing a process that
- * could see EINTR from a watched call, so that it does not), nscheck.c (namespace events and
- * namespace-off-thread), goroutine.c (which goroutine made a call, for Go
+ * could see EINTR from a watched call, so that it does not), nscheck.c
+ * (namespace events and namespace-off-thread), goroutine.c (which goroutine made a call, for Go
  * programs), peek.c (reading another process: /proc, memory, stacks).
  *
  * Invariants: one thread; the program never holds a descriptor of ours
@@ -85,6 +85,8 @@ int peek_stat(pid_t pid, char *state, uint64_t *startstack, int *exit_code, pid_
               int *threads, char comm[PEEK_COMM]);
 size_t peek_children(pid_t pid, pid_t tid, pid_t *out, size_t max);
 int peek_threads(pid_t pid);
+#define PEEK_TASKS_MAX 4096
+size_t peek_tasks(pid_t pid, pid_t *out, size_t max);
 ssize_t peek_file(const char *path, char *buf, size_t cap);
 int peek_in_syscall(pid_t tid, long nr);
 
