@@ -8,9 +8,11 @@ programs need root and unshare(2) and run in a private mount namespace;
 elsewhere those tests skip and say so."""
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
+import sys
 import time
 
 from harness import BUILD, ROOT, LogDir, analyze, findings, prog
@@ -55,26 +57,22 @@ def goprog(name):
     return os.path.join(BUILD, "testprogs", "go", name)
 
 
-def supervise(argv, log_dir, private_mnt=False, timeout=60, **kw):
-    """Run argv under guard-supervise (in a private mount namespace when
-    asked), with a clean environment: no shim."""
+def _clean_env(**extra):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.pop("GUARD_OPTIONS", None)
-    cmd = [supervisor(), "--log-dir", log_dir, "--", *argv]
+    env.update(extra)
+    return env
+
+
+def supervise(argv, log_dir, private_mnt=False, timeout=60, options=(), **kw):
+    """Run argv under guard-supervise (with its own options, in a private
+    mount namespace when asked), with a clean environment: no shim."""
+    cmd = [supervisor(), *options, "--log-dir", log_dir, "--", *argv]
     if private_mnt:
         cmd = ["unshare", "-m", "--propagation", "private", *cmd]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+    return subprocess.run(cmd, env=_clean_env(), capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, **kw)
-
-
-def supervise_with(options, argv, log_dir, timeout=60):
-    """supervise() with guard-supervise's own options before the program."""
-    env = dict(os.environ)
-    env.pop("LD_PRELOAD", None)
-    env.pop("GUARD_OPTIONS", None)
-    return subprocess.run([supervisor(), *options, "--log-dir", log_dir, "--", *argv], env=env,
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def supervised_report(argv, private_mnt=False, asan=False, extra=()):
@@ -249,11 +247,7 @@ def a_long_run_holds_records_only_for_its_live_processes():
     after the other are all in the process tree, reaped, and the
     supervisor never held more than a few records at once."""
     d = LogDir()
-    env = dict(os.environ)
-    env.pop("LD_PRELOAD", None)
-    env.pop("GUARD_OPTIONS", None)
-    r = subprocess.run([supervisor(), "-v", "--log-dir", d.path, "--", goprog("spawn_many"), "1500"],
-                       env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    r = supervise([goprog("spawn_many"), "1500"], d.path, timeout=120, options=["-v"])
     m = re.search(r"(\d+) processes supervised, at most (\d+) records held", r.stderr)
     assert r.returncode == 0 and m, (r.returncode, r.stderr)
     assert int(m.group(1)) == 1501 and int(m.group(2)) <= 32, m.group(0)
@@ -552,14 +546,6 @@ def spawns_through_glibcs_clone3_have_their_callers_stack():
         assert "__spawni" in s and ("main" in s or "popen" in s), s
 
 
-def _clean_env(**extra):
-    env = dict(os.environ)
-    env.pop("LD_PRELOAD", None)
-    env.pop("GUARD_OPTIONS", None)
-    env.update(extra)
-    return env
-
-
 @test
 def real_static_go_tools_supervised_build_the_same_binary_and_report_nothing():
     """Real static Go programs, many threads and preemption signals each:
@@ -643,14 +629,14 @@ def a_signal_during_a_watched_fork_never_makes_it_fail():
     # not traced for its crash: traced from its first watched call
     for i in range(3):
         d = LogDir()
-        r = supervise_with(["--no-crash"], [prog("supervise_fork_signals")], d.path)
+        r = supervise([prog("supervise_fork_signals")], d.path, options=["--no-crash"])
         assert r.returncode == 0 and r.stdout.strip() == "forks 300 failed 0", (i, r.stdout, r.stderr)
         d.cleanup()
     # the window is real: traced by nothing, forks fail
     failed = []
     for i in range(3):
         d = LogDir()
-        r = supervise_with(["--no-ptrace"], [prog("supervise_fork_signals")], d.path)
+        r = supervise([prog("supervise_fork_signals")], d.path, options=["--no-ptrace"])
         d.cleanup()
         failed.append(int(r.stdout.split()[-1]))
         if failed[-1]:
@@ -704,7 +690,6 @@ def a_process_with_a_handler_without_sa_restart_never_fails_to_fork():
         status, report, _ = analyze(d.path)
         assert status == 0 and not report["findings"], report["findings"][:3]
         d.cleanup()
-    import sys
     plain = subprocess.run([sys.executable, "-c", STOPPED_CHILD], capture_output=True, text=True,
                            timeout=60, env=_clean_env())
     d = LogDir()
@@ -713,7 +698,6 @@ def a_process_with_a_handler_without_sa_restart_never_fails_to_fork():
     assert plain.stdout == "stopped child T True\nexit 3\n", plain.stdout
     assert (r.returncode, r.stdout) == (0, plain.stdout), (r.returncode, r.stdout, r.stderr)
     # a debugger the traced program starts still traces its own child
-    import shutil
     debug = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
     for tool in (["strace", "-f", "-qq", "-o", "/dev/null", "/bin/true"],
                  ["gdb", "-q", "-batch", "-ex", "run", "--args", "/bin/true"]):
