@@ -287,12 +287,16 @@ int crash_stop(pid_t tid, int status)
         ptrace(PTRACE_CONT, tid, 0, 0);
         return 1;
     }
-    /* a signal on its way: the thread's registers, once for both uses */
+    /* a signal on its way: the thread's registers, once for both uses.
+     * Go installs every handler with SA_RESTART, so a Go program's calls
+     * need no rewriting, and its other signals (SIGURG at every
+     * preemption, SIGCHLD at every child's end) need no look at all. */
+    int fatal = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+                sig == SIGABRT || sig == SIGSYS;
     struct user_regs_struct r;
-    if (ptrace(PTRACE_GETREGS, tid, 0, &r) == 0) {
+    if ((!go_code || fatal) && ptrace(PTRACE_GETREGS, tid, 0, &r) == 0) {
         siginfo_t si;
-        if (!recorded && (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
-                          sig == SIGABRT || sig == SIGSYS) &&
+        if (!recorded && fatal &&
             ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 &&
             (go_code ? go_fatal(tid, sig, &si, r.rip) : uncaught(tid, sig)))
             record(tid, sig, &si, &r);

@@ -6,8 +6,9 @@
  * without CLONE_THREAD, clone3, fork, vfork), replace them (execve,
  * execveat), reap them (wait4, waitid), signal them (kill), and the
  * namespace calls (unshare, setns, mount, umount2, pivot_root, chroot,
- * sethostname).  Everything else is allowed at the cost of the filter
- * alone.
+ * sethostname).  A waitid with WNOWAIT, which reaps nothing, passes (Go
+ * waits so for each child before it reaps it with wait4).  Everything
+ * else is allowed at the cost of the filter alone.
  *
  * Invariants: exit and exit_group are never watched (a program whose
  * supervisor is gone must still be able to end); calls of another
@@ -26,14 +27,15 @@
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sup.h"
 
 static const int watched[] = {
-    SYS_clone3, SYS_fork, SYS_vfork, SYS_execve, SYS_execveat, SYS_wait4, SYS_waitid,
-    SYS_kill,   SYS_unshare, SYS_setns, SYS_mount, SYS_umount2, SYS_pivot_root, SYS_chroot,
-    SYS_sethostname,
+    SYS_clone3, SYS_fork,    SYS_vfork, SYS_execve, SYS_execveat, SYS_wait4,
+    SYS_kill,   SYS_unshare, SYS_setns, SYS_mount,  SYS_umount2,  SYS_pivot_root,
+    SYS_chroot, SYS_sethostname,
 };
 #define NWATCHED (sizeof watched / sizeof watched[0])
 
@@ -42,7 +44,7 @@ static const int watched[] = {
  * no_new_privs (which set-user-ID programs then do not honour). */
 int filter_install(int *killable)
 {
-    struct sock_filter f[12 + 2 * NWATCHED];
+    struct sock_filter f[20 + 2 * NWATCHED];
     unsigned n = 0;
 #define STMT(c, k) (f[n++] = (struct sock_filter)BPF_STMT((c), (k)))
 #define JUMP(c, k, t, e) (f[n++] = (struct sock_filter)BPF_JUMP((c), (k), (t), (e)))
@@ -56,6 +58,13 @@ int filter_install(int *killable)
         JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)watched[i], 0, 1);
         STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
     }
+    /* waitid: watched unless WNOWAIT is in its options (the low word of
+     * its fourth argument); the load is only made on paths that return */
+    JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_waitid, 0, 4);
+    STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3]));
+    JUMP(BPF_JMP | BPF_JSET | BPF_K, WNOWAIT, 0, 1);
+    STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
     /* clone: watched unless it makes a thread */
     JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 1, 0);
     STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -181,12 +183,38 @@ void peek_ns_inodes(pid_t tid, uint64_t out[8])
         out[k - 1] = peek_ns_inode(tid, k);
 }
 
+/* Linux 6.13's PIDFD_GET_INFO, newer than Debian 12's headers: the
+ * fields up to ppid are all we ask for. */
+struct peek_pidfd_info {
+    uint64_t mask, cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int32_t exit_code;
+    uint32_t coredump_mask, spare1;
+};
+#define PEEK_PIDFD_GET_INFO _IOWR(0xFF, 11, struct peek_pidfd_info)
+#define PEEK_PIDFD_INFO_PID 1ull
+
+/* As peek_tgid, and a process's first thread (the one that makes a new
+ * child's first call) is answered by its pidfd, without /proc, and the
+ * pidfd left in *pidfd for the caller (-1: none). */
+pid_t peek_tgid_pidfd(pid_t tid, pid_t *ppid, int *pidfd)
+{
+    *pidfd = (int)syscall(SYS_pidfd_open, tid, 0); /* fails for a thread that leads nothing */
+    struct peek_pidfd_info info = {.mask = PEEK_PIDFD_INFO_PID};
+    if (*pidfd >= 0 && ioctl(*pidfd, PEEK_PIDFD_GET_INFO, &info) == 0 &&
+        (info.mask & PEEK_PIDFD_INFO_PID) && info.tgid == (uint32_t)tid) {
+        *ppid = (pid_t)info.ppid;
+        return tid;
+    }
+    return peek_tgid(tid, ppid); /* another thread, or a kernel before 6.13 */
+}
+
 /* The process a thread belongs to, and its parent (0: unknown). */
 pid_t peek_tgid(pid_t tid, pid_t *ppid)
 {
     char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
     *ppid = 0;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
     if (peek_file(path, buf, sizeof buf) <= 0)
         return 0;
     const char *t = strstr(buf, "\nTgid:"), *p = strstr(buf, "\nPPid:");

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,23 +73,26 @@ struct proc *procs_find(pid_t pid)
     return NULL;
 }
 
-static void shared_add(pid_t pid)
+static void shared_add(struct proc *p)
 {
+    p->shared_slot = -1;
     for (unsigned i = 0; i < SUP_SHARED_MAX; i++)
         if (!sup_shared_pids[i]) {
-            sup_shared_pids[i] = (uint32_t)pid;
+            sup_shared_pids[i] = (uint32_t)p->pid;
+            p->shared_slot = (int)i;
             return;
         }
 }
 
-void procs_shared_del(pid_t pid)
+void procs_shared_del(struct proc *p)
 {
-    for (unsigned i = 0; i < SUP_SHARED_MAX; i++)
-        if (sup_shared_pids[i] == (uint32_t)pid)
-            sup_shared_pids[i] = 0;
+    if (p->shared_slot >= 0 && sup_shared_pids[p->shared_slot] == (uint32_t)p->pid)
+        sup_shared_pids[p->shared_slot] = 0;
+    p->shared_slot = -1;
 }
 
-static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
+/* pidfd: the process's pidfd if the caller has one (taken: -1 after) */
+static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t, int *pidfd)
 {
     struct proc *p = calloc(1, sizeof *p);
     if (!p)
@@ -96,7 +100,12 @@ static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
     p->pid = pid;
     p->ppid = ppid;
     p->parent = procs_find(ppid);
-    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd && *pidfd >= 0) {
+        p->pidfd = *pidfd;
+        *pidfd = -1;
+    } else {
+        p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    }
     if (p->pidfd >= 0) {
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
         epoll_ctl(procs_epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
@@ -122,14 +131,15 @@ static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t)
     n_seen++;
     if (++n_held > n_held_max)
         n_held_max = n_held;
+    p->shared_slot = -1;
     if (!p->gone)
-        shared_add(pid);
+        shared_add(p);
     return p;
 }
 
 struct proc *procs_top(pid_t pid, uint64_t start)
 {
-    struct proc *p = add_proc(pid, self_pid, start);
+    struct proc *p = add_proc(pid, self_pid, start, NULL);
     if (p) {
         p->launcher = 1;
         p->is_top = 1;
@@ -194,7 +204,7 @@ static int claimed(pid_t pid)
 }
 
 /* The child of spawn s is c: the SPAWN record and the child's entry. */
-static struct proc *spawn_resolved(struct proc *p, struct pending_spawn *s, pid_t c)
+static struct proc *spawn_resolved(struct proc *p, struct pending_spawn *s, pid_t c, int *pidfd)
 {
     s->active = 0;
     unsigned flags = s->threads > 1 ? GUARD_SPAWN_MULTITHREADED : 0;
@@ -205,7 +215,7 @@ static struct proc *spawn_resolved(struct proc *p, struct pending_spawn *s, pid_
     procs_record(p);
     if (c <= 0)
         return NULL;
-    struct proc *child = add_proc(c, p->pid, s->t);
+    struct proc *child = add_proc(c, p->pid, s->t, pidfd);
     if (child) {
         child->parent = p;
         child->spawn_ns = s->t;
@@ -234,24 +244,24 @@ static void resolve_spawn(struct proc *p, struct pending_spawn *s)
         /* Every child of a supervised process was spawned by a watched
          * call, so one without an entry is this spawn's. */
         if (!claimed(now[i])) {
-            spawn_resolved(p, s, now[i]);
+            spawn_resolved(p, s, now[i], NULL);
             return;
         }
     }
     if (returned)
-        spawn_resolved(p, s, -1); /* back from the call, no new child: it failed */
+        spawn_resolved(p, s, -1, NULL); /* back from the call, no new child: it failed */
 }
 
 /* A process we did not know: a child whose spawn is pending, or one whose
  * spawn we missed. */
-static struct proc *adopt_unknown(pid_t tgid, pid_t ppid, uint64_t t)
+static struct proc *adopt_unknown(pid_t tgid, pid_t ppid, uint64_t t, int *pidfd)
 {
     struct proc *par = procs_find(ppid);
     if (par)
         for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
             if (par->spawns[i].active)
-                return spawn_resolved(par, &par->spawns[i], tgid);
-    return add_proc(tgid, ppid, t);
+                return spawn_resolved(par, &par->spawns[i], tgid, pidfd);
+    return add_proc(tgid, ppid, t, pidfd);
 }
 
 static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)
@@ -326,7 +336,8 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
 
 /* ---- execs ------------------------------------------------------------------------ */
 
-static void exec_succeeded(struct proc *p)
+/* ended: p is a zombie, whose /proc/<pid>/exe is gone already */
+static void exec_succeeded(struct proc *p, int ended)
 {
     p->exec.active = 0;
     uint64_t t = p->exec.t;
@@ -341,9 +352,9 @@ static void exec_succeeded(struct proc *p)
         reap_judge_children(p, 1);
     }
     slog_close(&p->log);
-    char exe[PATH_MAX], link[64];
+    char exe[PATH_MAX] = "", link[64];
     snprintf(link, sizeof link, "/proc/%d/exe", (int)p->pid);
-    ssize_t n = readlink(link, exe, sizeof exe - 1);
+    ssize_t n = ended ? 0 : readlink(link, exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
     size_t path_len = strnlen(p->exec.payload, p->exec.len);
     const char *args = p->exec.payload + path_len + 1;
@@ -354,34 +365,42 @@ static void exec_succeeded(struct proc *p)
     p->waits_any = 0;
     ns_free(p->ns);
     p->ns = NULL; /* made at the image's first namespace call */
-    go_inspect(p->pid, &p->go);
+    if (!ended)
+        go_inspect(p->pid, &p->go);
     if (p->is_top)
         slog_ready(&p->log); /* the program's own log exists whatever it does */
 }
 
-/* Did the pending exec happen (1), fail (-1), or is it still on its way (0)? */
-static int exec_state(struct proc *p)
+/* Did the pending exec happen (1), fail (-1), or is it still on its way
+ * (0)?  ended: p has ended (its pidfd said so), and is a zombie or gone. */
+static int exec_state(struct proc *p, int ended)
 {
     uint64_t ss = 0;
     char st = 0;
+    int code = 0;
     /* whether the thread is still in its call is read first: an exec that
      * completes between the two reads is then seen by the second */
-    int in = peek_in_syscall(p->exec.tid, p->exec.nr);
+    int in = ended ? 0 : peek_in_syscall(p->exec.tid, p->exec.nr);
     char comm[PEEK_COMM];
-    if (peek_stat(p->pid, &st, &ss, NULL, NULL, NULL, comm) != 0)
+    if (peek_stat(p->pid, &st, &ss, &code, NULL, NULL, comm) != 0)
         return -1;
-    if (st == 'Z') /* ended already: a zombie keeps the name its last exec gave it */
+    if (st == 'Z') { /* ended already: a zombie keeps the name its last exec gave it */
+        if (!p->status_known) { /* its wait status, read once (reap_finish) */
+            p->wstatus = code;
+            p->status_known = 1;
+        }
         return strcmp(comm, p->exec.comm) ? 1 : -1;
+    }
     if (ss != p->exec.startstack)
         return 1;
     return in == 1 && sup_now_ns() - p->exec.t < 5000000000ull ? 0 : -1;
 }
 
-void procs_resolve_exec(struct proc *p)
+void procs_resolve_exec(struct proc *p, int ended)
 {
-    int s = p->exec.active ? exec_state(p) : 0;
+    int s = p->exec.active ? exec_state(p, ended) : 0;
     if (s > 0)
-        exec_succeeded(p);
+        exec_succeeded(p, ended);
     else if (s < 0)
         p->exec.active = 0;
 }
@@ -429,6 +448,9 @@ static void handle_exec(struct notif *n, struct proc *p, pid_t tid, unsigned lon
 static void handle_wait(struct notif *n, struct proc *p, pid_t tid, unsigned long nr)
 {
     const uint64_t *a = (const uint64_t *)n->req->data.args;
+    /* once the call goes on it may reap them, and their exec and status
+     * can no longer be read */
+    reap_settle_children(p);
     if (go_on(n, p) != 0)
         return;
     int any;
@@ -572,14 +594,19 @@ void procs_handle(struct notif *n)
     unsigned slot = (unsigned)tid % TID_CACHE;
     struct proc *p = tid_cache[slot].tid == tid ? tid_cache[slot].p : NULL;
     if (!p || p->finished || p->gone) {
-        pid_t tgid = peek_tgid(tid, &ppid);
+        int pidfd = -1;
+        pid_t tgid = peek_tgid_pidfd(tid, &ppid, &pidfd);
         if (tgid <= 0) { /* gone already: let it go */
+            if (pidfd >= 0)
+                close(pidfd);
             notif_continue(n);
             return;
         }
         p = procs_find(tgid);
         if (!p)
-            p = adopt_unknown(tgid, ppid, n->t);
+            p = adopt_unknown(tgid, ppid, n->t, &pidfd);
+        if (pidfd >= 0)
+            close(pidfd);
         if (!p) {
             notif_continue(n);
             return;
@@ -588,7 +615,7 @@ void procs_handle(struct notif *n)
         tid_cache[slot].p = p;
     }
     if (p->exec.active)
-        procs_resolve_exec(p);
+        procs_resolve_exec(p, 0);
     for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
         if (p->spawns[i].active)
             resolve_spawn(p, &p->spawns[i]);
@@ -687,7 +714,7 @@ void procs_tick(void)
         if (p->finished)
             continue;
         if (p->exec.active)
-            procs_resolve_exec(p);
+            procs_resolve_exec(p, 0);
         for (unsigned i = 0; i < MAX_PENDING_SPAWNS; i++)
             if (p->spawns[i].active)
                 resolve_spawn(p, &p->spawns[i]);
@@ -699,9 +726,14 @@ void procs_tick(void)
 /* The supervisor is done: whatever is still open is written and closed. */
 void procs_finish(void)
 {
-    if (sup_opt.verbose)
-        dprintf(2, "guard-supervise: %lu processes supervised, at most %lu records held\n",
-                n_seen, n_held_max);
+    if (sup_opt.verbose) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        dprintf(2, "guard-supervise: %lu processes supervised, at most %lu records held, "
+                "%ld ms of CPU of its own\n", n_seen, n_held_max,
+                (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+                    (long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
+    }
     reap_check_gone(NULL);
     for (struct proc *p = procs_list; p; p = p->next)
         if (!p->finished && p->pidfd >= 0) {

@@ -38,6 +38,7 @@ struct proc {
     int signalled;
     int exited, status_known, wstatus, finished, gone, reaped_by_us, judged;
     int pruned;            /* forgotten at this tick (procs.c, prune) */
+    int shared_slot;       /* its index in sup_shared_pids, or -1 */
     /* as a parent */
     int waits_any;
     unsigned wait_call;
@@ -63,13 +64,17 @@ extern const char *const procs_spawn_names[8];
 
 struct proc *procs_find(pid_t pid); /* a live one */
 void procs_record(struct proc *p);
-void procs_shared_del(pid_t pid);
+void procs_shared_del(struct proc *p); /* out of the watchdog's list */
 const char *procs_comm_of(pid_t pid, char *buf, size_t cap);
-void procs_resolve_exec(struct proc *p); /* settle a pending exec, if its outcome shows */
+/* settle a pending exec, if its outcome shows; ended: p is a zombie or gone */
+void procs_resolve_exec(struct proc *p, int ended);
 
 void reap_check_gone(struct proc *only_parent);
 void reap_judge_children(struct proc *p, int at_exec);
 void reap_finish(struct proc *p);
+/* p's children that have ended and are not finished yet: finished now,
+ * while they are zombies that /proc still shows */
+void reap_settle_children(struct proc *p);
 
 /* restart.c: a process that may see EINTR from a watched call is traced */
 void restart_call(struct proc *p, unsigned long nr); /* any received call */

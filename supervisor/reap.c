@@ -40,7 +40,7 @@ void reap_check_gone(struct proc *only_parent)
         if (c->pidfd >= 0)
             close(c->pidfd);
         c->pidfd = -1;
-        procs_shared_del(c->pid);
+        procs_shared_del(c);
         struct proc *par = c->parent;
         if (c->reaped_by_us || !par || par->finished)
             continue;
@@ -63,17 +63,25 @@ static int zombie_now(struct proc *c)
     return c->pidfd >= 0 && poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN);
 }
 
+void reap_settle_children(struct proc *p)
+{
+    for (struct proc *c = procs_list; c; c = c->next)
+        if (c->parent == p && !c->finished && zombie_now(c))
+            reap_finish(c);
+}
+
 /* unreaped-child: p exits (at_exec 0) or replaces itself (1). */
 void reap_judge_children(struct proc *p, int at_exec)
 {
-    pid_t my_sid = 0;
-    peek_stat(p->pid, NULL, NULL, NULL, &my_sid, NULL, NULL);
+    pid_t my_sid = -1; /* read at the first child to judge */
     uint64_t now = sup_now_ns();
     for (struct proc *c = procs_list; c; c = c->next) {
         if (c->parent != p || c->judged || (c->gone && !c->reaped_by_us))
             continue;
         if (!zombie_now(c) || p->waits_any)
             continue; /* it runs on (a job left on purpose), or a reaper would take it */
+        if (my_sid < 0 && peek_stat(p->pid, NULL, NULL, NULL, &my_sid, NULL, NULL) != 0)
+            my_sid = 0;
         pid_t sid = 0;
         if (peek_stat(c->pid, NULL, NULL, NULL, &sid, NULL, NULL) == 0 && my_sid && sid && sid != my_sid)
             continue; /* detached into a session of its own */
@@ -122,12 +130,10 @@ void reap_finish(struct proc *p)
      * CHILD_EXEC belongs in this log, before its end */
     for (struct proc *c = procs_list; c; c = c->next)
         if ((c == p || c->parent == p) && c->exec.active && !c->finished)
-            procs_resolve_exec(c);
+            procs_resolve_exec(c, c == p);
     /* a child that has ended, whose pidfd event may come after this one
      * in the same batch, ends first: its REAP belongs in this log too */
-    for (struct proc *c = procs_list; c; c = c->next)
-        if (c->parent == p && !c->finished && zombie_now(c))
-            reap_finish(c);
+    reap_settle_children(p);
     reap_check_gone(p); /* its children it reaped: REAPs in its log, before it is closed */
     p->finished = 1;
     p->exited = 1;

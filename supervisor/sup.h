@@ -80,6 +80,7 @@ size_t peek_argv(pid_t pid, uint64_t path, uint64_t argv, char *out, size_t cap)
 void peek_ns_inodes(pid_t tid, uint64_t out[8]);
 uint64_t peek_ns_inode(pid_t tid, int kind);
 pid_t peek_tgid(pid_t tid, pid_t *ppid);
+pid_t peek_tgid_pidfd(pid_t tid, pid_t *ppid, int *pidfd);
 #define PEEK_COMM 32
 int peek_stat(pid_t pid, char *state, uint64_t *startstack, int *exit_code, pid_t *session,
               int *threads, char comm[PEEK_COMM]);
