@@ -203,6 +203,11 @@ struct guard_rec_stack {
                               analyzer to unwind (the shim had no unwinder loaded yet) */
 #define GUARD_STACK_RAW_JOIN 2u /* with GUARD_STACK_RAW: a struct guard_stack_join follows the
                                    copied bytes (at the next multiple of 8) */
+#define GUARD_STACK_RAW_ZRUNS 4u /* with GUARD_STACK_RAW: the len bytes are written as runs,
+                                    each a u16 count of zero bytes, a u16 count of bytes that
+                                    follow as they are, then those bytes, until len bytes are
+                                    told; a join follows the last run (guard-supervise: a Go
+                                    stack copy is mostly zeros) */
 
 /* A stack the shim could not walk itself: the registers and a copy of the
  * stack memory above the stack pointer.  The analyzer unwinds it with the

@@ -409,12 +409,21 @@ int main(int argc, char **argv)
                     listener_open = 0;
                 }
             } else if (evs[k].data.u64 == 2) {
-                struct signalfd_siginfo si;
-                while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                    if (si.ssi_signo == SIGCHLD)
+                /* every queued signal in one read; one SIGCHLD or many,
+                 * reap_children takes every child that changed */
+                struct signalfd_siginfo si[16];
+                ssize_t got;
+                while ((got = read(sfd, si, sizeof si)) >= (ssize_t)sizeof si[0]) {
+                    int chld = 0;
+                    for (size_t i = 0; i < (size_t)got / sizeof si[0]; i++)
+                        if (si[i].ssi_signo == SIGCHLD)
+                            chld = 1;
+                        else if (si[i].ssi_signo == SIGTERM || si[i].ssi_signo == SIGHUP)
+                            kill(top_pid, (int)si[i].ssi_signo); /* the terminal sends the rest itself */
+                    if (chld)
                         reap_children();
-                    else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
-                        kill(top_pid, (int)si.ssi_signo); /* the terminal sends the rest itself */
+                    if (got < (ssize_t)sizeof si)
+                        break; /* drained */
                 }
             } else {
                 procs_pidfd_ready(evs[k].data.ptr);

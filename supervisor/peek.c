@@ -41,15 +41,45 @@ ssize_t peek_file(const char *path, char *buf, size_t cap)
     return (ssize_t)got;
 }
 
+/* /proc/<tid>/syscall, read again through a descriptor kept per thread:
+ * a thread that makes a watched call usually makes more (a spawning
+ * loop), and a read from offset 0 makes the file anew.  A descriptor
+ * whose thread has ended fails to read, and is opened again (a new thread
+ * with the same tid is a new /proc entry). */
+#define SYSCALL_FDS 64
+static struct {
+    pid_t tid;
+    int fd1; /* the descriptor + 1; 0: none */
+} syscall_fds[SYSCALL_FDS];
+
+static ssize_t syscall_file(pid_t tid, char *buf, size_t cap)
+{
+    unsigned slot = (unsigned)tid % SYSCALL_FDS;
+    ssize_t n = -1;
+    if (syscall_fds[slot].tid == tid && syscall_fds[slot].fd1)
+        n = pread(syscall_fds[slot].fd1 - 1, buf, cap - 1, 0);
+    if (n <= 0) {
+        if (syscall_fds[slot].fd1)
+            close(syscall_fds[slot].fd1 - 1);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/syscall", (int)tid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        syscall_fds[slot].tid = tid;
+        syscall_fds[slot].fd1 = fd + 1;
+        n = fd >= 0 ? pread(fd, buf, cap - 1, 0) : -1;
+    }
+    buf[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
 /* /proc/<tid>/syscall: "nr a0 .. a5 sp pc" while the thread is in a
  * system call ("running" or "-1 sp pc" otherwise). */
 int peek_syscall_regs(pid_t tid, uint64_t *sp, uint64_t *pc, long *nr)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/syscall", (int)tid);
+    char buf[256];
     *sp = *pc = 0;
     *nr = -2;
-    if (peek_file(path, buf, sizeof buf) <= 0)
+    if (syscall_file(tid, buf, sizeof buf) <= 0)
         return -1;
     unsigned long long v[9];
     long n;
@@ -74,9 +104,8 @@ int peek_syscall_regs(pid_t tid, uint64_t *sp, uint64_t *pc, long *nr)
  * waits for a sure answer. */
 int peek_in_syscall(pid_t tid, long nr)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/syscall", (int)tid);
-    if (peek_file(path, buf, sizeof buf) <= 0)
+    char buf[256];
+    if (syscall_file(tid, buf, sizeof buf) <= 0)
         return -1;
     if (!strncmp(buf, "running", 7))
         return 1;
@@ -117,20 +146,39 @@ size_t peek_string(pid_t pid, uint64_t addr, char *buf, size_t cap)
  * arguments of 256 bytes, cap bytes in all). */
 size_t peek_argv(pid_t pid, uint64_t path, uint64_t argv, char *out, size_t cap)
 {
-    char s[257];
-    size_t len = peek_string(pid, path, s, sizeof s);
-    if (len + 1 > cap)
-        return 0;
-    memcpy(out, s, len + 1);
-    size_t used = len + 1;
-    for (int i = 0; argv && i < 64; i++) {
-        uint64_t p = 0;
-        if (peek_mem(pid, argv + 8u * (unsigned)i, &p, sizeof p) != sizeof p || !p)
-            break;
-        len = peek_string(pid, p, s, sizeof s);
+    /* two reads in all, most of the time: the pointers, then every string
+     * up to 256 bytes or its page's end; a string that goes on into the
+     * next page, or that the batch did not reach, is read alone */
+    uint64_t addr[65] = {path};
+    size_t na = 1;
+    if (argv) {
+        ssize_t n = peek_mem(pid, argv, addr + 1, 64 * sizeof addr[0]);
+        for (size_t i = 0; n > 0 && i < (size_t)n / sizeof addr[0] && addr[1 + i]; i++)
+            na++;
+    }
+    static char s[65][257];
+    struct iovec local[65], remote[65];
+    for (size_t k = 0; k < na; k++) {
+        size_t len = 4096 - (addr[k] & 4095);
+        local[k] = (struct iovec){s[k], len < 256 ? len : 256};
+        remote[k] = (struct iovec){(void *)(uintptr_t)addr[k], local[k].iov_len};
+    }
+    ssize_t got = path ? process_vm_readv(pid, local, na, remote, na, 0) : -1;
+    size_t used = 0, at = 0;
+    for (size_t k = 0; k < na; k++) {
+        size_t len;
+        const char *nul = NULL;
+        if (got > 0 && at + local[k].iov_len <= (size_t)got)
+            nul = memchr(s[k], '\0', local[k].iov_len);
+        at += local[k].iov_len;
+        if (nul)
+            len = (size_t)(nul - s[k]);
+        else
+            len = peek_string(pid, addr[k], s[k], sizeof s[k]);
         if (used + len + 1 > cap)
-            break;
-        memcpy(out + used, s, len + 1);
+            return k == 0 ? 0 : used;
+        memcpy(out + used, s[k], len);
+        out[used + len] = '\0';
         used += len + 1;
     }
     return used;

@@ -310,25 +310,58 @@ uint32_t slog_stack(struct slog *l, const struct peek_stack *st)
     return slog_stack_flags(l, st, 0);
 }
 
+/* One run of GUARD_STACK_RAW_ZRUNS: zeros, then n bytes as they are. */
+static size_t zrun(uint8_t *out, size_t zeros, const uint8_t *lit, size_t n)
+{
+    uint16_t h[2] = {(uint16_t)zeros, (uint16_t)n};
+    memcpy(out, h, sizeof h);
+    memcpy(out + sizeof h, lit, n);
+    return sizeof h + n;
+}
+
+/* The stack's bytes as GUARD_STACK_RAW_ZRUNS, by 8-byte words: a zero
+ * word ends a run.  At most len + 16 bytes: a run costs 4 and saves at
+ * least 8, but for the first, one after 64 KiB of non-zero words, and a
+ * last partial word's. */
+static size_t zruns_encode(uint8_t *out, const uint8_t *b, size_t len)
+{
+    const size_t cap = 65535 / 8, nw = len / 8;
+    size_t o = 0, i = 0;
+    while (i < nw) {
+        size_t z = 0, e;
+        uint64_t w;
+        while (i + z < nw && z < cap && (memcpy(&w, b + 8 * (i + z), 8), w == 0))
+            z++;
+        for (e = i + z; e < nw && e - (i + z) < cap && (memcpy(&w, b + 8 * e, 8), w != 0); e++)
+            ;
+        o += zrun(out + o, 8 * z, b + 8 * (i + z), 8 * (e - i - z));
+        i = e;
+    }
+    if (len % 8)
+        o += zrun(out + o, 0, b + 8 * nw, len % 8);
+    return o;
+}
+
 uint32_t slog_stack_flags(struct slog *l, const struct peek_stack *st, uint32_t raw_flags)
 {
     if (!st->regs[7] || !slog_ready(l))
         return 0;
     if (!l->generation || !pc_known(l, st->regs[16]))
         write_modules(l);
-    size_t size = sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) + st->len;
+    size_t size = sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) + st->len + 16;
     struct guard_rec_stack *r = calloc(1, guard_rec_round((uint32_t)size));
     if (!r)
         return 0;
     r->id = l->next_stack++;
     r->nframes = 0;
     r->generation = l->generation;
-    r->flags = GUARD_STACK_RAW;
+    r->flags = GUARD_STACK_RAW | GUARD_STACK_RAW_ZRUNS;
     struct guard_stack_raw *raw = (struct guard_stack_raw *)r->pcs;
     memcpy(raw->regs, st->regs, sizeof raw->regs);
     raw->flags = raw_flags;
     raw->len = st->len;
-    memcpy(raw->bytes, st->bytes, st->len);
+    size = sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) +
+           zruns_encode(raw->bytes, st->bytes, st->len);
     write_rec(l, r, GUARD_REC_STACK, size);
     uint32_t id = r->id;
     free(r);

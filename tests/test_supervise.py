@@ -6,6 +6,7 @@ call interrupted by a signal, no descriptor of the supervisor's in the
 program, and run-with-guard.sh choosing the mode by itself.  The namespace
 programs need root and unshare(2) and run in a private mount namespace;
 elsewhere those tests skip and say so."""
+import json
 import os
 import re
 import shutil
@@ -237,6 +238,66 @@ def the_process_tree_of_a_go_program_has_its_children_and_their_execs():
 
 
 # ---- the supervisor's own guarantees -----------------------------------------------------------
+
+
+def _zrun_stacks(data):
+    """(offset, record size) of each GUARD_STACK_RAW_ZRUNS stack record."""
+    out, off = [], 64
+    while off + 8 <= len(data):
+        sync, rtype, size = struct.unpack_from("<HHI", data, off)
+        if sync != 0xA11C or size < 8:
+            break
+        if rtype == 4 and struct.unpack_from("<I", data, off + 20)[0] & 4:
+            out.append((off, size))
+        off += size
+    return out
+
+
+@test
+def a_stack_written_as_zero_runs_unwinds_and_a_damaged_one_is_only_named():
+    """The supervisor writes its 16 KiB stack copies as runs of zeros and
+    bytes (docs/log-format.md, STACK): a Go stack copy is mostly zeros.
+    They unwind as before; a record whose runs tell more bytes than the
+    copy holds, run past the record, or claim a gigabyte is named damaged,
+    and the rest of the log is still read (the ASan build)."""
+    d = LogDir()
+    r = supervise([goprog("spawn_many"), "3"], d.path)
+    assert r.returncode == 0, r.stderr
+    (log,) = d.logs()
+    data = open(log, "rb").read()
+    stacks = _zrun_stacks(data)
+    assert len(stacks) == 6, stacks  # each child's spawn and exec
+    assert all(size < 4096 for _, size in stacks), stacks
+    status, report, _ = analyze(d.path, extra=("--verbose",))
+    kids = [p for p in report["processes"] if p.get("spawn")]
+    assert status == 0 and len(kids) == 3, (status, report["processes"])
+    for k in kids:
+        names = [f["function"] for f in k["spawn"]["stack"]]
+        assert "os/exec.(*Cmd).Start" in names and "main.main" in names, names
+    off, size = stacks[0]
+    runs = off + 24 + 17 * 8 + 24  # the record and struct guard_stack_raw headers
+    zeros, lit = struct.unpack_from("<HH", data, runs)
+    damage = {
+        "more zeros than the copy": struct.pack("<HH", 0xFFFF, lit),
+        "bytes past the record": struct.pack("<HH", zeros, 0xFFF0),
+        "nothing told": struct.pack("<HH", 0, 0),
+    }
+    for what, patch in list(damage.items()) + [("a gigabyte", None)]:
+        bad = bytearray(data)
+        if patch is None:
+            struct.pack_into("<I", bad, runs - 4, 1 << 30)
+        else:
+            bad[runs:runs + 4] = patch
+        work = LogDir()
+        with open(os.path.join(work.path, os.path.basename(log)), "wb") as fh:
+            fh.write(bad)
+        status, report, err = analyze(work.path, extra=("--verbose",))
+        note = "raw STACK record at offset %d is damaged" % off
+        assert note in err or note in json.dumps(report), (what, err[-2000:])
+        kids = [p for p in report["processes"] if p.get("spawn")]
+        assert len(kids) == 3 and all(k["exec_chain"] for k in kids), (what, report["processes"])
+        work.cleanup()
+    d.cleanup()
 
 
 @test

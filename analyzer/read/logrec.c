@@ -254,6 +254,41 @@ static void on_module(struct reader *r, const unsigned char *p)
     m->path = xstrndup_bytes(s, x.path_len);
 }
 
+/* A GUARD_STACK_RAW_ZRUNS stack (at p, avail bytes to the record's end):
+ * its struct guard_stack_raw and len bytes, as a plain raw stack has them,
+ * and in *written the runs' own length; NULL when the runs are damaged
+ * (they overrun the record or len, or tell nothing). */
+static unsigned char *zruns_decode(const unsigned char *p, size_t avail, size_t *written)
+{
+    struct guard_stack_raw raw;
+    memcpy(&raw, p, sizeof raw);
+    if (raw.len > GUARD_REC_MAX_SIZE * 16u) /* 64 KiB of runs tell at most 1 GiB: bound it */
+        return NULL;
+    unsigned char *out = xcalloc(1, sizeof raw + raw.len);
+    memcpy(out, &raw, sizeof raw);
+    size_t in = sizeof raw, pos = 0;
+    while (pos < raw.len) {
+        uint16_t h[2];
+        if (avail - in < sizeof h)
+            break;
+        memcpy(h, p + in, sizeof h);
+        in += sizeof h;
+        if ((!h[0] && !h[1]) || h[0] > raw.len - pos || h[1] > raw.len - pos - h[0] ||
+            h[1] > avail - in)
+            break;
+        pos += h[0]; /* xcalloc's zeros */
+        memcpy(out + sizeof raw + pos, p + in, h[1]);
+        pos += h[1];
+        in += h[1];
+    }
+    if (pos != raw.len) {
+        free(out);
+        return NULL;
+    }
+    *written = in - sizeof raw;
+    return out;
+}
+
 static void on_stack(struct reader *r, const unsigned char *p, size_t off)
 {
     struct lg_log *log = r->log;
@@ -281,11 +316,17 @@ static void on_stack(struct reader *r, const unsigned char *p, size_t off)
         struct guard_stack_raw raw;
         if (avail >= sizeof raw) {
             memcpy(&raw, p + sizeof x, sizeof raw);
-            if (raw.len <= avail - sizeof raw) {
+            size_t written = raw.len; /* the bytes' length in the record */
+            if (x.flags & GUARD_STACK_RAW_ZRUNS) {
+                st->raw = zruns_decode(p + sizeof x, avail, &written);
+                st->raw_len = st->raw ? sizeof raw + raw.len : 0;
+            } else if (raw.len <= avail - sizeof raw) {
                 st->raw_len = sizeof raw + raw.len;
                 st->raw = xmalloc(st->raw_len);
                 memcpy(st->raw, p + sizeof x, st->raw_len);
-                size_t join_at = sizeof raw + (((size_t)raw.len + 7) & ~(size_t)7);
+            }
+            if (st->raw) {
+                size_t join_at = sizeof raw + ((written + 7) & ~(size_t)7);
                 struct guard_stack_join join;
                 if ((x.flags & GUARD_STACK_RAW_JOIN) && avail >= join_at + sizeof join) {
                     memcpy(&join, p + sizeof x + join_at, sizeof join);
