@@ -41,31 +41,33 @@ ssize_t peek_file(const char *path, char *buf, size_t cap)
     return (ssize_t)got;
 }
 
-/* /proc/<tid>/syscall, read again through a descriptor kept per thread:
- * a thread that makes a watched call usually makes more (a spawning
- * loop), and a read from offset 0 makes the file anew.  A descriptor
- * whose thread has ended fails to read, and is opened again (a new thread
- * with the same tid is a new /proc entry). */
-#define SYSCALL_FDS 64
-static struct {
-    pid_t tid;
+/* /proc/<tid>/syscall and /proc/<pid>/stat, read again through a
+ * descriptor kept per thread or process: a thread that makes a watched
+ * call usually makes more (a spawning loop), a child's stat is read at its
+ * exec and again at its end, and a read from offset 0 makes the file
+ * anew.  A descriptor whose task has ended fails to read and is opened
+ * again (a new task with the same id is a new /proc entry). */
+#define PROC_FDS 64
+struct proc_fd {
+    pid_t id;
     int fd1; /* the descriptor + 1; 0: none */
-} syscall_fds[SYSCALL_FDS];
+};
+static struct proc_fd syscall_fds[PROC_FDS], stat_fds[PROC_FDS];
 
-static ssize_t syscall_file(pid_t tid, char *buf, size_t cap)
+static ssize_t proc_read(struct proc_fd *cache, pid_t id, const char *name, char *buf, size_t cap)
 {
-    unsigned slot = (unsigned)tid % SYSCALL_FDS;
+    struct proc_fd *c = &cache[(unsigned)id % PROC_FDS];
     ssize_t n = -1;
-    if (syscall_fds[slot].tid == tid && syscall_fds[slot].fd1)
-        n = pread(syscall_fds[slot].fd1 - 1, buf, cap - 1, 0);
+    if (c->id == id && c->fd1)
+        n = pread(c->fd1 - 1, buf, cap - 1, 0);
     if (n <= 0) {
-        if (syscall_fds[slot].fd1)
-            close(syscall_fds[slot].fd1 - 1);
+        if (c->fd1)
+            close(c->fd1 - 1);
         char path[64];
-        snprintf(path, sizeof path, "/proc/%d/syscall", (int)tid);
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)id, name);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        syscall_fds[slot].tid = tid;
-        syscall_fds[slot].fd1 = fd + 1;
+        c->id = id;
+        c->fd1 = fd + 1;
         n = fd >= 0 ? pread(fd, buf, cap - 1, 0) : -1;
     }
     buf[n > 0 ? n : 0] = '\0';
@@ -79,7 +81,7 @@ int peek_syscall_regs(pid_t tid, uint64_t *sp, uint64_t *pc, long *nr)
     char buf[256];
     *sp = *pc = 0;
     *nr = -2;
-    if (syscall_file(tid, buf, sizeof buf) <= 0)
+    if (proc_read(syscall_fds, tid, "syscall", buf, sizeof buf) <= 0)
         return -1;
     unsigned long long v[9];
     long n;
@@ -105,7 +107,7 @@ int peek_syscall_regs(pid_t tid, uint64_t *sp, uint64_t *pc, long *nr)
 int peek_in_syscall(pid_t tid, long nr)
 {
     char buf[256];
-    if (syscall_file(tid, buf, sizeof buf) <= 0)
+    if (proc_read(syscall_fds, tid, "syscall", buf, sizeof buf) <= 0)
         return -1;
     if (!strncmp(buf, "running", 7))
         return 1;
@@ -277,9 +279,8 @@ pid_t peek_tgid(pid_t tid, pid_t *ppid)
 int peek_stat(pid_t pid, char *state, uint64_t *startstack, int *exit_code, pid_t *session,
               int *threads, char comm[PEEK_COMM])
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (peek_file(path, buf, sizeof buf) <= 0)
+    char buf[1024];
+    if (proc_read(stat_fds, pid, "stat", buf, sizeof buf) <= 0)
         return -1;
     const char *open = strchr(buf, '(');
     const char *p = strrchr(buf, ')'); /* the command may hold blanks and parens */
