@@ -21,6 +21,12 @@
  *    only the Go side of the stack.  A fault in Go code becomes a Go panic,
  *    which the program may recover from: it is not recorded (Go prints
  *    its own traceback when it is fatal).
+ * A Go program that links no C (no runtime/cgo, no _Cfunc_ in its line
+ * table) is not traced at all: it has no code whose fault Go cannot
+ * explain (its runtime, of a line table layout this reader knows, Go 1.16
+ * and later, calls the vDSO on the system stack), and every signal it
+ * gets (SIGURG at each preemption, SIGCHLD at each child's end) would
+ * stop it for nothing.
  * One crash per process.  A group-stop stays a group-stop (PTRACE_LISTEN).
  * Processes the program starts are not traced (no TRACEFORK/TRACEVFORK).
  * If the supervisor dies, the kernel detaches its tracees.
@@ -65,8 +71,21 @@ static struct go_pcln *go_table(int fd, int *pie)
     return t;
 }
 
-/* Is the executable at path (relative to pid's cwd) static?  A Go
- * program's line table is read now, for the rule above. */
+/* Does a Go program call C: runtime/cgo or a cgo stub (pkg._Cfunc_name)
+ * in its line table? */
+static int go_links_c(const struct go_pcln *t)
+{
+    struct go_loc f;
+    for (size_t i = 0, n = go_pcln_nfunc(t); i < n; i++)
+        if (go_pcln_func(t, i, &f) && f.function &&
+            (!strncmp(f.function, "runtime/cgo.", 12) || strstr(f.function, "._Cfunc_")))
+            return 1;
+    return 0;
+}
+
+/* Is the executable at path (relative to pid's cwd) static, and not a Go
+ * program without C?  A Go program's line table is read now, for the rule
+ * above. */
 int crash_wanted(pid_t pid, const char *path)
 {
     if (sup_opt.no_crash || sup_opt.no_ptrace)
@@ -91,6 +110,11 @@ int crash_wanted(pid_t pid, const char *path)
     if (wanted) {
         go_pcln_free(go_code);
         go_code = go_table(fd, &go_pie);
+        if (go_code && !go_links_c(go_code)) {
+            go_pcln_free(go_code);
+            go_code = NULL;
+            wanted = 0;
+        }
     }
     close(fd);
     return wanted;

@@ -596,6 +596,35 @@ def its_twin_that_recovers_from_a_nil_dereference_in_go_is_never_recorded():
 
 
 @test
+def a_static_go_program_without_c_is_never_stopped_for_its_crash():
+    """The crash recorder traces a static Go program only when it links C
+    (cgo): a pure-Go program has no code whose fault Go cannot explain, and
+    traced it would stop at every signal it gets (SIGURG, SIGCHLD).
+    spawn_many, running, has no tracer; the cgo twins above are traced
+    (their crash is recorded)."""
+    d = LogDir()
+    sup = subprocess.Popen([supervisor(), "--log-dir", d.path, "--", goprog("spawn_many"), "100000"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_clean_env(),
+                           start_new_session=True)
+    try:
+        deadline, tracer = time.time() + 10, None
+        while time.time() < deadline and tracer is None:
+            for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+                if _comm(pid) == "spawn_many" and _ppid_chain_has(pid, sup.pid, depth=1):
+                    try:
+                        status = open("/proc/%d/status" % pid).read()
+                    except OSError:
+                        continue
+                    tracer = int(re.search(r"TracerPid:\s+(\d+)", status).group(1))
+            time.sleep(0.05)
+        assert tracer == 0, tracer
+    finally:
+        os.killpg(sup.pid, signal.SIGKILL)
+        sup.wait()
+        d.cleanup()
+
+
+@test
 def spawns_through_glibcs_clone3_have_their_callers_stack():
     """posix_spawn, popen and system call glibc's __clone3, which has no call
     frame information at its system call: the stack starts at its caller."""
@@ -609,10 +638,10 @@ def spawns_through_glibcs_clone3_have_their_callers_stack():
 
 @test
 def real_static_go_tools_supervised_build_the_same_binary_and_report_nothing():
-    """Real static Go programs, many threads and preemption signals each:
-    `go build -a -toolexec guard-supervise` runs every compile, asm and
-    link of a build supervised (each traced for its crash).  The binary is
-    byte for byte the one built without it, and there is no finding."""
+    """Real static Go programs, many threads each: `go build -a -toolexec
+    guard-supervise` runs every compile, asm and link of a build
+    supervised (pure Go: not traced for a crash).  The binary is byte for
+    byte the one built without it, and there is no finding."""
     d, work = LogDir(), LogDir()
     src = os.path.join(ROOT, "testprogs", "go", "child_wait.go")
     outs = []
