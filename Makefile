@@ -152,6 +152,12 @@ $(BUILD)/bench/%: bench/%.c | $(BUILD)/.deps-ok
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) $(DEPFLAGS) -Iinclude -Icommon -pthread -o $@ $< -ldl
 
+# the supervised mode's floor: guard-supervise's own filter, nothing else
+$(BUILD)/bench/supervise_floor: bench/supervise_floor.c $(BUILD)/supervisor/filter.o | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) $(DEPFLAGS) -o $@ $< $(BUILD)/supervisor/filter.o
+
 # Unit tests of the shim's own parts (formatter, glob matcher, option
 # parser): each links the shim objects it names with the test's stubs.
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
