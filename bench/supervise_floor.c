@@ -59,8 +59,7 @@ int main(int argc, char **argv)
     int listener = pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, pidfd, cfd, 0) : -1;
     if (listener < 0)
         return perror("pidfd_getfd"), 125;
-    uint64_t flags = 1;
-    ioctl(listener, SYNC_WAKE_UP_IOCTL, &flags); /* before Linux 6.6: without it */
+    (void)ioctl(listener, SYNC_WAKE_UP_IOCTL, 1ul); /* the flag by value; before Linux 6.6: without */
     if (write(down[1], "g", 1) != 1)
         return 125;
     struct seccomp_notif_sizes sizes;
