@@ -30,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -347,6 +348,14 @@ int main(int argc, char **argv)
         child_main(sv[1], super, &old, argv + i);
     }
     close(sv[1]);
+    /* A pidfd per live process and the kept /proc descriptors (peek.c):
+     * the supervisor's descriptor limit goes up to its hard limit, after
+     * the fork, so that the program keeps the limit it was given. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     int err = 0;
     int listener = recv_fd(sv[0], &err);
     close(sv[0]);

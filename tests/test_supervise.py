@@ -254,6 +254,28 @@ def _zrun_stacks(data):
 
 
 @test
+def a_low_descriptor_limit_stays_the_programs_and_hides_no_child():
+    """The supervisor holds a pidfd per live process: under a soft limit of
+    256 descriptors, a shell with 400 children at once is seen whole (the
+    supervisor raises its own limit after the fork), and the program still
+    has the limit it was given."""
+    import resource
+
+    def low():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    d = LogDir()
+    r = supervise(["bash", "-c", "ulimit -n; for i in $(seq 400); do sleep 0.5 & done; wait"], d.path,
+                  preexec_fn=low)
+    assert r.returncode == 0 and r.stdout.split() == ["256"], (r.returncode, r.stdout, r.stderr)
+    status, report, _ = analyze(d.path, extra=("--verbose",))
+    kids = [p for p in report["processes"] if p.get("spawn")]
+    assert status == 0 and len(kids) == 400, (status, len(kids))
+    assert all(k["reap"] for k in kids), [k for k in kids if not k["reap"]][:2]
+    d.cleanup()
+
+
+@test
 def a_stack_written_as_zero_runs_unwinds_and_a_damaged_one_is_only_named():
     """The supervisor writes its 16 KiB stack copies as runs of zeros and
     bytes (docs/log-format.md, STACK): a Go stack copy is mostly zeros.
