@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -22,11 +23,27 @@
 
 #include "sup.h"
 
+/* Out of descriptors (errno EMFILE or ENFILE after a failed open): said
+ * once, since from then on processes can go unseen. */
+void peek_fd_failed(void)
+{
+    static int said;
+    if ((errno == EMFILE || errno == ENFILE) && !said++) {
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        sup_warn("out of file descriptors (limit %llu): processes started from now on may be "
+                 "missing from the logs; raise the hard limit (ulimit -Hn)",
+                 (unsigned long long)rl.rlim_cur);
+    }
+}
+
 ssize_t peek_file(const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        peek_fd_failed();
         return -1;
+    }
     size_t got = 0;
     while (got + 1 < cap) {
         ssize_t n = read(fd, buf + got, cap - 1 - got);
@@ -66,6 +83,8 @@ static ssize_t proc_read(struct proc_fd *cache, pid_t id, const char *name, char
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/%s", (int)id, name);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            peek_fd_failed();
         c->id = id;
         c->fd1 = fd + 1;
         n = fd >= 0 ? pread(fd, buf, cap - 1, 0) : -1;
@@ -250,6 +269,8 @@ struct peek_pidfd_info {
 pid_t peek_tgid_pidfd(pid_t tid, pid_t *ppid, int *pidfd)
 {
     *pidfd = (int)syscall(SYS_pidfd_open, tid, 0); /* fails for a thread that leads nothing */
+    if (*pidfd < 0)
+        peek_fd_failed();
     struct peek_pidfd_info info = {.mask = PEEK_PIDFD_INFO_PID};
     if (*pidfd >= 0 && ioctl(*pidfd, PEEK_PIDFD_GET_INFO, &info) == 0 &&
         (info.mask & PEEK_PIDFD_INFO_PID) && info.tgid == (uint32_t)tid) {

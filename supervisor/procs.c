@@ -109,8 +109,10 @@ static struct proc *add_proc(pid_t pid, pid_t ppid, uint64_t t, int *pidfd)
     if (p->pidfd >= 0) {
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
         epoll_ctl(procs_epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
-    } else { /* already reaped: nothing of it is left to see */
+    } else if (errno == ESRCH) { /* already reaped: nothing of it is left to see */
         p->exited = p->finished = p->gone = 1;
+    } else { /* out of descriptors: it lives, but its end goes unseen */
+        peek_fd_failed();
     }
     if (p->parent) { /* a fork child runs its parent's image */
         slog_init(&p->log, pid, ppid, 1, t, p->parent->log.exe, p->parent->log.args,

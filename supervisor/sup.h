@@ -89,6 +89,7 @@ int peek_threads(pid_t pid);
 #define PEEK_TASKS_MAX 4096
 size_t peek_tasks(pid_t pid, pid_t *out, size_t max);
 ssize_t peek_file(const char *path, char *buf, size_t cap);
+void peek_fd_failed(void); /* after a failed open: out of descriptors is said once */
 int peek_in_syscall(pid_t tid, long nr);
 
 /* ---- slog.c: one process image's log ------------------------------------- */
