@@ -74,6 +74,16 @@ void slog_close(struct slog *l)
     l->nranges = 0;
 }
 
+/* A full disk: said once for the run.  A later record may fit again, and
+ * a reader resynchronises after a torn one. */
+static void write_failed(const struct slog *l, ssize_t n)
+{
+    static int said;
+    if (!said++)
+        sup_warn("cannot write %s: %s; records from now on may be lost (the program runs on)",
+                 l->path, n < 0 ? strerror(errno) : "short write");
+}
+
 static void write_rec(struct slog *l, void *rec, uint32_t type, size_t size)
 {
     struct guard_rec *r = rec;
@@ -88,8 +98,10 @@ static void write_rec(struct slog *l, void *rec, uint32_t type, size_t size)
         ssize_t n = write(l->fd, p, total);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            write_failed(l, n);
             return;
+        }
         p += n;
         total -= (size_t)n;
     }
@@ -158,7 +170,9 @@ int slog_ready(struct slog *l)
     h.start_monotonic_ns = l->start_mono;
     h.flags = l->forked_child ? GUARD_FILE_FORKED_CHILD : 0;
     h.page_size = (uint32_t)sysconf(_SC_PAGESIZE);
-    if (write(l->fd, &h, sizeof h) != (ssize_t)sizeof h) {
+    ssize_t n = write(l->fd, &h, sizeof h);
+    if (n != (ssize_t)sizeof h) {
+        write_failed(l, n);
         close(l->fd);
         l->fd = -1;
         l->failed = 1;

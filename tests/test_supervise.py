@@ -276,6 +276,26 @@ def a_low_descriptor_limit_stays_the_programs_and_hides_no_child():
 
 
 @test
+@skip_unless_namespaces
+def a_full_log_disk_is_said_once_and_the_program_runs_as_before():
+    """The log directory on a full file system (a 64 KiB tmpfs, filled, in a
+    private mount namespace): the program's output and status are the plain
+    run's, and guard-supervise says once that records are lost."""
+    script = ("mount -t tmpfs -o size=64k tmpfs /mnt && "
+              "dd if=/dev/zero of=/mnt/fill bs=4k count=%d 2>/dev/null; "
+              "exec \"$@\"")
+    argv = [goprog("spawn_many"), "30"]
+    for fill in (16, 12):  # nothing fits; the header and some records fit
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script % fill,
+                            "sh", supervisor(), "--log-dir", "/mnt", "--", *argv],
+                           env=_clean_env(), capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout == "", (fill, r.returncode, r.stdout, r.stderr)
+        lines = r.stderr.splitlines()
+        said = [l for l in lines if "No space left on device; records from now on may be lost" in l]
+        assert len(said) == 1 and len(lines) == 1, (fill, r.stderr)
+
+
+@test
 def a_stack_written_as_zero_runs_unwinds_and_a_damaged_one_is_only_named():
     """The supervisor writes its 16 KiB stack copies as runs of zeros and
     bytes (docs/log-format.md, STACK): a Go stack copy is mostly zeros.
