@@ -264,8 +264,9 @@ enum guard_event_kind {
     GUARD_EV_THREAD_START = 17, /* a thread started by pthread_create; args: creator tid */
     GUARD_EV_CHILD_EXEC = 18, /* written by the parent: its forked child exec'd (the child
                                  had no log to say it); args: child pid, the child's exec
-                                 time (CLOCK_MONOTONIC ns), the child's tid; stack: the
-                                 child's exec call; payload: path NUL argv... as EXEC */
+                                 time (CLOCK_MONOTONIC ns), the child's tid, flags
+                                 (GUARD_EXEC_UNCONFIRMED); stack: the child's exec call;
+                                 payload: path NUL argv... as EXEC */
 };
 
 enum guard_ns_call {
@@ -324,6 +325,11 @@ enum guard_spawn_flags {
     GUARD_SPAWN_AUTOREAP = 1u << 1,      /* SIGCHLD ignored / SA_NOCLDWAIT: never a zombie */
     GUARD_SPAWN_FAILED = 1u << 2,        /* the call failed: no child */
 };
+
+/* In CHILD_EXEC's args[3] (guard-supervise): the child made the exec call
+ * and was reaped before its success could be seen (a parent's blocking wait
+ * takes a zombie at once); the exec may have failed. */
+#define GUARD_EXEC_UNCONFIRMED 1u
 
 enum guard_reap_call {
     GUARD_REAP_WAIT = 1,

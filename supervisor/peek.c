@@ -262,6 +262,20 @@ struct peek_pidfd_info {
 };
 #define PEEK_PIDFD_GET_INFO _IOWR(0xFF, 11, struct peek_pidfd_info)
 #define PEEK_PIDFD_INFO_PID 1ull
+#define PEEK_PIDFD_INFO_EXIT 8ull /* Linux 6.15: the exit status, once reaped */
+
+/* The wait status of a process that has been reaped, from its pidfd: what
+ * /proc no longer has when a parent's blocking wait took the zombie at
+ * once.  0 on success. */
+int peek_pidfd_exit(int pidfd, int *wstatus)
+{
+    struct peek_pidfd_info info = {.mask = PEEK_PIDFD_INFO_EXIT};
+    if (pidfd < 0 || ioctl(pidfd, PEEK_PIDFD_GET_INFO, &info) != 0 ||
+        !(info.mask & PEEK_PIDFD_INFO_EXIT))
+        return -1;
+    *wstatus = info.exit_code;
+    return 0;
+}
 
 /* As peek_tgid, and a process's first thread (the one that makes a new
  * child's first call) is answered by its pidfd, without /proc, and the
@@ -340,7 +354,8 @@ int peek_stat(pid_t pid, char *state, uint64_t *startstack, int *exit_code, pid_
  * /proc/<pid>/task/<tid>/children). */
 size_t peek_children(pid_t pid, pid_t tid, pid_t *out, size_t max)
 {
-    char path[96], buf[4096];
+    static char buf[PEEK_CHILDREN_MAX * 8]; /* the newest child is listed last */
+    char path[96];
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)tid);
     if (peek_file(path, buf, sizeof buf) <= 0)
         return 0;

@@ -240,8 +240,8 @@ static void resolve_spawn(struct proc *p, struct pending_spawn *s)
     uint64_t sp, pc;
     int returned = peek_syscall_regs(s->tid, &sp, &pc, &nr) == 0 && nr != SYS_clone &&
                    nr != SYS_clone3 && nr != SYS_fork && nr != SYS_vfork && nr >= 0;
-    pid_t now[64];
-    size_t n = peek_children(p->pid, s->tid, now, 64);
+    static pid_t now[PEEK_CHILDREN_MAX];
+    size_t n = peek_children(p->pid, s->tid, now, PEEK_CHILDREN_MAX);
     for (size_t i = 0; i < n; i++) {
         /* Every child of a supervised process was spawned by a watched
          * call, so one without an entry is this spawn's. */
@@ -338,15 +338,16 @@ static void handle_spawn(struct notif *n, struct proc *p, pid_t tid, unsigned lo
 
 /* ---- execs ------------------------------------------------------------------------ */
 
-/* ended: p is a zombie, whose /proc/<pid>/exe is gone already */
-static void exec_succeeded(struct proc *p, int ended)
+/* ended: p is a zombie, whose /proc/<pid>/exe is gone already;
+ * unconfirmed: or gone, and whether its exec worked is not known */
+static void exec_succeeded(struct proc *p, int ended, int unconfirmed)
 {
     p->exec.active = 0;
     uint64_t t = p->exec.t;
     if (p->exec.told_parent && p->parent) {
         slog_event(&p->parent->log, sup_now_ns(), p->parent->pid, GUARD_EV_CHILD_EXEC,
-                   p->exec.stack, (uint64_t)p->pid, t, (uint64_t)p->exec.tid, 0, p->exec.payload,
-                   p->exec.len, 0);
+                   p->exec.stack, (uint64_t)p->pid, t, (uint64_t)p->exec.tid,
+                   unconfirmed ? GUARD_EXEC_UNCONFIRMED : 0, p->exec.payload, p->exec.len, 0);
         procs_record(p->parent);
     } else if (!p->launcher) {
         slog_event(&p->log, t, p->exec.tid, GUARD_EV_EXEC, p->exec.stack, 0, 0, 0, 0,
@@ -374,7 +375,9 @@ static void exec_succeeded(struct proc *p, int ended)
 }
 
 /* Did the pending exec happen (1), fail (-1), or is it still on its way
- * (0)?  ended: p has ended (its pidfd said so), and is a zombie or gone. */
+ * (0)?  ended: p has ended (its pidfd said so), and is a zombie or gone;
+ * gone, a forked child's exec is unconfirmed (2): its parent is told the
+ * exec it tried, marked so, rather than nothing. */
 static int exec_state(struct proc *p, int ended)
 {
     uint64_t ss = 0;
@@ -385,7 +388,7 @@ static int exec_state(struct proc *p, int ended)
     int in = ended ? 0 : peek_in_syscall(p->exec.tid, p->exec.nr);
     char comm[PEEK_COMM];
     if (peek_stat(p->pid, &st, &ss, &code, NULL, NULL, comm) != 0)
-        return -1;
+        return ended && p->exec.told_parent ? 2 : -1;
     if (st == 'Z') { /* ended already: a zombie keeps the name its last exec gave it */
         if (!p->status_known) { /* its wait status, read once (reap_finish) */
             p->wstatus = code;
@@ -402,7 +405,7 @@ void procs_resolve_exec(struct proc *p, int ended)
 {
     int s = p->exec.active ? exec_state(p, ended) : 0;
     if (s > 0)
-        exec_succeeded(p, ended);
+        exec_succeeded(p, ended, s == 2);
     else if (s < 0)
         p->exec.active = 0;
 }

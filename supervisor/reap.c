@@ -37,6 +37,8 @@ void reap_check_gone(struct proc *only_parent)
         if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0) == 0)
             continue; /* still a zombie */
         c->gone = 1;
+        if (!c->status_known && peek_pidfd_exit(c->pidfd, &c->wstatus) == 0)
+            c->status_known = 1; /* reaped before its zombie could be read */
         if (c->pidfd >= 0)
             close(c->pidfd);
         c->pidfd = -1;
@@ -141,6 +143,9 @@ void reap_finish(struct proc *p)
         char st = 0;
         int code = 0;
         if (peek_stat(p->pid, &st, NULL, &code, NULL, NULL, NULL) == 0 && st == 'Z') {
+            p->wstatus = code;
+            p->status_known = 1;
+        } else if (peek_pidfd_exit(p->pidfd, &code) == 0) { /* reaped already */
             p->wstatus = code;
             p->status_known = 1;
         }

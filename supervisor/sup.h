@@ -81,9 +81,11 @@ void peek_ns_inodes(pid_t tid, uint64_t out[8]);
 uint64_t peek_ns_inode(pid_t tid, int kind);
 pid_t peek_tgid(pid_t tid, pid_t *ppid);
 pid_t peek_tgid_pidfd(pid_t tid, pid_t *ppid, int *pidfd);
+int peek_pidfd_exit(int pidfd, int *wstatus);
 #define PEEK_COMM 32
 int peek_stat(pid_t pid, char *state, uint64_t *startstack, int *exit_code, pid_t *session,
               int *threads, char comm[PEEK_COMM]);
+#define PEEK_CHILDREN_MAX 8192
 size_t peek_children(pid_t pid, pid_t tid, pid_t *out, size_t max);
 int peek_threads(pid_t pid);
 #define PEEK_TASKS_MAX 4096

@@ -240,6 +240,11 @@ def the_process_tree_of_a_go_program_has_its_children_and_their_execs():
 # ---- the supervisor's own guarantees -----------------------------------------------------------
 
 
+def _kernel_at_least(major, minor):
+    m = re.match(r"(\d+)\.(\d+)", os.uname().release)
+    return bool(m) and (int(m.group(1)), int(m.group(2))) >= (major, minor)
+
+
 def _zrun_stacks(data):
     """(offset, record size) of each GUARD_STACK_RAW_ZRUNS stack record."""
     out, off = [], 64
@@ -254,11 +259,37 @@ def _zrun_stacks(data):
 
 
 @test
+def a_shells_children_have_their_status_and_their_exec_or_an_unconfirmed_one():
+    """bash reaps with a blocking wait4(-1), which takes a child's zombie
+    the moment it exists, before the supervisor can read it.  The wait
+    status still comes (from the pidfd, Linux 6.15), and an exec the child
+    made is told, marked unconfirmed when the child was gone before it was
+    seen to work; an exec that failed (127) is never told as confirmed."""
+    script = ("/bin/echo $(seq 100) >/dev/null; /bin/echo a b >/dev/null; (exit 3); "
+              "/nonexistent/x 2>/dev/null; /bin/true x")
+    for i in range(5):
+        d = LogDir()
+        r = supervise(["bash", "-c", script], d.path)
+        assert r.returncode == 0, r.stderr
+        status, report, _ = analyze(d.path, extra=("--verbose",))
+        kids = [p for p in report["processes"] if p.get("spawn")]
+        assert status == 0 and len(kids) == 5, (i, status, kids)
+        if _kernel_at_least(6, 15):  # PIDFD_INFO_EXIT
+            assert [k["exit_status"] for k in kids] == [0, 0, 0, 3, 127], (i, kids)
+        for k, prog in zip(kids[:3], ("/usr/bin/seq", "/bin/echo", "/bin/echo")):
+            assert [e["exe"] for e in k["exec_chain"]] == [prog], (i, k)
+        assert kids[3]["exec_chain"] == [], (i, kids[3])
+        assert all(not e["confirmed"] for e in kids[4]["exec_chain"]), (i, kids[4])
+        d.cleanup()
+
+
+@test
 def a_low_descriptor_limit_stays_the_programs_and_hides_no_child():
     """The supervisor holds a pidfd per live process: under a soft limit of
     256 descriptors, a shell with 400 children at once is seen whole (the
-    supervisor raises its own limit after the fork), and the program still
-    has the limit it was given."""
+    supervisor raises its own limit after the fork; a spawn's child is
+    found among all of its parent's children, the newest listed last), and
+    the program still has the limit it was given."""
     import resource
 
     def low():
@@ -270,7 +301,8 @@ def a_low_descriptor_limit_stays_the_programs_and_hides_no_child():
     assert r.returncode == 0 and r.stdout.split() == ["256"], (r.returncode, r.stdout, r.stderr)
     status, report, _ = analyze(d.path, extra=("--verbose",))
     kids = [p for p in report["processes"] if p.get("spawn")]
-    assert status == 0 and len(kids) == 400, (status, len(kids))
+    sleeps = [k for k in kids if k["exe"] == "/usr/bin/sleep"]
+    assert status == 0 and len(kids) == 401 and len(sleeps) == 400, (status, len(kids), len(sleeps))
     assert all(k["reap"] for k in kids), [k for k in kids if not k["reap"]][:2]
     d.cleanup()
 

@@ -88,6 +88,8 @@ struct pt_node {
     bool exit_from_reap;            /* the status comes from the parent's wait status */
     bool crashed;                   /* its last log has a crash finding */
     bool exec_told;                 /* no log: a forked child whose exec its parent logged */
+    bool exec_unconfirmed;          /* exec_told, but the child was gone before the exec was
+                                     * seen to work (GUARD_EXEC_UNCONFIRMED) */
     struct ns_timeline *ns;         /* its namespace timeline (nstimeline.h); NULL: none */
 };
 

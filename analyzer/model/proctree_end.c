@@ -48,6 +48,7 @@ static void finish_told_exec(struct pt_node *n, const struct pt_spawn *s)
     lg_split_payload(s->child_exec, &path, &n->exec_argv, &n->exec_argc);
     n->exec_path = path;
     n->exec_told = true;
+    n->exec_unconfirmed = (s->child_exec->args[3] & GUARD_EXEC_UNCONFIRMED) != 0;
     if (n->exec_path && n->exec_path[0])
         n->exe = n->exec_path;
     if (n->exec_argc) {

@@ -385,6 +385,7 @@ static json_t *process_json(const struct pt_node *n)
         json_object_set_new(c, "exe", rj_str(log->exe));
         json_object_set_new(c, "argv", strv_json(log->argv, log->argc));
         json_object_set_new(c, "log", rj_str(log->path));
+        json_object_set_new(c, "confirmed", json_true());
         json_array_append_new(chain, c);
     }
     if (n->end == PT_END_EXEC || n->exec_told) {
@@ -392,6 +393,8 @@ static json_t *process_json(const struct pt_node *n)
         json_object_set_new(c, "exe", rj_str(n->exec_path));
         json_object_set_new(c, "argv", strv_json(n->exec_argv, n->exec_argc));
         json_object_set_new(c, "log", json_null());
+        /* false: the child was gone before its exec was seen to work */
+        json_object_set_new(c, "confirmed", json_boolean(!n->exec_unconfirmed));
         /* where the child called exec, when it told its parent (CHILD_EXEC) */
         json_object_set_new(c, "stack", n->exec_told && n->spawn && n->spawn->exec_stack
                                             ? rj_frames(n->spawn->exec_stack)

@@ -55,7 +55,8 @@ static char *node_title(const struct pt_node *n)
         fputs(prev, f);
     }
     if ((n->end == PT_END_EXEC || n->exec_told) && n->exec_path)
-        fprintf(f, "%s%s", prev ? " → " : "", base_name(n->exec_path));
+        fprintf(f, "%s%s%s", prev ? " → " : "", base_name(n->exec_path),
+                n->exec_unconfirmed ? " (exec unconfirmed)" : "");
     else if (!prev)
         fputs(pt_node_name(n), f);
     fflush(f);
