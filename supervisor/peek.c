@@ -252,8 +252,8 @@ void peek_ns_inodes(pid_t tid, uint64_t out[8])
         out[k - 1] = peek_ns_inode(tid, k);
 }
 
-/* Linux 6.13's PIDFD_GET_INFO, newer than Debian 12's headers: the
- * fields up to ppid are all we ask for. */
+/* Linux 6.13's PIDFD_GET_INFO, newer than Debian 12's headers, up to the
+ * fields asked for: the process and its parent, the exit status. */
 struct peek_pidfd_info {
     uint64_t mask, cgroupid;
     uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
