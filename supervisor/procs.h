@@ -37,6 +37,7 @@ struct proc {
     unsigned spawn_kind;
     int signalled;
     int exited, status_known, wstatus, finished, gone, reaped_by_us, judged;
+    uint64_t ended_ns;     /* when the supervisor first saw it ended (reap_finish) */
     int pruned;            /* forgotten at this tick (procs.c, prune) */
     int shared_slot;       /* its index in sup_shared_pids, or -1 */
     /* as a parent */

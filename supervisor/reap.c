@@ -72,16 +72,24 @@ void reap_settle_children(struct proc *p)
             reap_finish(c);
 }
 
-/* unreaped-child: p exits (at_exec 0) or replaces itself (1). */
+/* unreaped-child: p exits (at_exec 0) or replaces itself (1).  The shim
+ * judges at exit(), when a child that ends because its parent does (the
+ * end of a pipe the parent held, SIGHUP, PR_SET_PDEATHSIG) still runs;
+ * the supervisor sees the parent's end later, so such a child must have
+ * ended at least the grace before its parent's end or exec call to count:
+ * the parent went on without it. */
 void reap_judge_children(struct proc *p, int at_exec)
 {
     pid_t my_sid = -1; /* read at the first child to judge */
     uint64_t now = sup_now_ns();
+    uint64_t parent_end = at_exec ? p->exec.t : p->ended_ns ? p->ended_ns : now;
     for (struct proc *c = procs_list; c; c = c->next) {
         if (c->parent != p || c->judged || (c->gone && !c->reaped_by_us))
             continue;
         if (!zombie_now(c) || p->waits_any)
             continue; /* it runs on (a job left on purpose), or a reaper would take it */
+        if (!c->signalled && (!c->ended_ns || c->ended_ns + UNREAPED_GRACE_NS > parent_end))
+            continue; /* it ended with its parent, or just before */
         if (my_sid < 0 && peek_stat(p->pid, NULL, NULL, NULL, &my_sid, NULL, NULL) != 0)
             my_sid = 0;
         pid_t sid = 0;
@@ -128,6 +136,8 @@ void reap_finish(struct proc *p)
 {
     if (p->finished)
         return;
+    if (!p->ended_ns)
+        p->ended_ns = sup_now_ns(); /* before its children settled below: theirs come later */
     /* its exec and its children's, still unresolved, go first: a child's
      * CHILD_EXEC belongs in this log, before its end */
     for (struct proc *c = procs_list; c; c = c->next)
