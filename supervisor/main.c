@@ -93,7 +93,8 @@ static void usage(FILE *f)
           "  --no-crash        do not trace a static CMD with ptrace to record its crash\n"
           "  --no-ptrace       trace no process with ptrace: --no-crash, and a signal\n"
           "                    may make a fork fail with EINTR (a handler without SA_RESTART)\n"
-          "  -v                at the end, say how many processes were supervised\n", f);
+          "  -v                at the end, say how many processes were supervised, the most\n"
+          "                    records held at once, and the supervisor's own CPU time\n", f);
 }
 
 /* ---- the launcher's child ------------------------------------------------- */

@@ -362,10 +362,15 @@ uint32_t slog_stack_flags(struct slog *l, const struct peek_stack *st, uint32_t 
         return 0;
     if (!l->generation || !pc_known(l, st->regs[16]))
         write_modules(l);
-    size_t size = sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) + st->len + 16;
-    struct guard_rec_stack *r = calloc(1, guard_rec_round((uint32_t)size));
-    if (!r)
-        return 0;
+    /* one record at a time (one thread): the headers zeroed, the runs
+     * written over the rest, write_rec zeroes the padding */
+    static union {
+        struct guard_rec_stack r;
+        uint8_t bytes[sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) +
+                      PEEK_STACK_BYTES + 16 + 8];
+    } buf;
+    struct guard_rec_stack *r = &buf.r;
+    memset(&buf, 0, sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw));
     r->id = l->next_stack++;
     r->nframes = 0;
     r->generation = l->generation;
@@ -374,12 +379,10 @@ uint32_t slog_stack_flags(struct slog *l, const struct peek_stack *st, uint32_t 
     memcpy(raw->regs, st->regs, sizeof raw->regs);
     raw->flags = raw_flags;
     raw->len = st->len;
-    size = sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) +
-           zruns_encode(raw->bytes, st->bytes, st->len);
+    size_t size = sizeof(struct guard_rec_stack) + sizeof(struct guard_stack_raw) +
+                  zruns_encode(raw->bytes, st->bytes, st->len);
     write_rec(l, r, GUARD_REC_STACK, size);
-    uint32_t id = r->id;
-    free(r);
-    return id;
+    return r->id;
 }
 
 void slog_event(struct slog *l, uint64_t t, pid_t tid, unsigned kind, uint32_t stack,
